@@ -1,0 +1,23 @@
+//! libsmtpclient: an SMTP, ESMTP and LMTP client with Python smtplib's semantics, shipped as a
+//! C library.
+//!
+//! The crate is a pure-Rust core and a thin C layer:
+//! - [`protocol`]: reply parsing, command-line construction and checks, EHLO features;
+//! - [`transport`]: TCP and Unix-socket connections with deadlines and bounded reads;
+//! - [`message`]: DATA encoding (line endings, dot-stuffing) and the envelope of a message's headers;
+//! - [`session`]: the SMTP / LMTP session engine, one method per smtplib method;
+//! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod error;
+pub mod message;
+pub mod protocol;
+pub mod session;
+pub mod transport;
+
+mod capi;
+
+pub use error::{Error, ErrorKind, Result};
+pub use protocol::{EnhancedStatus, Features, Reply};
+pub use session::{RecipientStatus, Session, SessionKind};

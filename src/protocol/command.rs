@@ -1,0 +1,127 @@
+//! Outgoing command lines: the single choke point every byte of a command passes through.
+//!
+//! Anything that becomes part of a command line (verb, address, ESMTP option, EHLO name,
+//! `docmd` arguments) is checked here before a byte is written: CR, LF and NUL are refused
+//! (smtplib's `ValueError`, CVE-2015-9096 class), and a line may not exceed the RFC 5321 limit.
+
+use crate::error::{Error, Result};
+
+/// Longest command line we send, CRLF included (RFC 5321 §4.5.3.1.4 is 512; we allow the
+/// extended lengths ESMTP options such as AUTH initial responses need).
+pub const MAX_COMMAND_LINE: usize = 12 * 1024;
+
+/// Refuse CR, LF and NUL in a piece of caller data that will become part of a command line.
+pub fn check_line_safe(what: &str, value: &str) -> Result<()> {
+    if let Some(b) = value.bytes().find(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+        let name = match b {
+            b'\r' => "CR",
+            b'\n' => "LF",
+            _ => "NUL",
+        };
+        return Err(Error::invalid(format!("{what} contains a {name} character")));
+    }
+    Ok(())
+}
+
+/// Build `VERB[ ARGS]\r\n` after checking both parts. The only function that makes a command line.
+pub fn command_line(verb: &str, args: &str) -> Result<Vec<u8>> {
+    check_line_safe("command", verb)?;
+    check_line_safe("command argument", args)?;
+    if verb.is_empty() || verb.contains(' ') {
+        return Err(Error::invalid("command verb must be one non-empty word"));
+    }
+    let mut line = Vec::with_capacity(verb.len() + args.len() + 3);
+    line.extend_from_slice(verb.as_bytes());
+    if !args.is_empty() {
+        line.push(b' ');
+        line.extend_from_slice(args.as_bytes());
+    }
+    line.extend_from_slice(b"\r\n");
+    if line.len() > MAX_COMMAND_LINE {
+        return Err(Error::invalid(format!("command line longer than {MAX_COMMAND_LINE} bytes")));
+    }
+    Ok(line)
+}
+
+/// Quote an address for MAIL FROM / RCPT TO as smtplib's `quoteaddr` does for a plain address:
+/// `<addr>`, with an existing pair of angle brackets kept and an empty address giving `<>`.
+pub fn quote_address(addr: &str) -> Result<String> {
+    check_line_safe("address", addr)?;
+    let trimmed = addr.trim();
+    let inner = match trimmed.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+        Some(inner) => inner,
+        None => trimmed,
+    };
+    if inner.contains(['<', '>']) {
+        return Err(Error::invalid(format!("address contains '<' or '>': {inner:?}")));
+    }
+    Ok(format!("<{inner}>"))
+}
+
+/// Check one ESMTP parameter (`KEYWORD` or `KEYWORD=VALUE`) given for MAIL or RCPT (RFC 5321
+/// §4.1.2 esmtp-param): the keyword is `[A-Za-z0-9][A-Za-z0-9-]*`, the value printable ASCII
+/// (or UTF-8, for SMTPUTF8 parameters) without SP, `=` or controls.
+pub fn check_esmtp_param(param: &str) -> Result<()> {
+    check_line_safe("ESMTP option", param)?;
+    let (keyword, value) = match param.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (param, None),
+    };
+    let mut kb = keyword.bytes();
+    let keyword_ok = kb.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && kb.all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !keyword_ok {
+        return Err(Error::invalid(format!("ESMTP option keyword is not valid: {param:?}")));
+    }
+    if let Some(v) = value {
+        if v.is_empty() || v.chars().any(|c| c == ' ' || c == '=' || c.is_control()) {
+            return Err(Error::invalid(format!("ESMTP option value is not valid: {param:?}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn refuses_cr_lf_nul_everywhere() {
+        for bad in ["a@b\r\nRCPT TO:<x@y>", "a@b\nDATA", "a@b\rX", "a@b\0"] {
+            assert_eq!(check_line_safe("address", bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+            assert!(command_line("MAIL", bad).is_err());
+            assert!(command_line(bad, "").is_err());
+            assert!(check_esmtp_param(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn builds_lines() {
+        assert_eq!(command_line("NOOP", "").unwrap(), b"NOOP\r\n");
+        assert_eq!(command_line("MAIL", "FROM:<a@b>").unwrap(), b"MAIL FROM:<a@b>\r\n");
+        assert!(command_line("", "x").is_err());
+        assert!(command_line("MAIL FROM", "x").is_err());
+        assert!(command_line("X", &"a".repeat(MAX_COMMAND_LINE)).is_err());
+    }
+
+    #[test]
+    fn quotes_addresses() {
+        assert_eq!(quote_address("a@b").unwrap(), "<a@b>");
+        assert_eq!(quote_address("<a@b>").unwrap(), "<a@b>");
+        assert_eq!(quote_address("").unwrap(), "<>");
+        assert_eq!(quote_address("<>").unwrap(), "<>");
+        assert!(quote_address("a<b>@c").is_err());
+    }
+
+    #[test]
+    fn esmtp_params() {
+        for ok in ["SIZE=100", "BODY=8BITMIME", "SMTPUTF8", "NOTIFY=SUCCESS,FAILURE", "X-FOO=bar"] {
+            check_esmtp_param(ok).unwrap();
+        }
+        for bad in ["", "-X", "SIZE=", "A B", "A=b c", "A=b=c", "K\u{e9}Y=1"] {
+            assert!(check_esmtp_param(bad).is_err(), "{bad:?}");
+        }
+    }
+}

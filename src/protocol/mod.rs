@@ -1,0 +1,9 @@
+//! The SMTP wire protocol: reply parsing, command-line construction, EHLO features.
+
+mod command;
+mod features;
+mod reply;
+
+pub use command::{check_esmtp_param, check_line_safe, command_line, quote_address, MAX_COMMAND_LINE};
+pub use features::Features;
+pub use reply::{EnhancedStatus, Reply, ReplyParser, MAX_LINE, MAX_LINES, MAX_REPLY_BYTES};
