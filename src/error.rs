@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Helo,
     /// `SMTPAuthenticationError`: the server refused the credentials.
     Authentication,
+    /// The message is larger than the SIZE limit the server advertised; nothing was sent
+    /// (RFC 1870). Is-a `SMTPException`.
+    MessageTooLarge,
     /// The server broke the protocol: a malformed reply, a reply over the size limits,
     /// unexpected bytes. The session is closed. Is-a `SMTPException`.
     Protocol,
@@ -74,6 +77,11 @@ impl Error {
     pub fn with_reply(kind: ErrorKind, reply: Reply) -> Self {
         let message = format!("{} {}", reply.code(), reply.text());
         Error { kind, message, reply: Some(reply), sender: None, callback_value: 0 }
+    }
+
+    /// An error of `kind` carrying `reply`, with its own message.
+    pub fn with_reply_message(kind: ErrorKind, reply: Reply, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), reply: Some(reply), sender: None, callback_value: 0 }
     }
 
     /// `SMTPSenderRefused`: keeps the refused sender beside the reply.

@@ -44,13 +44,11 @@ impl Features {
     }
 
     fn merge_auth(&mut self, params: &str) {
-        match self.entries.iter_mut().find(|(k, _)| k == "auth") {
-            Some((_, existing)) => {
-                existing.push(' ');
-                existing.push_str(params);
-            }
-            None if self.entries.len() < MAX_FEATURES => self.entries.push(("auth".to_owned(), params.to_owned())),
-            None => {}
+        if let Some((_, existing)) = self.entries.iter_mut().find(|(k, _)| k == "auth") {
+            existing.push(' ');
+            existing.push_str(params);
+        } else if self.entries.len() < MAX_FEATURES {
+            self.entries.push(("auth".to_owned(), params.to_owned()));
         }
     }
 

@@ -1,0 +1,11 @@
+//! The C API: every `extern "C"` item of the library lives in this module and nowhere else.
+//!
+//! Each export is a thin wrapper: it converts C arguments, calls the pure-Rust core, and goes
+//! through one of the guards in `guard` (panic boundary, NULL and handle checks, re-entrancy,
+//! last-error bookkeeping). A test checks that every export does.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod guard;
+pub mod result;
+pub mod session;
+mod version;

@@ -1,0 +1,657 @@
+//! `smtp_session`: creation, settings, and one function per smtplib method.
+//!
+//! Conventions (also in the README): a `const smtp_session *` function never changes the
+//! session; strings returned are borrowed from the session and stay valid until the next call
+//! that takes a non-const `smtp_session *`, or `smtp_session_free`; every mutating call resets
+//! the last error at entry.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use super::guard::{
+    bytes_arg, opt_str_arg, put, session_call, session_get, str_arg, str_array, Failure, SessionHandle,
+    StrSlot, UserData,
+};
+use super::result::smtp_result;
+pub use super::guard::smtp_session;
+use crate::session::{DebugEvent, DebugKind, Session, SessionKind};
+
+/// Session kinds for `smtp_session_new()`. The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_session_kind {
+    /// SMTP / ESMTP (smtplib's `SMTP`), default port 25.
+    Smtp = 0,
+    /// LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
+    /// 2003; a host starting with `/` is a Unix socket.
+    Lmtp = 2,
+}
+
+/// What a debug event reports (the `kind` argument of `smtp_debug_callback`). Values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_debug_kind {
+    /// A connection attempt; the data is the endpoint (`host:port` or socket path).
+    Connect = 0,
+    /// Bytes written to the server (message bodies over 4 KiB are summarised).
+    Sent = 1,
+    /// One reply line from the server, line end included.
+    Received = 2,
+    /// A remark from the library.
+    Info = 3,
+}
+
+/// Receives debug events when the debug level is above 0: `userdata` first, the event kind
+/// (`smtp_debug_kind`), and `len` bytes at `data`, borrowed for the duration of the call.
+/// Runs on the calling thread, during the session call that produced the event; it must not
+/// call functions on the same session (they return `SMTP_RESULT_REENTRANT_CALL`, or their
+/// default value for getters) and must not unwind (no C++ exception, longjmp or Go panic).
+#[allow(non_camel_case_types)]
+pub type smtp_debug_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, kind: i32, data: *const u8, len: usize)>;
+
+/// Releases callback userdata: called once, when the callback is replaced or the session freed.
+#[allow(non_camel_case_types)]
+pub type smtp_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_session {
+    Box::into_raw(h).cast()
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+/// Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP` or
+/// `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
+/// and releases it with `smtp_session_free()`.
+#[no_mangle]
+pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_session {
+    super::guard::plain_call(std::ptr::null_mut(), || {
+        let kind = match kind {
+            k if k == smtp_session_kind::Smtp as i32 => SessionKind::Smtp,
+            k if k == smtp_session_kind::Lmtp as i32 => SessionKind::Lmtp,
+            _ => return std::ptr::null_mut(),
+        };
+        handle_ptr(SessionHandle::new(Session::new(kind)))
+    })
+}
+
+/// Free a session: closes the connection without sending QUIT (smtplib's `close()`), calls
+/// the debug userdata's destructor, and releases everything. NULL is a no-op. Must not be
+/// called twice, nor from inside one of the session's callbacks (ignored there).
+#[no_mangle]
+pub extern "C" fn smtp_session_free(session: *mut smtp_session) {
+    super::guard::plain_call((), || super::guard::free_session(session))
+}
+
+// ---------------------------------------------------------------- settings
+
+/// Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
+/// qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
+/// `INVALID_UTF8`.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let name = opt_str_arg(name, "name")?;
+        Ok(h.core.set_local_hostname(name)?)
+    })
+}
+
+/// Set the timeout in milliseconds for connecting and for every read and write (each reply
+/// must arrive whole within it). 0 means wait forever. Default: 60000.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_session, timeout_ms: u32) -> smtp_result {
+    session_call(session, |h| {
+        h.core.set_timeout((timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms))));
+        Ok(())
+    })
+}
+
+/// Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
+/// (smtplib's `source_address`). NULL `host` removes the setting.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_source_address(
+    session: *mut smtp_session,
+    host: *const c_char,
+    port: u16,
+) -> smtp_result {
+    session_call(session, |h| {
+        let host = opt_str_arg(host, "host")?;
+        Ok(h.core.set_source_address(host.map(|h| (h, port)))?)
+    })
+}
+
+/// smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
+/// Events go to stderr unless a callback is set. Errors: `INVALID_ARGUMENT` outside 0–2.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_session, level: i32) -> smtp_result {
+    session_call(session, |h| {
+        let level = u8::try_from(level)
+            .ok()
+            .filter(|l| *l <= 2)
+            .ok_or_else(|| Failure::Usage(smtp_result::InvalidArgument, format!("debug level {level} is not 0, 1 or 2")))?;
+        h.core.set_debug_level(level);
+        Ok(())
+    })
+}
+
+/// Send debug events to `callback` instead of stderr (NULL `callback`: back to stderr).
+/// `userdata_free`, when not NULL, is called with `userdata` once the callback is replaced or
+/// the session freed.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_debug_callback(
+    session: *mut smtp_session,
+    callback: smtp_debug_callback,
+    userdata: *mut c_void,
+    userdata_free: smtp_userdata_free,
+) -> smtp_result {
+    session_call(session, |h| {
+        match callback {
+            Some(cb) => {
+                struct Target(*mut c_void);
+                // SAFETY: the userdata is only used on the thread that calls into the session,
+                // one thread at a time (the documented contract).
+                unsafe impl Send for Target {}
+                let target = Target(userdata);
+                h.core.set_debug_sink(Some(Box::new(move |event: &DebugEvent<'_>| {
+                    let kind = match event.kind {
+                        DebugKind::Connect => smtp_debug_kind::Connect,
+                        DebugKind::Sent => smtp_debug_kind::Sent,
+                        DebugKind::Received => smtp_debug_kind::Received,
+                        DebugKind::Info => smtp_debug_kind::Info,
+                    };
+                    let t = &target;
+                    // SAFETY: calling the caller's callback with its userdata and a buffer valid for the call.
+                    unsafe { cb(t.0, kind as i32, event.data.as_ptr(), event.data.len()) };
+                })));
+            }
+            None => h.core.set_debug_sink(None),
+        }
+        h.debug_userdata = Some(UserData { ptr: userdata, free: userdata_free });
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- connection
+
+/// smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
+/// `host:port` suffix (or `[v6]:port`) when present, else 25 (SMTP) / 2003 (LMTP). A host
+/// starting with `/` is a Unix socket. Every address the name resolves to is tried. The
+/// greeting is the last reply. Errors: `CONNECT_ERROR` (greeting not 220; closed),
+/// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
+/// connected), `INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn smtp_connect(session: *mut smtp_session, host: *const c_char, port: u16) -> smtp_result {
+    session_call(session, |h| {
+        let host = str_arg(host, "host")?;
+        h.core.connect(host, port)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `quit()`: send QUIT and close, whatever the reply. Errors:
+/// `SERVER_DISCONNECTED` when not connected; the session is closed in every case.
+#[no_mangle]
+pub extern "C" fn smtp_quit(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| {
+        h.core.quit()?;
+        Ok(())
+    })
+}
+
+/// smtplib's `close()`: close the connection without sending anything. Closing a closed
+/// session is not an error.
+#[no_mangle]
+pub extern "C" fn smtp_close(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| {
+        h.core.close();
+        Ok(())
+    })
+}
+
+/// Whether the session has an open connection.
+#[no_mangle]
+pub extern "C" fn smtp_session_is_connected(session: *const smtp_session) -> bool {
+    session_get(session, false, |h| h.core.is_connected())
+}
+
+// ---------------------------------------------------------------- commands
+
+/// smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
+/// reply, available through `smtp_session_last_reply_code()` / `_text()` whatever its code.
+/// Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
+#[no_mangle]
+pub extern "C" fn smtp_docmd(session: *mut smtp_session, cmd: *const c_char, args: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let cmd = str_arg(cmd, "cmd")?;
+        let args = opt_str_arg(args, "args")?.unwrap_or("");
+        h.core.docmd(cmd, args)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
+/// and `smtp_session_helo_resp()`, whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_helo(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let name = opt_str_arg(name, "name")?;
+        h.core.helo(name)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
+/// extensions are parsed (`smtp_has_extn()`); the reply is the last reply and
+/// `smtp_session_ehlo_resp()`, whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_ehlo(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let name = opt_str_arg(name, "name")?;
+        h.core.ehlo(name)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
+/// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+#[no_mangle]
+pub extern "C" fn smtp_ehlo_or_helo_if_needed(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| Ok(h.core.ehlo_or_helo_if_needed()?))
+}
+
+/// smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_verify(session: *mut smtp_session, address: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let address = str_arg(address, "address")?;
+        h.core.verify(address)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_expn(session: *mut smtp_session, address: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let address = str_arg(address, "address")?;
+        h.core.expn(address)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
+#[no_mangle]
+pub extern "C" fn smtp_help(session: *mut smtp_session, args: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let args = opt_str_arg(args, "args")?.unwrap_or("");
+        h.core.help(args)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_rset(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| {
+        h.core.rset()?;
+        Ok(())
+    })
+}
+
+/// smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
+#[no_mangle]
+pub extern "C" fn smtp_noop(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| {
+        h.core.noop()?;
+        Ok(())
+    })
+}
+
+/// smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
+/// an ESMTP server). The reply is the last reply whatever its code: check
+/// `smtp_session_last_reply_code()`. Starts a new transaction (the recipient list is reset).
+/// Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
+/// non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
+#[no_mangle]
+pub extern "C" fn smtp_mail(
+    session: *mut smtp_session,
+    sender: *const c_char,
+    options: *const *const c_char,
+    n_options: usize,
+) -> smtp_result {
+    session_call(session, |h| {
+        let sender = str_arg(sender, "sender")?;
+        let options = str_array(options, n_options, "options")?;
+        h.core.mail(sender, &options)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
+/// code, and is kept per recipient (`smtp_session_recipient_get()`). Errors as `smtp_mail()`.
+#[no_mangle]
+pub extern "C" fn smtp_rcpt(
+    session: *mut smtp_session,
+    recipient: *const c_char,
+    options: *const *const c_char,
+    n_options: usize,
+) -> smtp_result {
+    session_call(session, |h| {
+        let recipient = str_arg(recipient, "recipient")?;
+        let options = str_array(options, n_options, "options")?;
+        h.core.rcpt(recipient, &options)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `data(msg)`: DATA, then the `len` bytes at `msg` with every line ending
+/// normalised to CRLF and lines starting with `.` dot-stuffed, then the end mark. The final
+/// reply is the last reply whatever its code; for LMTP one reply per accepted recipient is
+/// read and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
+/// not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
+/// after the end mark, before the reply), connection errors.
+#[no_mangle]
+pub extern "C" fn smtp_data(session: *mut smtp_session, msg: *const u8, len: usize) -> smtp_result {
+    session_call(session, |h| {
+        let msg = bytes_arg(msg, len, "msg")?;
+        h.core.data(msg)?;
+        Ok(())
+    })
+}
+
+/// smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`.
+///
+/// EHLO/HELO if needed; `SIZE=` when offered (refused with `MESSAGE_TOO_LARGE` before MAIL
+/// if over the server's limit); MAIL; RCPT for each of the `n_to` recipients; DATA with the
+/// message normalised and dot-stuffed. Returns `SMTP_RESULT_OK` if at least one recipient
+/// was accepted; the refused ones are listed by `smtp_session_refused_get()`. Errors:
+/// `SENDER_REFUSED` (sender kept, `smtp_session_last_error_sender()`), `RECIPIENTS_REFUSED`
+/// (all refused), `DATA_ERROR`: after each the transaction is reset with RSET, unless the
+/// server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
+/// `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn smtp_sendmail(
+    session: *mut smtp_session,
+    from: *const c_char,
+    to: *const *const c_char,
+    n_to: usize,
+    msg: *const u8,
+    len: usize,
+    mail_options: *const *const c_char,
+    n_mail_options: usize,
+    rcpt_options: *const *const c_char,
+    n_rcpt_options: usize,
+) -> smtp_result {
+    session_call(session, |h| {
+        let from = str_arg(from, "from")?;
+        let to = str_array(to, n_to, "to")?;
+        let msg = bytes_arg(msg, len, "msg")?;
+        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
+        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
+        Ok(h.core.sendmail(from, &to, msg, &mail_options, &rcpt_options)?)
+    })
+}
+
+/// smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
+/// RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
+/// `to` takes the recipients from To, Bcc and Cc; a single `Resent-*` block takes precedence
+/// and more than one is `INVALID_ARGUMENT`. Bcc and Resent-Bcc fields are removed from what
+/// is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
+/// lacks SMTPUTF8). Then as `smtp_sendmail()`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn smtp_send_message(
+    session: *mut smtp_session,
+    msg: *const u8,
+    len: usize,
+    from: *const c_char,
+    to: *const *const c_char,
+    n_to: usize,
+    mail_options: *const *const c_char,
+    n_mail_options: usize,
+    rcpt_options: *const *const c_char,
+    n_rcpt_options: usize,
+) -> smtp_result {
+    session_call(session, |h| {
+        let msg = bytes_arg(msg, len, "msg")?;
+        let from = opt_str_arg(from, "from")?;
+        let to = if to.is_null() { None } else { Some(str_array(to, n_to, "to")?) };
+        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
+        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
+        Ok(h.core.send_message(msg, from, to.as_deref(), &mail_options, &rcpt_options)?)
+    })
+}
+
+// ---------------------------------------------------------------- capabilities
+
+/// smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
+#[no_mangle]
+pub extern "C" fn smtp_has_extn(session: *const smtp_session, name: *const c_char) -> bool {
+    session_get(session, false, |h| match str_arg(name, "name") {
+        Ok(n) => h.core.has_extn(n),
+        Err(_) => false,
+    })
+}
+
+/// The parameters advertised with extension `name` (any case), "" for a keyword without
+/// parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_feature(session: *const smtp_session, name: *const c_char) -> *const c_char {
+    session_get(session, std::ptr::null(), |h| {
+        let Ok(name) = str_arg(name, "name") else { return std::ptr::null() };
+        let Some(params) = h.core.features().get(name) else { return std::ptr::null() };
+        let key = name.to_ascii_lowercase();
+        let idx = h.core.features().iter().position(|(k, _)| k == key).unwrap_or(usize::MAX);
+        h.borrow_str(StrSlot::Feature(idx), params)
+    })
+}
+
+/// Number of extensions the server advertised.
+#[no_mangle]
+pub extern "C" fn smtp_session_feature_count(session: *const smtp_session) -> usize {
+    session_get(session, 0, |h| h.core.features().len())
+}
+
+/// The `index`th advertised extension: its lower-case keyword and its parameters (borrowed).
+/// Errors: `INVALID_ARGUMENT` when `index` is out of range (outputs untouched).
+#[no_mangle]
+pub extern "C" fn smtp_session_feature_get(
+    session: *const smtp_session,
+    index: usize,
+    name_out: *mut *const c_char,
+    params_out: *mut *const c_char,
+) -> smtp_result {
+    session_get(session, smtp_result::BadHandle, |h| {
+        let Some((name, params)) = h.core.features().iter().nth(index) else {
+            return smtp_result::InvalidArgument;
+        };
+        put(name_out, h.borrow_str(StrSlot::FeatureName(index), name));
+        put(params_out, h.borrow_str(StrSlot::FeatureParams(index), params));
+        smtp_result::Ok
+    })
+}
+
+/// smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
+#[no_mangle]
+pub extern "C" fn smtp_session_does_esmtp(session: *const smtp_session) -> bool {
+    session_get(session, false, |h| h.core.does_esmtp())
+}
+
+/// smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_helo_resp(session: *const smtp_session) -> *const c_char {
+    session_get(session, std::ptr::null(), |h| match h.core.helo_resp() {
+        Some(r) => h.borrow_str(StrSlot::HeloResp, &r.text()),
+        None => std::ptr::null(),
+    })
+}
+
+/// smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_session) -> *const c_char {
+    session_get(session, std::ptr::null(), |h| match h.core.ehlo_resp() {
+        Some(r) => h.borrow_str(StrSlot::EhloResp, &r.text()),
+        None => std::ptr::null(),
+    })
+}
+
+// ---------------------------------------------------------------- last reply and last error
+
+/// The code of the last reply received (e.g. 250), 0 if none yet.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_reply_code(session: *const smtp_session) -> i32 {
+    session_get(session, 0, |h| h.core.last_reply().map_or(0, |r| i32::from(r.code())))
+}
+
+/// The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
+/// if none. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_session) -> *const c_char {
+    session_get(session, c"".as_ptr(), |h| {
+        let text = h.core.last_reply().map(|r| r.text()).unwrap_or_default();
+        h.borrow_str(StrSlot::LastReplyText, &text)
+    })
+}
+
+/// The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
+/// success; every mutating call resets it at entry).
+#[no_mangle]
+pub extern "C" fn smtp_session_last_result(session: *const smtp_session) -> i32 {
+    session_get(session, smtp_result::BadHandle as i32, |h| h.last.code)
+}
+
+/// A human-readable description of the last error ("" after a success). Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_error_message(session: *const smtp_session) -> *const c_char {
+    session_get(session, c"".as_ptr(), |h| h.borrow_str(StrSlot::ErrorMessage, &h.last.message))
+}
+
+/// The code of the server reply that caused the last error (e.g. 550 for a refused sender),
+/// 0 when the error did not come from a reply.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_error_reply_code(session: *const smtp_session) -> i32 {
+    session_get(session, 0, |h| h.last.reply.as_ref().map_or(0, |r| i32::from(r.code())))
+}
+
+/// The text of the server reply that caused the last error, "" when none. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_session) -> *const c_char {
+    session_get(session, c"".as_ptr(), |h| {
+        let text = h.last.reply.as_ref().map(|r| r.text()).unwrap_or_default();
+        h.borrow_str(StrSlot::ErrorReplyText, &text)
+    })
+}
+
+/// The RFC 3463 enhanced status code (`class.subject.detail`) of the reply that caused the last
+/// error, when the server sent one. Returns false (outputs untouched) when there is none.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_error_enhanced_status(
+    session: *const smtp_session,
+    class_out: *mut i32,
+    subject_out: *mut i32,
+    detail_out: *mut i32,
+) -> bool {
+    session_get(session, false, |h| match h.last.reply.as_ref().and_then(|r| r.enhanced_status()) {
+        Some(es) => {
+            put(class_out, i32::from(es.class));
+            put(subject_out, i32::from(es.subject));
+            put(detail_out, i32::from(es.detail));
+            true
+        }
+        None => false,
+    })
+}
+
+/// The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_session) -> *const c_char {
+    session_get(session, std::ptr::null(), |h| match &h.last.sender {
+        Some(s) => h.borrow_str(StrSlot::ErrorSender, s),
+        None => std::ptr::null(),
+    })
+}
+
+/// The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
+#[no_mangle]
+pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_session) -> i32 {
+    session_get(session, 0, |h| h.last.callback_value)
+}
+
+// ---------------------------------------------------------------- recipients
+
+fn refused_indices(h: &SessionHandle) -> Vec<usize> {
+    let mut cache = h.refused_index.borrow_mut();
+    cache
+        .get_or_insert_with(|| {
+            h.core
+                .recipients()
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.refusal().is_some())
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .clone()
+}
+
+/// Number of refused recipients of the current or last transaction (smtplib's `sendmail`
+/// result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
+/// each send.
+#[no_mangle]
+pub extern "C" fn smtp_session_refused_count(session: *const smtp_session) -> usize {
+    session_get(session, 0, |h| refused_indices(h).len())
+}
+
+/// The `index`th refused recipient: address, the refusing reply's code and text (borrowed
+/// until the next mutating call). NULL outputs are skipped. Errors: `INVALID_ARGUMENT` when
+/// `index` is out of range (outputs untouched).
+#[no_mangle]
+pub extern "C" fn smtp_session_refused_get(
+    session: *const smtp_session,
+    index: usize,
+    address_out: *mut *const c_char,
+    code_out: *mut i32,
+    text_out: *mut *const c_char,
+) -> smtp_result {
+    session_get(session, smtp_result::BadHandle, |h| {
+        let Some(&i) = refused_indices(h).get(index) else { return smtp_result::InvalidArgument };
+        let r = &h.core.recipients()[i];
+        let reply = r.refusal().expect("indexed as refused");
+        put(address_out, h.borrow_str(StrSlot::RecipientAddress(i), r.address()));
+        put(code_out, i32::from(reply.code()));
+        put(text_out, h.borrow_str(StrSlot::RecipientText(i), &reply.text()));
+        smtp_result::Ok
+    })
+}
+
+/// Number of recipients of the current or last transaction, accepted or not, in RCPT order.
+#[no_mangle]
+pub extern "C" fn smtp_session_recipient_count(session: *const smtp_session) -> usize {
+    session_get(session, 0, |h| h.core.recipients().len())
+}
+
+/// The `index`th recipient: address, its RCPT reply code, its own reply code after the data
+/// (LMTP; 0 when there is none) and the text of the deciding reply (the after-data reply
+/// when there is one, else the RCPT reply). Borrowed; NULL outputs skipped. Errors:
+/// `INVALID_ARGUMENT` when `index` is out of range.
+#[no_mangle]
+pub extern "C" fn smtp_session_recipient_get(
+    session: *const smtp_session,
+    index: usize,
+    address_out: *mut *const c_char,
+    rcpt_code_out: *mut i32,
+    data_code_out: *mut i32,
+    text_out: *mut *const c_char,
+) -> smtp_result {
+    session_get(session, smtp_result::BadHandle, |h| {
+        let Some(r) = h.core.recipients().get(index) else { return smtp_result::InvalidArgument };
+        let deciding = r.data_reply().unwrap_or(r.rcpt_reply());
+        put(address_out, h.borrow_str(StrSlot::RecipientAddress(index), r.address()));
+        put(rcpt_code_out, i32::from(r.rcpt_reply().code()));
+        put(data_code_out, r.data_reply().map_or(0, |d| i32::from(d.code())));
+        put(text_out, h.borrow_str(StrSlot::RecipientText(index), &deciding.text()));
+        smtp_result::Ok
+    })
+}

@@ -1,0 +1,468 @@
+//! The session engine: one SMTP or LMTP connection, with smtplib's methods.
+//!
+//! State after a failure is always one of two, and documented per error kind:
+//! - the connection is closed (server disconnected, 421, timeout, I/O or protocol errors,
+//!   delivery unknown): `is_connected()` is false and `connect` may be called again;
+//! - the connection is open with no transaction in progress (refusals in `sendmail`, which
+//!   sends RSET, and every error raised before a byte was sent).
+
+mod debug;
+mod hostname;
+mod transaction;
+
+use std::time::Duration;
+
+pub use debug::{DebugEvent, DebugKind, DebugSink};
+pub use transaction::RecipientStatus;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, Features, Reply};
+use crate::transport::{Connection, Endpoint};
+
+/// The kind of session, as smtplib's `SMTP`, `SMTP_SSL` and `LMTP` classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// SMTP / ESMTP (default port 25).
+    Smtp,
+    /// LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after DATA
+    /// (default port 2003; a host starting with `/` is a Unix socket).
+    Lmtp,
+}
+
+impl SessionKind {
+    /// The port used when none is given.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SessionKind::Smtp => 25,
+            SessionKind::Lmtp => 2003,
+        }
+    }
+}
+
+/// One client session.
+pub struct Session {
+    kind: SessionKind,
+    local_hostname: Option<String>,
+    timeout: Option<Duration>,
+    source_address: Option<(String, u16)>,
+    debug_level: u8,
+    debug_sink: Option<DebugSink>,
+
+    conn: Option<Connection>,
+    greeting: Option<Reply>,
+    helo_resp: Option<Reply>,
+    ehlo_resp: Option<Reply>,
+    does_esmtp: bool,
+    features: Features,
+    last_reply: Option<Reply>,
+    transaction: transaction::Transaction,
+}
+
+/// Default timeout for connect, reads and writes: smtplib has none, a library must.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("kind", &self.kind)
+            .field("connected", &self.conn.is_some())
+            .field("does_esmtp", &self.does_esmtp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A new, unconnected session of `kind`.
+    pub fn new(kind: SessionKind) -> Self {
+        Session {
+            kind,
+            local_hostname: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            source_address: None,
+            debug_level: 0,
+            debug_sink: None,
+            conn: None,
+            greeting: None,
+            helo_resp: None,
+            ehlo_resp: None,
+            does_esmtp: false,
+            features: Features::default(),
+            last_reply: None,
+            transaction: Default::default(),
+        }
+    }
+
+    /// The session's kind.
+    pub fn kind(&self) -> SessionKind {
+        self.kind
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN).
+    pub fn set_local_hostname(&mut self, name: Option<&str>) -> Result<()> {
+        if let Some(n) = name {
+            check_line_safe("local hostname", n)?;
+            if n.is_empty() || n.contains(' ') {
+                return Err(Error::invalid("local hostname must be one non-empty word"));
+            }
+        }
+        self.local_hostname = name.map(str::to_owned);
+        Ok(())
+    }
+
+    /// The name used in HELO / EHLO / LHLO when none is passed.
+    pub fn local_hostname(&mut self) -> &str {
+        self.local_hostname.get_or_insert_with(hostname::default_local_hostname)
+    }
+
+    /// Deadline for connecting and for each read and write (`None`: wait forever).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+        if let Some(c) = &mut self.conn {
+            c.set_timeout(timeout);
+        }
+    }
+
+    /// Local address (and port, 0 = any) to bind before connecting.
+    pub fn set_source_address(&mut self, source: Option<(&str, u16)>) -> Result<()> {
+        if let Some((h, _)) = source {
+            check_line_safe("source address", h)?;
+        }
+        self.source_address = source.map(|(h, p)| (h.to_owned(), p));
+        Ok(())
+    }
+
+    /// smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
+    pub fn set_debug_level(&mut self, level: u8) {
+        self.debug_level = level.min(2);
+    }
+
+    /// Send debug events to `sink` instead of stderr (`None`: back to stderr).
+    pub fn set_debug_sink(&mut self, sink: Option<DebugSink>) {
+        self.debug_sink = sink;
+    }
+
+    fn debug(&mut self, kind: DebugKind, data: &[u8]) {
+        if self.debug_level == 0 {
+            return;
+        }
+        let event = DebugEvent { kind, data };
+        match &mut self.debug_sink {
+            Some(sink) => sink(&event),
+            None => debug::write_stderr(self.debug_level, &event),
+        }
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Whether the peer is a loopback address or a Unix socket.
+    pub fn peer_is_local(&self) -> Option<bool> {
+        self.conn.as_ref().map(|c| c.peer().is_local())
+    }
+
+    /// The server's greeting.
+    pub fn greeting(&self) -> Option<&Reply> {
+        self.greeting.as_ref()
+    }
+
+    /// The reply to the last HELO (smtplib's `helo_resp`).
+    pub fn helo_resp(&self) -> Option<&Reply> {
+        self.helo_resp.as_ref()
+    }
+
+    /// The reply to the last EHLO / LHLO (smtplib's `ehlo_resp`).
+    pub fn ehlo_resp(&self) -> Option<&Reply> {
+        self.ehlo_resp.as_ref()
+    }
+
+    /// Whether the server accepted EHLO / LHLO (smtplib's `does_esmtp`).
+    pub fn does_esmtp(&self) -> bool {
+        self.does_esmtp
+    }
+
+    /// The advertised extensions (smtplib's `esmtp_features`).
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
+    /// smtplib's `has_extn`: whether the server advertised `name` (any case).
+    pub fn has_extn(&self, name: &str) -> bool {
+        self.features.has(name)
+    }
+
+    /// The last reply received on this session.
+    pub fn last_reply(&self) -> Option<&Reply> {
+        self.last_reply.as_ref()
+    }
+
+    // ---------------------------------------------------------------- connection
+
+    /// smtplib's `connect(host, port)`: `port` 0 means the `host:port` suffix or the kind's
+    /// default; a host starting with `/` is a Unix socket. Returns the 220 greeting; any other
+    /// greeting closes the connection with [`ErrorKind::Connect`].
+    pub fn connect(&mut self, host: &str, port: u16) -> Result<Reply> {
+        check_line_safe("host", host)?;
+        if self.conn.is_some() {
+            return Err(Error::bad_state("already connected; quit or close first"));
+        }
+        let endpoint = Endpoint::parse(host, port, self.kind.default_port())?;
+        let shown = match &endpoint {
+            Endpoint::Tcp { host, port } => format!("{host}:{port}"),
+            Endpoint::Unix(p) => p.clone(),
+        };
+        self.debug(DebugKind::Connect, shown.as_bytes());
+        self.reset_connection_state();
+        self.conn = Some(Connection::open(&endpoint, self.timeout, self.source_address.as_ref())?);
+        let greeting = self.read_reply()?;
+        self.greeting = Some(greeting.clone());
+        if greeting.code() != 220 {
+            self.close();
+            return Err(Error::with_reply(ErrorKind::Connect, greeting));
+        }
+        Ok(greeting)
+    }
+
+    fn reset_connection_state(&mut self) {
+        self.greeting = None;
+        self.forget_capabilities();
+        self.transaction = Default::default();
+    }
+
+    /// Forget HELO/EHLO results and capabilities (after QUIT, and after STARTTLS).
+    fn forget_capabilities(&mut self) {
+        self.helo_resp = None;
+        self.ehlo_resp = None;
+        self.does_esmtp = false;
+        self.features = Features::default();
+    }
+
+    /// smtplib's `close()`: drop the connection without sending anything.
+    pub fn close(&mut self) {
+        if let Some(c) = self.conn.take() {
+            c.shutdown();
+            self.debug(DebugKind::Info, b"connection closed");
+        }
+    }
+
+    /// smtplib's `quit()`: QUIT, then close whatever the reply (capabilities are forgotten).
+    pub fn quit(&mut self) -> Result<Reply> {
+        let res = self.docmd("QUIT", "");
+        self.forget_capabilities();
+        self.close();
+        res
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    fn conn(&mut self) -> Result<&mut Connection> {
+        self.conn.as_mut().ok_or_else(|| Error::disconnected("not connected; call connect first"))
+    }
+
+    /// Run `f` on the connection; any error from it closes the session (the stream can no
+    /// longer be trusted to be in step).
+    fn on_conn<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let conn = self.conn()?;
+        match f(conn) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.close();
+                Err(e)
+            }
+        }
+    }
+
+    /// Write bytes, logging them at debug level.
+    fn send_bytes(&mut self, data: &[u8]) -> Result<()> {
+        if self.debug_level > 0 {
+            if data.len() > debug::MAX_LOGGED_DATA {
+                let note = format!("[{} bytes]", data.len());
+                self.debug(DebugKind::Sent, note.as_bytes());
+            } else {
+                self.debug(DebugKind::Sent, data);
+            }
+        }
+        self.on_conn(|c| c.write_all(data))
+    }
+
+    /// Read one reply; it becomes the last reply. A 421 closes the connection (the server is
+    /// going away; RFC 5321 §3.8), after the reply is recorded.
+    fn read_reply(&mut self) -> Result<Reply> {
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let want_lines = self.debug_level > 0;
+        let res = self.on_conn(|c| {
+            c.read_reply(&mut |l| {
+                if want_lines {
+                    lines.push(l.to_vec());
+                }
+            })
+        });
+        for l in &lines {
+            self.debug(DebugKind::Received, l);
+        }
+        let reply = res?;
+        self.last_reply = Some(reply.clone());
+        if reply.code() == 421 {
+            self.close();
+        }
+        Ok(reply)
+    }
+
+    /// Send one command line and read its reply.
+    fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
+        let line = command_line(verb, args)?;
+        self.conn()?;
+        self.send_bytes(&line)?;
+        self.read_reply()
+    }
+
+    /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.
+    pub fn docmd(&mut self, cmd: &str, args: &str) -> Result<Reply> {
+        self.command(cmd, args)
+    }
+
+    /// smtplib's `helo(name)`.
+    pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
+        let name = self.hello_name(name)?;
+        let reply = self.command("HELO", &name)?;
+        self.helo_resp = Some(reply.clone());
+        Ok(reply)
+    }
+
+    /// smtplib's `ehlo(name)` (LHLO for LMTP): on 250 the features are parsed and
+    /// `does_esmtp` becomes true; any reply is returned.
+    pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply> {
+        let name = self.hello_name(name)?;
+        self.features = Features::default();
+        let verb = if self.kind == SessionKind::Lmtp { "LHLO" } else { "EHLO" };
+        let reply = self.command(verb, &name)?;
+        self.ehlo_resp = Some(reply.clone());
+        if reply.code() == 250 {
+            self.does_esmtp = true;
+            self.features = Features::parse(&reply);
+        }
+        Ok(reply)
+    }
+
+    fn hello_name(&mut self, name: Option<&str>) -> Result<String> {
+        match name {
+            Some(n) => {
+                check_line_safe("HELO name", n)?;
+                if n.is_empty() || n.contains(' ') {
+                    return Err(Error::invalid("HELO name must be one non-empty word"));
+                }
+                Ok(n.to_owned())
+            }
+            None => Ok(self.local_hostname().to_owned()),
+        }
+    }
+
+    /// smtplib's `ehlo_or_helo_if_needed`: EHLO (LHLO) unless already done, falling back to
+    /// HELO (not for LMTP, which has none); [`ErrorKind::Helo`] if both fail.
+    pub fn ehlo_or_helo_if_needed(&mut self) -> Result<()> {
+        if self.helo_resp.is_some() || self.ehlo_resp.is_some() {
+            return Ok(());
+        }
+        let reply = self.ehlo(None)?;
+        if reply.is_positive() {
+            return Ok(());
+        }
+        if self.kind == SessionKind::Lmtp || !self.is_connected() {
+            return Err(Error::with_reply(ErrorKind::Helo, reply));
+        }
+        let reply = self.helo(None)?;
+        if reply.is_positive() {
+            Ok(())
+        } else {
+            Err(Error::with_reply(ErrorKind::Helo, reply))
+        }
+    }
+
+    /// smtplib's `verify(address)`: VRFY.
+    pub fn verify(&mut self, address: &str) -> Result<Reply> {
+        check_line_safe("address", address)?;
+        self.command("VRFY", address.trim())
+    }
+
+    /// smtplib's `expn(address)`: EXPN.
+    pub fn expn(&mut self, address: &str) -> Result<Reply> {
+        check_line_safe("address", address)?;
+        self.command("EXPN", address.trim())
+    }
+
+    /// smtplib's `help(args)`: HELP.
+    pub fn help(&mut self, args: &str) -> Result<Reply> {
+        self.command("HELP", args)
+    }
+
+    /// smtplib's `rset()`: RSET; the transaction's recipients are forgotten.
+    pub fn rset(&mut self) -> Result<Reply> {
+        self.transaction.clear();
+        self.command("RSET", "")
+    }
+
+    /// smtplib's `noop()`: NOOP.
+    pub fn noop(&mut self) -> Result<Reply> {
+        self.command("NOOP", "")
+    }
+
+    /// smtplib's `mail(sender, options)`: MAIL FROM, returning the reply whatever its code.
+    /// Options are sent only to an ESMTP server (as smtplib does); SMTPUTF8 among them needs
+    /// the extension ([`ErrorKind::NotSupported`] otherwise, nothing sent).
+    pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
+        let addr = quote_address(sender)?;
+        let args = self.with_options(format!("FROM:{addr}"), options, true)?;
+        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        self.transaction.begin(sender, utf8);
+        let reply = self.command("MAIL", &args)?;
+        self.transaction.sender_reply = Some(reply.clone());
+        Ok(reply)
+    }
+
+    /// smtplib's `rcpt(recipient, options)`: RCPT TO, returning the reply whatever its code.
+    /// The result is kept per recipient (see [`Session::recipients`]).
+    pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
+        let addr = quote_address(recipient)?;
+        let args = self.with_options(format!("TO:{addr}"), options, false)?;
+        let reply = self.command("RCPT", &args)?;
+        self.transaction.add_recipient(recipient, reply.clone());
+        Ok(reply)
+    }
+
+    /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
+    fn with_options(&self, mut args: String, options: &[&str], is_mail: bool) -> Result<String> {
+        for o in options {
+            check_esmtp_param(o)?;
+        }
+        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        if is_mail && utf8 && self.does_esmtp && !self.has_extn("smtputf8") {
+            return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
+        }
+        if !args.is_ascii() && !(utf8 || self.transaction.smtputf8) {
+            return Err(Error::invalid(
+                "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
+            ));
+        }
+        if !options.is_empty() && self.does_esmtp {
+            for o in options {
+                args.push(' ');
+                args.push_str(o);
+            }
+        }
+        Ok(args)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Dropping closes without QUIT (smtplib's close): a destructor must not block on the network.
+        if let Some(c) = self.conn.take() {
+            c.shutdown();
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Connections: TCP (every resolved address tried, optional source address) and Unix sockets,
+//! with a deadline on every read and write and bounded line reads.
+//!
+//! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
+
+use crate::error::{Error, Result};
+use crate::protocol::{Reply, ReplyParser, MAX_LINE};
+
+/// Where a session connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A host name or IP literal and a port.
+    Tcp {
+        /// Host name or IP address (no brackets).
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A Unix-domain socket path.
+    Unix(String),
+}
+
+impl Endpoint {
+    /// Parse smtplib's `connect(host, port)` arguments: a host starting with `/` is a Unix
+    /// socket; `host:port` (a single colon) or `[v6]:port` carries its own port when `port` is 0;
+    /// otherwise `default_port` is used.
+    pub fn parse(host: &str, port: u16, default_port: u16) -> Result<Endpoint> {
+        if host.is_empty() {
+            return Err(Error::invalid("host is empty"));
+        }
+        if host.starts_with('/') {
+            return Ok(Endpoint::Unix(host.to_owned()));
+        }
+        let (name, parsed_port) = if let Some(rest) = host.strip_prefix('[') {
+            let (inside, after) = rest
+                .split_once(']')
+                .ok_or_else(|| Error::invalid(format!("unbalanced '[' in host {host:?}")))?;
+            match after {
+                "" => (inside, None),
+                p if p.starts_with(':') => (inside, Some(&p[1..])),
+                _ => return Err(Error::invalid(format!("unexpected text after ']' in host {host:?}"))),
+            }
+        } else if host.matches(':').count() == 1 && port == 0 {
+            let (h, p) = host.split_once(':').unwrap_or((host, ""));
+            (h, Some(p))
+        } else {
+            (host, None)
+        };
+        let port = match parsed_port {
+            Some(p) if port == 0 => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&n| n != 0)
+                .ok_or_else(|| Error::invalid(format!("nonnumeric or invalid port in host {host:?}")))?,
+            _ if port != 0 => port,
+            _ => default_port,
+        };
+        if name.is_empty() {
+            return Err(Error::invalid(format!("no host name in {host:?}")));
+        }
+        Ok(Endpoint::Tcp { host: name.to_owned(), port })
+    }
+}
+
+/// The byte stream under a connection.
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(t),
+            Stream::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+}
+
+/// Size of the read buffer: a whole maximal reply line fits, and large reads stay cheap.
+const READ_BUF: usize = 16 * 1024;
+
+/// An open connection to a server, with a bounded read buffer.
+#[derive(Debug)]
+pub struct Connection {
+    stream: Stream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    timeout: Option<Duration>,
+    peer: Peer,
+}
+
+/// What kind of peer a connection reaches: used by policies such as "credentials only over TLS
+/// unless the peer is on this machine".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// A TCP peer at this address.
+    Ip(SocketAddr),
+    /// A Unix-domain socket.
+    Unix,
+}
+
+impl Peer {
+    /// Whether the peer is on this machine: a loopback address or a Unix socket.
+    pub fn is_local(&self) -> bool {
+        match self {
+            Peer::Ip(a) => match a.ip() {
+                IpAddr::V4(v4) => v4.is_loopback(),
+                IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+            },
+            Peer::Unix => true,
+        }
+    }
+}
+
+impl Connection {
+    /// Connect to `endpoint`. TCP tries every resolved address in order until one connects
+    /// within `timeout`; `source` binds the local end first (port 0 = any).
+    pub fn open(endpoint: &Endpoint, timeout: Option<Duration>, source: Option<&(String, u16)>) -> Result<Self> {
+        let (stream, peer) = match endpoint {
+            Endpoint::Tcp { host, port } => {
+                let (s, addr) = connect_tcp(host, *port, timeout, source)?;
+                (Stream::Tcp(s), Peer::Ip(addr))
+            }
+            Endpoint::Unix(path) => {
+                let s = UnixStream::connect(Path::new(path))
+                    .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
+                (Stream::Unix(s), Peer::Unix)
+            }
+        };
+        Ok(Connection { stream, buf: vec![0; READ_BUF].into_boxed_slice(), start: 0, end: 0, timeout, peer })
+    }
+
+    /// The peer this connection reaches.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// Change the deadline used for later reads and writes (`None` = wait forever).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Whether bytes the server sent are waiting unread (a desync or injection sign at points
+    /// where the server must be silent).
+    pub fn has_buffered_input(&self) -> bool {
+        self.start < self.end
+    }
+
+    /// Write all of `data`; each write system call has the session's deadline.
+    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+        self.stream.set_write_timeout(self.timeout).map_err(|e| Error::from_io(&e, "set write timeout"))?;
+        while !data.is_empty() {
+            match self.stream.write(data) {
+                Ok(0) => return Err(Error::disconnected("connection closed while writing")),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::from_io(&e, "write")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one complete reply. The whole reply must arrive within the timeout, counted from
+    /// now (a server dripping one byte at a time cannot hold us beyond it).
+    pub fn read_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let mut parser = ReplyParser::new();
+        loop {
+            let line_end = self.read_line(deadline)?;
+            let raw = &self.buf[self.start..line_end];
+            let mut line = raw.strip_suffix(b"\n").unwrap_or(raw);
+            line = line.strip_suffix(b"\r").unwrap_or(line);
+            on_line(raw);
+            let done = parser.push_line(line)?;
+            self.start = line_end;
+            if let Some(reply) = done {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// Make sure a whole line (ending in LF) is buffered; returns the index just past its LF.
+    fn read_line(&mut self, deadline: Option<Instant>) -> Result<usize> {
+        let mut scanned = self.start;
+        loop {
+            if let Some(i) = self.buf[scanned..self.end].iter().position(|&b| b == b'\n') {
+                return Ok(scanned + i + 1);
+            }
+            if self.end - self.start > MAX_LINE + 2 {
+                return Err(Error::protocol(format!("reply line longer than {MAX_LINE} bytes")));
+            }
+            scanned = self.end;
+            if self.end == self.buf.len() {
+                // compact: the partial line moves to the front
+                self.buf.copy_within(self.start..self.end, 0);
+                scanned -= self.start;
+                self.end -= self.start;
+                self.start = 0;
+            }
+            let timeout = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"));
+                    }
+                    Some(left)
+                }
+                None => None,
+            };
+            self.stream.set_read_timeout(timeout).map_err(|e| Error::from_io(&e, "set read timeout"))?;
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    return Err(Error::disconnected(if self.start < self.end {
+                        "connection closed in the middle of a reply"
+                    } else {
+                        "connection unexpectedly closed"
+                    }))
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::from_io(&e, "read")),
+            }
+        }
+    }
+
+    /// Close both directions now; nothing more is sent.
+    pub fn shutdown(&self) {
+        self.stream.shutdown();
+    }
+}
+
+fn connect_tcp(
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+    source: Option<&(String, u16)>,
+) -> Result<(TcpStream, SocketAddr)> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let source_addrs: Option<Vec<SocketAddr>> = match source {
+        Some((h, p)) => Some(
+            (h.as_str(), *p)
+                .to_socket_addrs()
+                .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve source address {h}: {e}")))?
+                .collect(),
+        ),
+        None => None,
+    };
+    let mut last_err = Error::new(crate::ErrorKind::Io, format!("{host} resolved to no address"));
+    for addr in addrs {
+        let bind = match &source_addrs {
+            Some(list) => match list.iter().find(|s| s.is_ipv4() == addr.is_ipv4()) {
+                Some(s) => Some(*s),
+                None => {
+                    last_err = Error::new(crate::ErrorKind::Io, format!("no source address of the family of {addr}"));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match connect_one(addr, timeout, bind) {
+            Ok(s) => return Ok((s, addr)),
+            Err(e) => last_err = Error::from_io(&e, &format!("connect to {addr}")),
+        }
+    }
+    Err(last_err)
+}
+
+fn connect_one(addr: SocketAddr, timeout: Option<Duration>, bind: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if let Some(b) = bind {
+        socket.bind(&b.into())?;
+    }
+    match timeout {
+        Some(t) => socket.connect_timeout(&addr.into(), t)?,
+        None => socket.connect(&addr.into())?,
+    }
+    let stream: TcpStream = socket.into();
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_parsing() {
+        let tcp = |h: &str, p: u16| Endpoint::Tcp { host: h.into(), port: p };
+        assert_eq!(Endpoint::parse("mx", 0, 25).unwrap(), tcp("mx", 25));
+        assert_eq!(Endpoint::parse("mx:2525", 0, 25).unwrap(), tcp("mx", 2525));
+        assert_eq!(Endpoint::parse("mx", 587, 25).unwrap(), tcp("mx", 587));
+        assert_eq!(Endpoint::parse("::1", 0, 25).unwrap(), tcp("::1", 25));
+        assert_eq!(Endpoint::parse("[::1]:2525", 0, 25).unwrap(), tcp("::1", 2525));
+        assert_eq!(Endpoint::parse("[::1]", 0, 25).unwrap(), tcp("::1", 25));
+        assert_eq!(Endpoint::parse("/run/lmtp", 0, 2003).unwrap(), Endpoint::Unix("/run/lmtp".into()));
+        for bad in ["", "mx:abc", "mx:", "mx:0", "[::1", "[::1]x", ":25"] {
+            assert!(Endpoint::parse(bad, 0, 25).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn local_peers() {
+        assert!(Peer::Ip("127.0.0.1:25".parse().unwrap()).is_local());
+        assert!(Peer::Ip("[::1]:25".parse().unwrap()).is_local());
+        assert!(Peer::Ip("[::ffff:127.0.0.1]:25".parse().unwrap()).is_local());
+        assert!(!Peer::Ip("192.0.2.1:25".parse().unwrap()).is_local());
+        assert!(Peer::Unix.is_local());
+    }
+}
