@@ -1,0 +1,8 @@
+//! The message itself: DATA / BDAT body encoding (line ends, dot-stuffing) and the envelope
+//! smtplib's `send_message` derives from a message's headers.
+
+mod data;
+mod headers;
+
+pub use data::{normalized_len, DataEncoder};
+pub use headers::{envelope_from_headers, needs_smtputf8, strip_bcc, HeaderEnvelope};
