@@ -39,6 +39,17 @@ pub enum ErrorKind {
     /// The message is larger than the SIZE limit the server advertised; nothing was sent
     /// (RFC 1870). Is-a `SMTPException`.
     MessageTooLarge,
+    /// The library refused to send credentials over a connection that is not protected by
+    /// TLS (and not to a loopback or Unix-socket peer, unless that exemption is off).
+    /// Nothing secret was sent. Is-a `SMTPException`.
+    CredentialsPolicy,
+    /// TLS was required (policy or SMTPS) but the server does not offer it, refused STARTTLS,
+    /// or fell back to HELO. Nothing but QUIT was sent. Is-a `SMTPNotSupportedError`.
+    TlsRequired,
+    /// The TLS handshake failed (protocol version, cipher, alert, or bytes that are not TLS).
+    Tls,
+    /// The server's certificate failed verification (chain, expiry, or host name).
+    TlsCertificate,
     /// The server broke the protocol: a malformed reply, a reply over the size limits,
     /// unexpected bytes. The session is closed. Is-a `SMTPException`.
     Protocol,

@@ -4,6 +4,7 @@
 //! The crate is a pure-Rust core and a thin C layer:
 //! - [`protocol`]: reply parsing, command-line construction and checks, EHLO features;
 //! - [`transport`]: TCP and Unix-socket connections with deadlines and bounded reads;
+//! - [`tls`]: TLS settings and the handshake, through the system's OpenSSL;
 //! - [`message`]: DATA encoding (line endings, dot-stuffing) and the envelope of a message's headers;
 //! - [`session`]: the SMTP / LMTP session engine, one method per smtplib method;
 //! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
@@ -14,6 +15,7 @@ pub mod error;
 pub mod message;
 pub mod protocol;
 pub mod session;
+pub mod tls;
 pub mod transport;
 
 mod capi;

@@ -46,10 +46,21 @@ pub enum smtp_result {
     ProtocolError = 111,
     /// The message exceeds the server's advertised SIZE limit; nothing was sent.
     MessageTooLarge = 112,
+    /// Credentials were not sent: the connection is not protected by TLS (see the credential
+    /// policy setters). Nothing secret left the process. Is-a `SMTP_ERROR`.
+    CredentialsPolicy = 113,
+    /// TLS was required but is not available: STARTTLS not offered or refused, or the server
+    /// fell back to HELO. Nothing but QUIT was sent. Is-a `NOT_SUPPORTED`.
+    TlsRequired = 114,
     /// An operating-system error: name resolution, connect, read or write. Session closed.
     IoError = 200,
     /// A deadline expired. Is-a `IO_ERROR`. Session closed.
     Timeout = 201,
+    /// The TLS handshake failed (protocol version, cipher, alert, not TLS). Session closed.
+    TlsError = 300,
+    /// The server's certificate failed verification (untrusted chain, expired, wrong host
+    /// name). Nothing was sent over the connection after the handshake. Is-a `TLS_ERROR`.
+    TlsCertificate = 301,
     /// An argument was refused before anything was sent (smtplib's `ValueError`), e.g. CR or
     /// LF in an address, or an index out of range.
     InvalidArgument = 400,
@@ -71,7 +82,7 @@ pub enum smtp_result {
 }
 
 /// Every code, for the lookup functions and tests.
-pub(crate) const ALL: [smtp_result; 24] = [
+pub(crate) const ALL: [smtp_result; 28] = [
     smtp_result::Ok,
     smtp_result::SmtpError,
     smtp_result::ServerDisconnected,
@@ -86,8 +97,12 @@ pub(crate) const ALL: [smtp_result; 24] = [
     smtp_result::DeliveryUnknown,
     smtp_result::ProtocolError,
     smtp_result::MessageTooLarge,
+    smtp_result::CredentialsPolicy,
+    smtp_result::TlsRequired,
     smtp_result::IoError,
     smtp_result::Timeout,
+    smtp_result::TlsError,
+    smtp_result::TlsCertificate,
     smtp_result::InvalidArgument,
     smtp_result::NullArgument,
     smtp_result::InvalidUtf8,
@@ -109,7 +124,9 @@ impl smtp_result {
         use smtp_result::*;
         match self {
             ServerDisconnected | NotSupported | ResponseError | RecipientsRefused | ProtocolError
-            | MessageTooLarge => Some(SmtpError),
+            | MessageTooLarge | CredentialsPolicy => Some(SmtpError),
+            TlsRequired => Some(NotSupported),
+            TlsCertificate => Some(TlsError),
             DeliveryUnknown => Some(ServerDisconnected),
             SenderRefused | DataError | ConnectError | HeloError | AuthenticationError => Some(ResponseError),
             Timeout => Some(IoError),
@@ -157,6 +174,19 @@ impl smtp_result {
             MessageTooLarge => {
                 (b"SMTP_RESULT_MESSAGE_TOO_LARGE\0", b"message larger than the server's SIZE limit\0")
             }
+            CredentialsPolicy => (
+                b"SMTP_RESULT_CREDENTIALS_POLICY\0",
+                b"credentials not sent: the connection is not protected by TLS\0",
+            ),
+            TlsRequired => (
+                b"SMTP_RESULT_TLS_REQUIRED\0",
+                b"TLS required but not available (STARTTLS missing or refused)\0",
+            ),
+            TlsError => (b"SMTP_RESULT_TLS_ERROR\0", b"TLS handshake failed\0"),
+            TlsCertificate => (
+                b"SMTP_RESULT_TLS_CERTIFICATE\0",
+                b"the server's certificate failed verification (chain, expiry or host name)\0",
+            ),
             IoError => (b"SMTP_RESULT_IO_ERROR\0", b"operating-system error (resolve, connect, read or write)\0"),
             Timeout => (b"SMTP_RESULT_TIMEOUT\0", b"timed out\0"),
             InvalidArgument => (b"SMTP_RESULT_INVALID_ARGUMENT\0", b"invalid argument (ValueError)\0"),
@@ -189,6 +219,10 @@ pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
         ErrorKind::Authentication => smtp_result::AuthenticationError,
         ErrorKind::MessageTooLarge => smtp_result::MessageTooLarge,
         ErrorKind::Protocol => smtp_result::ProtocolError,
+        ErrorKind::CredentialsPolicy => smtp_result::CredentialsPolicy,
+        ErrorKind::TlsRequired => smtp_result::TlsRequired,
+        ErrorKind::Tls => smtp_result::TlsError,
+        ErrorKind::TlsCertificate => smtp_result::TlsCertificate,
         ErrorKind::Timeout => smtp_result::Timeout,
         ErrorKind::Io => smtp_result::IoError,
         ErrorKind::InvalidArgument => smtp_result::InvalidArgument,
@@ -253,6 +287,8 @@ mod tests {
         assert!(!smtp_result_is_a(RecipientsRefused as i32, ResponseError as i32));
         assert!(!smtp_result_is_a(Ok as i32, SmtpError as i32));
         assert!(!smtp_result_is_a(Timeout as i32, SmtpError as i32));
+        assert!(smtp_result_is_a(TlsRequired as i32, NotSupported as i32));
+        assert!(smtp_result_is_a(TlsCertificate as i32, TlsError as i32));
         assert!(!smtp_result_is_a(999, 999));
         let mut names: Vec<_> = ALL.iter().map(|r| *r as i32).collect();
         names.dedup();

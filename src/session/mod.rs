@@ -8,6 +8,7 @@
 
 mod debug;
 mod hostname;
+mod starttls;
 mod transaction;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use transaction::RecipientStatus;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, Features, Reply};
+use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
 
 /// The kind of session, as smtplib's `SMTP`, `SMTP_SSL` and `LMTP` classes.
@@ -24,6 +26,8 @@ use crate::transport::{Connection, Endpoint};
 pub enum SessionKind {
     /// SMTP / ESMTP (default port 25).
     Smtp,
+    /// SMTP over implicit TLS (smtplib's `SMTP_SSL`, default port 465).
+    Smtps,
     /// LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after DATA
     /// (default port 2003; a host starting with `/` is a Unix socket).
     Lmtp,
@@ -34,6 +38,7 @@ impl SessionKind {
     pub fn default_port(self) -> u16 {
         match self {
             SessionKind::Smtp => 25,
+            SessionKind::Smtps => 465,
             SessionKind::Lmtp => 2003,
         }
     }
@@ -56,6 +61,29 @@ pub struct Session {
     features: Features,
     last_reply: Option<Reply>,
     transaction: transaction::Transaction,
+    /// TLS settings, policy, and the state of the current connection's TLS.
+    tls_config: TlsConfig,
+    tls_policy: TlsPolicy,
+    tls_info: Option<TlsInfo>,
+    /// The host name or address connect was given (what TLS verifies by default).
+    connected_host: String,
+    /// When credentials may be sent without TLS (see `session/auth.rs`).
+    pub(crate) credentials: CredentialPolicy,
+}
+
+/// When the library may send credentials over a connection without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialPolicy {
+    /// Send credentials without TLS to any peer (explicit, insecure opt-in). Default false.
+    pub allow_cleartext: bool,
+    /// Treat a loopback or Unix-socket peer as safe without TLS. Default true.
+    pub local_peer_is_safe: bool,
+}
+
+impl Default for CredentialPolicy {
+    fn default() -> Self {
+        CredentialPolicy { allow_cleartext: false, local_peer_is_safe: true }
+    }
 }
 
 /// Default timeout for connect, reads and writes: smtplib has none, a library must.
@@ -89,6 +117,11 @@ impl Session {
             features: Features::default(),
             last_reply: None,
             transaction: Default::default(),
+            tls_config: TlsConfig::default(),
+            tls_policy: TlsPolicy::default(),
+            tls_info: None,
+            connected_host: String::new(),
+            credentials: CredentialPolicy::default(),
         }
     }
 
@@ -218,7 +251,14 @@ impl Session {
         };
         self.debug(DebugKind::Connect, shown.as_bytes());
         self.reset_connection_state();
+        self.connected_host = match &endpoint {
+            Endpoint::Tcp { host, .. } => host.clone(),
+            Endpoint::Unix(_) => String::new(),
+        };
         self.conn = Some(Connection::open(&endpoint, self.timeout, self.source_address.as_ref())?);
+        if self.kind == SessionKind::Smtps {
+            self.handshake()?;
+        }
         let greeting = self.read_reply()?;
         self.greeting = Some(greeting.clone());
         if greeting.code() != 220 {
@@ -230,6 +270,7 @@ impl Session {
 
     fn reset_connection_state(&mut self) {
         self.greeting = None;
+        self.tls_info = None;
         self.forget_capabilities();
         self.transaction = Default::default();
     }
@@ -321,6 +362,33 @@ impl Session {
         self.read_reply()
     }
 
+    /// Send a command line that carries a secret (AUTH): debug output shows `shown` instead,
+    /// and the lines of 334 replies (challenges, which may echo the secret) are redacted.
+    pub(crate) fn command_secret(&mut self, line: &[u8], shown: &str) -> Result<Reply> {
+        if line.len() < 2 || !line.ends_with(b"\r\n") || line[..line.len() - 2].iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(Error::invalid("a command line must be one line"));
+        }
+        self.conn()?;
+        if self.debug_level > 0 {
+            let shown = format!("{shown}\r\n");
+            self.debug(DebugKind::Sent, shown.as_bytes());
+        }
+        let level = std::mem::replace(&mut self.debug_level, 0);
+        let res = self.on_conn(|c| c.write_all(line));
+        let reply = res.and_then(|()| self.read_reply());
+        self.debug_level = level;
+        let reply = reply?;
+        if self.debug_level > 0 {
+            let text = if reply.code() == 334 {
+                format!("{} [challenge redacted]\r\n", reply.code())
+            } else {
+                format!("{} {}\r\n", reply.code(), reply.text().replace('\n', " / "))
+            };
+            self.debug(DebugKind::Received, text.as_bytes());
+        }
+        Ok(reply)
+    }
+
     /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.
     pub fn docmd(&mut self, cmd: &str, args: &str) -> Result<Reply> {
         self.command(cmd, args)
@@ -370,10 +438,13 @@ impl Session {
         }
         let reply = self.ehlo(None)?;
         if reply.is_positive() {
-            return Ok(());
+            return self.apply_tls_policy();
         }
         if self.kind == SessionKind::Lmtp || !self.is_connected() {
             return Err(Error::with_reply(ErrorKind::Helo, reply));
+        }
+        if self.tls_policy == TlsPolicy::Required && self.tls_info.is_none() {
+            return Err(self.tls_required("the server refused EHLO, so it cannot offer STARTTLS"));
         }
         let reply = self.helo(None)?;
         if reply.is_positive() {

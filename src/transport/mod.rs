@@ -13,6 +13,8 @@ use socket2::{Domain, Socket, Type};
 
 use crate::error::{Error, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
+use crate::tls::{TlsConfig, TlsInfo};
+use openssl::ssl::SslStream;
 
 /// Where a session connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,47 +72,96 @@ impl Endpoint {
     }
 }
 
-/// The byte stream under a connection.
+/// A plain socket.
 #[derive(Debug)]
-enum Stream {
+enum Plain {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
 
-impl Stream {
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+impl Plain {
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s.set_read_timeout(t),
-            Stream::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.set_write_timeout(t),
-            Stream::Unix(s) => s.set_write_timeout(t),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
+            Plain::Tcp(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
+            Plain::Unix(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
         }
     }
 
     fn shutdown(&self) {
         let _ = match self {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
-            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            Plain::Tcp(s) => s.shutdown(Shutdown::Both),
+            Plain::Unix(s) => s.shutdown(Shutdown::Both),
         };
+    }
+}
+
+impl Read for Plain {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Plain::Tcp(s) => s.read(buf),
+            Plain::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Plain {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Plain::Tcp(s) => s.write(buf),
+            Plain::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The byte stream under a connection: plain, or TLS over the plain socket.
+#[derive(Debug)]
+enum Stream {
+    Plain(Plain),
+    Tls(Box<SslStream<Plain>>),
+    /// Only while the TLS handshake owns the socket, or after it failed.
+    Gone,
+}
+
+impl Stream {
+    fn plain(&self) -> Option<&Plain> {
+        match self {
+            Stream::Plain(p) => Some(p),
+            Stream::Tls(t) => Some(t.get_ref()),
+            Stream::Gone => None,
+        }
+    }
+
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+        match self.plain() {
+            Some(p) => p.set_timeouts(read, write),
+            None => Ok(()),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(p) => p.read(buf),
+            Stream::Tls(t) => t.read(buf),
+            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(p) => p.write(buf),
+            Stream::Tls(t) => t.write(buf),
+            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn shutdown(&self) {
+        if let Some(p) = self.plain() {
+            p.shutdown();
+        }
     }
 }
 
@@ -158,12 +209,12 @@ impl Connection {
         let (stream, peer) = match endpoint {
             Endpoint::Tcp { host, port } => {
                 let (s, addr) = connect_tcp(host, *port, timeout, source)?;
-                (Stream::Tcp(s), Peer::Ip(addr))
+                (Stream::Plain(Plain::Tcp(s)), Peer::Ip(addr))
             }
             Endpoint::Unix(path) => {
                 let s = UnixStream::connect(Path::new(path))
                     .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
-                (Stream::Unix(s), Peer::Unix)
+                (Stream::Plain(Plain::Unix(s)), Peer::Unix)
             }
         };
         Ok(Connection { stream, buf: vec![0; READ_BUF].into_boxed_slice(), start: 0, end: 0, timeout, peer })
@@ -187,7 +238,7 @@ impl Connection {
 
     /// Write all of `data`; each write system call has the session's deadline.
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
-        self.stream.set_write_timeout(self.timeout).map_err(|e| Error::from_io(&e, "set write timeout"))?;
+        self.stream.set_timeouts(self.timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
         while !data.is_empty() {
             match self.stream.write(data) {
                 Ok(0) => return Err(Error::disconnected("connection closed while writing")),
@@ -246,7 +297,7 @@ impl Connection {
                 }
                 None => None,
             };
-            self.stream.set_read_timeout(timeout).map_err(|e| Error::from_io(&e, "set read timeout"))?;
+            self.stream.set_timeouts(timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     return Err(Error::disconnected(if self.start < self.end {
@@ -260,6 +311,31 @@ impl Connection {
                 Err(e) => return Err(Error::from_io(&e, "read")),
             }
         }
+    }
+
+    /// Whether the stream is TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// Run the TLS client handshake on the open plain connection (implicit TLS, or after a
+    /// 220 to STARTTLS). The caller has checked no unread byte is buffered: anything the
+    /// server sent before the handshake must not be read as if it came over TLS.
+    pub fn start_tls(&mut self, config: &TlsConfig, host: &str) -> Result<TlsInfo> {
+        if self.has_buffered_input() {
+            return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
+        }
+        let plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
+            Stream::Plain(p) => p,
+            other => {
+                self.stream = other;
+                return Err(Error::bad_state("TLS is already active"));
+            }
+        };
+        plain.set_timeouts(self.timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        let (tls, info) = config.handshake(plain, host)?;
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(info)
     }
 
     /// Close both directions now; nothing more is sent.

@@ -1,0 +1,119 @@
+//! TLS on a session: settings, implicit TLS, STARTTLS, and the TLS policy.
+
+use super::{Session, SessionKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
+
+impl Session {
+    /// The TLS settings used by implicit TLS and STARTTLS.
+    pub fn tls_config(&self) -> &TlsConfig {
+        &self.tls_config
+    }
+
+    /// Change the TLS settings (takes effect at the next handshake).
+    pub fn tls_config_mut(&mut self) -> &mut TlsConfig {
+        &mut self.tls_config
+    }
+
+    /// When STARTTLS is used without the caller asking (see [`TlsPolicy`]).
+    pub fn set_tls_policy(&mut self, policy: TlsPolicy) {
+        self.tls_policy = policy;
+    }
+
+    /// The session's TLS policy.
+    pub fn tls_policy(&self) -> TlsPolicy {
+        self.tls_policy
+    }
+
+    /// What TLS negotiated on the current connection, `None` without TLS.
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls_info.as_ref()
+    }
+
+    /// Handshake on the open connection; a failure closes it.
+    pub(super) fn handshake(&mut self) -> Result<()> {
+        let config = self.tls_config.clone();
+        let host = self.connected_host.clone();
+        let info = self.on_conn(|c| c.start_tls(&config, &host))?;
+        if self.debug_level > 0 {
+            let note = format!(
+                "TLS {} {} ({})",
+                info.version,
+                info.cipher,
+                if info.verified { "peer verified" } else { "peer NOT verified" }
+            );
+            self.debug(super::DebugKind::Info, note.as_bytes());
+        }
+        self.tls_info = Some(info);
+        Ok(())
+    }
+
+    /// Fail for a required TLS that is not available: QUIT (best effort), close, and the
+    /// [`ErrorKind::TlsRequired`] error.
+    pub(super) fn tls_required(&mut self, why: &str) -> Error {
+        if self.is_connected() {
+            let _ = self.docmd("QUIT", "");
+            self.close();
+        }
+        Error::new(ErrorKind::TlsRequired, format!("TLS is required but not available: {why}"))
+    }
+
+    /// Apply the policy once EHLO has succeeded on a connection without TLS.
+    pub(super) fn apply_tls_policy(&mut self) -> Result<()> {
+        if self.tls_info.is_some() || self.tls_policy == TlsPolicy::None {
+            return Ok(());
+        }
+        if !self.has_extn("starttls") {
+            if self.tls_policy == TlsPolicy::Required {
+                return Err(self.tls_required("the server does not offer STARTTLS"));
+            }
+            return Ok(());
+        }
+        self.starttls()
+    }
+
+    /// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
+    /// settings, then every capability is forgotten and EHLO is sent again over TLS.
+    ///
+    /// Errors: [`ErrorKind::NotSupported`] when STARTTLS is not offered and
+    /// [`ErrorKind::Response`] when it is refused (with a [`TlsPolicy::Required`] policy both
+    /// are [`ErrorKind::TlsRequired`], after QUIT); [`ErrorKind::Protocol`] when the server
+    /// sent anything after its 220 before the handshake (response injection);
+    /// [`ErrorKind::TlsCertificate`] / [`ErrorKind::Tls`] when the handshake fails. Every
+    /// failure after the STARTTLS command closes the connection.
+    pub fn starttls(&mut self) -> Result<()> {
+        if self.tls_info.is_some() || self.kind == SessionKind::Smtps {
+            return Err(Error::bad_state("TLS is already active on this connection"));
+        }
+        if self.helo_resp.is_none() && self.ehlo_resp.is_none() {
+            let reply = self.ehlo(None)?;
+            if !reply.is_positive() {
+                if self.tls_policy == TlsPolicy::Required {
+                    return Err(self.tls_required("the server refused EHLO"));
+                }
+                return Err(Error::with_reply(ErrorKind::Helo, reply));
+            }
+        }
+        if !self.has_extn("starttls") {
+            if self.tls_policy == TlsPolicy::Required {
+                return Err(self.tls_required("the server does not offer STARTTLS"));
+            }
+            return Err(Error::new(ErrorKind::NotSupported, "STARTTLS extension not supported by server"));
+        }
+        let reply = self.command("STARTTLS", "")?;
+        if reply.code() != 220 {
+            if self.tls_policy == TlsPolicy::Required {
+                let why = format!("the server refused STARTTLS: {} {}", reply.code(), reply.text());
+                return Err(self.tls_required(&why));
+            }
+            return Err(Error::with_reply(ErrorKind::Response, reply));
+        }
+        self.handshake()?;
+        self.forget_capabilities();
+        let reply = self.ehlo(None)?;
+        if !reply.is_positive() {
+            return Err(Error::with_reply(ErrorKind::Helo, reply));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! TLS through the system's OpenSSL: settings, the client handshake, and what the session
+//! reports about the result. Verification of the chain and of the host name is on unless the
+//! caller turns it off with the one explicitly insecure setting.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use openssl::ssl::{HandshakeError, SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::X509VerifyResult;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// When the session uses TLS on a plain SMTP or LMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Only when the caller calls `starttls` (smtplib's behaviour). The default.
+    #[default]
+    None,
+    /// STARTTLS before the first transaction or login when the server offers it; plain text
+    /// otherwise. Never the default: it can be stripped by an attacker.
+    Opportunistic,
+    /// STARTTLS before the first transaction or login, or fail with
+    /// [`ErrorKind::TlsRequired`] having sent nothing but QUIT.
+    Required,
+}
+
+/// Lowest TLS protocol version accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// TLS 1.2 (the default minimum).
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+/// TLS settings of a session.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM file of trusted CA certificates (default: the system trust store).
+    pub ca_file: Option<PathBuf>,
+    /// Directory of hashed CA certificates (`c_rehash` layout).
+    pub ca_dir: Option<PathBuf>,
+    /// PEM client certificate chain, and its private key, for client authentication.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Minimum protocol version (default TLS 1.2).
+    pub min_version: TlsVersion,
+    /// Name to send as SNI and to verify the certificate against (default: the host the
+    /// session connected to; never a name the server sent).
+    pub server_name: Option<String>,
+    /// Skip certificate and host-name verification. Insecure: anyone on the path can read
+    /// and change the session.
+    pub insecure_skip_verify: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            ca_file: None,
+            ca_dir: None,
+            client_cert: None,
+            min_version: TlsVersion::Tls12,
+            server_name: None,
+            insecure_skip_verify: false,
+        }
+    }
+}
+
+/// What was negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// Protocol version, e.g. "TLSv1.3".
+    pub version: String,
+    /// Cipher suite name, e.g. "TLS_AES_256_GCM_SHA384".
+    pub cipher: String,
+    /// Whether the peer's certificate chain and name were verified.
+    pub verified: bool,
+}
+
+impl TlsConfig {
+    fn connector(&self) -> Result<SslConnector> {
+        let err = |what: &str, e: openssl::error::ErrorStack| Error::new(ErrorKind::Tls, format!("{what}: {e}"));
+        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| err("TLS setup", e))?;
+        let min = match self.min_version {
+            TlsVersion::Tls12 => SslVersion::TLS1_2,
+            TlsVersion::Tls13 => SslVersion::TLS1_3,
+        };
+        b.set_min_proto_version(Some(min)).map_err(|e| err("TLS minimum version", e))?;
+        if self.ca_file.is_some() || self.ca_dir.is_some() {
+            // an explicit trust anchor replaces the system store: the caller named whom to trust
+            let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| err("TLS trust store", e))?;
+            if let Some(f) = &self.ca_file {
+                let pem = std::fs::read(f)
+                    .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("CA file {}: {e}", f.display())))?;
+                let certs = openssl::x509::X509::stack_from_pem(&pem)
+                    .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("CA file {}: {e}", f.display())))?;
+                if certs.is_empty() {
+                    return Err(Error::invalid(format!("CA file {} holds no certificate", f.display())));
+                }
+                for c in certs {
+                    store.add_cert(c).map_err(|e| err("adding a CA certificate", e))?;
+                }
+            }
+            if let Some(d) = &self.ca_dir {
+                let d = d.to_str().ok_or_else(|| Error::invalid("CA directory path is not UTF-8"))?;
+                let lookup = store
+                    .add_lookup(openssl::x509::store::X509Lookup::hash_dir())
+                    .map_err(|e| err("CA directory", e))?;
+                lookup
+                    .add_dir(d, SslFiletype::PEM)
+                    .map_err(|e| Error::invalid(format!("CA directory {d}: {e}")))?;
+            }
+            b.set_verify_cert_store(store.build()).map_err(|e| err("TLS trust store", e))?;
+        }
+        if let Some((chain, key)) = &self.client_cert {
+            b.set_certificate_chain_file(chain)
+                .map_err(|e| Error::invalid(format!("client certificate {}: {e}", chain.display())))?;
+            b.set_private_key_file(key, SslFiletype::PEM)
+                .map_err(|e| Error::invalid(format!("client key {}: {e}", key.display())))?;
+            b.check_private_key().map_err(|e| Error::invalid(format!("client key does not match the certificate: {e}")))?;
+        }
+        if self.insecure_skip_verify {
+            b.set_verify(SslVerifyMode::NONE);
+        } else {
+            b.set_verify(SslVerifyMode::PEER);
+        }
+        Ok(b.build())
+    }
+
+    /// Run the client handshake on `stream` for `host` (the host the session connected to).
+    pub(crate) fn handshake<S: std::io::Read + std::io::Write + std::fmt::Debug>(
+        &self,
+        stream: S,
+        host: &str,
+    ) -> Result<(SslStream<S>, TlsInfo)> {
+        let name = self.server_name.as_deref().unwrap_or(host);
+        if name.is_empty() && !self.insecure_skip_verify {
+            return Err(Error::invalid("no TLS server name to verify: set one for a Unix-socket connection"));
+        }
+        let connector = self.connector()?;
+        let mut config = connector.configure().map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
+        // we set SNI and the expected name ourselves, to control the CN fallback and IP literals
+        config.set_use_server_name_indication(false);
+        config.set_verify_hostname(false);
+        let is_ip = name.parse::<IpAddr>().is_ok();
+        if !is_ip && !name.is_empty() {
+            config.set_hostname(name).map_err(|e| Error::new(ErrorKind::Tls, format!("TLS server name: {e}")))?;
+        }
+        if !self.insecure_skip_verify {
+            let param = config.param_mut();
+            // RFC 9525: subjectAltName only, never the subject's CN
+            param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS | X509CheckFlags::NEVER_CHECK_SUBJECT);
+            match name.parse::<IpAddr>() {
+                Ok(ip) => param.set_ip(ip),
+                Err(_) => param.set_host(name),
+            }
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS server name: {e}")))?;
+        }
+        let ssl = config.into_ssl(if is_ip { "" } else { name }).map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
+        match ssl.connect(stream) {
+            Ok(s) => {
+                let info = TlsInfo {
+                    version: s.ssl().version_str().to_owned(),
+                    cipher: s.ssl().current_cipher().map(|c| c.name().to_owned()).unwrap_or_default(),
+                    verified: !self.insecure_skip_verify && s.ssl().verify_result() == X509VerifyResult::OK,
+                };
+                Ok((s, info))
+            }
+            Err(HandshakeError::Failure(mid)) => {
+                let verify = mid.ssl().verify_result();
+                if verify != X509VerifyResult::OK {
+                    Err(Error::new(
+                        ErrorKind::TlsCertificate,
+                        format!("certificate verification failed for {name}: {}", verify.error_string()),
+                    ))
+                } else {
+                    Err(Error::new(ErrorKind::Tls, format!("TLS handshake with {name} failed: {}", mid.error())))
+                }
+            }
+            Err(HandshakeError::SetupFailure(e)) => Err(Error::new(ErrorKind::Tls, format!("TLS setup: {e}"))),
+            Err(HandshakeError::WouldBlock(_)) => {
+                Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
+            }
+        }
+    }
+}
