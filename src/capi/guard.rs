@@ -51,6 +51,8 @@ pub(crate) enum StrSlot {
     FeatureParams(usize),
     RecipientAddress(usize),
     RecipientText(usize),
+    TlsVersion,
+    TlsCipher,
 }
 
 /// The detail of the last error, kept on the session (never thread-local).

@@ -8,4 +8,5 @@
 mod guard;
 pub mod result;
 pub mod session;
+pub mod tls;
 mod version;

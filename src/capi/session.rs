@@ -23,6 +23,9 @@ use crate::session::{DebugEvent, DebugKind, Session, SessionKind};
 pub enum smtp_session_kind {
     /// SMTP / ESMTP (smtplib's `SMTP`), default port 25.
     Smtp = 0,
+    /// SMTP over implicit TLS (smtplib's `SMTP_SSL`), default port 465; the handshake, with
+    /// the session's TLS settings, happens in `smtp_connect()` before the greeting.
+    Smtps = 1,
     /// LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
     /// 2003; a host starting with `/` is a Unix socket.
     Lmtp = 2,
@@ -61,14 +64,15 @@ fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_session {
 
 // ---------------------------------------------------------------- lifecycle
 
-/// Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP` or
-/// `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
+/// Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP`,
+/// `SMTP_SESSION_KIND_SMTPS` or `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
 /// and releases it with `smtp_session_free()`.
 #[no_mangle]
 pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_session {
     super::guard::plain_call(std::ptr::null_mut(), || {
         let kind = match kind {
             k if k == smtp_session_kind::Smtp as i32 => SessionKind::Smtp,
+            k if k == smtp_session_kind::Smtps as i32 => SessionKind::Smtps,
             k if k == smtp_session_kind::Lmtp as i32 => SessionKind::Lmtp,
             _ => return std::ptr::null_mut(),
         };
@@ -175,9 +179,10 @@ pub extern "C" fn smtp_session_set_debug_callback(
 // ---------------------------------------------------------------- connection
 
 /// smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
-/// `host:port` suffix (or `[v6]:port`) when present, else 25 (SMTP) / 2003 (LMTP). A host
+/// `host:port` suffix (or `[v6]:port`) when present, else 25 (SMTP) / 465 (SMTPS) / 2003 (LMTP). A host
 /// starting with `/` is a Unix socket. Every address the name resolves to is tried. The
-/// greeting is the last reply. Errors: `CONNECT_ERROR` (greeting not 220; closed),
+/// greeting is the last reply. An SMTPS session does the TLS handshake first. Errors:
+/// `CONNECT_ERROR` (greeting not 220; closed), `TLS_CERTIFICATE`, `TLS_ERROR`,
 /// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
 /// connected), `INVALID_ARGUMENT`.
 #[no_mangle]

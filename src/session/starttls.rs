@@ -79,8 +79,8 @@ impl Session {
     /// [`ErrorKind::Response`] when it is refused (with a [`TlsPolicy::Required`] policy both
     /// are [`ErrorKind::TlsRequired`], after QUIT); [`ErrorKind::Protocol`] when the server
     /// sent anything after its 220 before the handshake (response injection);
-    /// [`ErrorKind::TlsCertificate`] / [`ErrorKind::Tls`] when the handshake fails. Every
-    /// failure after the STARTTLS command closes the connection.
+    /// [`ErrorKind::TlsCertificate`] / [`ErrorKind::Tls`] when the handshake fails. A refusal
+    /// leaves the plain connection open (as smtplib); every failure after a 220 closes it.
     pub fn starttls(&mut self) -> Result<()> {
         if self.tls_info.is_some() || self.kind == SessionKind::Smtps {
             return Err(Error::bad_state("TLS is already active on this connection"));

@@ -1,0 +1,177 @@
+//! TLS on a session from C: settings, policy, `smtp_starttls`, and what was negotiated.
+
+use std::ffi::c_char;
+use std::path::PathBuf;
+
+use super::guard::{opt_str_arg, session_call, session_get, smtp_session, str_arg, Failure, StrSlot};
+use super::result::smtp_result;
+use crate::tls::{TlsPolicy, TlsVersion};
+
+/// TLS policy for a plain SMTP or LMTP session (`smtp_session_set_tls_policy()`). Values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_tls_policy {
+    /// TLS only when `smtp_starttls()` is called (smtplib's behaviour). The default.
+    None = 0,
+    /// STARTTLS before the first transaction or login when the server offers it, plain text
+    /// otherwise. An attacker on the path can strip it: never the default.
+    Opportunistic = 1,
+    /// STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+    /// having sent nothing but QUIT.
+    Required = 2,
+}
+
+/// Minimum TLS protocol version (`smtp_session_set_tls_min_version()`). Values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_tls_version {
+    /// TLS 1.2, the default.
+    Tls12 = 12,
+    /// TLS 1.3.
+    Tls13 = 13,
+}
+
+/// Trust the CA certificates in the PEM file at `path` instead of the system trust store
+/// (NULL: back to the system store unless a CA directory is set). The path is copied; the
+/// file is read at the next handshake. Errors: `INVALID_UTF8`.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_session, path: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        h.core.tls_config_mut().ca_file = opt_str_arg(path, "path")?.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
+/// of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_session, path: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        h.core.tls_config_mut().ca_dir = opt_str_arg(path, "path")?.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
+/// key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_client_cert(
+    session: *mut smtp_session,
+    chain_file: *const c_char,
+    key_file: *const c_char,
+) -> smtp_result {
+    session_call(session, |h| {
+        let cert = if chain_file.is_null() && key_file.is_null() {
+            None
+        } else {
+            Some((PathBuf::from(str_arg(chain_file, "chain_file")?), PathBuf::from(str_arg(key_file, "key_file")?)))
+        };
+        h.core.tls_config_mut().client_cert = cert;
+        Ok(())
+    })
+}
+
+/// Set the lowest TLS version accepted: `SMTP_TLS_VERSION_TLS12` (default) or
+/// `SMTP_TLS_VERSION_TLS13`. Errors: `INVALID_ARGUMENT` for another value.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_session, version: i32) -> smtp_result {
+    session_call(session, |h| {
+        h.core.tls_config_mut().min_version = match version {
+            v if v == smtp_tls_version::Tls12 as i32 => TlsVersion::Tls12,
+            v if v == smtp_tls_version::Tls13 as i32 => TlsVersion::Tls13,
+            _ => {
+                return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown TLS version {version}")))
+            }
+        };
+        Ok(())
+    })
+}
+
+/// The name sent as SNI and checked against the certificate's subjectAltName (never its
+/// CN). Default (NULL): the host given to `smtp_connect()`, never a name the server sends.
+/// An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+    session_call(session, |h| {
+        let name = opt_str_arg(name, "name")?;
+        if let Some(n) = name {
+            crate::protocol::check_line_safe("TLS server name", n)?;
+        }
+        h.core.tls_config_mut().server_name = name.map(str::to_owned);
+        Ok(())
+    })
+}
+
+/// INSECURE: when `insecure` is true, the server's certificate and host name are NOT
+/// verified, so anyone on the network path can read and change the session, credentials
+/// included. Verification is on by default; only turn it off for testing.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_session, insecure: bool) -> smtp_result {
+    session_call(session, |h| {
+        h.core.tls_config_mut().insecure_skip_verify = insecure;
+        Ok(())
+    })
+}
+
+/// Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
+/// `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
+/// STARTTLS. Errors: `INVALID_ARGUMENT` for an unknown value.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_session, policy: i32) -> smtp_result {
+    session_call(session, |h| {
+        let policy = match policy {
+            p if p == smtp_tls_policy::None as i32 => TlsPolicy::None,
+            p if p == smtp_tls_policy::Opportunistic as i32 => TlsPolicy::Opportunistic,
+            p if p == smtp_tls_policy::Required as i32 => TlsPolicy::Required,
+            _ => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown TLS policy {policy}"))),
+        };
+        h.core.set_tls_policy(policy);
+        Ok(())
+    })
+}
+
+/// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
+/// settings (verification on by default), then every capability is forgotten and EHLO is
+/// sent again. Errors: `NOT_SUPPORTED` (not offered), `RESPONSE_ERROR` (refused; the reply
+/// is the error reply), `TLS_REQUIRED` instead of both under the REQUIRED policy (after
+/// QUIT), `PROTOCOL_ERROR` (bytes after the 220 before the handshake: response injection),
+/// `TLS_CERTIFICATE`, `TLS_ERROR`, `HELO_ERROR`, `BAD_STATE` (TLS already active), and
+/// connection errors. A refusal leaves the plain connection open (as smtplib); every failure
+/// after a 220 closes the session.
+#[no_mangle]
+pub extern "C" fn smtp_starttls(session: *mut smtp_session) -> smtp_result {
+    session_call(session, |h| Ok(h.core.starttls()?))
+}
+
+/// Whether the current connection is protected by TLS.
+#[no_mangle]
+pub extern "C" fn smtp_session_tls_active(session: *const smtp_session) -> bool {
+    session_get(session, false, |h| h.core.tls_info().is_some())
+}
+
+/// Whether the peer's certificate chain and host name were verified (false without TLS, and
+/// with verification turned off).
+#[no_mangle]
+pub extern "C" fn smtp_session_tls_peer_verified(session: *const smtp_session) -> bool {
+    session_get(session, false, |h| h.core.tls_info().is_some_and(|t| t.verified))
+}
+
+/// The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_tls_version(session: *const smtp_session) -> *const c_char {
+    session_get(session, c"".as_ptr(), |h| {
+        let v = h.core.tls_info().map(|t| t.version.as_str()).unwrap_or("");
+        h.borrow_str(StrSlot::TlsVersion, v)
+    })
+}
+
+/// The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
+#[no_mangle]
+pub extern "C" fn smtp_session_tls_cipher(session: *const smtp_session) -> *const c_char {
+    session_get(session, c"".as_ptr(), |h| {
+        let c = h.core.tls_info().map(|t| t.cipher.as_str()).unwrap_or("");
+        h.borrow_str(StrSlot::TlsCipher, c)
+    })
+}
