@@ -1,0 +1,224 @@
+# libsmtpclient: build, header, install and ABI checks for the C library.
+#
+# cargo builds the code; this Makefile lays out the installed C library itself.
+#
+#   make                   cargo build (release, --locked) and the static-link flags for the .pc
+#   make header            regenerate include/smtpclient.h (needs cbindgen $(CBINDGEN_VERSION))
+#   make check-header      fail if include/smtpclient.h is not what `make header` would write
+#                          (sources or Cargo.toml version changed), then compile it as C99 and C++11
+#   make install           install into $(DESTDIR)$(PREFIX): PREFIX, LIBDIR, INCLUDEDIR,
+#                          PKGCONFIGDIR and DESTDIR may be set on the command line
+#   make uninstall         remove what `make install` put there (same variables)
+#   make check-symbols     exported symbols == tests/abi/symbols.txt, all smtp_*, none of
+#                          libESMTP's names, and the SONAME
+#   make update-symbols    rewrite tests/abi/symbols.txt from the built library
+#   make clean
+#
+# Using a DESTDIR install (tests, packaging): the .pc file holds the real PREFIX, not DESTDIR, so
+# point pkg-config at the staged tree and let it prefix -I/-L with the staging root:
+#   make install DESTDIR=/tmp/stage PREFIX=/usr
+#   PKG_CONFIG_PATH=/tmp/stage/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=/tmp/stage \
+#       pkg-config --cflags --libs smtpclient            # add --static for libsmtpclient.a
+#   LD_LIBRARY_PATH=/tmp/stage/usr/lib ./program
+# Or install with no DESTDIR and PREFIX set to a scratch directory
+# (make install PREFIX=/tmp/prefix), which needs neither PKG_CONFIG_SYSROOT_DIR nor any rewrite.
+
+# ---------------------------------------------------------------------------------------------
+# Variables (targets added later may use these)
+# ---------------------------------------------------------------------------------------------
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CARGO ?= cargo
+# Cargo.lock is committed: builds use exactly the locked dependency versions.
+CARGO_FLAGS ?= --release --locked
+CARGO_TARGET_DIR ?= target
+RELEASE_DIR := $(CARGO_TARGET_DIR)/release
+
+CBINDGEN ?= cbindgen
+# Pinned: cbindgen output changes between releases, and the committed header must not churn.
+CBINDGEN_VERSION := 0.29.4
+
+INSTALL ?= install
+# Flags for the header compile checks (CC and CXX are make's defaults unless set).
+HEADER_WARNINGS := -Wall -Wextra -Wpedantic -Werror
+
+BUILD_DIR := build
+HEADER := include/smtpclient.h
+
+# Version: the first `version = "..."` of Cargo.toml's [package] section.
+VERSION := $(shell sed -n '/^\[package\]/,/^\[/s/^version[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
+ifeq ($(shell [[ '$(VERSION)' =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$$ ]] && echo ok),)
+$(error cannot read the [package] version from Cargo.toml (got '$(VERSION)'))
+endif
+VERSION_CORE := $(firstword $(subst -, ,$(subst +, ,$(VERSION))))
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION_CORE)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION_CORE)))
+VERSION_PATCH := $(word 3,$(subst ., ,$(VERSION_CORE)))
+VERSION_NUMBER := $(shell echo $$(( $(VERSION_MAJOR) * 10000 + $(VERSION_MINOR) * 100 + $(VERSION_PATCH) )))
+
+# ABI version, as build.rs sets it in the SONAME: the major from 1.0 on, 0.<minor> before
+# (every 0.x minor release may break the ABI).
+SOVERSION := $(if $(filter 0,$(VERSION_MAJOR)),0.$(VERSION_MINOR),$(VERSION_MAJOR))
+LIB_LINKNAME := libsmtpclient.so
+LIB_SONAME := $(LIB_LINKNAME).$(SOVERSION)
+LIB_REALNAME := $(LIB_LINKNAME).$(VERSION)
+LIB_STATIC := libsmtpclient.a
+
+# Paths written into the .pc file: relative to ${prefix} when under PREFIX (recursive `=` keeps
+# the literal `${prefix}` out of make's expansion).
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+.PHONY: all header check-header check-cbindgen header-config install uninstall pkgconfig \
+	check-symbols update-symbols clean
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+# The staticlib-only build prints the native libraries a static link needs (for Libs.private);
+# cargo replays the note when nothing changed. It runs first so that when both builds compile,
+# target/release/libsmtpclient.a comes from the regular build.
+all:
+	@mkdir -p $(BUILD_DIR)
+	$(CARGO) rustc $(CARGO_FLAGS) --lib --crate-type staticlib --color never \
+		-- --print native-static-libs 2>&1 | tee $(BUILD_DIR)/staticlib-build.log
+	@libs=$$(sed -n 's/^note: native-static-libs: //p' $(BUILD_DIR)/staticlib-build.log | tail -n 1); \
+	if [ -z "$$libs" ]; then \
+		echo "error: cargo printed no native-static-libs line (see $(BUILD_DIR)/staticlib-build.log)" >&2; \
+		exit 1; \
+	fi; \
+	echo "$$libs" > $(BUILD_DIR)/native-static-libs.txt; \
+	echo "static link needs: $$libs"
+	$(CARGO) build $(CARGO_FLAGS)
+
+# ---------------------------------------------------------------------------------------------
+# Header
+# ---------------------------------------------------------------------------------------------
+
+check-cbindgen:
+	@found=$$($(CBINDGEN) --version 2>/dev/null); \
+	if [ "$$found" != "cbindgen $(CBINDGEN_VERSION)" ]; then \
+		echo "error: the header is generated with cbindgen $(CBINDGEN_VERSION), found: $${found:-no cbindgen in PATH}" >&2; \
+		echo "       install it with: cargo install cbindgen --locked --version $(CBINDGEN_VERSION)" >&2; \
+		exit 1; \
+	fi
+
+# cbindgen.toml with the version placeholders filled in from Cargo.toml.
+header-config:
+	@set -e; \
+	if [ $(VERSION_MINOR) -gt 99 ] || [ $(VERSION_PATCH) -gt 99 ]; then \
+		echo "error: SMTPCLIENT_VERSION_NUMBER needs minor and patch below 100 (version $(VERSION))" >&2; \
+		exit 1; \
+	fi; \
+	mkdir -p $(BUILD_DIR); \
+	sed -e 's/@SMTPCLIENT_VERSION_MAJOR@/$(VERSION_MAJOR)/g' \
+	    -e 's/@SMTPCLIENT_VERSION_MINOR@/$(VERSION_MINOR)/g' \
+	    -e 's/@SMTPCLIENT_VERSION_PATCH@/$(VERSION_PATCH)/g' \
+	    -e 's/@SMTPCLIENT_VERSION_NUMBER@/$(VERSION_NUMBER)/g' \
+	    -e 's/@SMTPCLIENT_VERSION_STRING@/$(VERSION)/g' \
+	    cbindgen.toml > $(BUILD_DIR)/cbindgen.toml; \
+	if grep -n '@SMTPCLIENT_[A-Z_]*@' $(BUILD_DIR)/cbindgen.toml >&2; then \
+		echo "error: unknown placeholder left in $(BUILD_DIR)/cbindgen.toml" >&2; \
+		exit 1; \
+	fi
+
+# $(call run-cbindgen,OUTPUT). Its warnings about private items and about constants (which the
+# header never takes from Rust, see cbindgen.toml) are dropped as noise.
+define run-cbindgen
+$(CBINDGEN) --config $(BUILD_DIR)/cbindgen.toml --crate smtpclient --output $(1) . 2>&1 \
+	| sed -E -e '/^WARN: Skip .* - \(not `pub`\)\.$$/d' \
+	         -e '/^WARN: Skip [A-Za-z0-9_:]*::[A-Z][A-Z0-9_]* - /d' >&2
+endef
+
+header: check-cbindgen header-config
+	@mkdir -p $(dir $(HEADER))
+	$(call run-cbindgen,$(HEADER))
+	@echo "wrote $(HEADER) (version $(VERSION))"
+
+check-header: check-cbindgen header-config
+	@set -e; \
+	if [ ! -f $(HEADER) ]; then echo "error: $(HEADER) is missing: run make header" >&2; exit 1; fi; \
+	for kv in MAJOR=$(VERSION_MAJOR) MINOR=$(VERSION_MINOR) PATCH=$(VERSION_PATCH) \
+	          NUMBER=$(VERSION_NUMBER) 'STRING="$(VERSION)"'; do \
+		if ! grep -qxF "#define SMTPCLIENT_VERSION_$${kv%%=*} $${kv#*=}" $(HEADER); then \
+			echo "error: $(HEADER) does not say SMTPCLIENT_VERSION_$${kv%%=*} $${kv#*=}" \
+			     "(Cargo.toml version is $(VERSION)): run make header" >&2; \
+			exit 1; \
+		fi; \
+	done
+	$(call run-cbindgen,$(BUILD_DIR)/smtpclient.h)
+	@diff -u $(HEADER) $(BUILD_DIR)/smtpclient.h || { \
+		echo "error: $(HEADER) differs from what the sources generate: run make header" >&2; \
+		exit 1; }
+	$(CC) -std=c99 $(HEADER_WARNINGS) -fsyntax-only -Iinclude tests/c/header_c99.c
+	$(CXX) -std=c++11 $(HEADER_WARNINGS) -fsyntax-only -Iinclude tests/c/header_cxx.cpp
+	@echo "$(HEADER) is up to date and compiles as C99 and C++11"
+
+# ---------------------------------------------------------------------------------------------
+# Install
+# ---------------------------------------------------------------------------------------------
+
+pkgconfig: all
+	@set -e; \
+	libs_private=$$(cat $(BUILD_DIR)/native-static-libs.txt); \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' \
+	    -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' \
+	    -e "s|@LIBS_PRIVATE@|$$libs_private|g" \
+	    pkgconfig/smtpclient.pc.in > $(BUILD_DIR)/smtpclient.pc; \
+	if grep -n '@[A-Z_]*@' $(BUILD_DIR)/smtpclient.pc >&2; then \
+		echo "error: unknown placeholder left in $(BUILD_DIR)/smtpclient.pc" >&2; \
+		exit 1; \
+	fi
+
+install: all pkgconfig
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0755 $(RELEASE_DIR)/$(LIB_LINKNAME) $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
+	ln -sfn $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sfn $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME)
+	$(INSTALL) -m 0644 $(RELEASE_DIR)/$(LIB_STATIC) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC)
+	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/smtpclient.h
+	$(INSTALL) -m 0644 $(BUILD_DIR)/smtpclient.pc $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
+		$(DESTDIR)$(LIBDIR)/$(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC) \
+		$(DESTDIR)$(INCLUDEDIR)/smtpclient.h $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc
+
+# ---------------------------------------------------------------------------------------------
+# ABI checks
+# ---------------------------------------------------------------------------------------------
+
+check-symbols: all
+	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh $(RELEASE_DIR)/$(LIB_LINKNAME)
+
+update-symbols: all
+	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh --update $(RELEASE_DIR)/$(LIB_LINKNAME)
+
+# ---------------------------------------------------------------------------------------------
+# Clean (double-colon: other parts of the Makefile add their own `clean::` rules)
+# ---------------------------------------------------------------------------------------------
+
+clean::
+	$(CARGO) clean
+	rm -rf $(BUILD_DIR)
+
+# ---------------------------------------------------------------------------------------------
+# Further targets: demo, test, bench
+#
+# They go below this line. Declare each one .PHONY, depend on `all` (or `install` into a scratch
+# DESTDIR) instead of calling cargo with other flags, use the variables above, and extend
+# `clean` with a `clean::` rule of their own (a single-colon `clean:` would be an error).
+# ---------------------------------------------------------------------------------------------
