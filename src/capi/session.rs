@@ -14,7 +14,7 @@ use super::guard::{
 };
 use super::result::smtp_result;
 pub use super::guard::smtp_session;
-use crate::session::{DebugEvent, DebugKind, Session, SessionKind};
+use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_session_new()`. The values are ABI.
 #[repr(i32)]
@@ -396,6 +396,78 @@ pub extern "C" fn smtp_sendmail(
         let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
         let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
         Ok(h.core.sendmail(from, &to, msg, &mail_options, &rcpt_options)?)
+    })
+}
+
+/// Fills `buf` (capacity `capacity` bytes) with the next part of the message for
+/// `smtp_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
+/// of the message, or a negative value to abort (kept, `smtp_session_last_callback_value()`).
+/// `userdata` comes first. Runs on the calling thread during `smtp_sendmail_stream()`; it must
+/// not call functions of the same session and must not unwind.
+#[allow(non_camel_case_types)]
+pub type smtp_read_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, capacity: usize) -> i64>;
+
+/// `smtp_sendmail()` with the message pulled from `read` in chunks, so a message of any size
+/// goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
+/// `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
+/// against the server's limit; -1 when unknown. An abort before the transaction starts sends
+/// nothing; an abort later closes the session so no partial message can be delivered
+/// (`CALLBACK_ABORTED`). Other errors as `smtp_sendmail()`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn smtp_sendmail_stream(
+    session: *mut smtp_session,
+    from: *const c_char,
+    to: *const *const c_char,
+    n_to: usize,
+    read: smtp_read_callback,
+    userdata: *mut c_void,
+    size_estimate: i64,
+    mail_options: *const *const c_char,
+    n_mail_options: usize,
+    rcpt_options: *const *const c_char,
+    n_rcpt_options: usize,
+) -> smtp_result {
+    session_call(session, |h| {
+        let from = str_arg(from, "from")?;
+        let to = str_array(to, n_to, "to")?;
+        let Some(read) = read else {
+            return Err(Failure::Usage(smtp_result::NullArgument, "read callback is NULL".into()));
+        };
+        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
+        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
+        let size = u64::try_from(size_estimate).ok();
+        let mut pull = |buf: &mut [u8]| -> BodyRead {
+            // SAFETY: calling the caller's callback with its userdata and a writable buffer of
+            // buf.len() bytes that lives for the call.
+            let n = unsafe { read(userdata, buf.as_mut_ptr(), buf.len()) };
+            match n {
+                0 => BodyRead::End,
+                n if n < 0 => BodyRead::Abort(i32::try_from(n).unwrap_or(i32::MIN)),
+                n => BodyRead::Data(usize::try_from(n).unwrap_or(usize::MAX)),
+            }
+        };
+        Ok(h.core.sendmail_stream(from, &to, &mut pull, size, &mail_options, &rcpt_options)?)
+    })
+}
+
+/// Use PIPELINING when the server offers it (default true): MAIL, every RCPT and DATA (or the
+/// first BDAT chunk) in one write, with the same results as without.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_pipelining(session: *mut smtp_session, enabled: bool) -> smtp_result {
+    session_call(session, |h| {
+        h.core.set_pipelining(enabled);
+        Ok(())
+    })
+}
+
+/// Use CHUNKING / BDAT when the server offers it (default true). BODY=BINARYMIME among the
+/// mail options needs it and sends the message bytes unchanged.
+#[no_mangle]
+pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_session, enabled: bool) -> smtp_result {
+    session_call(session, |h| {
+        h.core.set_chunking(enabled);
+        Ok(())
     })
 }
 

@@ -14,7 +14,7 @@ mod transaction;
 use std::time::Duration;
 
 pub use debug::{DebugEvent, DebugKind, DebugSink};
-pub use transaction::RecipientStatus;
+pub use transaction::{Body, BodyRead, RecipientStatus};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, Features, Reply};
@@ -67,6 +67,9 @@ pub struct Session {
     tls_info: Option<TlsInfo>,
     /// The host name or address connect was given (what TLS verifies by default).
     connected_host: String,
+    /// Use PIPELINING / CHUNKING when offered.
+    pipelining: bool,
+    chunking: bool,
     /// When credentials may be sent without TLS (see `session/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
 }
@@ -121,6 +124,8 @@ impl Session {
             tls_policy: TlsPolicy::default(),
             tls_info: None,
             connected_host: String::new(),
+            pipelining: true,
+            chunking: true,
             credentials: CredentialPolicy::default(),
         }
     }
@@ -506,15 +511,20 @@ impl Session {
     }
 
     /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
-    fn with_options(&self, mut args: String, options: &[&str], is_mail: bool) -> Result<String> {
-        for o in options {
-            check_esmtp_param(o)?;
-        }
+    fn with_options(&self, args: String, options: &[&str], is_mail: bool) -> Result<String> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         if is_mail && utf8 && self.does_esmtp && !self.has_extn("smtputf8") {
             return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
         }
-        if !args.is_ascii() && !(utf8 || self.transaction.smtputf8) {
+        self.with_options_for(args, options, utf8 || self.transaction.smtputf8)
+    }
+
+    /// Append checked options to MAIL / RCPT arguments; `utf8`: the transaction uses SMTPUTF8.
+    fn with_options_for(&self, mut args: String, options: &[&str], utf8: bool) -> Result<String> {
+        for o in options {
+            check_esmtp_param(o)?;
+        }
+        if !args.is_ascii() && !utf8 {
             return Err(Error::invalid(
                 "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
             ));

@@ -3,10 +3,117 @@
 use super::{Session, SessionKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{envelope_from_headers, needs_smtputf8, normalized_len, strip_bcc, DataEncoder};
-use crate::protocol::{check_esmtp_param, quote_address, Reply};
+use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
 
-/// How much of the message is encoded per write: bounds the extra memory dot-stuffing needs.
+/// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
+/// message of any size needs while being sent.
 const DATA_CHUNK: usize = 256 * 1024;
+
+/// What a streaming body callback returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRead {
+    /// This many bytes were written to the start of the buffer (at least 1).
+    Data(usize),
+    /// The message is complete.
+    End,
+    /// Stop: the message must not be sent. The value is kept on the error.
+    Abort(i32),
+}
+
+/// A message body: in memory, or pulled chunk by chunk from a callback (any size, bounded memory).
+pub enum Body<'a> {
+    /// The whole message in memory.
+    Bytes(&'a [u8]),
+    /// A callback filling the buffer it is given.
+    Stream(&'a mut dyn FnMut(&mut [u8]) -> BodyRead),
+}
+
+/// Hands out a body in chunks of at most [`DATA_CHUNK`] bytes; a streamed body is gathered into
+/// full chunks whatever sizes the callback returns, so writes and BDAT chunks stay large.
+struct BodyReader<'a> {
+    body: Body<'a>,
+    pos: usize,
+    buf: Vec<u8>,
+    /// A chunk read ahead (streams) and not yet handed out: its length and whether it ended the body.
+    ahead: Option<(usize, bool)>,
+    ended: bool,
+}
+
+impl<'a> BodyReader<'a> {
+    fn new(body: Body<'a>) -> Self {
+        BodyReader { body, pos: 0, buf: Vec::new(), ahead: None, ended: false }
+    }
+
+    /// Fill the buffer from the callback until it is full or the body ends.
+    fn fill(&mut self) -> Result<(usize, bool)> {
+        let Body::Stream(read) = &mut self.body else { return Ok((0, true)) };
+        if self.ended {
+            return Ok((0, true));
+        }
+        self.buf.resize(DATA_CHUNK, 0);
+        let mut filled = 0;
+        while filled < DATA_CHUNK {
+            let room = DATA_CHUNK - filled;
+            match read(&mut self.buf[filled..]) {
+                BodyRead::Data(n) if n > 0 && n <= room => filled += n,
+                BodyRead::Data(n) => {
+                    return Err(Error::invalid(format!("body callback returned {n} bytes for a buffer of {room}")))
+                }
+                BodyRead::End => {
+                    self.ended = true;
+                    break;
+                }
+                BodyRead::Abort(v) => return Err(Error::callback_aborted(v, "body")),
+            }
+        }
+        Ok((filled, self.ended))
+    }
+
+    /// Read the first chunk before anything is sent, so an immediate abort sends nothing.
+    fn prefetch(&mut self) -> Result<()> {
+        if matches!(self.body, Body::Stream(_)) && self.ahead.is_none() {
+            self.ahead = Some(self.fill()?);
+        }
+        Ok(())
+    }
+
+    /// The next chunk and whether it is known to be the last; `None` once the body is done.
+    fn next(&mut self) -> Result<Option<(&[u8], bool)>> {
+        match &self.body {
+            Body::Bytes(data) => {
+                let data: &'a [u8] = data;
+                if self.pos >= data.len() {
+                    return Ok(None);
+                }
+                let end = (self.pos + DATA_CHUNK).min(data.len());
+                let chunk = &data[self.pos..end];
+                self.pos = end;
+                Ok(Some((chunk, end == data.len())))
+            }
+            Body::Stream(_) => {
+                let (n, last) = match self.ahead.take() {
+                    Some(a) => a,
+                    None => self.fill()?,
+                };
+                if n == 0 {
+                    return Ok(None);
+                }
+                Ok(Some((&self.buf[..n], last)))
+            }
+        }
+    }
+}
+
+/// How the body is put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transfer {
+    /// DATA: dot-stuffed, `.` terminator.
+    Data,
+    /// BDAT: counted chunks, line ends normalised.
+    Bdat,
+    /// BDAT with BODY=BINARYMIME: the bytes exactly as given.
+    BdatBinary,
+}
 
 /// What happened to one recipient of the current (or last) transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +192,17 @@ impl Session {
         self.transaction.recipients.iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply)))
     }
 
+    /// Use PIPELINING (RFC 2920) when the server offers it (default on): MAIL, every RCPT and
+    /// DATA / the first BDAT go out in one write. Never across STARTTLS, AUTH or EHLO.
+    pub fn set_pipelining(&mut self, enabled: bool) {
+        self.pipelining = enabled;
+    }
+
+    /// Use CHUNKING / BDAT (RFC 3030) when the server offers it (default on).
+    pub fn set_chunking(&mut self, enabled: bool) {
+        self.chunking = enabled;
+    }
+
     /// smtplib's `data(msg)`: DATA, then the message with line endings normalised to CRLF and
     /// dot-stuffed, then the end-of-data mark. A DATA reply other than 354 is
     /// [`ErrorKind::Data`] (nothing of the message sent). The final reply is returned whatever
@@ -92,7 +210,14 @@ impl Session {
     /// (the first is returned). Losing the connection after the end-of-data mark and before
     /// the reply is [`ErrorKind::DeliveryUnknown`].
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
+        let mut reader = BodyReader::new(Body::Bytes(msg));
         let reply = self.command("DATA", "")?;
+        self.after_data_command(reply, &mut reader)
+    }
+
+    /// Given the reply to DATA: refuse anything but 354, then send the body and read the
+    /// final reply or replies.
+    fn after_data_command(&mut self, reply: Reply, reader: &mut BodyReader<'_>) -> Result<Reply> {
         if reply.code() != 354 {
             return Err(Error::with_reply(ErrorKind::Data, reply));
         }
@@ -101,45 +226,116 @@ impl Session {
             return Err(Error::protocol("server sent more after its 354 reply: refusing to send the message"));
         }
         let mut encoder = DataEncoder::new();
-        let mut out = Vec::with_capacity(msg.len().min(DATA_CHUNK) + DATA_CHUNK / 32 + 8);
-        let mut chunks = msg.chunks(DATA_CHUNK).peekable();
+        let mut out = Vec::with_capacity(DATA_CHUNK + DATA_CHUNK / 32 + 8);
         loop {
             out.clear();
-            if let Some(chunk) = chunks.next() {
-                encoder.encode(chunk, &mut out);
-            }
-            let last = chunks.peek().is_none();
+            let last = match reader.next() {
+                Ok(Some((chunk, last))) => {
+                    encoder.encode(chunk, &mut out);
+                    last
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    // no terminator may follow a partial body: closing is the only way to cancel
+                    self.close();
+                    return Err(e.context("message not sent, connection closed"));
+                }
+            };
             if last {
                 encoder.finish(&mut out);
             }
             self.send_bytes(&out)
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
-                break;
+                return self.read_data_replies();
             }
         }
-        self.read_data_replies()
+    }
+
+    /// The next BDAT frame (`BDAT n [LAST]` and the chunk) appended to `frame`; true if LAST.
+    fn next_bdat_frame(
+        &mut self,
+        reader: &mut BodyReader<'_>,
+        encoder: &mut Option<DataEncoder>,
+        scratch: &mut Vec<u8>,
+        frame: &mut Vec<u8>,
+    ) -> Result<bool> {
+        scratch.clear();
+        let last = loop {
+            match reader.next()? {
+                Some((chunk, last)) => {
+                    match encoder {
+                        Some(e) => e.encode(chunk, scratch),
+                        None => scratch.extend_from_slice(chunk),
+                    }
+                    // a chunk can encode to nothing (an LF completing a CR): BDAT 0 is only valid as LAST
+                    if last || !scratch.is_empty() {
+                        break last;
+                    }
+                }
+                None => break true,
+            }
+        };
+        if last {
+            if let Some(e) = encoder {
+                e.finish(scratch);
+            }
+        }
+        let verb = if last { format!("BDAT {} LAST\r\n", scratch.len()) } else { format!("BDAT {}\r\n", scratch.len()) };
+        frame.extend_from_slice(verb.as_bytes());
+        frame.extend_from_slice(scratch);
+        Ok(last)
+    }
+
+    /// Send the (rest of the) body as BDAT chunks, each answered before the next goes.
+    /// `first` is the outcome of a first chunk already sent in a pipelined batch.
+    fn send_bdat(
+        &mut self,
+        reader: &mut BodyReader<'_>,
+        mut encoder: Option<DataEncoder>,
+        first_sent_last: Option<bool>,
+    ) -> Result<Reply> {
+        let mut scratch = Vec::new();
+        let mut frame = Vec::new();
+        let mut pending_last = first_sent_last;
+        loop {
+            if let Some(last) = pending_last {
+                if last {
+                    return self.read_data_replies();
+                }
+                let reply = self.read_reply()?;
+                if reply.code() != 250 {
+                    return Err(Error::with_reply(ErrorKind::Data, reply));
+                }
+            }
+            frame.clear();
+            let last = match self.next_bdat_frame(reader, &mut encoder, &mut scratch, &mut frame) {
+                Ok(last) => last,
+                Err(e) => {
+                    // a BDAT chunk cannot be taken back: close so no partial message is delivered
+                    self.close();
+                    return Err(e.context("message not sent, connection closed"));
+                }
+            };
+            self.send_bytes(&frame)
+                .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
+            pending_last = Some(last);
+        }
     }
 
     /// Read the reply (SMTP) or replies (LMTP) to the end of data.
     fn read_data_replies(&mut self) -> Result<Reply> {
-        let unknown = |e: Error| {
-            Error::new(
-                ErrorKind::DeliveryUnknown,
-                format!("connection lost after the end of the message and before the server's reply: delivery unknown ({e})"),
-            )
-        };
         let accepted: Vec<usize> = (0..self.transaction.recipients.len())
             .filter(|&i| self.transaction.recipients[i].rcpt_accepted())
             .collect();
         if self.kind != SessionKind::Lmtp || accepted.is_empty() {
-            let reply = self.read_reply().map_err(unknown)?;
+            let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.clear();
             return Ok(reply);
         }
         let mut first = None;
         for i in accepted {
-            let reply = self.read_reply().map_err(unknown)?;
+            let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.recipients[i].data_reply = Some(reply.clone());
             first.get_or_insert(reply);
         }
@@ -158,17 +354,48 @@ impl Session {
     /// smtplib's `sendmail(from, to, msg, mail_options, rcpt_options)`.
     ///
     /// EHLO/HELO if needed; `SIZE=` when the server offers SIZE (and the message is refused
-    /// before MAIL when it exceeds the advertised limit); MAIL; RCPT for each recipient; DATA.
-    /// Returns normally when at least one recipient was accepted; the refused ones are in
-    /// [`Session::refused`]. Errors: [`ErrorKind::SenderRefused`], [`ErrorKind::RecipientsRefused`]
-    /// (every recipient refused), [`ErrorKind::Data`]; after each the transaction is reset with
-    /// RSET, or the connection closed when the server said 421. Every argument is checked
-    /// before anything is sent.
+    /// before MAIL when it exceeds the advertised limit); MAIL; RCPT for each recipient; the
+    /// data (BDAT when the server offers CHUNKING, else DATA; MAIL, RCPTs and DATA or the first
+    /// BDAT in one write when it offers PIPELINING). Returns normally when at least one
+    /// recipient was accepted; the refused ones are in [`Session::refused`]. Errors:
+    /// [`ErrorKind::SenderRefused`], [`ErrorKind::RecipientsRefused`] (every recipient
+    /// refused), [`ErrorKind::Data`]; after each the transaction is reset with RSET, or the
+    /// connection closed when the server said 421. Every argument is checked before anything
+    /// is sent.
     pub fn sendmail(
         &mut self,
         from: &str,
         to: &[&str],
         msg: &[u8],
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+    ) -> Result<()> {
+        self.transfer(from, to, Body::Bytes(msg), None, mail_options, rcpt_options)
+    }
+
+    /// `sendmail` with the message pulled from `read` in chunks, so a message of any size
+    /// goes out in bounded memory. `size_estimate` (octets, CRLF line ends) is sent as SIZE
+    /// and checked against the server's limit. An abort before the first byte of the
+    /// transaction sends nothing; an abort later closes the connection so that no partial
+    /// message can be delivered. Errors as `sendmail`, plus [`ErrorKind::CallbackAborted`].
+    pub fn sendmail_stream(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        read: &mut dyn FnMut(&mut [u8]) -> BodyRead,
+        size_estimate: Option<u64>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+    ) -> Result<()> {
+        self.transfer(from, to, Body::Stream(read), size_estimate, mail_options, rcpt_options)
+    }
+
+    fn transfer(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        body: Body<'_>,
+        size_estimate: Option<u64>,
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
@@ -186,13 +413,29 @@ impl Session {
         if !utf8 && (!from.is_ascii() || to.iter().any(|r| !r.is_ascii())) {
             return Err(Error::invalid("an address is not ASCII: it needs the SMTPUTF8 mail option"));
         }
+        let binary = mail_options.iter().any(|o| o.eq_ignore_ascii_case("body=binarymime"));
         self.conn()?;
         self.ehlo_or_helo_if_needed()?;
 
+        let transfer = if self.chunking && self.has_extn("chunking") {
+            if binary {
+                Transfer::BdatBinary
+            } else {
+                Transfer::Bdat
+            }
+        } else if binary {
+            return Err(Error::new(ErrorKind::NotSupported, "BODY=BINARYMIME needs CHUNKING, which is not available"));
+        } else {
+            Transfer::Data
+        };
+        let size = match &body {
+            Body::Bytes(msg) if transfer == Transfer::BdatBinary => Some(msg.len() as u64),
+            Body::Bytes(msg) => Some(normalized_len(msg)),
+            Body::Stream(_) => size_estimate,
+        };
         let mut options: Vec<String> = Vec::new();
         if self.does_esmtp {
-            let size = normalized_len(msg);
-            if let Some(limit) = self.features.size_limit() {
+            if let (Some(size), Some(limit)) = (size, self.features.size_limit()) {
                 if size > limit {
                     return Err(Error::new(
                         ErrorKind::MessageTooLarge,
@@ -200,14 +443,34 @@ impl Session {
                     ));
                 }
             }
-            if self.has_extn("size") {
+            if let (Some(size), true) = (size, self.has_extn("size")) {
                 options.push(format!("SIZE={size}"));
             }
             options.extend(mail_options.iter().map(|s| s.to_string()));
         }
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let mut reader = BodyReader::new(body);
+        reader.prefetch()?;
 
-        let reply = self.mail(from, &options)?;
+        let final_reply = if self.pipelining && self.has_extn("pipelining") {
+            self.pipelined(from, to, &options, rcpt_options, &mut reader, transfer)?
+        } else {
+            self.lockstep(from, to, &options, rcpt_options, &mut reader, transfer)?
+        };
+        self.judge_final(final_reply)
+    }
+
+    /// MAIL, each RCPT, then the data, each command waiting for its reply.
+    fn lockstep(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        options: &[&str],
+        rcpt_options: &[&str],
+        reader: &mut BodyReader<'_>,
+        transfer: Transfer,
+    ) -> Result<Reply> {
+        let reply = self.mail(from, options)?;
         if reply.code() != 250 {
             self.rset_quietly();
             return Err(Error::sender_refused(reply, from));
@@ -215,39 +478,137 @@ impl Session {
         for r in to {
             let reply = self.rcpt(r, rcpt_options)?;
             if reply.code() == 421 {
-                return Err(Error::with_reply_message(
-                    ErrorKind::RecipientsRefused,
-                    reply,
-                    "server closing the connection (421) during RCPT",
-                ));
+                return Err(rcpt_421(reply));
             }
         }
         if !self.recipients().iter().any(RecipientStatus::rcpt_accepted) {
-            let last = self.recipients().last().map(|r| r.rcpt_reply.clone()).expect("recipients sent");
             self.rset_quietly();
-            return Err(Error::with_reply_message(
-                ErrorKind::RecipientsRefused,
-                last,
-                format!("all {} recipients refused", to.len()),
-            ));
+            return Err(self.all_refused());
         }
-        let reply = match self.data(msg) {
-            Ok(r) => r,
-            Err(e) if e.kind() == ErrorKind::Data => {
-                self.rset_quietly();
-                return Err(e);
+        let res = match transfer {
+            Transfer::Data => {
+                let reply = self.command("DATA", "")?;
+                self.after_data_command(reply, reader)
             }
-            Err(e) => return Err(e),
+            Transfer::Bdat => self.send_bdat(reader, Some(DataEncoder::new_unstuffed()), None),
+            Transfer::BdatBinary => self.send_bdat(reader, None, None),
         };
+        res.map_err(|e| self.after_data_error(e))
+    }
+
+    /// MAIL, every RCPT and DATA (or the first BDAT chunk) in one write; then the replies,
+    /// matched to their commands in order, with the same outcomes as [`Session::lockstep`].
+    fn pipelined(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        options: &[&str],
+        rcpt_options: &[&str],
+        reader: &mut BodyReader<'_>,
+        transfer: Transfer,
+    ) -> Result<Reply> {
+        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        let mail_args = self.with_options(format!("FROM:{}", quote_address(from)?), options, true)?;
+        let mut batch = command_line("MAIL", &mail_args)?;
+        for r in to {
+            let args = self.with_options_for(format!("TO:{}", quote_address(r)?), rcpt_options, utf8)?;
+            batch.extend_from_slice(&command_line("RCPT", &args)?);
+        }
+        let mut encoder = match transfer {
+            Transfer::Bdat => Some(DataEncoder::new_unstuffed()),
+            _ => None,
+        };
+        let first_last = match transfer {
+            Transfer::Data => {
+                batch.extend_from_slice(b"DATA\r\n");
+                None
+            }
+            _ => {
+                let mut scratch = Vec::new();
+                Some(self.next_bdat_frame(reader, &mut encoder, &mut scratch, &mut batch)?)
+            }
+        };
+        self.transaction.begin(from, utf8);
+        self.send_bytes(&batch)?;
+        let whole_message_sent = first_last == Some(true);
+        let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
+
+        let mail_reply = self.read_reply().map_err(unknown_if_sent)?;
+        self.transaction.sender_reply = Some(mail_reply.clone());
+        let mail_ok = mail_reply.code() == 250;
+        if mail_reply.code() == 421 {
+            return Err(Error::sender_refused(mail_reply, from));
+        }
+        for r in to {
+            let reply = self.read_reply().map_err(unknown_if_sent)?;
+            if mail_ok {
+                self.transaction.add_recipient(r, reply.clone());
+            }
+            if reply.code() == 421 {
+                return Err(if mail_ok { rcpt_421(reply) } else { Error::sender_refused(mail_reply, from) });
+            }
+        }
+        let accepted = mail_ok && self.recipients().iter().any(RecipientStatus::rcpt_accepted);
+        let refusal = |s: &Session| if mail_ok { s.all_refused() } else { Error::sender_refused(mail_reply.clone(), from) };
+
+        match first_last {
+            None => {
+                let reply = self.read_reply()?;
+                if !accepted {
+                    if reply.code() == 354 {
+                        // a server that takes DATA with no recipient gets an empty message
+                        self.send_bytes(b".\r\n")?;
+                        self.read_reply()?;
+                    }
+                    self.rset_quietly();
+                    return Err(refusal(self));
+                }
+                self.after_data_command(reply, reader).map_err(|e| self.after_data_error(e))
+            }
+            Some(last) => {
+                if !accepted {
+                    // the server answers the chunk it had to swallow; nothing was delivered
+                    self.read_reply()?;
+                    self.rset_quietly();
+                    return Err(refusal(self));
+                }
+                self.send_bdat(reader, encoder, Some(last)).map_err(|e| self.after_data_error(e))
+            }
+        }
+    }
+
+    /// An error from the data phase: RSET when the server refused and the session is still open.
+    fn after_data_error(&mut self, e: Error) -> Error {
+        if e.kind() == ErrorKind::Data {
+            self.rset_quietly();
+        }
+        e
+    }
+
+    fn all_refused(&self) -> Error {
+        let last = self.recipients().last().map(|r| r.rcpt_reply.clone()).unwrap_or_else(|| Reply::new(554, vec![]));
+        Error::with_reply_message(
+            ErrorKind::RecipientsRefused,
+            last,
+            format!("all {} recipients refused", self.recipients().len()),
+        )
+    }
+
+    /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
+    fn judge_final(&mut self, reply: Reply) -> Result<()> {
         if self.kind == SessionKind::Lmtp {
             let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.rcpt_accepted()).collect();
-            if accepted.iter().all(|r| r.refusal().is_some()) {
+            if !accepted.is_empty() && accepted.iter().all(|r| r.refusal().is_some()) {
                 let first = accepted[0].refusal().cloned().unwrap_or(reply);
                 return Err(Error::with_reply_message(
                     ErrorKind::Data,
                     first,
                     "the message was refused for every recipient after the data",
                 ));
+            }
+            if accepted.is_empty() && reply.code() != 250 {
+                self.rset_quietly();
+                return Err(Error::with_reply(ErrorKind::Data, reply));
             }
             return Ok(());
         }
@@ -300,4 +661,18 @@ impl Session {
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
         self.sendmail(&from, &to, &body, &options, rcpt_options)
     }
+}
+
+fn delivery_unknown(e: Error) -> Error {
+    if e.kind() == ErrorKind::DeliveryUnknown {
+        return e;
+    }
+    Error::new(
+        ErrorKind::DeliveryUnknown,
+        format!("connection lost after the end of the message and before the server's reply: delivery unknown ({e})"),
+    )
+}
+
+fn rcpt_421(reply: Reply) -> Error {
+    Error::with_reply_message(ErrorKind::RecipientsRefused, reply, "server closing the connection (421) during RCPT")
 }
