@@ -222,3 +222,14 @@ clean::
 # DESTDIR) instead of calling cargo with other flags, use the variables above, and extend
 # `clean` with a `clean::` rule of their own (a single-colon `clean:` would be an error).
 # ---------------------------------------------------------------------------------------------
+
+.PHONY: demo test
+
+# The main job: build, install into a scratch prefix, start the loopback servers, send a real
+# message through the C example and show it as delivered.
+demo:
+	bash scripts/demo.sh
+
+# The whole test suite, as CI runs it (.ci/run).
+test:
+	bash scripts/test.sh

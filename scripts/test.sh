@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite (`make test`): installs what is missing, starts the loopback test bed,
+# runs the Rust tests, the header / symbol checks and the C consumers, and stops the test bed
+# again if this script started it. Runs as root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export SMTPENV_DIR=${SMTPENV_DIR:-/tmp/smtpclient-testbed}
+step() { printf '\n==== %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh
+
+step "test bed"
+started_here=0
+if [ ! -s "$SMTPENV_DIR/pids" ]; then started_here=1; fi
+bash tests/servers/up.sh
+if [ "$started_here" = 1 ]; then
+  trap 'step "stopping the test bed"; bash tests/servers/down.sh' EXIT
+else
+  echo "test bed was already running: leaving it up"
+fi
+
+step "build"
+make all
+
+step "Rust tests (unit, Postfix, Dovecot LMTP, scripted faults, C API guards)"
+cargo test --locked --release --all-targets
+
+step "header and exported symbols"
+make check-header
+make check-symbols
+
+step "C programs against the installed library (pkg-config, valgrind, ASan, static)"
+bash tests/c/run.sh
+
+step "all tests passed"
