@@ -26,6 +26,8 @@ make all
 
 step "Rust tests (unit, Postfix, Dovecot LMTP, scripted faults, C API guards)"
 cargo test --locked --release --all-targets
+# the panic boundary, through a test-only hook that makes one export panic inside its guard
+cargo test --locked --release --features test-panic --test capi_panic
 
 step "header and exported symbols"
 make check-header

@@ -13,9 +13,12 @@ use crate::error::Error;
 use crate::protocol::Reply;
 use crate::session::Session;
 
-/// The opaque handle C sees. The real object is [`SessionHandle`].
+/// One SMTP, SMTPS or LMTP client session (smtplib's `SMTP` object): an opaque handle made by
+/// `smtp_session_new()` and released with `smtp_session_free()`. (Not called `smtp_session`:
+/// libESMTP's header already declares `struct smtp_session`, and a program must be able to
+/// include both headers without mixing the two libraries' handles up.)
 #[allow(non_camel_case_types)]
-pub struct smtp_session {
+pub struct smtp_client {
     _private: [u8; 0],
 }
 
@@ -81,7 +84,7 @@ impl Drop for UserData {
     }
 }
 
-/// What an `smtp_session*` really points to. `repr(C)` keeps `magic` first.
+/// What an `smtp_client*` really points to. `repr(C)` keeps `magic` first.
 #[repr(C)]
 pub(crate) struct SessionHandle {
     magic: u32,
@@ -144,7 +147,7 @@ impl SessionHandle {
 }
 
 /// Free a handle made by [`SessionHandle::new`] (NULL and bad handles are ignored).
-pub(crate) fn free_session(s: *mut smtp_session) {
+pub(crate) fn free_session(s: *mut smtp_client) {
     let Some(h) = live_handle(s) else { return };
     // SAFETY: live_handle checked the pointer is one of ours and not freed (best effort).
     unsafe {
@@ -156,7 +159,7 @@ pub(crate) fn free_session(s: *mut smtp_session) {
     }
 }
 
-fn live_handle(s: *const smtp_session) -> Option<*mut SessionHandle> {
+fn live_handle(s: *const smtp_client) -> Option<*mut SessionHandle> {
     if s.is_null() || (s as usize) % std::mem::align_of::<SessionHandle>() != 0 {
         return None;
     }
@@ -170,7 +173,7 @@ fn live_handle(s: *const smtp_session) -> Option<*mut SessionHandle> {
 /// The guard of a mutating session call: checks the handle, refuses re-entry, resets the last
 /// error, catches panics (poisoning the session), and records the failure.
 pub(crate) fn session_call(
-    s: *mut smtp_session,
+    s: *mut smtp_client,
     f: impl FnOnce(&mut SessionHandle) -> CResult<()>,
 ) -> smtp_result {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -195,23 +198,26 @@ pub(crate) fn session_call(
         handle.strings.borrow_mut().clear();
         *handle.refused_index.borrow_mut() = None;
         let res = catch_unwind(AssertUnwindSafe(|| f(handle)));
-        handle.in_call.set(false);
-        match res {
+        let code = match res {
             Ok(Ok(())) => smtp_result::Ok,
             Ok(Err(failure)) => handle.record(failure),
             Err(payload) => {
                 handle.poisoned.set(true);
+                // close() may still call the debug callback: the session stays "in call" until
+                // after it, so the callback cannot re-enter or free the session under us
                 handle.core.close();
                 handle.record(Failure::Usage(smtp_result::Panic, panic_message(&payload)))
             }
-        }
+        };
+        handle.in_call.set(false);
+        code
     }));
     outcome.unwrap_or(smtp_result::Panic)
 }
 
 /// The guard of a read-only getter: NULL, bad handles, panics and calls from inside a
 /// callback give `default`.
-pub(crate) fn session_get<R>(s: *const smtp_session, default: R, f: impl FnOnce(&SessionHandle) -> R) -> R {
+pub(crate) fn session_get<R>(s: *const smtp_client, default: R, f: impl FnOnce(&SessionHandle) -> R) -> R {
     let Some(h) = live_handle(s) else { return default };
     // SAFETY: live handle; see session_call for the in_call read.
     let in_call = unsafe { &*std::ptr::addr_of!((*h).in_call) };
@@ -223,6 +229,20 @@ pub(crate) fn session_get<R>(s: *const smtp_session, default: R, f: impl FnOnce(
     if handle.poisoned.get() {
         return default;
     }
+    catch_unwind(AssertUnwindSafe(|| f(handle))).unwrap_or(default)
+}
+
+/// The guard of the last-error getters: like [`session_get`], but a poisoned session still
+/// answers, so the panic that poisoned it can be read.
+pub(crate) fn session_get_last_error<R>(s: *const smtp_client, default: R, f: impl FnOnce(&SessionHandle) -> R) -> R {
+    let Some(h) = live_handle(s) else { return default };
+    // SAFETY: as in session_get.
+    let in_call = unsafe { &*std::ptr::addr_of!((*h).in_call) };
+    if in_call.get() {
+        return default;
+    }
+    // SAFETY: not in a mutating call, so only shared access happens now.
+    let handle = unsafe { &*h };
     catch_unwind(AssertUnwindSafe(|| f(handle))).unwrap_or(default)
 }
 
@@ -291,3 +311,6 @@ pub(crate) fn put<T>(out: *mut T, value: T) {
         unsafe { out.write(value) };
     }
 }
+
+#[doc(hidden)]
+pub(crate) type smtp_session = smtp_client; // TEMPORARY alias while the handle rename lands

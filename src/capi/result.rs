@@ -70,7 +70,7 @@ pub enum smtp_result {
     InvalidUtf8 = 402,
     /// The call is not valid in the session's state (e.g. connect while connected).
     BadState = 403,
-    /// The handle is not a live `smtp_session` (freed or foreign; best-effort detection).
+    /// The handle is not a live `smtp_client` (freed or foreign; best-effort detection).
     BadHandle = 404,
     /// A session function was called from inside one of that session's callbacks.
     ReentrantCall = 405,
@@ -193,7 +193,7 @@ impl smtp_result {
             NullArgument => (b"SMTP_RESULT_NULL_ARGUMENT\0", b"a required pointer argument was NULL\0"),
             InvalidUtf8 => (b"SMTP_RESULT_INVALID_UTF8\0", b"a string argument is not valid UTF-8\0"),
             BadState => (b"SMTP_RESULT_BAD_STATE\0", b"not valid in the session's current state\0"),
-            BadHandle => (b"SMTP_RESULT_BAD_HANDLE\0", b"not a live smtp_session handle\0"),
+            BadHandle => (b"SMTP_RESULT_BAD_HANDLE\0", b"not a live smtp_client handle\0"),
             ReentrantCall => {
                 (b"SMTP_RESULT_REENTRANT_CALL\0", b"session function called from inside its own callback\0")
             }
@@ -235,16 +235,20 @@ pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
 /// code" for a value this library does not define). Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_str(code: i32) -> *const c_char {
-    let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"unknown result code\0", |r| r.strings().1);
-    text.as_ptr().cast()
+    super::guard::plain_call(c"unknown result code".as_ptr(), || {
+        let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"unknown result code\0", |r| r.strings().1);
+        text.as_ptr().cast()
+    })
 }
 
 /// The constant's name for `code`, e.g. "SMTP_RESULT_SENDER_REFUSED" (static, never NULL;
 /// "SMTP_RESULT_UNKNOWN" for a value this library does not define). Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_name(code: i32) -> *const c_char {
-    let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"SMTP_RESULT_UNKNOWN\0", |r| r.strings().0);
-    text.as_ptr().cast()
+    super::guard::plain_call(c"SMTP_RESULT_UNKNOWN".as_ptr(), || {
+        let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"SMTP_RESULT_UNKNOWN\0", |r| r.strings().0);
+        text.as_ptr().cast()
+    })
 }
 
 /// Whether `code` is `base` or a kind of it, following smtplib's exception hierarchy:
@@ -253,14 +257,16 @@ pub extern "C" fn smtp_result_name(code: i32) -> *const c_char {
 /// unknown codes and for `SMTP_RESULT_OK` against any error. Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_is_a(code: i32, base: i32) -> bool {
-    let mut cur = smtp_result::from_i32(code);
-    while let Some(c) = cur {
-        if c as i32 == base {
-            return true;
+    super::guard::plain_call(false, || {
+        let mut cur = smtp_result::from_i32(code);
+        while let Some(c) = cur {
+            if c as i32 == base {
+                return true;
+            }
+            cur = c.parent();
         }
-        cur = c.parent();
-    }
-    false
+        false
+    })
 }
 
 #[cfg(test)]

@@ -1,19 +1,19 @@
-//! `smtp_session`: creation, settings, and one function per smtplib method.
+//! `smtp_client`: creation, settings, and one function per smtplib method.
 //!
-//! Conventions (also in the README): a `const smtp_session *` function never changes the
+//! Conventions (also in the README): a `const smtp_client *` function never changes the
 //! session; strings returned are borrowed from the session and stay valid until the next call
-//! that takes a non-const `smtp_session *`, or `smtp_session_free`; every mutating call resets
+//! that takes a non-const `smtp_client *`, or `smtp_session_free`; every mutating call resets
 //! the last error at entry.
 
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 use super::guard::{
-    bytes_arg, opt_str_arg, put, session_call, session_get, str_arg, str_array, Failure, SessionHandle,
+    bytes_arg, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array, Failure, SessionHandle,
     StrSlot, UserData,
 };
 use super::result::smtp_result;
-pub use super::guard::smtp_session;
+pub use super::guard::smtp_client;
 use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_session_new()`. The values are ABI.
@@ -58,7 +58,7 @@ pub type smtp_debug_callback = Option<unsafe extern "C" fn(userdata: *mut c_void
 #[allow(non_camel_case_types)]
 pub type smtp_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
-fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_session {
+fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_client {
     Box::into_raw(h).cast()
 }
 
@@ -68,7 +68,7 @@ fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_session {
 /// `SMTP_SESSION_KIND_SMTPS` or `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
 /// and releases it with `smtp_session_free()`.
 #[no_mangle]
-pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_session {
+pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_client {
     super::guard::plain_call(std::ptr::null_mut(), || {
         let kind = match kind {
             k if k == smtp_session_kind::Smtp as i32 => SessionKind::Smtp,
@@ -84,7 +84,7 @@ pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_session {
 /// the debug userdata's destructor, and releases everything. NULL is a no-op. Must not be
 /// called twice, nor from inside one of the session's callbacks (ignored there).
 #[no_mangle]
-pub extern "C" fn smtp_session_free(session: *mut smtp_session) {
+pub extern "C" fn smtp_session_free(session: *mut smtp_client) {
     super::guard::plain_call((), || super::guard::free_session(session))
 }
 
@@ -94,7 +94,7 @@ pub extern "C" fn smtp_session_free(session: *mut smtp_session) {
 /// qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
 /// `INVALID_UTF8`.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_client, name: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let name = opt_str_arg(name, "name")?;
         Ok(h.core.set_local_hostname(name)?)
@@ -104,7 +104,7 @@ pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_session, na
 /// Set the timeout in milliseconds for connecting and for every read and write (each reply
 /// must arrive whole within it). 0 means wait forever. Default: 60000.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_session, timeout_ms: u32) -> smtp_result {
+pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_client, timeout_ms: u32) -> smtp_result {
     session_call(session, |h| {
         h.core.set_timeout((timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms))));
         Ok(())
@@ -115,7 +115,7 @@ pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_session, timeou
 /// (smtplib's `source_address`). NULL `host` removes the setting.
 #[no_mangle]
 pub extern "C" fn smtp_session_set_source_address(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     host: *const c_char,
     port: u16,
 ) -> smtp_result {
@@ -128,7 +128,7 @@ pub extern "C" fn smtp_session_set_source_address(
 /// smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
 /// Events go to stderr unless a callback is set. Errors: `INVALID_ARGUMENT` outside 0–2.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_session, level: i32) -> smtp_result {
+pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_client, level: i32) -> smtp_result {
     session_call(session, |h| {
         let level = u8::try_from(level)
             .ok()
@@ -144,7 +144,7 @@ pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_session, level:
 /// the session freed.
 #[no_mangle]
 pub extern "C" fn smtp_session_set_debug_callback(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     callback: smtp_debug_callback,
     userdata: *mut c_void,
     userdata_free: smtp_userdata_free,
@@ -186,7 +186,7 @@ pub extern "C" fn smtp_session_set_debug_callback(
 /// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
 /// connected), `INVALID_ARGUMENT`.
 #[no_mangle]
-pub extern "C" fn smtp_connect(session: *mut smtp_session, host: *const c_char, port: u16) -> smtp_result {
+pub extern "C" fn smtp_connect(session: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
     session_call(session, |h| {
         let host = str_arg(host, "host")?;
         h.core.connect(host, port)?;
@@ -197,7 +197,7 @@ pub extern "C" fn smtp_connect(session: *mut smtp_session, host: *const c_char, 
 /// smtplib's `quit()`: send QUIT and close, whatever the reply. Errors:
 /// `SERVER_DISCONNECTED` when not connected; the session is closed in every case.
 #[no_mangle]
-pub extern "C" fn smtp_quit(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_quit(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| {
         h.core.quit()?;
         Ok(())
@@ -207,7 +207,7 @@ pub extern "C" fn smtp_quit(session: *mut smtp_session) -> smtp_result {
 /// smtplib's `close()`: close the connection without sending anything. Closing a closed
 /// session is not an error.
 #[no_mangle]
-pub extern "C" fn smtp_close(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_close(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| {
         h.core.close();
         Ok(())
@@ -216,7 +216,7 @@ pub extern "C" fn smtp_close(session: *mut smtp_session) -> smtp_result {
 
 /// Whether the session has an open connection.
 #[no_mangle]
-pub extern "C" fn smtp_session_is_connected(session: *const smtp_session) -> bool {
+pub extern "C" fn smtp_session_is_connected(session: *const smtp_client) -> bool {
     session_get(session, false, |h| h.core.is_connected())
 }
 
@@ -226,9 +226,11 @@ pub extern "C" fn smtp_session_is_connected(session: *const smtp_session) -> boo
 /// reply, available through `smtp_session_last_reply_code()` / `_text()` whatever its code.
 /// Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
 #[no_mangle]
-pub extern "C" fn smtp_docmd(session: *mut smtp_session, cmd: *const c_char, args: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_docmd(session: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let cmd = str_arg(cmd, "cmd")?;
+        #[cfg(feature = "test-panic")]
+        assert!(cmd != "__SMTPCLIENT_TEST_PANIC__", "test-panic feature: deliberate panic in smtp_docmd");
         let args = opt_str_arg(args, "args")?.unwrap_or("");
         h.core.docmd(cmd, args)?;
         Ok(())
@@ -238,7 +240,7 @@ pub extern "C" fn smtp_docmd(session: *mut smtp_session, cmd: *const c_char, arg
 /// smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
 /// and `smtp_session_helo_resp()`, whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_helo(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_helo(session: *mut smtp_client, name: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let name = opt_str_arg(name, "name")?;
         h.core.helo(name)?;
@@ -250,7 +252,7 @@ pub extern "C" fn smtp_helo(session: *mut smtp_session, name: *const c_char) -> 
 /// extensions are parsed (`smtp_has_extn()`); the reply is the last reply and
 /// `smtp_session_ehlo_resp()`, whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_ehlo(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_ehlo(session: *mut smtp_client, name: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let name = opt_str_arg(name, "name")?;
         h.core.ehlo(name)?;
@@ -261,13 +263,13 @@ pub extern "C" fn smtp_ehlo(session: *mut smtp_session, name: *const c_char) -> 
 /// smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
 /// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
 #[no_mangle]
-pub extern "C" fn smtp_ehlo_or_helo_if_needed(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_ehlo_or_helo_if_needed(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| Ok(h.core.ehlo_or_helo_if_needed()?))
 }
 
 /// smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_verify(session: *mut smtp_session, address: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_verify(session: *mut smtp_client, address: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let address = str_arg(address, "address")?;
         h.core.verify(address)?;
@@ -277,7 +279,7 @@ pub extern "C" fn smtp_verify(session: *mut smtp_session, address: *const c_char
 
 /// smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_expn(session: *mut smtp_session, address: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_expn(session: *mut smtp_client, address: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let address = str_arg(address, "address")?;
         h.core.expn(address)?;
@@ -287,7 +289,7 @@ pub extern "C" fn smtp_expn(session: *mut smtp_session, address: *const c_char) 
 
 /// smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
 #[no_mangle]
-pub extern "C" fn smtp_help(session: *mut smtp_session, args: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_help(session: *mut smtp_client, args: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let args = opt_str_arg(args, "args")?.unwrap_or("");
         h.core.help(args)?;
@@ -297,7 +299,7 @@ pub extern "C" fn smtp_help(session: *mut smtp_session, args: *const c_char) -> 
 
 /// smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_rset(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_rset(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| {
         h.core.rset()?;
         Ok(())
@@ -306,7 +308,7 @@ pub extern "C" fn smtp_rset(session: *mut smtp_session) -> smtp_result {
 
 /// smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
 #[no_mangle]
-pub extern "C" fn smtp_noop(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_noop(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| {
         h.core.noop()?;
         Ok(())
@@ -320,7 +322,7 @@ pub extern "C" fn smtp_noop(session: *mut smtp_session) -> smtp_result {
 /// non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
 #[no_mangle]
 pub extern "C" fn smtp_mail(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     sender: *const c_char,
     options: *const *const c_char,
     n_options: usize,
@@ -337,7 +339,7 @@ pub extern "C" fn smtp_mail(
 /// code, and is kept per recipient (`smtp_session_recipient_get()`). Errors as `smtp_mail()`.
 #[no_mangle]
 pub extern "C" fn smtp_rcpt(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     recipient: *const c_char,
     options: *const *const c_char,
     n_options: usize,
@@ -357,7 +359,7 @@ pub extern "C" fn smtp_rcpt(
 /// not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
 /// after the end mark, before the reply), connection errors.
 #[no_mangle]
-pub extern "C" fn smtp_data(session: *mut smtp_session, msg: *const u8, len: usize) -> smtp_result {
+pub extern "C" fn smtp_data(session: *mut smtp_client, msg: *const u8, len: usize) -> smtp_result {
     session_call(session, |h| {
         let msg = bytes_arg(msg, len, "msg")?;
         h.core.data(msg)?;
@@ -378,7 +380,7 @@ pub extern "C" fn smtp_data(session: *mut smtp_session, msg: *const u8, len: usi
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn smtp_sendmail(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     from: *const c_char,
     to: *const *const c_char,
     n_to: usize,
@@ -416,7 +418,7 @@ pub type smtp_read_callback = Option<unsafe extern "C" fn(userdata: *mut c_void,
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn smtp_sendmail_stream(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     from: *const c_char,
     to: *const *const c_char,
     n_to: usize,
@@ -454,7 +456,7 @@ pub extern "C" fn smtp_sendmail_stream(
 /// Use PIPELINING when the server offers it (default true): MAIL, every RCPT and DATA (or the
 /// first BDAT chunk) in one write, with the same results as without.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_pipelining(session: *mut smtp_session, enabled: bool) -> smtp_result {
+pub extern "C" fn smtp_session_set_pipelining(session: *mut smtp_client, enabled: bool) -> smtp_result {
     session_call(session, |h| {
         h.core.set_pipelining(enabled);
         Ok(())
@@ -464,7 +466,7 @@ pub extern "C" fn smtp_session_set_pipelining(session: *mut smtp_session, enable
 /// Use CHUNKING / BDAT when the server offers it (default true). BODY=BINARYMIME among the
 /// mail options needs it and sends the message bytes unchanged.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_session, enabled: bool) -> smtp_result {
+pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_client, enabled: bool) -> smtp_result {
     session_call(session, |h| {
         h.core.set_chunking(enabled);
         Ok(())
@@ -480,7 +482,7 @@ pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_session, enabled:
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn smtp_send_message(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     msg: *const u8,
     len: usize,
     from: *const c_char,
@@ -505,7 +507,7 @@ pub extern "C" fn smtp_send_message(
 
 /// smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
 #[no_mangle]
-pub extern "C" fn smtp_has_extn(session: *const smtp_session, name: *const c_char) -> bool {
+pub extern "C" fn smtp_has_extn(session: *const smtp_client, name: *const c_char) -> bool {
     session_get(session, false, |h| match str_arg(name, "name") {
         Ok(n) => h.core.has_extn(n),
         Err(_) => false,
@@ -515,7 +517,7 @@ pub extern "C" fn smtp_has_extn(session: *const smtp_session, name: *const c_cha
 /// The parameters advertised with extension `name` (any case), "" for a keyword without
 /// parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_feature(session: *const smtp_session, name: *const c_char) -> *const c_char {
+pub extern "C" fn smtp_session_feature(session: *const smtp_client, name: *const c_char) -> *const c_char {
     session_get(session, std::ptr::null(), |h| {
         let Ok(name) = str_arg(name, "name") else { return std::ptr::null() };
         let Some(params) = h.core.features().get(name) else { return std::ptr::null() };
@@ -527,7 +529,7 @@ pub extern "C" fn smtp_session_feature(session: *const smtp_session, name: *cons
 
 /// Number of extensions the server advertised.
 #[no_mangle]
-pub extern "C" fn smtp_session_feature_count(session: *const smtp_session) -> usize {
+pub extern "C" fn smtp_session_feature_count(session: *const smtp_client) -> usize {
     session_get(session, 0, |h| h.core.features().len())
 }
 
@@ -535,7 +537,7 @@ pub extern "C" fn smtp_session_feature_count(session: *const smtp_session) -> us
 /// Errors: `INVALID_ARGUMENT` when `index` is out of range (outputs untouched).
 #[no_mangle]
 pub extern "C" fn smtp_session_feature_get(
-    session: *const smtp_session,
+    session: *const smtp_client,
     index: usize,
     name_out: *mut *const c_char,
     params_out: *mut *const c_char,
@@ -552,13 +554,13 @@ pub extern "C" fn smtp_session_feature_get(
 
 /// smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
 #[no_mangle]
-pub extern "C" fn smtp_session_does_esmtp(session: *const smtp_session) -> bool {
+pub extern "C" fn smtp_session_does_esmtp(session: *const smtp_client) -> bool {
     session_get(session, false, |h| h.core.does_esmtp())
 }
 
 /// smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_helo_resp(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_helo_resp(session: *const smtp_client) -> *const c_char {
     session_get(session, std::ptr::null(), |h| match h.core.helo_resp() {
         Some(r) => h.borrow_str(StrSlot::HeloResp, &r.text()),
         None => std::ptr::null(),
@@ -567,7 +569,7 @@ pub extern "C" fn smtp_session_helo_resp(session: *const smtp_session) -> *const
 
 /// smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_client) -> *const c_char {
     session_get(session, std::ptr::null(), |h| match h.core.ehlo_resp() {
         Some(r) => h.borrow_str(StrSlot::EhloResp, &r.text()),
         None => std::ptr::null(),
@@ -578,14 +580,14 @@ pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_session) -> *const
 
 /// The code of the last reply received (e.g. 250), 0 if none yet.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_reply_code(session: *const smtp_session) -> i32 {
+pub extern "C" fn smtp_session_last_reply_code(session: *const smtp_client) -> i32 {
     session_get(session, 0, |h| h.core.last_reply().map_or(0, |r| i32::from(r.code())))
 }
 
 /// The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
 /// if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_client) -> *const c_char {
     session_get(session, c"".as_ptr(), |h| {
         let text = h.core.last_reply().map(|r| r.text()).unwrap_or_default();
         h.borrow_str(StrSlot::LastReplyText, &text)
@@ -595,26 +597,26 @@ pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_session) -> 
 /// The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
 /// success; every mutating call resets it at entry).
 #[no_mangle]
-pub extern "C" fn smtp_session_last_result(session: *const smtp_session) -> i32 {
-    session_get(session, smtp_result::BadHandle as i32, |h| h.last.code)
+pub extern "C" fn smtp_session_last_result(session: *const smtp_client) -> i32 {
+    session_get_last_error(session, smtp_result::BadHandle as i32, |h| h.last.code)
 }
 
 /// A human-readable description of the last error ("" after a success). Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_message(session: *const smtp_session) -> *const c_char {
-    session_get(session, c"".as_ptr(), |h| h.borrow_str(StrSlot::ErrorMessage, &h.last.message))
+pub extern "C" fn smtp_session_last_error_message(session: *const smtp_client) -> *const c_char {
+    session_get_last_error(session, c"".as_ptr(), |h| h.borrow_str(StrSlot::ErrorMessage, &h.last.message))
 }
 
 /// The code of the server reply that caused the last error (e.g. 550 for a refused sender),
 /// 0 when the error did not come from a reply.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_reply_code(session: *const smtp_session) -> i32 {
+pub extern "C" fn smtp_session_last_error_reply_code(session: *const smtp_client) -> i32 {
     session_get(session, 0, |h| h.last.reply.as_ref().map_or(0, |r| i32::from(r.code())))
 }
 
 /// The text of the server reply that caused the last error, "" when none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_client) -> *const c_char {
     session_get(session, c"".as_ptr(), |h| {
         let text = h.last.reply.as_ref().map(|r| r.text()).unwrap_or_default();
         h.borrow_str(StrSlot::ErrorReplyText, &text)
@@ -625,7 +627,7 @@ pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_sessio
 /// error, when the server sent one. Returns false (outputs untouched) when there is none.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_error_enhanced_status(
-    session: *const smtp_session,
+    session: *const smtp_client,
     class_out: *mut i32,
     subject_out: *mut i32,
     detail_out: *mut i32,
@@ -643,7 +645,7 @@ pub extern "C" fn smtp_session_last_error_enhanced_status(
 
 /// The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_client) -> *const c_char {
     session_get(session, std::ptr::null(), |h| match &h.last.sender {
         Some(s) => h.borrow_str(StrSlot::ErrorSender, s),
         None => std::ptr::null(),
@@ -652,7 +654,7 @@ pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_session) -
 
 /// The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_session) -> i32 {
+pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_client) -> i32 {
     session_get(session, 0, |h| h.last.callback_value)
 }
 
@@ -677,7 +679,7 @@ fn refused_indices(h: &SessionHandle) -> Vec<usize> {
 /// result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
 /// each send.
 #[no_mangle]
-pub extern "C" fn smtp_session_refused_count(session: *const smtp_session) -> usize {
+pub extern "C" fn smtp_session_refused_count(session: *const smtp_client) -> usize {
     session_get(session, 0, |h| refused_indices(h).len())
 }
 
@@ -686,7 +688,7 @@ pub extern "C" fn smtp_session_refused_count(session: *const smtp_session) -> us
 /// `index` is out of range (outputs untouched).
 #[no_mangle]
 pub extern "C" fn smtp_session_refused_get(
-    session: *const smtp_session,
+    session: *const smtp_client,
     index: usize,
     address_out: *mut *const c_char,
     code_out: *mut i32,
@@ -705,7 +707,7 @@ pub extern "C" fn smtp_session_refused_get(
 
 /// Number of recipients of the current or last transaction, accepted or not, in RCPT order.
 #[no_mangle]
-pub extern "C" fn smtp_session_recipient_count(session: *const smtp_session) -> usize {
+pub extern "C" fn smtp_session_recipient_count(session: *const smtp_client) -> usize {
     session_get(session, 0, |h| h.core.recipients().len())
 }
 
@@ -715,7 +717,7 @@ pub extern "C" fn smtp_session_recipient_count(session: *const smtp_session) -> 
 /// `INVALID_ARGUMENT` when `index` is out of range.
 #[no_mangle]
 pub extern "C" fn smtp_session_recipient_get(
-    session: *const smtp_session,
+    session: *const smtp_client,
     index: usize,
     address_out: *mut *const c_char,
     rcpt_code_out: *mut i32,

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::path::PathBuf;
 
-use super::guard::{opt_str_arg, session_call, session_get, smtp_session, str_arg, Failure, StrSlot};
+use super::guard::{opt_str_arg, session_call, session_get, smtp_client, str_arg, Failure, StrSlot};
 use super::result::smtp_result;
 use crate::tls::{TlsPolicy, TlsVersion};
 
@@ -37,7 +37,7 @@ pub enum smtp_tls_version {
 /// (NULL: back to the system store unless a CA directory is set). The path is copied; the
 /// file is read at the next handshake. Errors: `INVALID_UTF8`.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_session, path: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_client, path: *const c_char) -> smtp_result {
     session_call(session, |h| {
         h.core.tls_config_mut().ca_file = opt_str_arg(path, "path")?.map(PathBuf::from);
         Ok(())
@@ -47,7 +47,7 @@ pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_session, path:
 /// Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
 /// of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_session, path: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_client, path: *const c_char) -> smtp_result {
     session_call(session, |h| {
         h.core.tls_config_mut().ca_dir = opt_str_arg(path, "path")?.map(PathBuf::from);
         Ok(())
@@ -58,7 +58,7 @@ pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_session, path: 
 /// key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
 #[no_mangle]
 pub extern "C" fn smtp_session_set_tls_client_cert(
-    session: *mut smtp_session,
+    session: *mut smtp_client,
     chain_file: *const c_char,
     key_file: *const c_char,
 ) -> smtp_result {
@@ -76,7 +76,7 @@ pub extern "C" fn smtp_session_set_tls_client_cert(
 /// Set the lowest TLS version accepted: `SMTP_TLS_VERSION_TLS12` (default) or
 /// `SMTP_TLS_VERSION_TLS13`. Errors: `INVALID_ARGUMENT` for another value.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_session, version: i32) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_client, version: i32) -> smtp_result {
     session_call(session, |h| {
         h.core.tls_config_mut().min_version = match version {
             v if v == smtp_tls_version::Tls12 as i32 => TlsVersion::Tls12,
@@ -93,7 +93,7 @@ pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_session, v
 /// CN). Default (NULL): the host given to `smtp_connect()`, never a name the server sends.
 /// An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_session, name: *const c_char) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_client, name: *const c_char) -> smtp_result {
     session_call(session, |h| {
         let name = opt_str_arg(name, "name")?;
         if let Some(n) = name {
@@ -108,7 +108,7 @@ pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_session, n
 /// verified, so anyone on the network path can read and change the session, credentials
 /// included. Verification is on by default; only turn it off for testing.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_session, insecure: bool) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_client, insecure: bool) -> smtp_result {
     session_call(session, |h| {
         h.core.tls_config_mut().insecure_skip_verify = insecure;
         Ok(())
@@ -119,7 +119,7 @@ pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_s
 /// `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
 /// STARTTLS. Errors: `INVALID_ARGUMENT` for an unknown value.
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_session, policy: i32) -> smtp_result {
+pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_client, policy: i32) -> smtp_result {
     session_call(session, |h| {
         let policy = match policy {
             p if p == smtp_tls_policy::None as i32 => TlsPolicy::None,
@@ -141,26 +141,26 @@ pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_session, policy
 /// connection errors. A refusal leaves the plain connection open (as smtplib); every failure
 /// after a 220 closes the session.
 #[no_mangle]
-pub extern "C" fn smtp_starttls(session: *mut smtp_session) -> smtp_result {
+pub extern "C" fn smtp_starttls(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| Ok(h.core.starttls()?))
 }
 
 /// Whether the current connection is protected by TLS.
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_active(session: *const smtp_session) -> bool {
+pub extern "C" fn smtp_session_tls_active(session: *const smtp_client) -> bool {
     session_get(session, false, |h| h.core.tls_info().is_some())
 }
 
 /// Whether the peer's certificate chain and host name were verified (false without TLS, and
 /// with verification turned off).
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_peer_verified(session: *const smtp_session) -> bool {
+pub extern "C" fn smtp_session_tls_peer_verified(session: *const smtp_client) -> bool {
     session_get(session, false, |h| h.core.tls_info().is_some_and(|t| t.verified))
 }
 
 /// The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_version(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_tls_version(session: *const smtp_client) -> *const c_char {
     session_get(session, c"".as_ptr(), |h| {
         let v = h.core.tls_info().map(|t| t.version.as_str()).unwrap_or("");
         h.borrow_str(StrSlot::TlsVersion, v)
@@ -169,7 +169,7 @@ pub extern "C" fn smtp_session_tls_version(session: *const smtp_session) -> *con
 
 /// The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_cipher(session: *const smtp_session) -> *const c_char {
+pub extern "C" fn smtp_session_tls_cipher(session: *const smtp_client) -> *const c_char {
     session_get(session, c"".as_ptr(), |h| {
         let c = h.core.tls_info().map(|t| t.cipher.as_str()).unwrap_or("");
         h.borrow_str(StrSlot::TlsCipher, c)

@@ -82,7 +82,10 @@ impl Session {
     /// [`ErrorKind::TlsCertificate`] / [`ErrorKind::Tls`] when the handshake fails. A refusal
     /// leaves the plain connection open (as smtplib); every failure after a 220 closes it.
     pub fn starttls(&mut self) -> Result<()> {
-        if self.tls_info.is_some() || self.kind == SessionKind::Smtps {
+        if self.kind == SessionKind::Smtps {
+            return Err(Error::bad_state("STARTTLS is for plain sessions: an SMTPS session uses TLS from the start"));
+        }
+        if self.tls_info.is_some() {
             return Err(Error::bad_state("TLS is already active on this connection"));
         }
         if self.helo_resp.is_none() && self.ehlo_resp.is_none() {

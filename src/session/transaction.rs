@@ -641,6 +641,14 @@ impl Session {
             Some(t) => t.iter().map(|s| s.to_string()).collect(),
             None => derived.map(|e| e.to).unwrap_or_default(),
         };
+        // the envelope is checked before anything is sent, as sendmail would check it
+        quote_address(&from)?;
+        for r in &to {
+            quote_address(r)?;
+        }
+        for o in mail_options.iter().chain(rcpt_options) {
+            check_esmtp_param(o)?;
+        }
         let body = strip_bcc(msg);
         self.conn()?;
         self.ehlo_or_helo_if_needed()?;

@@ -1,0 +1,664 @@
+//! Callbacks calling back into their own session, and the debug userdata destructor.
+//!
+//! From inside a callback (debug, and also the `smtp_auth` and `smtp_sendmail_stream`
+//! callbacks) every mutating call must return REENTRANT_CALL (405) and do nothing, every
+//! getter its default, and `smtp_session_free` must be ignored. The debug userdata destructor
+//! runs exactly once: when the callback is replaced, or when the session is freed.
+//! A tiny loopback server in this file produces the debug events (this tests the C boundary,
+//! not SMTP).
+
+#![allow(non_camel_case_types)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::ffi::{c_char, c_void, CStr};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+// Link the rlib that defines the exports (nothing else here names the crate).
+use smtpclient as _;
+
+#[repr(C)]
+struct smtp_client {
+    _private: [u8; 0],
+}
+
+type smtp_debug_callback = Option<unsafe extern "C" fn(*mut c_void, i32, *const u8, usize)>;
+type smtp_userdata_free = Option<unsafe extern "C" fn(*mut c_void)>;
+type smtp_read_callback = Option<unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> i64>;
+#[repr(C)]
+struct smtp_auth_response {
+    _private: [u8; 0],
+}
+type smtp_auth_callback =
+    Option<unsafe extern "C" fn(*mut c_void, *const u8, usize, bool, bool, *mut smtp_auth_response) -> i32>;
+
+extern "C" {
+    fn smtp_session_new(kind: i32) -> *mut smtp_client;
+    fn smtp_session_free(s: *mut smtp_client);
+    fn smtp_session_set_local_hostname(s: *mut smtp_client, name: *const c_char) -> i32;
+    fn smtp_session_set_timeout_ms(s: *mut smtp_client, ms: u32) -> i32;
+    fn smtp_session_set_source_address(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
+    fn smtp_session_set_debuglevel(s: *mut smtp_client, level: i32) -> i32;
+    fn smtp_session_set_debug_callback(
+        s: *mut smtp_client,
+        cb: smtp_debug_callback,
+        userdata: *mut c_void,
+        userdata_free: smtp_userdata_free,
+    ) -> i32;
+    fn smtp_connect(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
+    fn smtp_quit(s: *mut smtp_client) -> i32;
+    fn smtp_close(s: *mut smtp_client) -> i32;
+    fn smtp_session_is_connected(s: *const smtp_client) -> bool;
+    fn smtp_docmd(s: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> i32;
+    fn smtp_helo(s: *mut smtp_client, name: *const c_char) -> i32;
+    fn smtp_ehlo(s: *mut smtp_client, name: *const c_char) -> i32;
+    fn smtp_ehlo_or_helo_if_needed(s: *mut smtp_client) -> i32;
+    fn smtp_verify(s: *mut smtp_client, address: *const c_char) -> i32;
+    fn smtp_expn(s: *mut smtp_client, address: *const c_char) -> i32;
+    fn smtp_help(s: *mut smtp_client, args: *const c_char) -> i32;
+    fn smtp_rset(s: *mut smtp_client) -> i32;
+    fn smtp_noop(s: *mut smtp_client) -> i32;
+    fn smtp_mail(s: *mut smtp_client, sender: *const c_char, options: *const *const c_char, n: usize) -> i32;
+    fn smtp_rcpt(s: *mut smtp_client, recipient: *const c_char, options: *const *const c_char, n: usize) -> i32;
+    fn smtp_data(s: *mut smtp_client, msg: *const u8, len: usize) -> i32;
+    fn smtp_sendmail(
+        s: *mut smtp_client,
+        from: *const c_char,
+        to: *const *const c_char,
+        n_to: usize,
+        msg: *const u8,
+        len: usize,
+        mail_options: *const *const c_char,
+        n_mail_options: usize,
+        rcpt_options: *const *const c_char,
+        n_rcpt_options: usize,
+    ) -> i32;
+    fn smtp_send_message(
+        s: *mut smtp_client,
+        msg: *const u8,
+        len: usize,
+        from: *const c_char,
+        to: *const *const c_char,
+        n_to: usize,
+        mail_options: *const *const c_char,
+        n_mail_options: usize,
+        rcpt_options: *const *const c_char,
+        n_rcpt_options: usize,
+    ) -> i32;
+    fn smtp_has_extn(s: *const smtp_client, name: *const c_char) -> bool;
+    fn smtp_session_feature(s: *const smtp_client, name: *const c_char) -> *const c_char;
+    fn smtp_session_feature_count(s: *const smtp_client) -> usize;
+    fn smtp_session_feature_get(s: *const smtp_client, i: usize, n: *mut *const c_char, p: *mut *const c_char) -> i32;
+    fn smtp_session_does_esmtp(s: *const smtp_client) -> bool;
+    fn smtp_session_helo_resp(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_ehlo_resp(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_last_reply_code(s: *const smtp_client) -> i32;
+    fn smtp_session_last_reply_text(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_last_result(s: *const smtp_client) -> i32;
+    fn smtp_session_last_error_message(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_last_error_reply_code(s: *const smtp_client) -> i32;
+    fn smtp_session_last_error_reply_text(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_last_error_enhanced_status(s: *const smtp_client, c: *mut i32, s: *mut i32, d: *mut i32) -> bool;
+    fn smtp_session_last_error_sender(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_last_callback_value(s: *const smtp_client) -> i32;
+    fn smtp_session_refused_count(s: *const smtp_client) -> usize;
+    fn smtp_session_refused_get(
+        s: *const smtp_client,
+        i: usize,
+        a: *mut *const c_char,
+        c: *mut i32,
+        t: *mut *const c_char,
+    ) -> i32;
+    fn smtp_session_recipient_count(s: *const smtp_client) -> usize;
+    fn smtp_session_set_tls_ca_file(s: *mut smtp_client, path: *const c_char) -> i32;
+    fn smtp_session_set_tls_ca_dir(s: *mut smtp_client, path: *const c_char) -> i32;
+    fn smtp_session_set_tls_client_cert(s: *mut smtp_client, chain: *const c_char, key: *const c_char) -> i32;
+    fn smtp_session_set_tls_min_version(s: *mut smtp_client, version: i32) -> i32;
+    fn smtp_session_set_tls_server_name(s: *mut smtp_client, name: *const c_char) -> i32;
+    fn smtp_session_set_tls_insecure_skip_verify(s: *mut smtp_client, insecure: bool) -> i32;
+    fn smtp_session_set_tls_policy(s: *mut smtp_client, policy: i32) -> i32;
+    fn smtp_starttls(s: *mut smtp_client) -> i32;
+    fn smtp_session_tls_active(s: *const smtp_client) -> bool;
+    fn smtp_session_tls_peer_verified(s: *const smtp_client) -> bool;
+    fn smtp_session_tls_version(s: *const smtp_client) -> *const c_char;
+    fn smtp_session_tls_cipher(s: *const smtp_client) -> *const c_char;
+    fn smtp_sendmail_stream(
+        s: *mut smtp_client,
+        from: *const c_char,
+        to: *const *const c_char,
+        n_to: usize,
+        read: smtp_read_callback,
+        userdata: *mut c_void,
+        size_estimate: i64,
+        mail_options: *const *const c_char,
+        n_mail_options: usize,
+        rcpt_options: *const *const c_char,
+        n_rcpt_options: usize,
+    ) -> i32;
+    fn smtp_session_set_pipelining(s: *mut smtp_client, enabled: bool) -> i32;
+    fn smtp_session_set_chunking(s: *mut smtp_client, enabled: bool) -> i32;
+    fn smtp_login(s: *mut smtp_client, user: *const c_char, password: *const c_char, initial_response_ok: bool) -> i32;
+    fn smtp_login_oauth(s: *mut smtp_client, mechanism: i32, user: *const c_char, token: *const c_char) -> i32;
+    fn smtp_auth(
+        s: *mut smtp_client,
+        mechanism: *const c_char,
+        callback: smtp_auth_callback,
+        userdata: *mut c_void,
+        initial_response_ok: bool,
+    ) -> i32;
+    fn smtp_auth_response_set(response: *mut smtp_auth_response, data: *const u8, len: usize) -> i32;
+    fn smtp_session_set_allow_cleartext_credentials(s: *mut smtp_client, allow: bool) -> i32;
+    fn smtp_session_set_local_peer_is_safe(s: *mut smtp_client, safe: bool) -> i32;
+    fn smtp_session_recipient_get(
+        s: *const smtp_client,
+        i: usize,
+        a: *mut *const c_char,
+        r: *mut i32,
+        d: *mut i32,
+        t: *mut *const c_char,
+    ) -> i32;
+}
+
+const OK: i32 = 0;
+const BAD_HANDLE: i32 = 404;
+const REENTRANT_CALL: i32 = 405;
+
+const DEBUG_CONNECT: i32 = 0;
+const DEBUG_SENT: i32 = 1;
+const DEBUG_RECEIVED: i32 = 2;
+const DEBUG_INFO: i32 = 3;
+
+/// The `session_get` default of `smtp_session_last_result` and of the index getters.
+const GETTER_RESULT_DEFAULT: i32 = BAD_HANDLE;
+const UNTOUCHED_INT: i32 = -7777;
+fn untouched_ptr() -> *const c_char {
+    c"untouched".as_ptr()
+}
+
+const MSG: &[u8] = b"From: a@example.org\r\nTo: b@example.org\r\n\r\nhello\r\n";
+
+/// Greets, answers `250 ok` to every line, `221 bye` to QUIT, `235` to AUTH, and `354` to
+/// DATA (then `250 ok` after the final dot). Returns the port.
+fn start_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else { return };
+        let mut w = stream.try_clone().unwrap();
+        let _ = w.write_all(b"220 test\r\n");
+        let mut in_data = false;
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let reply: &[u8] = match line.to_ascii_uppercase().as_str() {
+                _ if in_data && line != "." => continue,
+                "QUIT" => {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    return;
+                }
+                "DATA" => b"354 go ahead\r\n",
+                l if l.starts_with("AUTH ") => b"235 ok\r\n",
+                _ => b"250 ok\r\n",
+            };
+            in_data = line.eq_ignore_ascii_case("DATA");
+            if w.write_all(reply).is_err() {
+                return;
+            }
+        }
+    });
+    port
+}
+
+// ------------------------------------------------------------------------------- the callback
+
+/// The callback's userdata. The callback runs on the calling thread, during the session call.
+#[derive(Default)]
+struct Ctx {
+    session: Cell<usize>,
+    /// Re-enter the session from each event.
+    reenter: Cell<bool>,
+    events: RefCell<Vec<(i32, Vec<u8>)>>,
+    /// What went wrong inside the callback (it must not panic: it is `extern "C"`).
+    problems: RefCell<Vec<String>>,
+    reentries: Cell<usize>,
+    /// Destructor calls for this userdata.
+    frees: AtomicUsize,
+    /// Destructor calls for the userdata offered by a refused re-entrant set_debug_callback.
+    stray_frees: AtomicUsize,
+    /// The read callback gave the message already.
+    body_given: Cell<bool>,
+}
+
+impl Ctx {
+    fn ud(&self) -> *mut c_void {
+        self as *const Ctx as *mut c_void
+    }
+    fn problem(&self, p: String) {
+        self.problems.borrow_mut().push(p);
+    }
+}
+
+unsafe extern "C" fn on_event(ud: *mut c_void, kind: i32, data: *const u8, len: usize) {
+    let ctx = unsafe { &*(ud as *const Ctx) };
+    if ctx.frees.load(Ordering::SeqCst) != 0 {
+        ctx.problem("callback called after its userdata destructor".into());
+    }
+    let bytes = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(data, len) }.to_vec() };
+    ctx.events.borrow_mut().push((kind, bytes));
+    if ctx.reenter.get() {
+        reenter(ctx, ctx.session.get() as *mut smtp_client);
+    }
+}
+
+/// The smtp_auth callback: re-enters, then responds (PLAIN, user "u", password "p").
+unsafe extern "C" fn auth_reenter(
+    ud: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    response: *mut smtp_auth_response,
+) -> i32 {
+    let ctx = unsafe { &*(ud as *const Ctx) };
+    reenter(ctx, ctx.session.get() as *mut smtp_client);
+    unsafe { smtp_auth_response_set(response, b"\0u\0p".as_ptr(), 4) }
+}
+
+/// The smtp_sendmail_stream callback: re-enters, then gives the message once, then the end.
+unsafe extern "C" fn read_reenter(ud: *mut c_void, buf: *mut u8, capacity: usize) -> i64 {
+    let ctx = unsafe { &*(ud as *const Ctx) };
+    reenter(ctx, ctx.session.get() as *mut smtp_client);
+    if ctx.body_given.replace(true) || capacity < MSG.len() {
+        return 0;
+    }
+    unsafe { std::ptr::copy_nonoverlapping(MSG.as_ptr(), buf, MSG.len()) };
+    MSG.len() as i64
+}
+
+/// Callbacks that must not be reached (the re-entrant calls using them are refused first).
+unsafe extern "C" fn read_nothing(_: *mut c_void, _: *mut u8, _: usize) -> i64 {
+    -99
+}
+unsafe extern "C" fn auth_abort(
+    _: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    _: *mut smtp_auth_response,
+) -> i32 {
+    -99
+}
+
+unsafe extern "C" fn count_free(ud: *mut c_void) {
+    unsafe { &*(ud as *const Ctx) }.frees.fetch_add(1, Ordering::SeqCst);
+}
+
+unsafe extern "C" fn count_stray_free(ud: *mut c_void) {
+    unsafe { &*(ud as *const Ctx) }.stray_frees.fetch_add(1, Ordering::SeqCst);
+}
+
+type Mutating = (&'static str, fn(*mut smtp_client, &Ctx) -> i32);
+type Getter = (&'static str, fn(*mut smtp_client) -> Result<(), String>);
+
+fn mutating_calls() -> Vec<Mutating> {
+    const TO: [*const c_char; 1] = [c"b@example.org".as_ptr()];
+    let m = |n: &'static str, f: fn(*mut smtp_client, &Ctx) -> i32| -> Mutating { (n, f) };
+    unsafe {
+        vec![
+            m("smtp_session_set_local_hostname", |s, _| smtp_session_set_local_hostname(s, c"x.example".as_ptr())),
+            m("smtp_session_set_timeout_ms", |s, _| smtp_session_set_timeout_ms(s, 1)),
+            m("smtp_session_set_source_address", |s, _| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
+            m("smtp_session_set_debuglevel", |s, _| smtp_session_set_debuglevel(s, 0)),
+            m("smtp_session_set_debug_callback", |s, ctx| {
+                smtp_session_set_debug_callback(s, None, ctx.ud(), Some(count_stray_free))
+            }),
+            m("smtp_connect", |s, _| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
+            m("smtp_quit", |s, _| smtp_quit(s)),
+            m("smtp_close", |s, _| smtp_close(s)),
+            m("smtp_docmd", |s, _| smtp_docmd(s, c"NOOP".as_ptr(), null())),
+            m("smtp_helo", |s, _| smtp_helo(s, null())),
+            m("smtp_ehlo", |s, _| smtp_ehlo(s, null())),
+            m("smtp_ehlo_or_helo_if_needed", |s, _| smtp_ehlo_or_helo_if_needed(s)),
+            m("smtp_verify", |s, _| smtp_verify(s, c"a@example.org".as_ptr())),
+            m("smtp_expn", |s, _| smtp_expn(s, c"a@example.org".as_ptr())),
+            m("smtp_help", |s, _| smtp_help(s, null())),
+            m("smtp_rset", |s, _| smtp_rset(s)),
+            m("smtp_noop", |s, _| smtp_noop(s)),
+            m("smtp_mail", |s, _| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
+            m("smtp_rcpt", |s, _| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
+            m("smtp_data", |s, _| smtp_data(s, MSG.as_ptr(), MSG.len())),
+            m("smtp_sendmail", |s, _| {
+                smtp_sendmail(
+                    s,
+                    c"a@example.org".as_ptr(),
+                    TO.as_ptr(),
+                    1,
+                    MSG.as_ptr(),
+                    MSG.len(),
+                    null(),
+                    0,
+                    null(),
+                    0,
+                )
+            }),
+            m("smtp_send_message", |s, _| {
+                smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
+            }),
+            m("smtp_session_set_tls_ca_file", |s, _| smtp_session_set_tls_ca_file(s, null())),
+            m("smtp_session_set_tls_ca_dir", |s, _| smtp_session_set_tls_ca_dir(s, null())),
+            m("smtp_session_set_tls_client_cert", |s, _| smtp_session_set_tls_client_cert(s, null(), null())),
+            m("smtp_session_set_tls_min_version", |s, _| smtp_session_set_tls_min_version(s, 13)),
+            m("smtp_session_set_tls_server_name", |s, _| smtp_session_set_tls_server_name(s, null())),
+            m("smtp_session_set_tls_insecure_skip_verify", |s, _| smtp_session_set_tls_insecure_skip_verify(s, true)),
+            m("smtp_session_set_tls_policy", |s, _| smtp_session_set_tls_policy(s, 2)),
+            m("smtp_starttls", |s, _| smtp_starttls(s)),
+            m("smtp_sendmail_stream", |s, _| {
+                smtp_sendmail_stream(
+                    s,
+                    c"a@example.org".as_ptr(),
+                    TO.as_ptr(),
+                    1,
+                    Some(read_nothing),
+                    null_mut(),
+                    -1,
+                    null(),
+                    0,
+                    null(),
+                    0,
+                )
+            }),
+            m("smtp_session_set_pipelining", |s, _| smtp_session_set_pipelining(s, false)),
+            m("smtp_session_set_chunking", |s, _| smtp_session_set_chunking(s, false)),
+            m("smtp_login", |s, _| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
+            m("smtp_login_oauth", |s, _| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
+            m("smtp_auth", |s, _| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
+            m("smtp_session_set_allow_cleartext_credentials", |s, _| {
+                smtp_session_set_allow_cleartext_credentials(s, true)
+            }),
+            m("smtp_session_set_local_peer_is_safe", |s, _| smtp_session_set_local_peer_is_safe(s, false)),
+        ]
+    }
+}
+
+fn want<T: PartialEq + std::fmt::Debug>(got: T, expected: T) -> Result<(), String> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("returned {got:?}, expected {expected:?}"))
+    }
+}
+
+fn text(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// Every getter, expecting its default (the session is connected and has a last reply, so a
+/// getter that does not refuse re-entry gives itself away).
+fn getter_calls() -> Vec<Getter> {
+    let g = |n: &'static str, f: fn(*mut smtp_client) -> Result<(), String>| -> Getter { (n, f) };
+    unsafe {
+        vec![
+            g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
+            g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
+            g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
+            g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
+            g("smtp_session_feature_get", |s| {
+                let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
+                want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
+                want((n, p), (untouched_ptr(), untouched_ptr()))
+            }),
+            g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
+            g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
+            g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
+            g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
+            g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
+            g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT)),
+            g("smtp_session_last_error_message", |s| {
+                want(text(smtp_session_last_error_message(s)), Some(String::new()))
+            }),
+            g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
+            g("smtp_session_last_error_reply_text", |s| {
+                want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
+            }),
+            g("smtp_session_last_error_enhanced_status", |s| {
+                let mut v = [UNTOUCHED_INT; 3];
+                let [a, b, c] = &mut v;
+                want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
+                want(v, [UNTOUCHED_INT; 3])
+            }),
+            g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
+            g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
+            g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
+            g("smtp_session_refused_get", |s| {
+                let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
+                want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
+                want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
+            }),
+            g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
+            g("smtp_session_recipient_get", |s| {
+                let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
+                want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
+                want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
+            }),
+            g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
+            g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
+            g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
+            g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
+        ]
+    }
+}
+
+/// From inside the callback: every mutating call is refused, every getter gives its default,
+/// and freeing the session is ignored.
+fn reenter(ctx: &Ctx, s: *mut smtp_client) {
+    ctx.reentries.set(ctx.reentries.get() + 1);
+    for (name, call) in mutating_calls() {
+        let rc = call(s, ctx);
+        if rc != REENTRANT_CALL {
+            ctx.problem(format!("{name} from the callback returned {rc}, expected {REENTRANT_CALL}"));
+        }
+    }
+    for (name, call) in getter_calls() {
+        if let Err(e) = call(s) {
+            ctx.problem(format!("{name} from the callback {e}"));
+        }
+    }
+    unsafe { smtp_session_free(s) };
+}
+
+fn new_session(ctx: &Ctx) -> *mut smtp_client {
+    let s = unsafe { smtp_session_new(0) };
+    assert!(!s.is_null());
+    ctx.session.set(s as usize);
+    unsafe {
+        assert_eq!(smtp_session_set_timeout_ms(s, 10_000), OK);
+        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), ctx.ud(), Some(count_free)), OK);
+        assert_eq!(smtp_session_set_debuglevel(s, 1), OK);
+    }
+    s
+}
+
+// ------------------------------------------------------------------------------- tests
+
+#[test]
+fn reentrant_calls_from_the_debug_callback_are_refused() {
+    let port = start_server();
+    let ctx = Ctx::default();
+    let s = new_session(&ctx);
+    ctx.reenter.set(true);
+    unsafe {
+        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
+        assert_eq!(smtp_noop(s), OK);
+        ctx.reenter.set(false);
+        // The refused calls did nothing: still connected, callback and level unchanged, the
+        // replies are the real ones, and the session (freed from the callback) still works.
+        assert!(smtp_session_is_connected(s));
+        assert_eq!(smtp_session_last_result(s), OK);
+        assert_eq!(smtp_session_last_reply_code(s), 250);
+        assert_eq!(text(smtp_session_last_reply_text(s)).as_deref(), Some("ok"));
+        assert_eq!(smtp_noop(s), OK);
+    }
+    assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
+    // connect: CONNECT + RECEIVED 220; each noop: SENT + RECEIVED.
+    assert_eq!(ctx.reentries.get(), 4, "events during re-entry: {:?}", ctx.events.borrow());
+    assert_eq!(ctx.events.borrow().len(), 6);
+    assert_eq!(ctx.stray_frees.load(Ordering::SeqCst), 0, "refused set_debug_callback took the userdata");
+    assert_eq!(ctx.frees.load(Ordering::SeqCst), 0, "userdata freed while the session lives");
+    unsafe {
+        assert_eq!(smtp_quit(s), OK);
+        smtp_session_free(s);
+    }
+    assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
+}
+
+#[test]
+fn debug_events_kinds_and_bytes() {
+    let port = start_server();
+    let ctx = Ctx::default();
+    let s = new_session(&ctx);
+    let ev = |k: i32, b: &[u8]| (k, b.to_vec());
+    unsafe {
+        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
+        assert_eq!(smtp_noop(s), OK);
+        assert_eq!(
+            ctx.events.borrow().as_slice(),
+            [
+                ev(DEBUG_CONNECT, format!("127.0.0.1:{port}").as_bytes()),
+                ev(DEBUG_RECEIVED, b"220 test\r\n"),
+                ev(DEBUG_SENT, b"NOOP\r\n"),
+                ev(DEBUG_RECEIVED, b"250 ok\r\n"),
+            ]
+        );
+        // Level 0: no events.
+        assert_eq!(smtp_session_set_debuglevel(s, 0), OK);
+        assert_eq!(smtp_noop(s), OK);
+        assert_eq!(ctx.events.borrow().len(), 4);
+        assert_eq!(smtp_session_set_debuglevel(s, 1), OK);
+        assert_eq!(smtp_quit(s), OK);
+        let events = ctx.events.borrow();
+        assert_eq!(events[4..6], [ev(DEBUG_SENT, b"QUIT\r\n"), ev(DEBUG_RECEIVED, b"221 bye\r\n")]);
+        assert!(events[6..].iter().all(|(k, _)| *k == DEBUG_INFO), "after QUIT: {:?}", &events[6..]);
+        drop(events);
+        smtp_session_free(s);
+    }
+    assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
+}
+
+#[test]
+fn userdata_destructor_runs_once_on_replace_and_once_on_free() {
+    let (a, b, c) = (Ctx::default(), Ctx::default(), Ctx::default());
+    let frees = |x: &Ctx| x.frees.load(Ordering::SeqCst);
+    unsafe {
+        let s = smtp_session_new(0);
+        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), Some(count_free)), OK);
+        assert_eq!(frees(&a), 0);
+        // replaced by another callback: a freed once
+        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), b.ud(), Some(count_free)), OK);
+        assert_eq!((frees(&a), frees(&b)), (1, 0));
+        // replaced by NULL: b freed once
+        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), None), OK);
+        assert_eq!((frees(&a), frees(&b)), (1, 1));
+        // a userdata without destructor, then c with one
+        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), None), OK);
+        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), c.ud(), Some(count_free)), OK);
+        assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 0));
+        // other calls do not free it
+        assert_eq!(smtp_session_set_debuglevel(s, 2), OK);
+        assert_eq!(smtp_noop(s), 101);
+        assert_eq!(frees(&c), 0);
+        // freed with the session, exactly once
+        smtp_session_free(s);
+        assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 1));
+    }
+}
+
+/// The same from the smtp_auth and smtp_sendmail_stream callbacks.
+#[test]
+fn reentrant_calls_from_the_auth_and_read_callbacks_are_refused() {
+    let port = start_server();
+    let ctx = Ctx::default();
+    let to: [*const c_char; 1] = [c"b@example.org".as_ptr()];
+    unsafe {
+        let s = smtp_session_new(0);
+        ctx.session.set(s as usize);
+        assert_eq!(smtp_session_set_timeout_ms(s, 10_000), OK);
+        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
+        assert_eq!(smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_reenter), ctx.ud(), true), OK);
+        assert_eq!(ctx.reentries.get(), 1, "the auth callback ran once (initial response)");
+        let rc = smtp_sendmail_stream(
+            s,
+            c"a@example.org".as_ptr(),
+            to.as_ptr(),
+            1,
+            Some(read_reenter),
+            ctx.ud(),
+            -1,
+            null(),
+            0,
+            null(),
+            0,
+        );
+        assert_eq!(rc, OK);
+        assert!(ctx.body_given.get());
+        assert!(ctx.reentries.get() >= 3, "the read callback ran {} times", ctx.reentries.get() - 1);
+        assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
+        assert!(smtp_session_is_connected(s), "a refused re-entrant close or quit did something");
+        assert_eq!(smtp_noop(s), OK);
+        assert_eq!(ctx.stray_frees.load(Ordering::SeqCst), 0);
+        smtp_session_free(s);
+    }
+}
+
+/// The destructor itself calling into the session: refused while replacing (the setter is
+/// still running), BAD_HANDLE while the session is being freed, and its free is a no-op.
+#[test]
+fn userdata_destructor_calling_into_the_session() {
+    static SESSION: AtomicUsize = AtomicUsize::new(0);
+    static SEEN: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+    unsafe extern "C" fn destructor(_: *mut c_void) {
+        let s = SESSION.load(Ordering::SeqCst) as *mut smtp_client;
+        let rc = unsafe { smtp_noop(s) };
+        SEEN.lock().unwrap().push(rc);
+        unsafe { smtp_session_free(s) }; // must not free twice
+    }
+    unsafe {
+        let s = smtp_session_new(0);
+        SESSION.store(s as usize, Ordering::SeqCst);
+        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), OK);
+        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), OK);
+        assert_eq!(SEEN.lock().unwrap().as_slice(), [REENTRANT_CALL]);
+        assert_eq!(smtp_session_set_timeout_ms(s, 5), OK, "the session survived its destructor's free");
+        smtp_session_free(s);
+        assert_eq!(SEEN.lock().unwrap().as_slice(), [REENTRANT_CALL, BAD_HANDLE]);
+    }
+}
+
+/// The tables above cover every session_call / session_get export of src/capi.
+#[test]
+fn tables_cover_every_session_export() {
+    let mut by_guard: [BTreeSet<String>; 2] = Default::default();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/capi")).unwrap() {
+        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (i, _) in src.match_indices("#[no_mangle]") {
+            let rest = &src[i..];
+            let f = rest.find("fn ").unwrap() + 3;
+            let name: String = rest[f..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let body = rest[rest.find('{').unwrap() + 1..].trim_start().trim_start_matches("super::guard::");
+            // By guard family: a `session_get*` variant guard is still a getter.
+            for (k, guard) in ["session_call", "session_get"].iter().enumerate() {
+                if body.starts_with(guard) {
+                    by_guard[k].insert(name.clone());
+                }
+            }
+        }
+    }
+    let mutating: BTreeSet<String> = mutating_calls().iter().map(|(n, _)| n.to_string()).collect();
+    let getters: BTreeSet<String> = getter_calls().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(mutating, by_guard[0]);
+    assert_eq!(getters, by_guard[1]);
+}
