@@ -311,6 +311,3 @@ pub(crate) fn put<T>(out: *mut T, value: T) {
         unsafe { out.write(value) };
     }
 }
-
-#[doc(hidden)]
-pub(crate) type smtp_session = smtp_client; // TEMPORARY alias while the handle rename lands
