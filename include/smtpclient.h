@@ -201,7 +201,7 @@ enum smtp_result
      */
     SMTP_RESULT_BAD_STATE = 403,
     /**
-     * The handle is not a live `smtp_session` (freed or foreign; best-effort detection).
+     * The handle is not a live `smtp_client` (freed or foreign; best-effort detection).
      */
     SMTP_RESULT_BAD_HANDLE = 404,
     /**
@@ -227,9 +227,219 @@ typedef int32_t smtp_result;
 #endif // __cplusplus
 
 /**
- * The opaque handle C sees. The real object is [`SessionHandle`].
+ * Session kinds for `smtp_session_new()`. The values are ABI.
  */
-typedef struct smtp_session smtp_session;
+enum smtp_session_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * SMTP / ESMTP (smtplib's `SMTP`), default port 25.
+     */
+    SMTP_SESSION_KIND_SMTP = 0,
+    /**
+     * SMTP over implicit TLS (smtplib's `SMTP_SSL`), default port 465; the handshake, with
+     * the session's TLS settings, happens in `smtp_connect()` before the greeting.
+     */
+    SMTP_SESSION_KIND_SMTPS = 1,
+    /**
+     * LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
+     * 2003; a host starting with `/` is a Unix socket.
+     */
+    SMTP_SESSION_KIND_LMTP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_session_kind smtp_session_kind;
+#else
+typedef int32_t smtp_session_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a debug event reports (the `kind` argument of `smtp_debug_callback`). Values are ABI.
+ */
+enum smtp_debug_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A connection attempt; the data is the endpoint (`host:port` or socket path).
+     */
+    SMTP_DEBUG_KIND_CONNECT = 0,
+    /**
+     * Bytes written to the server (message bodies over 4 KiB are summarised).
+     */
+    SMTP_DEBUG_KIND_SENT = 1,
+    /**
+     * One reply line from the server, line end included.
+     */
+    SMTP_DEBUG_KIND_RECEIVED = 2,
+    /**
+     * A remark from the library.
+     */
+    SMTP_DEBUG_KIND_INFO = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_debug_kind smtp_debug_kind;
+#else
+typedef int32_t smtp_debug_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * TLS policy for a plain SMTP or LMTP session (`smtp_session_set_tls_policy()`). Values are ABI.
+ */
+enum smtp_tls_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * TLS only when `smtp_starttls()` is called (smtplib's behaviour). The default.
+     */
+    SMTP_TLS_POLICY_NONE = 0,
+    /**
+     * STARTTLS before the first transaction or login when the server offers it, plain text
+     * otherwise. An attacker on the path can strip it: never the default.
+     */
+    SMTP_TLS_POLICY_OPPORTUNISTIC = 1,
+    /**
+     * STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+     * having sent nothing but QUIT.
+     */
+    SMTP_TLS_POLICY_REQUIRED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_tls_policy smtp_tls_policy;
+#else
+typedef int32_t smtp_tls_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Minimum TLS protocol version (`smtp_session_set_tls_min_version()`). Values are ABI.
+ */
+enum smtp_tls_version
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * TLS 1.2, the default.
+     */
+    SMTP_TLS_VERSION_TLS12 = 12,
+    /**
+     * TLS 1.3.
+     */
+    SMTP_TLS_VERSION_TLS13 = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_tls_version smtp_tls_version;
+#else
+typedef int32_t smtp_tls_version;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What an `smtp_auth_callback` returns. Values are ABI.
+ */
+enum smtp_auth_step
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Send the response set with `smtp_auth_response_set()` (an empty response when it was
+     * not called).
+     */
+    SMTP_AUTH_STEP_RESPOND = 0,
+    /**
+     * Only when `is_initial` is true: send `AUTH <mechanism>` without an initial response and
+     * wait for the server's first challenge. Returned for a challenge, it cancels the exchange
+     * (`SMTP_RESULT_CALLBACK_ABORTED`, callback value 1).
+     */
+    SMTP_AUTH_STEP_NO_INITIAL_RESPONSE = 1,
+    /**
+     * Cancel the exchange. Any negative value (and any value other than 0 and 1) does the
+     * same, and `smtp_session_last_callback_value()` gives back the value returned.
+     */
+    SMTP_AUTH_STEP_ABORT = -1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_auth_step smtp_auth_step;
+#else
+typedef int32_t smtp_auth_step;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The bearer-token mechanisms of `smtp_login_oauth()`. Values are ABI.
+ */
+enum smtp_oauth_mechanism
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * `XOAUTH2`: `user=U^Aauth=Bearer T^A^A`.
+     */
+    SMTP_OAUTH_MECHANISM_XOAUTH2 = 0,
+    /**
+     * `OAUTHBEARER` (RFC 7628): `n,a=U,^Aauth=Bearer T^A^A`.
+     */
+    SMTP_OAUTH_MECHANISM_OAUTHBEARER = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_oauth_mechanism smtp_oauth_mechanism;
+#else
+typedef int32_t smtp_oauth_mechanism;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
+ * callback; fill it with `smtp_auth_response_set()`.
+ */
+typedef struct smtp_auth_response smtp_auth_response;
+
+/**
+ * One SMTP, SMTPS or LMTP client session (smtplib's `SMTP` object): an opaque handle made by
+ * `smtp_session_new()` and released with `smtp_session_free()`. (Not called `smtp_session`:
+ * libESMTP's header already declares `struct smtp_session`, and a program must be able to
+ * include both headers without mixing the two libraries' handles up.)
+ */
+typedef struct smtp_client smtp_client;
+
+/**
+ * One step of an `smtp_auth()` exchange, called synchronously from inside `smtp_auth()`:
+ * `userdata` as given to `smtp_auth()`; `challenge` / `challenge_len`: the server's challenge,
+ * base64-decoded (it may contain any byte, is not NUL-terminated, and is borrowed for the
+ * duration of the call; at most 16384 bytes), or NULL and 0 when `is_initial` is true (the
+ * library asks for an initial response); `tls_active`: whether the connection is protected by
+ * TLS; `response`: where to put the answer with `smtp_auth_response_set()`, valid only
+ * during this call.
+ *
+ * Returns `SMTP_AUTH_STEP_RESPOND` (0), `SMTP_AUTH_STEP_NO_INITIAL_RESPONSE` (1, initial call
+ * only), or a negative value (e.g. `SMTP_AUTH_STEP_ABORT`) to cancel.
+ *
+ * The callback must not call functions on the session (they return
+ * `SMTP_RESULT_REENTRANT_CALL`, or their default value for getters) and must not unwind (no
+ * C++ exception, longjmp or Go panic).
+ */
+typedef int32_t (*smtp_auth_callback)(void *userdata,
+                                      const uint8_t *challenge,
+                                      size_t challenge_len,
+                                      bool is_initial,
+                                      bool tls_active,
+                                      smtp_auth_response *response);
 
 /**
  * Receives debug events when the debug level is above 0: `userdata` first, the event kind
@@ -245,9 +455,124 @@ typedef void (*smtp_debug_callback)(void *userdata, int32_t kind, const uint8_t 
  */
 typedef void (*smtp_userdata_free)(void *userdata);
 
+/**
+ * Fills `buf` (capacity `capacity` bytes) with the next part of the message for
+ * `smtp_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
+ * of the message, or a negative value to abort (kept, `smtp_session_last_callback_value()`).
+ * `userdata` comes first. Runs on the calling thread during `smtp_sendmail_stream()`; it must
+ * not call functions of the same session and must not unwind.
+ */
+typedef int64_t (*smtp_read_callback)(void *userdata, uint8_t *buf, size_t capacity);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * smtplib's `login(user, password, initial_response_ok)`.
+ *
+ * EHLO (or HELO) if not done yet, then CRAM-MD5, PLAIN and LOGIN in that order among the
+ * mechanisms the server advertises. `initial_response_ok` sends PLAIN's response and LOGIN's
+ * user name on the `AUTH` line (RFC 4954 initial response). 235, or 503 (already
+ * authenticated), is success. `user` and `password` are UTF-8, borrowed for the duration of
+ * the call only; the library's copies (responses and their base64) are zeroed when done.
+ *
+ * Security, beyond smtplib:
+ * - Credentials are not sent over a connection without TLS unless the server is loopback or
+ *   a Unix socket (see `smtp_session_set_local_peer_is_safe()`) or cleartext credentials were
+ *   allowed (`smtp_session_set_allow_cleartext_credentials()`): `SMTP_RESULT_CREDENTIALS_POLICY`,
+ *   and nothing of AUTH is sent.
+ * - After a mechanism fails, the next one is tried only over TLS with a verified peer;
+ *   otherwise the first mechanism's error is returned (no downgrade from CRAM-MD5 to PLAIN).
+ * - Debug output never shows the credentials; server text that echoes them is scrubbed
+ *   ("[redacted]") in the debug output, the last reply and the error.
+ *
+ * Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
+ * or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),
+ * `SMTP_ERROR` (none of CRAM-MD5, PLAIN, LOGIN advertised), `CREDENTIALS_POLICY`,
+ * `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
+ * bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
+ * (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
+ */
+smtp_result smtp_login(smtp_client *session,
+                       const char *user,
+                       const char *password,
+                       bool initial_response_ok);
+
+/**
+ * Log in with an OAuth 2.0 bearer token: `mechanism` is `SMTP_OAUTH_MECHANISM_XOAUTH2` or
+ * `SMTP_OAUTH_MECHANISM_OAUTHBEARER` (RFC 7628). EHLO if needed; the mechanism must be
+ * advertised; the token goes in the initial response. When the server answers with an error
+ * challenge (a JSON status), the library acknowledges it as the mechanism requires and the
+ * server's final reply is the error; the JSON status is added to the error message. `user`
+ * and `token` are borrowed for the call only; the same credential policy as `smtp_login()`
+ * applies.
+ *
+ * Errors: `AUTHENTICATION_ERROR`, `NOT_SUPPORTED` (no AUTH), `SMTP_ERROR` (the mechanism is
+ * not advertised), `CREDENTIALS_POLICY`, `HELO_ERROR`, `INVALID_ARGUMENT` (unknown
+ * `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
+ * with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
+ * connection errors.
+ */
+smtp_result smtp_login_oauth(smtp_client *session,
+                             int32_t mechanism,
+                             const char *user,
+                             const char *token);
+
+/**
+ * smtplib's `auth(mechanism, authobject, initial_response_ok)`: any SASL mechanism, its
+ * steps computed by `callback`.
+ *
+ * `mechanism` (1 to 20 of `A-Z a-z 0-9 - _`) is sent upper-cased; it need not be advertised.
+ * EHLO if needed, then the credential policy of `smtp_login()` (not for `EXTERNAL`). When
+ * `initial_response_ok` is true the callback is first called with `is_initial` true: a
+ * response is sent on the `AUTH` line (base64; an empty one as `=`), or
+ * `SMTP_AUTH_STEP_NO_INITIAL_RESPONSE` sends `AUTH <mechanism>` alone. Then for each 334
+ * challenge the callback gets the decoded bytes and its response is sent base64-encoded.
+ * At most 5 challenges are answered. 235 or 503 (already authenticated) is success.
+ * `userdata` is passed to the callback as is; the library keeps nothing after the call.
+ *
+ * Errors: `AUTHENTICATION_ERROR` (any other final reply; a challenge that is not strict
+ * base64, or a 6th challenge, which the library cancels with `*`), `CALLBACK_ABORTED` (the
+ * callback returned a value other than 0 and 1, or 1 for a challenge; `*` was sent if the
+ * exchange had started; `smtp_session_last_callback_value()` gives the value),
+ * `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
+ * exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
+ * `callback` NULL), `INVALID_UTF8`, and connection errors.
+ */
+smtp_result smtp_auth(smtp_client *session,
+                      const char *mechanism,
+                      smtp_auth_callback callback,
+                      void *userdata,
+                      bool initial_response_ok);
+
+/**
+ * Set the response of the current `smtp_auth_callback` step: `len` bytes at `data` (any
+ * bytes; NULL is allowed when `len` is 0) are copied, replacing an earlier call's. Only valid
+ * on the `response` writer of the callback that is running. The library zeroes its copy once
+ * sent; the caller may wipe its own buffer as soon as this returns.
+ *
+ * Errors: `NULL_ARGUMENT` (`response` NULL, or `data` NULL with `len` > 0), `BAD_HANDLE`
+ * (`response` is not the writer of a running callback; best-effort detection),
+ * `INVALID_ARGUMENT` (`len` over 8192 bytes).
+ */
+smtp_result smtp_auth_response_set(smtp_auth_response *response, const uint8_t *data, size_t len);
+
+/**
+ * Allow (true) or refuse (false, the default) sending credentials over a connection that is
+ * not protected by TLS to any server. Insecure: anyone on the path can read or replay them.
+ * Applies to `smtp_login()`, `smtp_login_oauth()` and `smtp_auth()`. Errors: `NULL_ARGUMENT`,
+ * `BAD_HANDLE` (the session itself).
+ */
+smtp_result smtp_session_set_allow_cleartext_credentials(smtp_client *session, bool allow);
+
+/**
+ * Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials
+ * without TLS: true (the default) or false, which makes such a connection need TLS (or
+ * `smtp_session_set_allow_cleartext_credentials()`) like any other. Errors: `NULL_ARGUMENT`,
+ * `BAD_HANDLE` (the session itself).
+ */
+smtp_result smtp_session_set_local_peer_is_safe(smtp_client *session, bool safe);
 
 /**
  * A static, NUL-terminated English description of `code` (never NULL; "unknown result
@@ -274,48 +599,46 @@ bool smtp_result_is_a(int32_t code, int32_t base);
  * `SMTP_SESSION_KIND_SMTPS` or `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
  * and releases it with `smtp_session_free()`.
  */
-struct smtp_session *smtp_session_new(int32_t kind);
+smtp_client *smtp_session_new(int32_t kind);
 
 /**
  * Free a session: closes the connection without sending QUIT (smtplib's `close()`), calls
  * the debug userdata's destructor, and releases everything. NULL is a no-op. Must not be
  * called twice, nor from inside one of the session's callbacks (ignored there).
  */
-void smtp_session_free(struct smtp_session *session);
+void smtp_session_free(smtp_client *session);
 
 /**
  * Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
  * qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
  * `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_local_hostname(struct smtp_session *session, const char *name);
+smtp_result smtp_session_set_local_hostname(smtp_client *session, const char *name);
 
 /**
  * Set the timeout in milliseconds for connecting and for every read and write (each reply
  * must arrive whole within it). 0 means wait forever. Default: 60000.
  */
-smtp_result smtp_session_set_timeout_ms(struct smtp_session *session, uint32_t timeout_ms);
+smtp_result smtp_session_set_timeout_ms(smtp_client *session, uint32_t timeout_ms);
 
 /**
  * Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
  * (smtplib's `source_address`). NULL `host` removes the setting.
  */
-smtp_result smtp_session_set_source_address(struct smtp_session *session,
-                                            const char *host,
-                                            uint16_t port);
+smtp_result smtp_session_set_source_address(smtp_client *session, const char *host, uint16_t port);
 
 /**
  * smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
  * Events go to stderr unless a callback is set. Errors: `INVALID_ARGUMENT` outside 0–2.
  */
-smtp_result smtp_session_set_debuglevel(struct smtp_session *session, int32_t level);
+smtp_result smtp_session_set_debuglevel(smtp_client *session, int32_t level);
 
 /**
  * Send debug events to `callback` instead of stderr (NULL `callback`: back to stderr).
  * `userdata_free`, when not NULL, is called with `userdata` once the callback is replaced or
  * the session freed.
  */
-smtp_result smtp_session_set_debug_callback(struct smtp_session *session,
+smtp_result smtp_session_set_debug_callback(smtp_client *session,
                                             smtp_debug_callback callback,
                                             void *userdata,
                                             smtp_userdata_free userdata_free);
@@ -329,7 +652,7 @@ smtp_result smtp_session_set_debug_callback(struct smtp_session *session,
  * `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
  * connected), `INVALID_ARGUMENT`.
  */
-smtp_result smtp_connect(struct smtp_session *session,
+smtp_result smtp_connect(smtp_client *session,
                          const char *host,
                          uint16_t port);
 
@@ -337,69 +660,69 @@ smtp_result smtp_connect(struct smtp_session *session,
  * smtplib's `quit()`: send QUIT and close, whatever the reply. Errors:
  * `SERVER_DISCONNECTED` when not connected; the session is closed in every case.
  */
-smtp_result smtp_quit(struct smtp_session *session);
+smtp_result smtp_quit(smtp_client *session);
 
 /**
  * smtplib's `close()`: close the connection without sending anything. Closing a closed
  * session is not an error.
  */
-smtp_result smtp_close(struct smtp_session *session);
+smtp_result smtp_close(smtp_client *session);
 
 /**
  * Whether the session has an open connection.
  */
-bool smtp_session_is_connected(const struct smtp_session *session);
+bool smtp_session_is_connected(const smtp_client *session);
 
 /**
  * smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
  * reply, available through `smtp_session_last_reply_code()` / `_text()` whatever its code.
  * Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
  */
-smtp_result smtp_docmd(struct smtp_session *session, const char *cmd, const char *args);
+smtp_result smtp_docmd(smtp_client *session, const char *cmd, const char *args);
 
 /**
  * smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
  * and `smtp_session_helo_resp()`, whatever its code.
  */
-smtp_result smtp_helo(struct smtp_session *session, const char *name);
+smtp_result smtp_helo(smtp_client *session, const char *name);
 
 /**
  * smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
  * extensions are parsed (`smtp_has_extn()`); the reply is the last reply and
  * `smtp_session_ehlo_resp()`, whatever its code.
  */
-smtp_result smtp_ehlo(struct smtp_session *session, const char *name);
+smtp_result smtp_ehlo(smtp_client *session, const char *name);
 
 /**
  * smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
  * refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
  */
-smtp_result smtp_ehlo_or_helo_if_needed(struct smtp_session *session);
+smtp_result smtp_ehlo_or_helo_if_needed(smtp_client *session);
 
 /**
  * smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
  */
-smtp_result smtp_verify(struct smtp_session *session, const char *address);
+smtp_result smtp_verify(smtp_client *session, const char *address);
 
 /**
  * smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
  */
-smtp_result smtp_expn(struct smtp_session *session, const char *address);
+smtp_result smtp_expn(smtp_client *session, const char *address);
 
 /**
  * smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
  */
-smtp_result smtp_help(struct smtp_session *session, const char *args);
+smtp_result smtp_help(smtp_client *session, const char *args);
 
 /**
  * smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
  */
-smtp_result smtp_rset(struct smtp_session *session);
+smtp_result smtp_rset(smtp_client *session);
 
 /**
  * smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
  */
-smtp_result smtp_noop(struct smtp_session *session);
+smtp_result smtp_noop(smtp_client *session);
 
 /**
  * smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
@@ -408,7 +731,7 @@ smtp_result smtp_noop(struct smtp_session *session);
  * Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
  * non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
  */
-smtp_result smtp_mail(struct smtp_session *session,
+smtp_result smtp_mail(smtp_client *session,
                       const char *sender,
                       const char *const *options,
                       size_t n_options);
@@ -417,7 +740,7 @@ smtp_result smtp_mail(struct smtp_session *session,
  * smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
  * code, and is kept per recipient (`smtp_session_recipient_get()`). Errors as `smtp_mail()`.
  */
-smtp_result smtp_rcpt(struct smtp_session *session,
+smtp_result smtp_rcpt(smtp_client *session,
                       const char *recipient,
                       const char *const *options,
                       size_t n_options);
@@ -430,7 +753,7 @@ smtp_result smtp_rcpt(struct smtp_session *session,
  * not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
  * after the end mark, before the reply), connection errors.
  */
-smtp_result smtp_data(struct smtp_session *session, const uint8_t *msg, size_t len);
+smtp_result smtp_data(smtp_client *session, const uint8_t *msg, size_t len);
 
 /**
  * smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`.
@@ -444,7 +767,7 @@ smtp_result smtp_data(struct smtp_session *session, const uint8_t *msg, size_t l
  * server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
  * `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
  */
-smtp_result smtp_sendmail(struct smtp_session *session,
+smtp_result smtp_sendmail(smtp_client *session,
                           const char *from,
                           const char *const *to,
                           size_t n_to,
@@ -456,6 +779,38 @@ smtp_result smtp_sendmail(struct smtp_session *session,
                           size_t n_rcpt_options);
 
 /**
+ * `smtp_sendmail()` with the message pulled from `read` in chunks, so a message of any size
+ * goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
+ * `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
+ * against the server's limit; -1 when unknown. An abort before the transaction starts sends
+ * nothing; an abort later closes the session so no partial message can be delivered
+ * (`CALLBACK_ABORTED`). Other errors as `smtp_sendmail()`.
+ */
+smtp_result smtp_sendmail_stream(smtp_client *session,
+                                 const char *from,
+                                 const char *const *to,
+                                 size_t n_to,
+                                 smtp_read_callback read,
+                                 void *userdata,
+                                 int64_t size_estimate,
+                                 const char *const *mail_options,
+                                 size_t n_mail_options,
+                                 const char *const *rcpt_options,
+                                 size_t n_rcpt_options);
+
+/**
+ * Use PIPELINING when the server offers it (default true): MAIL, every RCPT and DATA (or the
+ * first BDAT chunk) in one write, with the same results as without.
+ */
+smtp_result smtp_session_set_pipelining(smtp_client *session, bool enabled);
+
+/**
+ * Use CHUNKING / BDAT when the server offers it (default true). BODY=BINARYMIME among the
+ * mail options needs it and sends the message bytes unchanged.
+ */
+smtp_result smtp_session_set_chunking(smtp_client *session, bool enabled);
+
+/**
  * smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
  * RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
  * `to` takes the recipients from To, Bcc and Cc; a single `Resent-*` block takes precedence
@@ -463,7 +818,7 @@ smtp_result smtp_sendmail(struct smtp_session *session,
  * is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
  * lacks SMTPUTF8). Then as `smtp_sendmail()`.
  */
-smtp_result smtp_send_message(struct smtp_session *session,
+smtp_result smtp_send_message(smtp_client *session,
                               const uint8_t *msg,
                               size_t len,
                               const char *from,
@@ -477,24 +832,24 @@ smtp_result smtp_send_message(struct smtp_session *session,
 /**
  * smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
  */
-bool smtp_has_extn(const struct smtp_session *session, const char *name);
+bool smtp_has_extn(const smtp_client *session, const char *name);
 
 /**
  * The parameters advertised with extension `name` (any case), "" for a keyword without
  * parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
  */
-const char *smtp_session_feature(const struct smtp_session *session, const char *name);
+const char *smtp_session_feature(const smtp_client *session, const char *name);
 
 /**
  * Number of extensions the server advertised.
  */
-size_t smtp_session_feature_count(const struct smtp_session *session);
+size_t smtp_session_feature_count(const smtp_client *session);
 
 /**
  * The `index`th advertised extension: its lower-case keyword and its parameters (borrowed).
  * Errors: `INVALID_ARGUMENT` when `index` is out of range (outputs untouched).
  */
-smtp_result smtp_session_feature_get(const struct smtp_session *session,
+smtp_result smtp_session_feature_get(const smtp_client *session,
                                      size_t index,
                                      const char **name_out,
                                      const char **params_out);
@@ -502,56 +857,56 @@ smtp_result smtp_session_feature_get(const struct smtp_session *session,
 /**
  * smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
  */
-bool smtp_session_does_esmtp(const struct smtp_session *session);
+bool smtp_session_does_esmtp(const smtp_client *session);
 
 /**
  * smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
  */
-const char *smtp_session_helo_resp(const struct smtp_session *session);
+const char *smtp_session_helo_resp(const smtp_client *session);
 
 /**
  * smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
  */
-const char *smtp_session_ehlo_resp(const struct smtp_session *session);
+const char *smtp_session_ehlo_resp(const smtp_client *session);
 
 /**
  * The code of the last reply received (e.g. 250), 0 if none yet.
  */
-int32_t smtp_session_last_reply_code(const struct smtp_session *session);
+int32_t smtp_session_last_reply_code(const smtp_client *session);
 
 /**
  * The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
  * if none. Borrowed.
  */
-const char *smtp_session_last_reply_text(const struct smtp_session *session);
+const char *smtp_session_last_reply_text(const smtp_client *session);
 
 /**
  * The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
  * success; every mutating call resets it at entry).
  */
-int32_t smtp_session_last_result(const struct smtp_session *session);
+int32_t smtp_session_last_result(const smtp_client *session);
 
 /**
  * A human-readable description of the last error ("" after a success). Borrowed.
  */
-const char *smtp_session_last_error_message(const struct smtp_session *session);
+const char *smtp_session_last_error_message(const smtp_client *session);
 
 /**
  * The code of the server reply that caused the last error (e.g. 550 for a refused sender),
  * 0 when the error did not come from a reply.
  */
-int32_t smtp_session_last_error_reply_code(const struct smtp_session *session);
+int32_t smtp_session_last_error_reply_code(const smtp_client *session);
 
 /**
  * The text of the server reply that caused the last error, "" when none. Borrowed.
  */
-const char *smtp_session_last_error_reply_text(const struct smtp_session *session);
+const char *smtp_session_last_error_reply_text(const smtp_client *session);
 
 /**
  * The RFC 3463 enhanced status code (`class.subject.detail`) of the reply that caused the last
  * error, when the server sent one. Returns false (outputs untouched) when there is none.
  */
-bool smtp_session_last_error_enhanced_status(const struct smtp_session *session,
+bool smtp_session_last_error_enhanced_status(const smtp_client *session,
                                              int32_t *class_out,
                                              int32_t *subject_out,
                                              int32_t *detail_out);
@@ -559,26 +914,26 @@ bool smtp_session_last_error_enhanced_status(const struct smtp_session *session,
 /**
  * The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
  */
-const char *smtp_session_last_error_sender(const struct smtp_session *session);
+const char *smtp_session_last_error_sender(const smtp_client *session);
 
 /**
  * The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
  */
-int32_t smtp_session_last_callback_value(const struct smtp_session *session);
+int32_t smtp_session_last_callback_value(const smtp_client *session);
 
 /**
  * Number of refused recipients of the current or last transaction (smtplib's `sendmail`
  * result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
  * each send.
  */
-size_t smtp_session_refused_count(const struct smtp_session *session);
+size_t smtp_session_refused_count(const smtp_client *session);
 
 /**
  * The `index`th refused recipient: address, the refusing reply's code and text (borrowed
  * until the next mutating call). NULL outputs are skipped. Errors: `INVALID_ARGUMENT` when
  * `index` is out of range (outputs untouched).
  */
-smtp_result smtp_session_refused_get(const struct smtp_session *session,
+smtp_result smtp_session_refused_get(const smtp_client *session,
                                      size_t index,
                                      const char **address_out,
                                      int32_t *code_out,
@@ -587,7 +942,7 @@ smtp_result smtp_session_refused_get(const struct smtp_session *session,
 /**
  * Number of recipients of the current or last transaction, accepted or not, in RCPT order.
  */
-size_t smtp_session_recipient_count(const struct smtp_session *session);
+size_t smtp_session_recipient_count(const smtp_client *session);
 
 /**
  * The `index`th recipient: address, its RCPT reply code, its own reply code after the data
@@ -595,7 +950,7 @@ size_t smtp_session_recipient_count(const struct smtp_session *session);
  * when there is one, else the RCPT reply). Borrowed; NULL outputs skipped. Errors:
  * `INVALID_ARGUMENT` when `index` is out of range.
  */
-smtp_result smtp_session_recipient_get(const struct smtp_session *session,
+smtp_result smtp_session_recipient_get(const smtp_client *session,
                                        size_t index,
                                        const char **address_out,
                                        int32_t *rcpt_code_out,
@@ -607,19 +962,19 @@ smtp_result smtp_session_recipient_get(const struct smtp_session *session,
  * (NULL: back to the system store unless a CA directory is set). The path is copied; the
  * file is read at the next handshake. Errors: `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_tls_ca_file(struct smtp_session *session, const char *path);
+smtp_result smtp_session_set_tls_ca_file(smtp_client *session, const char *path);
 
 /**
  * Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
  * of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_tls_ca_dir(struct smtp_session *session, const char *path);
+smtp_result smtp_session_set_tls_ca_dir(smtp_client *session, const char *path);
 
 /**
  * Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
  * key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
  */
-smtp_result smtp_session_set_tls_client_cert(struct smtp_session *session,
+smtp_result smtp_session_set_tls_client_cert(smtp_client *session,
                                              const char *chain_file,
                                              const char *key_file);
 
@@ -627,28 +982,28 @@ smtp_result smtp_session_set_tls_client_cert(struct smtp_session *session,
  * Set the lowest TLS version accepted: `SMTP_TLS_VERSION_TLS12` (default) or
  * `SMTP_TLS_VERSION_TLS13`. Errors: `INVALID_ARGUMENT` for another value.
  */
-smtp_result smtp_session_set_tls_min_version(struct smtp_session *session, int32_t version);
+smtp_result smtp_session_set_tls_min_version(smtp_client *session, int32_t version);
 
 /**
  * The name sent as SNI and checked against the certificate's subjectAltName (never its
  * CN). Default (NULL): the host given to `smtp_connect()`, never a name the server sends.
  * An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
  */
-smtp_result smtp_session_set_tls_server_name(struct smtp_session *session, const char *name);
+smtp_result smtp_session_set_tls_server_name(smtp_client *session, const char *name);
 
 /**
  * INSECURE: when `insecure` is true, the server's certificate and host name are NOT
  * verified, so anyone on the network path can read and change the session, credentials
  * included. Verification is on by default; only turn it off for testing.
  */
-smtp_result smtp_session_set_tls_insecure_skip_verify(struct smtp_session *session, bool insecure);
+smtp_result smtp_session_set_tls_insecure_skip_verify(smtp_client *session, bool insecure);
 
 /**
  * Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
  * `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
  * STARTTLS. Errors: `INVALID_ARGUMENT` for an unknown value.
  */
-smtp_result smtp_session_set_tls_policy(struct smtp_session *session, int32_t policy);
+smtp_result smtp_session_set_tls_policy(smtp_client *session, int32_t policy);
 
 /**
  * smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
@@ -660,28 +1015,28 @@ smtp_result smtp_session_set_tls_policy(struct smtp_session *session, int32_t po
  * connection errors. A refusal leaves the plain connection open (as smtplib); every failure
  * after a 220 closes the session.
  */
-smtp_result smtp_starttls(struct smtp_session *session);
+smtp_result smtp_starttls(smtp_client *session);
 
 /**
  * Whether the current connection is protected by TLS.
  */
-bool smtp_session_tls_active(const struct smtp_session *session);
+bool smtp_session_tls_active(const smtp_client *session);
 
 /**
  * Whether the peer's certificate chain and host name were verified (false without TLS, and
  * with verification turned off).
  */
-bool smtp_session_tls_peer_verified(const struct smtp_session *session);
+bool smtp_session_tls_peer_verified(const smtp_client *session);
 
 /**
  * The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
  */
-const char *smtp_session_tls_version(const struct smtp_session *session);
+const char *smtp_session_tls_version(const smtp_client *session);
 
 /**
  * The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
  */
-const char *smtp_session_tls_cipher(const struct smtp_session *session);
+const char *smtp_session_tls_cipher(const smtp_client *session);
 
 /**
  * The library version as a static string, e.g. "0.1.0". Thread-safe.

@@ -5,6 +5,7 @@
 //! last-error bookkeeping). A test checks that every export does.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod auth;
 mod guard;
 pub mod result;
 pub mod session;

@@ -6,6 +6,7 @@
 //! - the connection is open with no transaction in progress (refusals in `sendmail`, which
 //!   sends RSET, and every error raised before a byte was sent).
 
+mod auth;
 mod debug;
 mod hostname;
 mod starttls;
@@ -367,31 +368,18 @@ impl Session {
         self.read_reply()
     }
 
-    /// Send a command line that carries a secret (AUTH): debug output shows `shown` instead,
-    /// and the lines of 334 replies (challenges, which may echo the secret) are redacted.
-    pub(crate) fn command_secret(&mut self, line: &[u8], shown: &str) -> Result<Reply> {
-        if line.len() < 2 || !line.ends_with(b"\r\n") || line[..line.len() - 2].iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            return Err(Error::invalid("a command line must be one line"));
+    /// Write a line that carries a secret (AUTH) and read its reply with debug output
+    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`).
+    pub(crate) fn command_secret(&mut self, line: &[u8]) -> Result<Reply> {
+        let one_line = line.strip_suffix(b"\r\n").is_some_and(|body| !body.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
+        if !one_line {
+            return Err(Error::invalid("a command line must be one line ending in CRLF"));
         }
         self.conn()?;
-        if self.debug_level > 0 {
-            let shown = format!("{shown}\r\n");
-            self.debug(DebugKind::Sent, shown.as_bytes());
-        }
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line));
-        let reply = res.and_then(|()| self.read_reply());
+        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_reply());
         self.debug_level = level;
-        let reply = reply?;
-        if self.debug_level > 0 {
-            let text = if reply.code() == 334 {
-                format!("{} [challenge redacted]\r\n", reply.code())
-            } else {
-                format!("{} {}\r\n", reply.code(), reply.text().replace('\n', " / "))
-            };
-            self.debug(DebugKind::Received, text.as_bytes());
-        }
-        Ok(reply)
+        res
     }
 
     /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.

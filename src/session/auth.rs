@@ -1,0 +1,490 @@
+//! SMTP AUTH on a session (RFC 4954): smtplib's `login()` and `auth()`, bearer-token login
+//! (XOAUTH2, OAUTHBEARER), and the credential policy.
+//!
+//! Rules beyond smtplib:
+//! - **Credential policy.** No credential-bearing exchange (every mechanism except a caller's
+//!   `EXTERNAL`) starts on a connection without TLS, unless the peer is loopback or a Unix
+//!   socket (the `local_peer_is_safe` exemption, on by default) or the caller allowed cleartext
+//!   credentials. The refusal ([`ErrorKind::CredentialsPolicy`]) comes before any `AUTH` byte.
+//! - **No downgrade.** `login()` moves on from a mechanism that failed to the next, weaker one
+//!   (CRAM-MD5, then PLAIN, then LOGIN) only on a TLS connection whose peer was verified.
+//!   Elsewhere a server refusing CRAM-MD5 (or sending it a bogus challenge) could otherwise make
+//!   the client reveal the password with PLAIN; the first mechanism's error is returned instead.
+//! - **Secrets stay secret.** Every line carrying a secret goes through `command_secret`; debug
+//!   output shows `AUTH <mechanism> [redacted]` and `[redacted]` for responses, 334 challenges
+//!   are not shown, and any secret (password, token, response or its base64) that a server
+//!   echoes in a reply is replaced by `[redacted]` in the debug output, the last reply and the
+//!   error. Responses and their base64 are zeroed when dropped.
+//! - **Bounded.** At most [`MAX_CHALLENGES`] challenges are answered; challenges must be strict
+//!   base64; a bad one, or one too many, is cancelled with `*` and fails with
+//!   [`ErrorKind::Authentication`].
+
+use zeroize::Zeroizing;
+
+use super::{CredentialPolicy, DebugKind, Session};
+use crate::auth::{
+    self, AuthStep, Mechanism, OAuthMechanism, Redactor, MAX_CHALLENGES, MAX_RESPONSE_LEN, NO_INITIAL_RESPONSE_VALUE,
+    REDACTED,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::Reply;
+
+/// One step of an exchange, as a built-in mechanism or the caller's callback gives it.
+enum Step {
+    /// Send `data`. `secret`: remember it for redaction; `extra`: one more secret to redact
+    /// (e.g. the CRAM-MD5 digest on its own).
+    Respond {
+        data: Zeroizing<Vec<u8>>,
+        secret: bool,
+        extra: Option<Zeroizing<String>>,
+    },
+    NoInitialResponse,
+    Abort(i32),
+    Fail(Error),
+}
+
+/// Most characters of a server's OAuth error status (JSON) kept in an error message.
+const MAX_SERVER_ERROR_SHOWN: usize = 512;
+
+impl Session {
+    // ------------------------------------------------------------------------------ policy
+
+    /// Set when credentials may be sent without TLS (see [`CredentialPolicy`]).
+    pub fn set_credential_policy(&mut self, policy: CredentialPolicy) {
+        self.credentials = policy;
+    }
+
+    /// When credentials may be sent without TLS.
+    pub fn credential_policy(&self) -> CredentialPolicy {
+        self.credentials
+    }
+
+    /// Whether the credential policy lets credentials go over the current connection: TLS is
+    /// active, or the peer is loopback / a Unix socket and `local_peer_is_safe` is on, or
+    /// `allow_cleartext` is on. False when not connected.
+    pub fn may_send_credentials(&self) -> bool {
+        if !self.is_connected() {
+            return false;
+        }
+        self.tls_info.is_some()
+            || self.credentials.allow_cleartext
+            || (self.credentials.local_peer_is_safe && self.peer_is_local() == Some(true))
+    }
+
+    fn check_credential_policy(&self, mechanism: &str) -> Result<()> {
+        if !self.is_connected() {
+            return Err(Error::disconnected("not connected; call connect first"));
+        }
+        if self.may_send_credentials() {
+            return Ok(());
+        }
+        let why = if self.peer_is_local() == Some(true) {
+            "the connection is not protected by TLS (the exemption for local peers is off)"
+        } else {
+            "the connection is not protected by TLS and the server is not on this machine"
+        };
+        Err(Error::new(
+            ErrorKind::CredentialsPolicy,
+            format!(
+                "{mechanism} credentials not sent: {why}; call starttls() first, or allow cleartext credentials explicitly"
+            ),
+        ))
+    }
+
+    fn auth_offered(&self) -> Result<String> {
+        self.features
+            .get("auth")
+            .map(str::to_owned)
+            .ok_or_else(|| Error::new(ErrorKind::NotSupported, "SMTP AUTH extension not supported by server."))
+    }
+
+    // ------------------------------------------------------------------------------ login
+
+    /// smtplib's `login(user, password, initial_response_ok)`.
+    ///
+    /// EHLO (or HELO) if not done yet; then, among the mechanisms the server advertises,
+    /// CRAM-MD5, PLAIN and LOGIN in that order. `initial_response_ok` sends PLAIN's response
+    /// and LOGIN's user name on the `AUTH` line (RFC 4954 initial response); CRAM-MD5 never has
+    /// one. A 235 reply, or 503 (already authenticated), is success.
+    ///
+    /// Stricter than smtplib: a failed mechanism is followed by the next one only over TLS with
+    /// a verified peer; otherwise the first mechanism's error is returned (no downgrade to a
+    /// mechanism that reveals the password). See the module documentation for the credential
+    /// policy and redaction.
+    ///
+    /// Errors: [`ErrorKind::InvalidArgument`] (empty user or password, NUL / CR / LF, longer
+    /// than 8192 bytes; nothing sent), [`ErrorKind::Helo`], [`ErrorKind::NotSupported`] (no AUTH
+    /// advertised: "SMTP AUTH extension not supported by server."), [`ErrorKind::Smtp`] ("No
+    /// suitable authentication method found."), [`ErrorKind::CredentialsPolicy`] (nothing of
+    /// AUTH sent), [`ErrorKind::Authentication`] (the refusing reply, scrubbed of secrets, or a
+    /// malformed exchange that was cancelled), and connection errors.
+    pub fn login(&mut self, user: &str, password: &str, initial_response_ok: bool) -> Result<()> {
+        auth::check_credential("user", user)?;
+        auth::check_credential("password", password)?;
+        self.ehlo_or_helo_if_needed()?;
+        let offered = self.auth_offered()?;
+        let candidates = auth::login_candidates(&offered);
+        if candidates.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Smtp,
+                format!(
+                    "No suitable authentication method found. The server offers: {}",
+                    auth::advertised_mechanisms(&offered).join(" ")
+                ),
+            ));
+        }
+        self.check_credential_policy(candidates[0].name())?;
+        let mut red = Redactor::new();
+        red.add(password);
+        let may_fall_back = self.tls_info.as_ref().is_some_and(|t| t.verified);
+        let mut last_error = None;
+        for mechanism in candidates {
+            match self.login_with(mechanism, user, password, initial_response_ok, &mut red) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Authentication && may_fall_back && self.is_connected() => {
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::Smtp, "No suitable authentication method found.")))
+    }
+
+    fn login_with(
+        &mut self,
+        mechanism: Mechanism,
+        user: &str,
+        password: &str,
+        initial_response_ok: bool,
+        red: &mut Redactor,
+    ) -> Result<()> {
+        let mut login_step = 0usize;
+        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> Step {
+            match mechanism {
+                Mechanism::CramMd5 => match challenge {
+                    None => Step::NoInitialResponse,
+                    Some(c) => match auth::cram_md5_response(user, password, c) {
+                        Ok(data) => {
+                            Step::Respond { data, secret: true, extra: Some(auth::cram_md5_digest(password, c)) }
+                        }
+                        Err(e) => Step::Fail(e),
+                    },
+                },
+                Mechanism::Plain => {
+                    Step::Respond { data: auth::plain_response(user, password), secret: true, extra: None }
+                }
+                Mechanism::Login => {
+                    let data = auth::login_response(login_step, user, password);
+                    let secret = login_step > 0;
+                    login_step += 1;
+                    Step::Respond { data, secret, extra: None }
+                }
+                Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
+                    Step::Fail(Error::invalid("login() does not use bearer-token mechanisms"))
+                }
+            }
+        };
+        self.sasl_exchange(mechanism.name(), initial_response_ok, red, &mut next).map(drop)
+    }
+
+    /// Log in with an OAuth 2.0 bearer token: `XOAUTH2` or `OAUTHBEARER` (RFC 7628), always
+    /// with an initial response. When the server answers it with an error challenge (a JSON
+    /// status), the client acknowledges it as the mechanism requires (`\x01` for OAUTHBEARER,
+    /// an empty response for XOAUTH2) and the final reply is the error; the server's status
+    /// is added to the error message.
+    ///
+    /// Errors: [`ErrorKind::InvalidArgument`] (the token is not an RFC 6750 bearer token, or
+    /// the user is empty (allowed for OAUTHBEARER), contains NUL, CR, LF or `\x01`, or is over
+    /// 8192 bytes), [`ErrorKind::NotSupported`] (no AUTH), [`ErrorKind::Smtp`] (the mechanism is
+    /// not advertised), [`ErrorKind::CredentialsPolicy`], [`ErrorKind::Authentication`], and
+    /// connection errors.
+    pub fn login_oauth(&mut self, mechanism: OAuthMechanism, user: &str, token: &str) -> Result<()> {
+        auth::check_oauth_user(user, mechanism == OAuthMechanism::OAuthBearer)?;
+        auth::check_bearer_token(token)?;
+        self.ehlo_or_helo_if_needed()?;
+        let offered = self.auth_offered()?;
+        let advertised = auth::advertised_mechanisms(&offered);
+        let name = mechanism.name();
+        if !advertised.iter().any(|m| m == name) {
+            return Err(Error::new(
+                ErrorKind::Smtp,
+                format!(
+                    "No suitable authentication method found: the server does not offer {name} (it offers: {})",
+                    advertised.join(" ")
+                ),
+            ));
+        }
+        self.check_credential_policy(name)?;
+        let mut red = Redactor::new();
+        red.add(token);
+        let mut server_error: Option<String> = None;
+        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> Step {
+            match challenge {
+                None => Step::Respond { data: mechanism.initial_response(user, token), secret: true, extra: None },
+                Some(c) if server_error.is_none() => {
+                    server_error = Some(printable(c, MAX_SERVER_ERROR_SHOWN));
+                    Step::Respond { data: Zeroizing::new(mechanism.error_ack().to_vec()), secret: false, extra: None }
+                }
+                Some(_) => Step::Fail(Error::new(
+                    ErrorKind::Authentication,
+                    format!("AUTH {name}: the server sent another challenge after its error status"),
+                )),
+            }
+        };
+        let res = self.sasl_exchange(name, true, &mut red, &mut next);
+        match (res, server_error) {
+            (Ok(_), _) => Ok(()),
+            (Err(e), Some(status)) if e.kind() == ErrorKind::Authentication => {
+                let message = format!("{}; server status: {status}", e.message());
+                let e = match e.reply() {
+                    Some(r) => Error::with_reply_message(ErrorKind::Authentication, r.clone(), message),
+                    None => Error::new(ErrorKind::Authentication, message),
+                };
+                Err(red.scrub_error(e))
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------------------------ auth
+
+    /// smtplib's `auth(mechanism, authobject, initial_response_ok)`, with a callback.
+    ///
+    /// EHLO (or HELO) if not done yet, then the credential policy (not for `EXTERNAL`). The
+    /// callback is called with `None` for the initial response (only when
+    /// `initial_response_ok`), then with each decoded server challenge; its second argument
+    /// tells whether TLS is active. It answers with an [`AuthStep`]:
+    /// - `Respond(bytes)`: sent base64-encoded (an empty initial response is sent as `=`);
+    /// - `NoInitialResponse` (initial call only): `AUTH <mechanism>` alone;
+    /// - `Abort(value)`: `*` cancels the exchange if it started, and the call fails with
+    ///   [`ErrorKind::CallbackAborted`] carrying `value`. `NoInitialResponse` given for a
+    ///   challenge does the same with value 1.
+    ///
+    /// The mechanism is sent upper-cased and need not be advertised (as in smtplib). At most 5
+    /// challenges are answered; a 6th, or one that is not strict base64, is cancelled with `*`
+    /// and fails with [`ErrorKind::Authentication`]. 235 or 503 (already authenticated) is
+    /// success; any other final reply is [`ErrorKind::Authentication`] with that reply
+    /// (secrets the server echoes scrubbed).
+    ///
+    /// Errors besides: [`ErrorKind::InvalidArgument`] (a mechanism name that is not 1 to 20 of
+    /// `A-Z 0-9 - _`, or a response over 8192 bytes; the exchange is cancelled if it started),
+    /// [`ErrorKind::CredentialsPolicy`], [`ErrorKind::Helo`], connection errors.
+    pub fn auth(
+        &mut self,
+        mechanism: &str,
+        callback: &mut dyn FnMut(Option<&[u8]>, bool) -> AuthStep,
+        initial_response_ok: bool,
+    ) -> Result<()> {
+        let mechanism = auth::check_mechanism_name(mechanism)?;
+        self.ehlo_or_helo_if_needed()?;
+        if mechanism != "EXTERNAL" {
+            self.check_credential_policy(&mechanism)?;
+        }
+        let mut red = Redactor::new();
+        let mut next = |challenge: Option<&[u8]>, tls: bool| -> Step {
+            match callback(challenge, tls) {
+                AuthStep::Respond(data) => Step::Respond { data: Zeroizing::new(data), secret: true, extra: None },
+                AuthStep::NoInitialResponse => Step::NoInitialResponse,
+                AuthStep::Abort(v) => Step::Abort(v),
+            }
+        };
+        self.sasl_exchange(&mechanism, initial_response_ok, &mut red, &mut next).map(drop)
+    }
+
+    // ------------------------------------------------------------------------------ exchange
+
+    /// Run one SASL exchange for `mechanism` (already checked and upper-cased); returns the
+    /// final 235 / 503 reply.
+    fn sasl_exchange(
+        &mut self,
+        mechanism: &str,
+        initial_response_ok: bool,
+        red: &mut Redactor,
+        next: &mut dyn FnMut(Option<&[u8]>, bool) -> Step,
+    ) -> Result<Reply> {
+        let tls_active = self.tls_info.is_some();
+        let first = if initial_response_ok { next(None, tls_active) } else { Step::NoInitialResponse };
+        let (line, shown) = match first {
+            Step::Respond { data, secret, extra } => {
+                check_response_len(&data)?;
+                remember(red, &data, secret, extra);
+                let b64 = auth::encode(&data);
+                let arg: &str = if b64.is_empty() { "=" } else { &b64 };
+                let line = line_of(&[b"AUTH ", mechanism.as_bytes(), b" ", arg.as_bytes()]);
+                let shown = format!("AUTH {mechanism} {}", if data.is_empty() { "=" } else { REDACTED });
+                (line, shown)
+            }
+            Step::NoInitialResponse => (line_of(&[b"AUTH ", mechanism.as_bytes()]), format!("AUTH {mechanism}")),
+            Step::Abort(v) => return Err(Error::callback_aborted(v, "auth")),
+            Step::Fail(e) => return Err(e),
+        };
+        let mut reply = self.auth_command(&line, &shown, red)?;
+        let mut rounds = 0;
+        while reply.code() == 334 {
+            if rounds == MAX_CHALLENGES {
+                let e = Error::with_reply_message(
+                    ErrorKind::Authentication,
+                    red.scrub_reply(&reply),
+                    format!(
+                        "AUTH {mechanism}: server AUTH mechanism infinite loop (more than {MAX_CHALLENGES} challenges); cancelled"
+                    ),
+                );
+                self.auth_cancel(red);
+                return Err(e);
+            }
+            rounds += 1;
+            let challenge = match auth::decode_challenge(reply.lines()) {
+                Ok(c) => c,
+                Err(e) => {
+                    let e = Error::with_reply_message(
+                        e.kind(),
+                        red.scrub_reply(&reply),
+                        format!("AUTH {mechanism}: {}; cancelled", e.message()),
+                    );
+                    self.auth_cancel(red);
+                    return Err(e);
+                }
+            };
+            let (data, secret, extra) = match next(Some(&challenge), tls_active) {
+                Step::Respond { data, secret, extra } => (data, secret, extra),
+                Step::NoInitialResponse => {
+                    self.auth_cancel(red);
+                    let mut e = Error::callback_aborted(NO_INITIAL_RESPONSE_VALUE, "auth");
+                    e = e.context("a challenge was answered with NoInitialResponse");
+                    return Err(e);
+                }
+                Step::Abort(v) => {
+                    self.auth_cancel(red);
+                    return Err(Error::callback_aborted(v, "auth"));
+                }
+                Step::Fail(e) => {
+                    self.auth_cancel(red);
+                    return Err(red.scrub_error(e.context(&format!("AUTH {mechanism}"))));
+                }
+            };
+            if let Err(e) = check_response_len(&data) {
+                self.auth_cancel(red);
+                return Err(e);
+            }
+            remember(red, &data, secret, extra);
+            let b64 = auth::encode(&data);
+            let line = line_of(&[b64.as_bytes()]);
+            let shown = if data.is_empty() { "" } else { REDACTED };
+            reply = self.auth_command(&line, shown, red)?;
+        }
+        match reply.code() {
+            235 | 503 => Ok(red.scrub_reply(&reply)),
+            _ => {
+                let clean = red.scrub_reply(&reply);
+                let message = format!("AUTH {mechanism} failed: {} {}", clean.code(), clean.text());
+                Err(Error::with_reply_message(ErrorKind::Authentication, clean, message))
+            }
+        }
+    }
+
+    /// Send one line of an AUTH exchange with `command_secret` and read the reply. Debug output
+    /// shows `shown`, hides 334 challenges, and scrubs known secrets from other replies; the
+    /// last reply and any error are scrubbed too. The returned reply is the raw one (its
+    /// challenge is needed as sent).
+    fn auth_command(&mut self, line: &[u8], shown: &str, red: &Redactor) -> Result<Reply> {
+        let level = self.debug_level;
+        let was_connected = self.is_connected();
+        if level > 0 && was_connected {
+            let s = format!("{shown}\r\n");
+            self.debug(DebugKind::Sent, s.as_bytes());
+        }
+        let res = self.command_secret(line);
+        if level > 0 && was_connected && !self.is_connected() {
+            self.debug(DebugKind::Info, b"connection closed");
+        }
+        let reply = res.map_err(|e| red.scrub_error(e))?;
+        let clean = red.scrub_reply(&reply);
+        if level > 0 {
+            let text = if reply.code() == 334 {
+                "334 [challenge redacted]\r\n".to_owned()
+            } else {
+                format!("{} {}\r\n", clean.code(), clean.text().replace('\n', " / "))
+            };
+            self.debug(DebugKind::Received, text.as_bytes());
+        }
+        self.last_reply = Some(clean);
+        Ok(reply)
+    }
+
+    /// Cancel an exchange with `*` (RFC 4954 §4) and read the server's reply. A server that
+    /// does not end the exchange with an error reply is out of step: the connection is closed.
+    fn auth_cancel(&mut self, red: &Redactor) {
+        if !self.is_connected() {
+            return;
+        }
+        match self.auth_command(b"*\r\n", "*", red) {
+            Ok(r) if (400..600).contains(&r.code()) => {}
+            Ok(_) => self.close(),
+            Err(_) => {} // the failure closed the connection already
+        }
+    }
+}
+
+fn check_response_len(data: &[u8]) -> Result<()> {
+    if data.len() > MAX_RESPONSE_LEN {
+        return Err(Error::invalid(format!("AUTH response longer than {MAX_RESPONSE_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn remember(red: &mut Redactor, data: &[u8], secret: bool, extra: Option<Zeroizing<String>>) {
+    if secret {
+        red.add_response(data);
+    }
+    if let Some(x) = extra {
+        red.add(&x);
+    }
+}
+
+/// `parts` then CRLF, in a buffer sized up front and zeroed on drop.
+fn line_of(parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 2));
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Server bytes for a message: lossy UTF-8, controls replaced, at most `max` characters.
+fn printable(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text.chars().take(max).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if text.chars().count() > max {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_printable_server_text() {
+        assert_eq!(line_of(&[b"AUTH ", b"PLAIN", b" ", b"AGEAYg=="]).as_slice(), b"AUTH PLAIN AGEAYg==\r\n");
+        assert_eq!(line_of(&[]).as_slice(), b"\r\n");
+        assert_eq!(printable(b"{\"status\":\"401\"}\r\n\x1b[2J", 100), "{\"status\":\"401\"}???[2J");
+        assert_eq!(printable(b"abcdef", 3), "abc...");
+        assert_eq!(printable(b"\xff", 10), "\u{fffd}");
+    }
+
+    #[test]
+    fn policy_without_connection() {
+        let mut s = Session::new(crate::session::SessionKind::Smtp);
+        assert!(!s.may_send_credentials(), "not connected: nothing may be sent");
+        s.set_credential_policy(CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });
+        assert_eq!(s.credential_policy(), CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });
+        assert!(!s.may_send_credentials());
+        assert_eq!(s.login("u", "p", true).unwrap_err().kind(), ErrorKind::ServerDisconnected);
+        assert_eq!(s.login("", "p", true).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        let mut cb = |_: Option<&[u8]>, _: bool| AuthStep::Abort(-1);
+        assert_eq!(s.auth("PLAIN", &mut cb, true).unwrap_err().kind(), ErrorKind::ServerDisconnected);
+        assert_eq!(s.auth("PLAIN LOGIN", &mut cb, true).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+}
