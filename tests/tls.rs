@@ -413,3 +413,29 @@ fn starttls_not_offered_is_not_supported() {
     s.close();
     assert_eq!(server.finish().wire_str(), "EHLO client.example.test\r\n");
 }
+
+#[test]
+fn required_policy_applies_after_a_manual_ehlo_or_helo() {
+    for verb in ["EHLO", "HELO"] {
+        let server = ScriptedServer::tcp(vec![
+            Step::reply("220 x"),
+            Step::expect(verb),
+            Step::Send(if verb == "EHLO" { ehlo_reply("x", &["PIPELINING"]) } else { b"250 x\r\n".to_vec() }),
+            Step::expect("QUIT"),
+            Step::reply("221 bye"),
+        ]);
+        let mut s = session(SessionKind::Smtp);
+        s.set_tls_policy(TlsPolicy::Required);
+        s.connect(&server.addr(), 0).unwrap();
+        if verb == "EHLO" {
+            s.ehlo(None).unwrap();
+        } else {
+            s.helo(None).unwrap();
+        }
+        let e = s.sendmail("a@example.test", &["b@example.test"], b"x", &[], &[]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TlsRequired, "{verb}");
+        let r = server.finish();
+        r.assert_ok();
+        assert_eq!(r.wire_str(), format!("{verb} client.example.test\r\nQUIT\r\n"));
+    }
+}

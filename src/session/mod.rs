@@ -426,25 +426,23 @@ impl Session {
     /// smtplib's `ehlo_or_helo_if_needed`: EHLO (LHLO) unless already done, falling back to
     /// HELO (not for LMTP, which has none); [`ErrorKind::Helo`] if both fail.
     pub fn ehlo_or_helo_if_needed(&mut self) -> Result<()> {
-        if self.helo_resp.is_some() || self.ehlo_resp.is_some() {
-            return Ok(());
+        if self.helo_resp.is_none() && self.ehlo_resp.is_none() {
+            let reply = self.ehlo(None)?;
+            if !reply.is_positive() {
+                if self.kind == SessionKind::Lmtp || !self.is_connected() {
+                    return Err(Error::with_reply(ErrorKind::Helo, reply));
+                }
+                if self.tls_policy == TlsPolicy::Required && self.tls_info.is_none() {
+                    return Err(self.tls_required("the server refused EHLO, so it cannot offer STARTTLS"));
+                }
+                let reply = self.helo(None)?;
+                if !reply.is_positive() {
+                    return Err(Error::with_reply(ErrorKind::Helo, reply));
+                }
+            }
         }
-        let reply = self.ehlo(None)?;
-        if reply.is_positive() {
-            return self.apply_tls_policy();
-        }
-        if self.kind == SessionKind::Lmtp || !self.is_connected() {
-            return Err(Error::with_reply(ErrorKind::Helo, reply));
-        }
-        if self.tls_policy == TlsPolicy::Required && self.tls_info.is_none() {
-            return Err(self.tls_required("the server refused EHLO, so it cannot offer STARTTLS"));
-        }
-        let reply = self.helo(None)?;
-        if reply.is_positive() {
-            Ok(())
-        } else {
-            Err(Error::with_reply(ErrorKind::Helo, reply))
-        }
+        // also when the caller greeted by hand: the policy must not be bypassed that way
+        self.apply_tls_policy()
     }
 
     /// smtplib's `verify(address)`: VRFY.

@@ -58,12 +58,13 @@ impl Session {
         Error::new(ErrorKind::TlsRequired, format!("TLS is required but not available: {why}"))
     }
 
-    /// Apply the policy once EHLO has succeeded on a connection without TLS.
+    /// Apply the policy on a greeted connection without TLS (after EHLO, or HELO, which
+    /// cannot offer STARTTLS).
     pub(super) fn apply_tls_policy(&mut self) -> Result<()> {
-        if self.tls_info.is_some() || self.tls_policy == TlsPolicy::None {
+        if self.tls_info.is_some() || self.tls_policy == TlsPolicy::None || !self.is_connected() {
             return Ok(());
         }
-        if !self.has_extn("starttls") {
+        if !self.does_esmtp || !self.has_extn("starttls") {
             if self.tls_policy == TlsPolicy::Required {
                 return Err(self.tls_required("the server does not offer STARTTLS"));
             }
