@@ -36,4 +36,13 @@ make check-symbols
 step "C programs against the installed library (pkg-config, valgrind, ASan, static)"
 bash tests/c/run.sh
 
+step "consumers in C++, Go, Ruby and Node (examples/run-consumers.sh)"
+bash examples/run-consumers.sh
+
+step "packaging: make install layout, static link, version macros"
+bash tests/packaging/check-install.sh
+
+step "packaging: Debian packages built in a scratch copy and checked"
+bash tests/packaging/check-deb.sh
+
 step "all tests passed"

@@ -1,0 +1,3 @@
+module smtpclientexample
+
+go 1.19
