@@ -20,7 +20,10 @@ pub mod session;
 pub mod tls;
 pub mod transport;
 
-mod capi;
+/// The C API as Rust items: the `extern "C"` functions the shared library exports, callable
+/// from Rust (the tests use them; C users include smtpclient.h instead).
+#[doc(hidden)]
+pub mod capi;
 
 pub use error::{Error, ErrorKind, Result};
 pub use protocol::{EnhancedStatus, Features, Reply};

@@ -6,10 +6,8 @@
 //! below are checked against the exports parsed from `src/capi`, so a new export cannot be
 //! added without being added here.
 //!
-//! The `capi` module is private: the functions are declared in an `extern "C"` block and
-//! resolved from the crate's rlib (which defines them as `#[no_mangle]` symbols).
-
-#![allow(non_camel_case_types)]
+//! The functions are the crate's own `smtpclient::capi` items (the `#[no_mangle]` exports
+//! themselves), so their Rust signatures cannot drift from what the library exports.
 
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void, CStr};
@@ -21,186 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-// Link the rlib: nothing else in this file names the crate, and an unused `--extern` crate is
-// not linked, so without this the symbols below would be undefined.
-use smtpclient as _;
-
-#[repr(C)]
-struct smtp_client {
-    _private: [u8; 0],
-}
-
-type smtp_debug_callback = Option<unsafe extern "C" fn(*mut c_void, i32, *const u8, usize)>;
-type smtp_userdata_free = Option<unsafe extern "C" fn(*mut c_void)>;
-type smtp_read_callback = Option<unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> i64>;
-#[repr(C)]
-struct smtp_auth_response {
-    _private: [u8; 0],
-}
-type smtp_auth_callback =
-    Option<unsafe extern "C" fn(*mut c_void, *const u8, usize, bool, bool, *mut smtp_auth_response) -> i32>;
-
-extern "C" {
-    fn smtp_result_str(code: i32) -> *const c_char;
-    fn smtp_result_name(code: i32) -> *const c_char;
-    fn smtp_result_is_a(code: i32, base: i32) -> bool;
-    fn smtp_lib_version() -> *const c_char;
-    fn smtp_lib_version_number() -> u32;
-
-    fn smtp_session_new(kind: i32) -> *mut smtp_client;
-    fn smtp_session_free(s: *mut smtp_client);
-    fn smtp_session_set_local_hostname(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_session_set_timeout_ms(s: *mut smtp_client, ms: u32) -> i32;
-    fn smtp_session_set_source_address(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
-    fn smtp_session_set_debuglevel(s: *mut smtp_client, level: i32) -> i32;
-    fn smtp_session_set_debug_callback(
-        s: *mut smtp_client,
-        cb: smtp_debug_callback,
-        userdata: *mut c_void,
-        userdata_free: smtp_userdata_free,
-    ) -> i32;
-    fn smtp_connect(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
-    fn smtp_quit(s: *mut smtp_client) -> i32;
-    fn smtp_close(s: *mut smtp_client) -> i32;
-    fn smtp_session_is_connected(s: *const smtp_client) -> bool;
-    fn smtp_docmd(s: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> i32;
-    fn smtp_helo(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_ehlo(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_ehlo_or_helo_if_needed(s: *mut smtp_client) -> i32;
-    fn smtp_verify(s: *mut smtp_client, address: *const c_char) -> i32;
-    fn smtp_expn(s: *mut smtp_client, address: *const c_char) -> i32;
-    fn smtp_help(s: *mut smtp_client, args: *const c_char) -> i32;
-    fn smtp_rset(s: *mut smtp_client) -> i32;
-    fn smtp_noop(s: *mut smtp_client) -> i32;
-    fn smtp_mail(s: *mut smtp_client, sender: *const c_char, options: *const *const c_char, n: usize) -> i32;
-    fn smtp_rcpt(s: *mut smtp_client, recipient: *const c_char, options: *const *const c_char, n: usize) -> i32;
-    fn smtp_data(s: *mut smtp_client, msg: *const u8, len: usize) -> i32;
-    fn smtp_sendmail(
-        s: *mut smtp_client,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        msg: *const u8,
-        len: usize,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_send_message(
-        s: *mut smtp_client,
-        msg: *const u8,
-        len: usize,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_has_extn(s: *const smtp_client, name: *const c_char) -> bool;
-    fn smtp_session_feature(s: *const smtp_client, name: *const c_char) -> *const c_char;
-    fn smtp_session_feature_count(s: *const smtp_client) -> usize;
-    fn smtp_session_feature_get(
-        s: *const smtp_client,
-        index: usize,
-        name_out: *mut *const c_char,
-        params_out: *mut *const c_char,
-    ) -> i32;
-    fn smtp_session_does_esmtp(s: *const smtp_client) -> bool;
-    fn smtp_session_helo_resp(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_ehlo_resp(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_reply_code(s: *const smtp_client) -> i32;
-    fn smtp_session_last_reply_text(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_result(s: *const smtp_client) -> i32;
-    fn smtp_session_last_error_message(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_error_reply_code(s: *const smtp_client) -> i32;
-    fn smtp_session_last_error_reply_text(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_error_enhanced_status(
-        s: *const smtp_client,
-        class_out: *mut i32,
-        subject_out: *mut i32,
-        detail_out: *mut i32,
-    ) -> bool;
-    fn smtp_session_last_error_sender(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_callback_value(s: *const smtp_client) -> i32;
-    fn smtp_session_refused_count(s: *const smtp_client) -> usize;
-    fn smtp_session_refused_get(
-        s: *const smtp_client,
-        index: usize,
-        address_out: *mut *const c_char,
-        code_out: *mut i32,
-        text_out: *mut *const c_char,
-    ) -> i32;
-    fn smtp_session_recipient_count(s: *const smtp_client) -> usize;
-    fn smtp_session_set_tls_ca_file(s: *mut smtp_client, path: *const c_char) -> i32;
-    fn smtp_session_set_tls_ca_dir(s: *mut smtp_client, path: *const c_char) -> i32;
-    fn smtp_session_set_tls_client_cert(s: *mut smtp_client, chain: *const c_char, key: *const c_char) -> i32;
-    fn smtp_session_set_tls_min_version(s: *mut smtp_client, version: i32) -> i32;
-    fn smtp_session_set_tls_server_name(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_session_set_tls_insecure_skip_verify(s: *mut smtp_client, insecure: bool) -> i32;
-    fn smtp_session_set_tls_policy(s: *mut smtp_client, policy: i32) -> i32;
-    fn smtp_starttls(s: *mut smtp_client) -> i32;
-    fn smtp_session_tls_active(s: *const smtp_client) -> bool;
-    fn smtp_session_tls_peer_verified(s: *const smtp_client) -> bool;
-    fn smtp_session_tls_version(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_tls_cipher(s: *const smtp_client) -> *const c_char;
-    fn smtp_sendmail_stream(
-        s: *mut smtp_client,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        read: smtp_read_callback,
-        userdata: *mut c_void,
-        size_estimate: i64,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_session_set_pipelining(s: *mut smtp_client, enabled: bool) -> i32;
-    fn smtp_session_set_chunking(s: *mut smtp_client, enabled: bool) -> i32;
-    fn smtp_login(s: *mut smtp_client, user: *const c_char, password: *const c_char, initial_response_ok: bool) -> i32;
-    fn smtp_login_oauth(s: *mut smtp_client, mechanism: i32, user: *const c_char, token: *const c_char) -> i32;
-    fn smtp_auth(
-        s: *mut smtp_client,
-        mechanism: *const c_char,
-        callback: smtp_auth_callback,
-        userdata: *mut c_void,
-        initial_response_ok: bool,
-    ) -> i32;
-    fn smtp_auth_response_set(response: *mut smtp_auth_response, data: *const u8, len: usize) -> i32;
-    fn smtp_session_set_allow_cleartext_credentials(s: *mut smtp_client, allow: bool) -> i32;
-    fn smtp_session_set_local_peer_is_safe(s: *mut smtp_client, safe: bool) -> i32;
-    fn smtp_session_recipient_get(
-        s: *const smtp_client,
-        index: usize,
-        address_out: *mut *const c_char,
-        rcpt_code_out: *mut i32,
-        data_code_out: *mut i32,
-        text_out: *mut *const c_char,
-    ) -> i32;
-}
-
-const OK: i32 = 0;
-const SERVER_DISCONNECTED: i32 = 101;
-const INVALID_ARGUMENT: i32 = 400;
-const NULL_ARGUMENT: i32 = 401;
-const INVALID_UTF8: i32 = 402;
-const BAD_HANDLE: i32 = 404;
-const SENDER_REFUSED: i32 = 104;
-
-const BAD_STATE: i32 = 403;
-
-const KIND_SMTP: i32 = 0;
-const KIND_SMTPS: i32 = 1;
-const KIND_LMTP: i32 = 2;
+use smtpclient::capi::{auth::*, result::*, session::*, tls::*, version::*};
 
 /// What `smtp_session_last_result` and the index getters (`smtp_session_feature_get`,
 /// `_refused_get`, `_recipient_get`) return when there is no usable session (NULL, foreign):
 /// their `session_get` default. Not documented in their doc comments (see the report).
-const GETTER_RESULT_DEFAULT: i32 = BAD_HANDLE;
+const GETTER_RESULT_DEFAULT: smtp_result = smtp_result::BadHandle;
 
 /// A sentinel written into output parameters to prove a call left them untouched.
 const UNTOUCHED_INT: i32 = -7777;
@@ -217,27 +41,27 @@ struct Session(*mut smtp_client);
 
 impl Session {
     fn new() -> Self {
-        let s = unsafe { smtp_session_new(KIND_SMTP) };
+        let s = smtp_session_new(smtp_session_kind::Smtp as i32);
         assert!(!s.is_null());
         Session(s)
     }
     fn connected(server: &Server) -> Self {
         let s = Session::new();
-        assert_eq!(unsafe { smtp_session_set_timeout_ms(s.0, 10_000) }, OK);
-        assert_eq!(unsafe { smtp_connect(s.0, c"127.0.0.1".as_ptr(), server.port) }, OK, "{}", s.message());
+        assert_eq!(smtp_session_set_timeout_ms(s.0, 10_000), smtp_result::Ok);
+        assert_eq!(smtp_connect(s.0, c"127.0.0.1".as_ptr(), server.port), smtp_result::Ok, "{}", s.message());
         s
     }
     fn last_result(&self) -> i32 {
-        unsafe { smtp_session_last_result(self.0) }
+        smtp_session_last_result(self.0)
     }
     fn message(&self) -> String {
-        let p = unsafe { smtp_session_last_error_message(self.0) };
+        let p = smtp_session_last_error_message(self.0);
         assert!(!p.is_null(), "smtp_session_last_error_message returned NULL");
         unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
     }
     /// The last call's code and message agree with `code`, and the message contains every word.
-    fn assert_error(&self, code: i32, words: &[&str], call: &str) {
-        assert_eq!(self.last_result(), code, "{call}: last_result");
+    fn assert_error(&self, code: smtp_result, words: &[&str], call: &str) {
+        assert_eq!(self.last_result(), code as i32, "{call}: last_result");
         let m = self.message();
         for w in words {
             assert!(m.contains(w), "{call}: last error message {m:?} does not name {w:?}");
@@ -247,7 +71,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        unsafe { smtp_session_free(self.0) }
+        smtp_session_free(self.0)
     }
 }
 
@@ -316,7 +140,7 @@ impl Server {
 
     /// The lines received so far, after a NOOP round trip (so everything sent before is in).
     fn lines(&self, s: &Session) -> Vec<String> {
-        assert_eq!(unsafe { smtp_noop(s.0) }, OK, "{}", s.message());
+        assert_eq!(smtp_noop(s.0), smtp_result::Ok, "{}", s.message());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = self.log.lock().unwrap().clone();
@@ -355,10 +179,10 @@ unsafe extern "C" fn auth_abort(
 
 // ------------------------------------------------------------------------------- tables
 
-type Mutating = (&'static str, fn(*mut smtp_client) -> i32);
+type Mutating = (&'static str, fn(*mut smtp_client) -> smtp_result);
 type Getter = (&'static str, fn(*mut smtp_client) -> Result<(), String>);
 
-fn m(name: &'static str, f: fn(*mut smtp_client) -> i32) -> Mutating {
+fn m(name: &'static str, f: fn(*mut smtp_client) -> smtp_result) -> Mutating {
     (name, f)
 }
 fn g(name: &'static str, f: fn(*mut smtp_client) -> Result<(), String>) -> Getter {
@@ -375,142 +199,119 @@ fn want<T: PartialEq + std::fmt::Debug>(got: T, expected: T) -> Result<(), Strin
 /// Every export that goes through `session_call`, with otherwise valid arguments.
 fn mutating_calls() -> Vec<Mutating> {
     const TO: [*const c_char; 1] = [c"b@example.org".as_ptr()];
-    unsafe {
-        vec![
-            m("smtp_session_set_local_hostname", |s| smtp_session_set_local_hostname(s, c"client.example".as_ptr())),
-            m("smtp_session_set_timeout_ms", |s| smtp_session_set_timeout_ms(s, 1000)),
-            m("smtp_session_set_source_address", |s| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
-            m("smtp_session_set_debuglevel", |s| smtp_session_set_debuglevel(s, 1)),
-            m("smtp_session_set_debug_callback", |s| {
-                smtp_session_set_debug_callback(s, Some(ignore_event), null_mut(), None)
-            }),
-            m("smtp_connect", |s| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
-            m("smtp_quit", |s| smtp_quit(s)),
-            m("smtp_close", |s| smtp_close(s)),
-            m("smtp_docmd", |s| smtp_docmd(s, c"NOOP".as_ptr(), null())),
-            m("smtp_helo", |s| smtp_helo(s, c"client.example".as_ptr())),
-            m("smtp_ehlo", |s| smtp_ehlo(s, c"client.example".as_ptr())),
-            m("smtp_ehlo_or_helo_if_needed", |s| smtp_ehlo_or_helo_if_needed(s)),
-            m("smtp_verify", |s| smtp_verify(s, c"a@example.org".as_ptr())),
-            m("smtp_expn", |s| smtp_expn(s, c"list@example.org".as_ptr())),
-            m("smtp_help", |s| smtp_help(s, null())),
-            m("smtp_rset", |s| smtp_rset(s)),
-            m("smtp_noop", |s| smtp_noop(s)),
-            m("smtp_mail", |s| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
-            m("smtp_rcpt", |s| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
-            m("smtp_data", |s| smtp_data(s, MSG.as_ptr(), MSG.len())),
-            m("smtp_sendmail", |s| {
-                smtp_sendmail(
-                    s,
-                    c"a@example.org".as_ptr(),
-                    TO.as_ptr(),
-                    1,
-                    MSG.as_ptr(),
-                    MSG.len(),
-                    null(),
-                    0,
-                    null(),
-                    0,
-                )
-            }),
-            m("smtp_send_message", |s| {
-                smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
-            }),
-            m("smtp_session_set_tls_ca_file", |s| smtp_session_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())),
-            m("smtp_session_set_tls_ca_dir", |s| smtp_session_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())),
-            m("smtp_session_set_tls_client_cert", |s| {
-                smtp_session_set_tls_client_cert(
-                    s,
-                    c"/nonexistent/chain.pem".as_ptr(),
-                    c"/nonexistent/key.pem".as_ptr(),
-                )
-            }),
-            m("smtp_session_set_tls_min_version", |s| smtp_session_set_tls_min_version(s, 13)),
-            m("smtp_session_set_tls_server_name", |s| smtp_session_set_tls_server_name(s, c"mail.example".as_ptr())),
-            m("smtp_session_set_tls_insecure_skip_verify", |s| smtp_session_set_tls_insecure_skip_verify(s, false)),
-            m("smtp_session_set_tls_policy", |s| smtp_session_set_tls_policy(s, 2)),
-            m("smtp_starttls", |s| smtp_starttls(s)),
-            m("smtp_sendmail_stream", |s| {
-                smtp_sendmail_stream(
-                    s,
-                    c"a@example.org".as_ptr(),
-                    TO.as_ptr(),
-                    1,
-                    Some(read_nothing),
-                    null_mut(),
-                    -1,
-                    null(),
-                    0,
-                    null(),
-                    0,
-                )
-            }),
-            m("smtp_session_set_pipelining", |s| smtp_session_set_pipelining(s, false)),
-            m("smtp_session_set_chunking", |s| smtp_session_set_chunking(s, false)),
-            m("smtp_login", |s| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
-            m("smtp_login_oauth", |s| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
-            m("smtp_auth", |s| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
-            m("smtp_session_set_allow_cleartext_credentials", |s| {
-                smtp_session_set_allow_cleartext_credentials(s, false)
-            }),
-            m("smtp_session_set_local_peer_is_safe", |s| smtp_session_set_local_peer_is_safe(s, true)),
-        ]
-    }
+    vec![
+        m("smtp_session_set_local_hostname", |s| smtp_session_set_local_hostname(s, c"client.example".as_ptr())),
+        m("smtp_session_set_timeout_ms", |s| smtp_session_set_timeout_ms(s, 1000)),
+        m("smtp_session_set_source_address", |s| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
+        m("smtp_session_set_debuglevel", |s| smtp_session_set_debuglevel(s, 1)),
+        m("smtp_session_set_debug_callback", |s| {
+            smtp_session_set_debug_callback(s, Some(ignore_event), null_mut(), None)
+        }),
+        m("smtp_connect", |s| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_quit", |s| smtp_quit(s)),
+        m("smtp_close", |s| smtp_close(s)),
+        m("smtp_docmd", |s| smtp_docmd(s, c"NOOP".as_ptr(), null())),
+        m("smtp_helo", |s| smtp_helo(s, c"client.example".as_ptr())),
+        m("smtp_ehlo", |s| smtp_ehlo(s, c"client.example".as_ptr())),
+        m("smtp_ehlo_or_helo_if_needed", |s| smtp_ehlo_or_helo_if_needed(s)),
+        m("smtp_verify", |s| smtp_verify(s, c"a@example.org".as_ptr())),
+        m("smtp_expn", |s| smtp_expn(s, c"list@example.org".as_ptr())),
+        m("smtp_help", |s| smtp_help(s, null())),
+        m("smtp_rset", |s| smtp_rset(s)),
+        m("smtp_noop", |s| smtp_noop(s)),
+        m("smtp_mail", |s| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
+        m("smtp_rcpt", |s| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
+        m("smtp_data", |s| smtp_data(s, MSG.as_ptr(), MSG.len())),
+        m("smtp_sendmail", |s| {
+            smtp_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0)
+        }),
+        m("smtp_send_message", |s| {
+            smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
+        }),
+        m("smtp_session_set_tls_ca_file", |s| smtp_session_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())),
+        m("smtp_session_set_tls_ca_dir", |s| smtp_session_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())),
+        m("smtp_session_set_tls_client_cert", |s| {
+            smtp_session_set_tls_client_cert(s, c"/nonexistent/chain.pem".as_ptr(), c"/nonexistent/key.pem".as_ptr())
+        }),
+        m("smtp_session_set_tls_min_version", |s| smtp_session_set_tls_min_version(s, 13)),
+        m("smtp_session_set_tls_server_name", |s| smtp_session_set_tls_server_name(s, c"mail.example".as_ptr())),
+        m("smtp_session_set_tls_insecure_skip_verify", |s| smtp_session_set_tls_insecure_skip_verify(s, false)),
+        m("smtp_session_set_tls_policy", |s| smtp_session_set_tls_policy(s, 2)),
+        m("smtp_starttls", |s| smtp_starttls(s)),
+        m("smtp_sendmail_stream", |s| {
+            smtp_sendmail_stream(
+                s,
+                c"a@example.org".as_ptr(),
+                TO.as_ptr(),
+                1,
+                Some(read_nothing),
+                null_mut(),
+                -1,
+                null(),
+                0,
+                null(),
+                0,
+            )
+        }),
+        m("smtp_session_set_pipelining", |s| smtp_session_set_pipelining(s, false)),
+        m("smtp_session_set_chunking", |s| smtp_session_set_chunking(s, false)),
+        m("smtp_login", |s| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
+        m("smtp_login_oauth", |s| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
+        m("smtp_auth", |s| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
+        m("smtp_session_set_allow_cleartext_credentials", |s| smtp_session_set_allow_cleartext_credentials(s, false)),
+        m("smtp_session_set_local_peer_is_safe", |s| smtp_session_set_local_peer_is_safe(s, true)),
+    ]
 }
 
 /// Every export that goes through `session_get`, checking it returns its default for a
 /// handle that is not a usable session (output parameters untouched).
 fn getter_calls() -> Vec<Getter> {
-    unsafe {
-        vec![
-            g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
-            g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
-            g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
-            g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
-            g("smtp_session_feature_get", |s| {
-                let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
-                want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
-                want((n, p), (untouched_ptr(), untouched_ptr()))
-            }),
-            g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
-            g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
-            g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
-            g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
-            g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
-            g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT)),
-            g("smtp_session_last_error_message", |s| {
-                want(text(smtp_session_last_error_message(s)), Some(String::new()))
-            }),
-            g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
-            g("smtp_session_last_error_reply_text", |s| {
-                want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
-            }),
-            g("smtp_session_last_error_enhanced_status", |s| {
-                let mut v = [UNTOUCHED_INT; 3];
-                let [a, b, c] = &mut v;
-                want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
-                want(v, [UNTOUCHED_INT; 3])
-            }),
-            g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
-            g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
-            g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
-            g("smtp_session_refused_get", |s| {
-                let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-                want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
-                want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
-            }),
-            g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
-            g("smtp_session_recipient_get", |s| {
-                let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-                want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
-                want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
-            }),
-            g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
-            g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
-            g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
-            g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
-        ]
-    }
+    vec![
+        g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
+        g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
+        g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
+        g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
+        g("smtp_session_feature_get", |s| {
+            let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
+            want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
+            want((n, p), (untouched_ptr(), untouched_ptr()))
+        }),
+        g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
+        g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
+        g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
+        g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
+        g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
+        g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT as i32)),
+        g("smtp_session_last_error_message", |s| want(text(smtp_session_last_error_message(s)), Some(String::new()))),
+        g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
+        g("smtp_session_last_error_reply_text", |s| {
+            want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
+        }),
+        g("smtp_session_last_error_enhanced_status", |s| {
+            let mut v = [UNTOUCHED_INT; 3];
+            let [a, b, c] = &mut v;
+            want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
+            want(v, [UNTOUCHED_INT; 3])
+        }),
+        g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
+        g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
+        g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
+        g("smtp_session_refused_get", |s| {
+            let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
+            want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
+            want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
+        }),
+        g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
+        g("smtp_session_recipient_get", |s| {
+            let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
+            want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
+            want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
+        }),
+        g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
+        g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
+        g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
+        g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
+    ]
 }
 
 /// Exports without a session argument, tested one by one in `plain_functions` and
@@ -576,7 +377,7 @@ fn tables_cover_every_export() {
 #[test]
 fn null_session_mutating_calls_return_null_argument() {
     for (name, call) in mutating_calls() {
-        assert_eq!(call(null_mut()), NULL_ARGUMENT, "{name}(NULL, ...)");
+        assert_eq!(call(null_mut()), smtp_result::NullArgument, "{name}(NULL, ...)");
     }
 }
 
@@ -598,26 +399,26 @@ fn foreign_handles_return_bad_handle_and_are_not_written() {
         let mut buf = Foreign([fill; 256]);
         let p = &mut buf as *mut Foreign as *mut smtp_client;
         for (name, call) in mutating_calls() {
-            assert_eq!(call(p), BAD_HANDLE, "{name}(foreign {fill:#x})");
+            assert_eq!(call(p), smtp_result::BadHandle, "{name}(foreign {fill:#x})");
         }
         for (name, call) in getter_calls() {
             call(p).unwrap_or_else(|e| panic!("{name}(foreign {fill:#x}) {e}"));
         }
-        unsafe { smtp_session_free(p) };
+        smtp_session_free(p);
         assert!(buf.0.iter().all(|b| *b == fill), "the library wrote into a foreign buffer");
     }
     // A pointer one byte into a live session: refused on alignment, the session unharmed.
     let s = Session::new();
     let skewed = unsafe { (s.0 as *mut u8).add(1) } as *mut smtp_client;
     for (name, call) in mutating_calls() {
-        assert_eq!(call(skewed), BAD_HANDLE, "{name}(misaligned)");
+        assert_eq!(call(skewed), smtp_result::BadHandle, "{name}(misaligned)");
     }
     for (name, call) in getter_calls() {
         call(skewed).unwrap_or_else(|e| panic!("{name}(misaligned) {e}"));
     }
-    unsafe { smtp_session_free(skewed) };
-    assert_eq!(unsafe { smtp_session_set_timeout_ms(s.0, 5) }, OK, "the real session still works");
-    assert_eq!(s.last_result(), OK);
+    smtp_session_free(skewed);
+    assert_eq!(smtp_session_set_timeout_ms(s.0, 5), smtp_result::Ok, "the real session still works");
+    assert_eq!(s.last_result(), smtp_result::Ok as i32);
 }
 
 /// A failed set_debug_callback does not take ownership of the userdata: no destructor call.
@@ -627,13 +428,13 @@ fn refused_set_debug_callback_does_not_free_userdata() {
     let ud = &frees as *const AtomicUsize as *mut c_void;
     let mut buf = [0u64; 32];
     for s in [null_mut(), buf.as_mut_ptr() as *mut smtp_client] {
-        let rc = unsafe { smtp_session_set_debug_callback(s, Some(ignore_event), ud, Some(count_free)) };
-        assert!(rc == NULL_ARGUMENT || rc == BAD_HANDLE, "{rc}");
+        let rc = smtp_session_set_debug_callback(s, Some(ignore_event), ud, Some(count_free));
+        assert!(rc == smtp_result::NullArgument || rc == smtp_result::BadHandle, "{rc:?}");
     }
     assert_eq!(frees.load(Ordering::SeqCst), 0);
     // NULL callback with a destructor: accepted, and the destructor runs once at free.
     let s = Session::new();
-    assert_eq!(unsafe { smtp_session_set_debug_callback(s.0, None, ud, Some(count_free)) }, OK);
+    assert_eq!(smtp_session_set_debug_callback(s.0, None, ud, Some(count_free)), smtp_result::Ok);
     assert_eq!(frees.load(Ordering::SeqCst), 0);
     drop(s);
     assert_eq!(frees.load(Ordering::SeqCst), 1);
@@ -641,38 +442,52 @@ fn refused_set_debug_callback_does_not_free_userdata() {
 
 #[test]
 fn plain_functions() {
-    unsafe {
-        smtp_session_free(null_mut()); // no-op, no crash
-        for kind in [3, -1, i32::MIN, i32::MAX] {
-            assert!(smtp_session_new(kind).is_null(), "smtp_session_new({kind})");
-        }
-        for kind in [KIND_SMTP, KIND_SMTPS, KIND_LMTP] {
-            let s = smtp_session_new(kind);
-            assert!(!s.is_null(), "smtp_session_new({kind})");
-            assert_eq!(smtp_session_last_result(s), OK);
-            smtp_session_free(s);
-        }
-        assert_eq!(text(smtp_lib_version()).as_deref(), Some(env!("CARGO_PKG_VERSION")));
-        let (maj, min, pat): (u32, u32, u32) = (
-            env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap(),
-            env!("CARGO_PKG_VERSION_MINOR").parse().unwrap(),
-            env!("CARGO_PKG_VERSION_PATCH").parse().unwrap(),
-        );
-        assert_eq!(smtp_lib_version_number(), maj * 10_000 + min * 100 + pat);
-        for code in [-1, 1, 99, 402_000, i32::MIN, i32::MAX] {
-            assert_eq!(text(smtp_result_str(code)).as_deref(), Some("unknown result code"), "{code}");
-            assert_eq!(text(smtp_result_name(code)).as_deref(), Some("SMTP_RESULT_UNKNOWN"), "{code}");
-            assert!(!smtp_result_is_a(code, code));
-        }
-        assert_eq!(text(smtp_result_name(NULL_ARGUMENT)).as_deref(), Some("SMTP_RESULT_NULL_ARGUMENT"));
-        assert_eq!(text(smtp_result_name(BAD_HANDLE)).as_deref(), Some("SMTP_RESULT_BAD_HANDLE"));
-        assert_eq!(text(smtp_result_name(405)).as_deref(), Some("SMTP_RESULT_REENTRANT_CALL"));
-        assert_eq!(text(smtp_result_name(900)).as_deref(), Some("SMTP_RESULT_PANIC"));
-        assert!(smtp_result_is_a(NULL_ARGUMENT, INVALID_ARGUMENT));
-        assert!(smtp_result_is_a(INVALID_UTF8, INVALID_ARGUMENT));
-        assert!(!smtp_result_is_a(BAD_HANDLE, INVALID_ARGUMENT));
-        assert!(!smtp_result_is_a(OK, INVALID_ARGUMENT));
+    smtp_session_free(null_mut()); // no-op, no crash
+    for kind in [3, -1, i32::MIN, i32::MAX] {
+        assert!(smtp_session_new(kind).is_null(), "smtp_session_new({kind})");
     }
+    for kind in [smtp_session_kind::Smtp, smtp_session_kind::Smtps, smtp_session_kind::Lmtp] {
+        let s = smtp_session_new(kind as i32);
+        assert!(!s.is_null(), "smtp_session_new({kind:?})");
+        assert_eq!(smtp_session_last_result(s), smtp_result::Ok as i32);
+        smtp_session_free(s);
+    }
+    assert_eq!(text(smtp_lib_version()).as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    let (maj, min, pat): (u32, u32, u32) = (
+        env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap(),
+        env!("CARGO_PKG_VERSION_MINOR").parse().unwrap(),
+        env!("CARGO_PKG_VERSION_PATCH").parse().unwrap(),
+    );
+    assert_eq!(smtp_lib_version_number(), maj * 10_000 + min * 100 + pat);
+    for code in [-1, 1, 99, 402_000, i32::MIN, i32::MAX] {
+        assert_eq!(text(smtp_result_str(code)).as_deref(), Some("unknown result code"), "{code}");
+        assert_eq!(text(smtp_result_name(code)).as_deref(), Some("SMTP_RESULT_UNKNOWN"), "{code}");
+        assert!(!smtp_result_is_a(code, code));
+    }
+    assert_eq!(text(smtp_result_name(401)).as_deref(), Some("SMTP_RESULT_NULL_ARGUMENT"));
+    assert_eq!(text(smtp_result_name(404)).as_deref(), Some("SMTP_RESULT_BAD_HANDLE"));
+    assert_eq!(text(smtp_result_name(405)).as_deref(), Some("SMTP_RESULT_REENTRANT_CALL"));
+    assert_eq!(text(smtp_result_name(900)).as_deref(), Some("SMTP_RESULT_PANIC"));
+    assert!(smtp_result_is_a(smtp_result::NullArgument as i32, smtp_result::InvalidArgument as i32));
+    assert!(smtp_result_is_a(smtp_result::InvalidUtf8 as i32, smtp_result::InvalidArgument as i32));
+    assert!(!smtp_result_is_a(smtp_result::BadHandle as i32, smtp_result::InvalidArgument as i32));
+    assert!(!smtp_result_is_a(smtp_result::Ok as i32, smtp_result::InvalidArgument as i32));
+    // The numbers are ABI: every code this file expects, as C sees it, with its name.
+    for (code, number, name) in [
+        (smtp_result::Ok, 0, "SMTP_RESULT_OK"),
+        (smtp_result::ServerDisconnected, 101, "SMTP_RESULT_SERVER_DISCONNECTED"),
+        (smtp_result::SenderRefused, 104, "SMTP_RESULT_SENDER_REFUSED"),
+        (smtp_result::InvalidArgument, 400, "SMTP_RESULT_INVALID_ARGUMENT"),
+        (smtp_result::NullArgument, 401, "SMTP_RESULT_NULL_ARGUMENT"),
+        (smtp_result::InvalidUtf8, 402, "SMTP_RESULT_INVALID_UTF8"),
+        (smtp_result::BadState, 403, "SMTP_RESULT_BAD_STATE"),
+        (smtp_result::BadHandle, 404, "SMTP_RESULT_BAD_HANDLE"),
+    ] {
+        assert_eq!(code as i32, number, "{name}");
+        assert_eq!(text(smtp_result_name(number)).as_deref(), Some(name), "{number}");
+    }
+    let kinds = [smtp_session_kind::Smtp, smtp_session_kind::Smtps, smtp_session_kind::Lmtp];
+    assert_eq!(kinds.map(|k| k as i32), [0, 1, 2], "the session kinds are ABI");
 }
 
 /// A NULL required string, or a NULL array with a non-zero count, is NULL_ARGUMENT, and the
@@ -685,175 +500,161 @@ fn null_required_arguments_return_null_argument() {
     let one: [*const c_char; 1] = [a];
     let with_null: [*const c_char; 2] = [a, null()];
     let msg = (MSG.as_ptr(), MSG.len());
-    type Case<'a> = (&'a str, Box<dyn Fn() -> i32 + 'a>, &'a str);
-    let cases: Vec<Case> = unsafe {
-        vec![
-            ("smtp_connect host", Box::new(|| smtp_connect(p, null(), 25)), "host is NULL"),
-            ("smtp_docmd cmd", Box::new(|| smtp_docmd(p, null(), c"x".as_ptr())), "cmd is NULL"),
-            ("smtp_verify", Box::new(|| smtp_verify(p, null())), "address is NULL"),
-            ("smtp_expn", Box::new(|| smtp_expn(p, null())), "address is NULL"),
-            ("smtp_mail sender", Box::new(|| smtp_mail(p, null(), null(), 0)), "sender is NULL"),
-            ("smtp_mail options", Box::new(|| smtp_mail(p, a, null(), 1)), "options is NULL"),
-            ("smtp_mail options[1]", Box::new(|| smtp_mail(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
-            ("smtp_rcpt recipient", Box::new(|| smtp_rcpt(p, null(), null(), 0)), "recipient is NULL"),
-            ("smtp_rcpt options", Box::new(|| smtp_rcpt(p, a, null(), 3)), "options is NULL"),
-            ("smtp_rcpt options[1]", Box::new(|| smtp_rcpt(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
-            ("smtp_data msg", Box::new(|| smtp_data(p, null(), 5)), "msg is NULL"),
-            ("smtp_login user", Box::new(|| smtp_login(p, null(), c"pw".as_ptr(), true)), "user is NULL"),
-            ("smtp_login password", Box::new(|| smtp_login(p, c"u".as_ptr(), null(), true)), "password is NULL"),
-            ("smtp_login_oauth user", Box::new(|| smtp_login_oauth(p, 0, null(), c"t".as_ptr())), "user is NULL"),
-            ("smtp_login_oauth token", Box::new(|| smtp_login_oauth(p, 1, c"u".as_ptr(), null())), "token is NULL"),
-            (
-                "smtp_auth mechanism",
-                Box::new(|| smtp_auth(p, null(), Some(auth_abort), null_mut(), true)),
-                "mechanism is NULL",
-            ),
-            (
-                "smtp_auth callback",
-                Box::new(|| smtp_auth(p, c"PLAIN".as_ptr(), None, null_mut(), true)),
-                "callback is NULL",
-            ),
-            (
-                "smtp_sendmail_stream from",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        null(),
-                        one.as_ptr(),
-                        1,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        null(),
-                        0,
-                        null(),
-                        0,
-                    )
-                }),
-                "from is NULL",
-            ),
-            (
-                "smtp_sendmail_stream to",
-                Box::new(|| {
-                    smtp_sendmail_stream(p, a, null(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
-                }),
-                "to is NULL",
-            ),
-            (
-                "smtp_sendmail_stream read",
-                Box::new(|| smtp_sendmail_stream(p, a, one.as_ptr(), 1, None, null_mut(), -1, null(), 0, null(), 0)),
-                "read callback is NULL",
-            ),
-            (
-                "smtp_sendmail_stream mail_options",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        a,
-                        one.as_ptr(),
-                        1,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        null(),
-                        1,
-                        null(),
-                        0,
-                    )
-                }),
-                "mail_options is NULL",
-            ),
-            (
-                "smtp_sendmail_stream rcpt_options[1]",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        a,
-                        one.as_ptr(),
-                        1,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        null(),
-                        0,
-                        with_null.as_ptr(),
-                        2,
-                    )
-                }),
-                "rcpt_options[1] is NULL",
-            ),
-            (
-                "smtp_session_set_tls_client_cert chain_file",
-                Box::new(|| smtp_session_set_tls_client_cert(p, null(), c"/k.pem".as_ptr())),
-                "chain_file is NULL",
-            ),
-            (
-                "smtp_session_set_tls_client_cert key_file",
-                Box::new(|| smtp_session_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
-                "key_file is NULL",
-            ),
-            (
-                "smtp_sendmail from",
-                Box::new(|| smtp_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
-                "from is NULL",
-            ),
-            (
-                "smtp_sendmail to",
-                Box::new(|| smtp_sendmail(p, a, null(), 1, msg.0, msg.1, null(), 0, null(), 0)),
-                "to is NULL",
-            ),
-            (
-                "smtp_sendmail to[1]",
-                Box::new(|| smtp_sendmail(p, a, with_null.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
-                "to[1] is NULL",
-            ),
-            (
-                "smtp_sendmail msg",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, null(), 3, null(), 0, null(), 0)),
-                "msg is NULL",
-            ),
-            (
-                "smtp_sendmail mail_options",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 1, null(), 0)),
-                "mail_options is NULL",
-            ),
-            (
-                "smtp_sendmail rcpt_options",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 1)),
-                "rcpt_options is NULL",
-            ),
-            (
-                "smtp_sendmail rcpt_options[1]",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, with_null.as_ptr(), 2)),
-                "rcpt_options[1] is NULL",
-            ),
-            (
-                "smtp_send_message msg",
-                Box::new(|| smtp_send_message(p, null(), 4, a, one.as_ptr(), 1, null(), 0, null(), 0)),
-                "msg is NULL",
-            ),
-            (
-                "smtp_send_message to[1]",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, with_null.as_ptr(), 2, null(), 0, null(), 0)),
-                "to[1] is NULL",
-            ),
-            (
-                "smtp_send_message mail_options",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 2, null(), 0)),
-                "mail_options is NULL",
-            ),
-            (
-                "smtp_send_message rcpt_options",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, null(), 2)),
-                "rcpt_options is NULL",
-            ),
-        ]
-    };
+    type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
+    let cases: Vec<Case> = vec![
+        ("smtp_connect host", Box::new(|| smtp_connect(p, null(), 25)), "host is NULL"),
+        ("smtp_docmd cmd", Box::new(|| smtp_docmd(p, null(), c"x".as_ptr())), "cmd is NULL"),
+        ("smtp_verify", Box::new(|| smtp_verify(p, null())), "address is NULL"),
+        ("smtp_expn", Box::new(|| smtp_expn(p, null())), "address is NULL"),
+        ("smtp_mail sender", Box::new(|| smtp_mail(p, null(), null(), 0)), "sender is NULL"),
+        ("smtp_mail options", Box::new(|| smtp_mail(p, a, null(), 1)), "options is NULL"),
+        ("smtp_mail options[1]", Box::new(|| smtp_mail(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
+        ("smtp_rcpt recipient", Box::new(|| smtp_rcpt(p, null(), null(), 0)), "recipient is NULL"),
+        ("smtp_rcpt options", Box::new(|| smtp_rcpt(p, a, null(), 3)), "options is NULL"),
+        ("smtp_rcpt options[1]", Box::new(|| smtp_rcpt(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
+        ("smtp_data msg", Box::new(|| smtp_data(p, null(), 5)), "msg is NULL"),
+        ("smtp_login user", Box::new(|| smtp_login(p, null(), c"pw".as_ptr(), true)), "user is NULL"),
+        ("smtp_login password", Box::new(|| smtp_login(p, c"u".as_ptr(), null(), true)), "password is NULL"),
+        ("smtp_login_oauth user", Box::new(|| smtp_login_oauth(p, 0, null(), c"t".as_ptr())), "user is NULL"),
+        ("smtp_login_oauth token", Box::new(|| smtp_login_oauth(p, 1, c"u".as_ptr(), null())), "token is NULL"),
+        (
+            "smtp_auth mechanism",
+            Box::new(|| smtp_auth(p, null(), Some(auth_abort), null_mut(), true)),
+            "mechanism is NULL",
+        ),
+        (
+            "smtp_auth callback",
+            Box::new(|| smtp_auth(p, c"PLAIN".as_ptr(), None, null_mut(), true)),
+            "callback is NULL",
+        ),
+        (
+            "smtp_sendmail_stream from",
+            Box::new(|| {
+                smtp_sendmail_stream(
+                    p,
+                    null(),
+                    one.as_ptr(),
+                    1,
+                    Some(read_nothing),
+                    null_mut(),
+                    -1,
+                    null(),
+                    0,
+                    null(),
+                    0,
+                )
+            }),
+            "from is NULL",
+        ),
+        (
+            "smtp_sendmail_stream to",
+            Box::new(|| {
+                smtp_sendmail_stream(p, a, null(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
+            }),
+            "to is NULL",
+        ),
+        (
+            "smtp_sendmail_stream read",
+            Box::new(|| smtp_sendmail_stream(p, a, one.as_ptr(), 1, None, null_mut(), -1, null(), 0, null(), 0)),
+            "read callback is NULL",
+        ),
+        (
+            "smtp_sendmail_stream mail_options",
+            Box::new(|| {
+                smtp_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 1, null(), 0)
+            }),
+            "mail_options is NULL",
+        ),
+        (
+            "smtp_sendmail_stream rcpt_options[1]",
+            Box::new(|| {
+                smtp_sendmail_stream(
+                    p,
+                    a,
+                    one.as_ptr(),
+                    1,
+                    Some(read_nothing),
+                    null_mut(),
+                    -1,
+                    null(),
+                    0,
+                    with_null.as_ptr(),
+                    2,
+                )
+            }),
+            "rcpt_options[1] is NULL",
+        ),
+        (
+            "smtp_session_set_tls_client_cert chain_file",
+            Box::new(|| smtp_session_set_tls_client_cert(p, null(), c"/k.pem".as_ptr())),
+            "chain_file is NULL",
+        ),
+        (
+            "smtp_session_set_tls_client_cert key_file",
+            Box::new(|| smtp_session_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
+            "key_file is NULL",
+        ),
+        (
+            "smtp_sendmail from",
+            Box::new(|| smtp_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+            "from is NULL",
+        ),
+        (
+            "smtp_sendmail to",
+            Box::new(|| smtp_sendmail(p, a, null(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+            "to is NULL",
+        ),
+        (
+            "smtp_sendmail to[1]",
+            Box::new(|| smtp_sendmail(p, a, with_null.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
+            "to[1] is NULL",
+        ),
+        (
+            "smtp_sendmail msg",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, null(), 3, null(), 0, null(), 0)),
+            "msg is NULL",
+        ),
+        (
+            "smtp_sendmail mail_options",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 1, null(), 0)),
+            "mail_options is NULL",
+        ),
+        (
+            "smtp_sendmail rcpt_options",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 1)),
+            "rcpt_options is NULL",
+        ),
+        (
+            "smtp_sendmail rcpt_options[1]",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, with_null.as_ptr(), 2)),
+            "rcpt_options[1] is NULL",
+        ),
+        (
+            "smtp_send_message msg",
+            Box::new(|| smtp_send_message(p, null(), 4, a, one.as_ptr(), 1, null(), 0, null(), 0)),
+            "msg is NULL",
+        ),
+        (
+            "smtp_send_message to[1]",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, with_null.as_ptr(), 2, null(), 0, null(), 0)),
+            "to[1] is NULL",
+        ),
+        (
+            "smtp_send_message mail_options",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 2, null(), 0)),
+            "mail_options is NULL",
+        ),
+        (
+            "smtp_send_message rcpt_options",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, null(), 2)),
+            "rcpt_options is NULL",
+        ),
+    ];
     for (what, call, words) in &cases {
-        assert_eq!(call(), NULL_ARGUMENT, "{what}");
-        s.assert_error(NULL_ARGUMENT, &[words], what);
+        assert_eq!(call(), smtp_result::NullArgument, "{what}");
+        s.assert_error(smtp_result::NullArgument, &[words], what);
         // A NULL_ARGUMENT carries no reply.
-        assert_eq!(unsafe { smtp_session_last_error_reply_code(p) }, 0, "{what}");
+        assert_eq!(smtp_session_last_error_reply_code(p), 0, "{what}");
     }
 }
 
@@ -865,41 +666,42 @@ fn null_optional_arguments_are_accepted() {
     let p = s.0;
     let a = c"a@example.org".as_ptr();
     let one: [*const c_char; 1] = [a];
-    unsafe {
-        assert_eq!(smtp_session_set_local_hostname(p, null()), OK);
-        assert_eq!(smtp_session_set_source_address(p, null(), 0), OK);
-        assert_eq!(smtp_session_set_debug_callback(p, None, null_mut(), None), OK);
-        assert_eq!(smtp_session_set_tls_ca_file(p, null()), OK);
-        assert_eq!(smtp_session_set_tls_ca_dir(p, null()), OK);
-        assert_eq!(smtp_session_set_tls_client_cert(p, null(), null()), OK);
-        assert_eq!(smtp_session_set_tls_server_name(p, null()), OK);
-        assert_eq!(smtp_docmd(p, c"NOOP".as_ptr(), null()), SERVER_DISCONNECTED);
-        assert_eq!(smtp_helo(p, null()), SERVER_DISCONNECTED);
-        assert_eq!(smtp_ehlo(p, null()), SERVER_DISCONNECTED);
-        assert_eq!(smtp_help(p, null()), SERVER_DISCONNECTED);
-        assert_eq!(smtp_mail(p, a, null(), 0), SERVER_DISCONNECTED);
-        assert_eq!(smtp_rcpt(p, a, null(), 0), SERVER_DISCONNECTED);
-        assert_eq!(smtp_data(p, null(), 0), SERVER_DISCONNECTED);
-        assert_eq!(smtp_sendmail(p, a, one.as_ptr(), 1, null(), 0, null(), 0, null(), 0), SERVER_DISCONNECTED);
-        // NULL from and to: taken from the headers.
-        assert_eq!(
-            smtp_send_message(p, MSG.as_ptr(), MSG.len(), null(), null(), 7, null(), 0, null(), 0),
-            SERVER_DISCONNECTED
-        );
-        // NULL to with no recipients is "no recipients", not a NULL argument.
-        assert_eq!(smtp_sendmail(p, a, null(), 0, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0), INVALID_ARGUMENT);
-        s.assert_error(INVALID_ARGUMENT, &["no recipients"], "sendmail without recipients");
-        let rc = smtp_sendmail_stream(p, a, null(), 0, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
-        assert_eq!(rc, INVALID_ARGUMENT);
-        s.assert_error(INVALID_ARGUMENT, &["no recipients"], "sendmail_stream without recipients");
-        // NULL userdata is passed through as is.
-        let rc = smtp_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
-        assert_eq!(rc, SERVER_DISCONNECTED);
-        assert_eq!(smtp_auth(p, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), false), SERVER_DISCONNECTED);
-        // NULL optional strings in getters: the default.
-        assert!(!smtp_has_extn(p, null()));
-        assert!(smtp_session_feature(p, null()).is_null());
-    }
+    assert_eq!(smtp_session_set_local_hostname(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_session_set_source_address(p, null(), 0), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(p, None, null_mut(), None), smtp_result::Ok);
+    assert_eq!(smtp_session_set_tls_ca_file(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_session_set_tls_ca_dir(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_session_set_tls_client_cert(p, null(), null()), smtp_result::Ok);
+    assert_eq!(smtp_session_set_tls_server_name(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_docmd(p, c"NOOP".as_ptr(), null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_helo(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_ehlo(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_help(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_mail(p, a, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_rcpt(p, a, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_data(p, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_sendmail(p, a, one.as_ptr(), 1, null(), 0, null(), 0, null(), 0), smtp_result::ServerDisconnected);
+    // NULL from and to: taken from the headers.
+    assert_eq!(
+        smtp_send_message(p, MSG.as_ptr(), MSG.len(), null(), null(), 7, null(), 0, null(), 0),
+        smtp_result::ServerDisconnected
+    );
+    // NULL to with no recipients is "no recipients", not a NULL argument.
+    assert_eq!(
+        smtp_sendmail(p, a, null(), 0, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0),
+        smtp_result::InvalidArgument
+    );
+    s.assert_error(smtp_result::InvalidArgument, &["no recipients"], "sendmail without recipients");
+    let rc = smtp_sendmail_stream(p, a, null(), 0, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
+    assert_eq!(rc, smtp_result::InvalidArgument);
+    s.assert_error(smtp_result::InvalidArgument, &["no recipients"], "sendmail_stream without recipients");
+    // NULL userdata is passed through as is.
+    let rc = smtp_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
+    assert_eq!(rc, smtp_result::ServerDisconnected);
+    assert_eq!(smtp_auth(p, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), false), smtp_result::ServerDisconnected);
+    // NULL optional strings in getters: the default.
+    assert!(!smtp_has_extn(p, null()));
+    assert!(smtp_session_feature(p, null()).is_null());
 }
 
 /// Getters with NULL output pointers skip them (one at a time) and still fill the others.
@@ -909,87 +711,84 @@ fn null_output_pointers_are_skipped() {
     let s = Session::connected(&server);
     let p = s.0;
     let to: [*const c_char; 2] = [c"good@example.org".as_ptr(), c"bad@example.org".as_ptr()];
-    unsafe {
-        assert_eq!(smtp_ehlo(p, c"client.example".as_ptr()), OK);
-        assert_eq!(smtp_session_feature_count(p), 3);
-        assert_eq!(text(smtp_session_feature(p, c"SIZE".as_ptr())).as_deref(), Some("100000"));
-        assert_eq!(text(smtp_session_feature(p, c"8bitmime".as_ptr())).as_deref(), Some(""));
-        for skip in 0..3 {
-            let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
-            let name_out: *mut *const c_char = if skip == 0 { null_mut() } else { &mut n };
-            let params_out: *mut *const c_char = if skip == 1 { null_mut() } else { &mut pa };
-            assert_eq!(smtp_session_feature_get(p, 0, name_out, params_out), OK);
-            if skip != 0 {
-                assert_eq!(text(n).as_deref(), Some("size"));
-            }
-            if skip != 1 {
-                assert_eq!(text(pa).as_deref(), Some("100000"));
-            }
+    assert_eq!(smtp_ehlo(p, c"client.example".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_session_feature_count(p), 3);
+    assert_eq!(text(smtp_session_feature(p, c"SIZE".as_ptr())).as_deref(), Some("100000"));
+    assert_eq!(text(smtp_session_feature(p, c"8bitmime".as_ptr())).as_deref(), Some(""));
+    for skip in 0..3 {
+        let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
+        let name_out: *mut *const c_char = if skip == 0 { null_mut() } else { &mut n };
+        let params_out: *mut *const c_char = if skip == 1 { null_mut() } else { &mut pa };
+        assert_eq!(smtp_session_feature_get(p, 0, name_out, params_out), smtp_result::Ok);
+        if skip != 0 {
+            assert_eq!(text(n).as_deref(), Some("size"));
         }
+        if skip != 1 {
+            assert_eq!(text(pa).as_deref(), Some("100000"));
+        }
+    }
 
-        let rc =
-            smtp_sendmail(p, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
-        assert_eq!(rc, OK, "{}", s.message());
-        assert_eq!(smtp_session_refused_count(p), 1);
-        assert_eq!(smtp_session_recipient_count(p), 2);
-        for skip in 0..4 {
-            let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-            let rc = smtp_session_refused_get(
-                p,
-                0,
-                if skip == 0 { null_mut() } else { &mut a },
-                if skip == 1 { null_mut() } else { &mut c },
-                if skip == 2 { null_mut() } else { &mut t },
-            );
-            assert_eq!(rc, OK);
-            assert_eq!(text(a).as_deref(), Some(if skip == 0 { "untouched" } else { "bad@example.org" }));
-            assert_eq!(c, if skip == 1 { UNTOUCHED_INT } else { 550 });
-            assert_eq!(text(t).as_deref(), Some(if skip == 2 { "untouched" } else { "5.1.1 no such user" }));
-        }
-        for skip in 0..5 {
-            let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-            let rc = smtp_session_recipient_get(
-                p,
-                1,
-                if skip == 0 { null_mut() } else { &mut a },
-                if skip == 1 { null_mut() } else { &mut r },
-                if skip == 2 { null_mut() } else { &mut d },
-                if skip == 3 { null_mut() } else { &mut t },
-            );
-            assert_eq!(rc, OK);
-            assert_eq!(text(a).as_deref(), Some(if skip == 0 { "untouched" } else { "bad@example.org" }));
-            assert_eq!(r, if skip == 1 { UNTOUCHED_INT } else { 550 });
-            assert_eq!(d, if skip == 2 { UNTOUCHED_INT } else { 0 });
-            assert_eq!(text(t).as_deref(), Some(if skip == 3 { "untouched" } else { "5.1.1 no such user" }));
-        }
-
-        // An error with an enhanced status: each output NULL in turn.
-        let rc = smtp_sendmail(
+    let rc = smtp_sendmail(p, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
+    assert_eq!(rc, smtp_result::Ok, "{}", s.message());
+    assert_eq!(smtp_session_refused_count(p), 1);
+    assert_eq!(smtp_session_recipient_count(p), 2);
+    for skip in 0..4 {
+        let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
+        let rc = smtp_session_refused_get(
             p,
-            c"refused@example.org".as_ptr(),
-            to.as_ptr(),
-            1,
-            MSG.as_ptr(),
-            MSG.len(),
-            null(),
             0,
-            null(),
-            0,
+            if skip == 0 { null_mut() } else { &mut a },
+            if skip == 1 { null_mut() } else { &mut c },
+            if skip == 2 { null_mut() } else { &mut t },
         );
-        assert_eq!(rc, SENDER_REFUSED);
-        for skip in 0..4 {
-            let mut v = [UNTOUCHED_INT; 3];
-            let [c, sub, d] = &mut v;
-            let c: *mut i32 = if skip == 0 { null_mut() } else { c };
-            let sub: *mut i32 = if skip == 1 { null_mut() } else { sub };
-            let d: *mut i32 = if skip == 2 { null_mut() } else { d };
-            assert!(smtp_session_last_error_enhanced_status(p, c, sub, d));
-            let mut expected = [5, 7, 1];
-            if skip < 3 {
-                expected[skip] = UNTOUCHED_INT;
-            }
-            assert_eq!(v, expected, "skip {skip}");
+        assert_eq!(rc, smtp_result::Ok);
+        assert_eq!(text(a).as_deref(), Some(if skip == 0 { "untouched" } else { "bad@example.org" }));
+        assert_eq!(c, if skip == 1 { UNTOUCHED_INT } else { 550 });
+        assert_eq!(text(t).as_deref(), Some(if skip == 2 { "untouched" } else { "5.1.1 no such user" }));
+    }
+    for skip in 0..5 {
+        let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
+        let rc = smtp_session_recipient_get(
+            p,
+            1,
+            if skip == 0 { null_mut() } else { &mut a },
+            if skip == 1 { null_mut() } else { &mut r },
+            if skip == 2 { null_mut() } else { &mut d },
+            if skip == 3 { null_mut() } else { &mut t },
+        );
+        assert_eq!(rc, smtp_result::Ok);
+        assert_eq!(text(a).as_deref(), Some(if skip == 0 { "untouched" } else { "bad@example.org" }));
+        assert_eq!(r, if skip == 1 { UNTOUCHED_INT } else { 550 });
+        assert_eq!(d, if skip == 2 { UNTOUCHED_INT } else { 0 });
+        assert_eq!(text(t).as_deref(), Some(if skip == 3 { "untouched" } else { "5.1.1 no such user" }));
+    }
+
+    // An error with an enhanced status: each output NULL in turn.
+    let rc = smtp_sendmail(
+        p,
+        c"refused@example.org".as_ptr(),
+        to.as_ptr(),
+        1,
+        MSG.as_ptr(),
+        MSG.len(),
+        null(),
+        0,
+        null(),
+        0,
+    );
+    assert_eq!(rc, smtp_result::SenderRefused);
+    for skip in 0..4 {
+        let mut v = [UNTOUCHED_INT; 3];
+        let [c, sub, d] = &mut v;
+        let c: *mut i32 = if skip == 0 { null_mut() } else { c };
+        let sub: *mut i32 = if skip == 1 { null_mut() } else { sub };
+        let d: *mut i32 = if skip == 2 { null_mut() } else { d };
+        assert!(smtp_session_last_error_enhanced_status(p, c, sub, d));
+        let mut expected = [5, 7, 1];
+        if skip < 3 {
+            expected[skip] = UNTOUCHED_INT;
         }
+        assert_eq!(v, expected, "skip {skip}");
     }
 }
 
@@ -998,29 +797,31 @@ fn null_output_pointers_are_skipped() {
 #[test]
 fn out_of_range_index_getters_return_invalid_argument() {
     fn check(p: *mut smtp_client, features: usize, refused: usize, recipients: usize) {
-        unsafe {
-            assert_eq!(smtp_session_feature_count(p), features);
-            assert_eq!(smtp_session_refused_count(p), refused);
-            assert_eq!(smtp_session_recipient_count(p), recipients);
-            for i in [features, features + 1, usize::MAX] {
-                let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
-                assert_eq!(smtp_session_feature_get(p, i, &mut n, &mut pa), INVALID_ARGUMENT, "feature {i}");
-                assert_eq!((n, pa), (untouched_ptr(), untouched_ptr()));
-            }
-            for i in [refused, refused + 1, usize::MAX] {
-                let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-                assert_eq!(smtp_session_refused_get(p, i, &mut a, &mut c, &mut t), INVALID_ARGUMENT, "refused {i}");
-                assert_eq!((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()));
-            }
-            for i in [recipients, recipients + 1, usize::MAX] {
-                let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-                let rc = smtp_session_recipient_get(p, i, &mut a, &mut r, &mut d, &mut t);
-                assert_eq!(rc, INVALID_ARGUMENT, "recipient {i}");
-                assert_eq!((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()));
-            }
-            // Getters do not change the last result.
-            assert_eq!(smtp_session_last_result(p), OK);
+        assert_eq!(smtp_session_feature_count(p), features);
+        assert_eq!(smtp_session_refused_count(p), refused);
+        assert_eq!(smtp_session_recipient_count(p), recipients);
+        for i in [features, features + 1, usize::MAX] {
+            let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
+            assert_eq!(smtp_session_feature_get(p, i, &mut n, &mut pa), smtp_result::InvalidArgument, "feature {i}");
+            assert_eq!((n, pa), (untouched_ptr(), untouched_ptr()));
         }
+        for i in [refused, refused + 1, usize::MAX] {
+            let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
+            assert_eq!(
+                smtp_session_refused_get(p, i, &mut a, &mut c, &mut t),
+                smtp_result::InvalidArgument,
+                "refused {i}"
+            );
+            assert_eq!((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()));
+        }
+        for i in [recipients, recipients + 1, usize::MAX] {
+            let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
+            let rc = smtp_session_recipient_get(p, i, &mut a, &mut r, &mut d, &mut t);
+            assert_eq!(rc, smtp_result::InvalidArgument, "recipient {i}");
+            assert_eq!((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()));
+        }
+        // Getters do not change the last result.
+        assert_eq!(smtp_session_last_result(p), smtp_result::Ok as i32);
     }
     let fresh = Session::new();
     check(fresh.0, 0, 0, 0);
@@ -1028,22 +829,10 @@ fn out_of_range_index_getters_return_invalid_argument() {
     let server = Server::start();
     let s = Session::connected(&server);
     let to: [*const c_char; 2] = [c"good@example.org".as_ptr(), c"bad@example.org".as_ptr()];
-    unsafe {
-        assert_eq!(smtp_ehlo(s.0, null()), OK);
-        let rc = smtp_sendmail(
-            s.0,
-            c"a@example.org".as_ptr(),
-            to.as_ptr(),
-            2,
-            MSG.as_ptr(),
-            MSG.len(),
-            null(),
-            0,
-            null(),
-            0,
-        );
-        assert_eq!(rc, OK, "{}", s.message());
-    }
+    assert_eq!(smtp_ehlo(s.0, null()), smtp_result::Ok);
+    let rc =
+        smtp_sendmail(s.0, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
+    assert_eq!(rc, smtp_result::Ok, "{}", s.message());
     check(s.0, 3, 1, 2);
 }
 
@@ -1057,140 +846,112 @@ fn invalid_utf8_returns_invalid_utf8() {
     let one: [*const c_char; 1] = [a];
     let bad1: [*const c_char; 2] = [a, bad];
     let msg = (MSG.as_ptr(), MSG.len());
-    type Case<'a> = (&'a str, Box<dyn Fn() -> i32 + 'a>, &'a str);
-    let cases: Vec<Case> = unsafe {
-        vec![
-            ("set_local_hostname", Box::new(|| smtp_session_set_local_hostname(p, bad)), "name"),
-            ("set_source_address", Box::new(|| smtp_session_set_source_address(p, bad, 0)), "host"),
-            ("set_tls_ca_file", Box::new(|| smtp_session_set_tls_ca_file(p, bad)), "path"),
-            ("set_tls_ca_dir", Box::new(|| smtp_session_set_tls_ca_dir(p, bad)), "path"),
-            ("set_tls_client_cert chain", Box::new(|| smtp_session_set_tls_client_cert(p, bad, a)), "chain_file"),
-            ("set_tls_client_cert key", Box::new(|| smtp_session_set_tls_client_cert(p, a, bad)), "key_file"),
-            ("set_tls_server_name", Box::new(|| smtp_session_set_tls_server_name(p, bad)), "name"),
-            ("login user", Box::new(|| smtp_login(p, bad, a, true)), "user"),
-            ("login password", Box::new(|| smtp_login(p, a, bad, true)), "password"),
-            ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
-            ("login_oauth token", Box::new(|| smtp_login_oauth(p, 0, a, bad)), "token"),
-            ("auth mechanism", Box::new(|| smtp_auth(p, bad, Some(auth_abort), null_mut(), true)), "mechanism"),
-            (
-                "sendmail_stream from",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        bad,
-                        one.as_ptr(),
-                        1,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        null(),
-                        0,
-                        null(),
-                        0,
-                    )
-                }),
-                "from",
-            ),
-            (
-                "sendmail_stream to",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        a,
-                        bad1.as_ptr(),
-                        2,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        null(),
-                        0,
-                        null(),
-                        0,
-                    )
-                }),
-                "to[1]",
-            ),
-            (
-                "sendmail_stream mail_options",
-                Box::new(|| {
-                    smtp_sendmail_stream(
-                        p,
-                        a,
-                        one.as_ptr(),
-                        1,
-                        Some(read_nothing),
-                        null_mut(),
-                        -1,
-                        bad1.as_ptr(),
-                        2,
-                        null(),
-                        0,
-                    )
-                }),
-                "mail_options[1]",
-            ),
-            ("connect", Box::new(|| smtp_connect(p, bad, 25)), "host"),
-            ("docmd cmd", Box::new(|| smtp_docmd(p, bad, null())), "cmd"),
-            ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), bad)), "args"),
-            ("helo", Box::new(|| smtp_helo(p, bad)), "name"),
-            ("ehlo", Box::new(|| smtp_ehlo(p, bad)), "name"),
-            ("verify", Box::new(|| smtp_verify(p, bad)), "address"),
-            ("expn", Box::new(|| smtp_expn(p, bad)), "address"),
-            ("help", Box::new(|| smtp_help(p, bad)), "args"),
-            ("mail sender", Box::new(|| smtp_mail(p, bad, null(), 0)), "sender"),
-            ("mail options", Box::new(|| smtp_mail(p, a, bad1.as_ptr(), 2)), "options[1]"),
-            ("rcpt recipient", Box::new(|| smtp_rcpt(p, bad, null(), 0)), "recipient"),
-            ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad1.as_ptr(), 2)), "options[1]"),
-            (
-                "sendmail from",
-                Box::new(|| smtp_sendmail(p, bad, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
-                "from",
-            ),
-            (
-                "sendmail to",
-                Box::new(|| smtp_sendmail(p, a, bad1.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
-                "to[1]",
-            ),
-            (
-                "sendmail mail_options",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad1.as_ptr(), 2, null(), 0)),
-                "mail_options[1]",
-            ),
-            (
-                "sendmail rcpt_options",
-                Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad1.as_ptr(), 2)),
-                "rcpt_options[1]",
-            ),
-            (
-                "send_message from",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, bad, one.as_ptr(), 1, null(), 0, null(), 0)),
-                "from",
-            ),
-            (
-                "send_message to",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, bad1.as_ptr(), 2, null(), 0, null(), 0)),
-                "to[1]",
-            ),
-            (
-                "send_message mail_options",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, bad1.as_ptr(), 2, null(), 0)),
-                "mail_options[1]",
-            ),
-            (
-                "send_message rcpt_options",
-                Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, bad1.as_ptr(), 2)),
-                "rcpt_options[1]",
-            ),
-        ]
-    };
+    type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
+    let cases: Vec<Case> = vec![
+        ("set_local_hostname", Box::new(|| smtp_session_set_local_hostname(p, bad)), "name"),
+        ("set_source_address", Box::new(|| smtp_session_set_source_address(p, bad, 0)), "host"),
+        ("set_tls_ca_file", Box::new(|| smtp_session_set_tls_ca_file(p, bad)), "path"),
+        ("set_tls_ca_dir", Box::new(|| smtp_session_set_tls_ca_dir(p, bad)), "path"),
+        ("set_tls_client_cert chain", Box::new(|| smtp_session_set_tls_client_cert(p, bad, a)), "chain_file"),
+        ("set_tls_client_cert key", Box::new(|| smtp_session_set_tls_client_cert(p, a, bad)), "key_file"),
+        ("set_tls_server_name", Box::new(|| smtp_session_set_tls_server_name(p, bad)), "name"),
+        ("login user", Box::new(|| smtp_login(p, bad, a, true)), "user"),
+        ("login password", Box::new(|| smtp_login(p, a, bad, true)), "password"),
+        ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
+        ("login_oauth token", Box::new(|| smtp_login_oauth(p, 0, a, bad)), "token"),
+        ("auth mechanism", Box::new(|| smtp_auth(p, bad, Some(auth_abort), null_mut(), true)), "mechanism"),
+        (
+            "sendmail_stream from",
+            Box::new(|| {
+                smtp_sendmail_stream(p, bad, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
+            }),
+            "from",
+        ),
+        (
+            "sendmail_stream to",
+            Box::new(|| {
+                smtp_sendmail_stream(p, a, bad1.as_ptr(), 2, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
+            }),
+            "to[1]",
+        ),
+        (
+            "sendmail_stream mail_options",
+            Box::new(|| {
+                smtp_sendmail_stream(
+                    p,
+                    a,
+                    one.as_ptr(),
+                    1,
+                    Some(read_nothing),
+                    null_mut(),
+                    -1,
+                    bad1.as_ptr(),
+                    2,
+                    null(),
+                    0,
+                )
+            }),
+            "mail_options[1]",
+        ),
+        ("connect", Box::new(|| smtp_connect(p, bad, 25)), "host"),
+        ("docmd cmd", Box::new(|| smtp_docmd(p, bad, null())), "cmd"),
+        ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), bad)), "args"),
+        ("helo", Box::new(|| smtp_helo(p, bad)), "name"),
+        ("ehlo", Box::new(|| smtp_ehlo(p, bad)), "name"),
+        ("verify", Box::new(|| smtp_verify(p, bad)), "address"),
+        ("expn", Box::new(|| smtp_expn(p, bad)), "address"),
+        ("help", Box::new(|| smtp_help(p, bad)), "args"),
+        ("mail sender", Box::new(|| smtp_mail(p, bad, null(), 0)), "sender"),
+        ("mail options", Box::new(|| smtp_mail(p, a, bad1.as_ptr(), 2)), "options[1]"),
+        ("rcpt recipient", Box::new(|| smtp_rcpt(p, bad, null(), 0)), "recipient"),
+        ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad1.as_ptr(), 2)), "options[1]"),
+        (
+            "sendmail from",
+            Box::new(|| smtp_sendmail(p, bad, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+            "from",
+        ),
+        (
+            "sendmail to",
+            Box::new(|| smtp_sendmail(p, a, bad1.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
+            "to[1]",
+        ),
+        (
+            "sendmail mail_options",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad1.as_ptr(), 2, null(), 0)),
+            "mail_options[1]",
+        ),
+        (
+            "sendmail rcpt_options",
+            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad1.as_ptr(), 2)),
+            "rcpt_options[1]",
+        ),
+        (
+            "send_message from",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, bad, one.as_ptr(), 1, null(), 0, null(), 0)),
+            "from",
+        ),
+        (
+            "send_message to",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, bad1.as_ptr(), 2, null(), 0, null(), 0)),
+            "to[1]",
+        ),
+        (
+            "send_message mail_options",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, bad1.as_ptr(), 2, null(), 0)),
+            "mail_options[1]",
+        ),
+        (
+            "send_message rcpt_options",
+            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, bad1.as_ptr(), 2)),
+            "rcpt_options[1]",
+        ),
+    ];
     for (what, call, arg) in &cases {
-        assert_eq!(call(), INVALID_UTF8, "{what}");
-        s.assert_error(INVALID_UTF8, &[&format!("{arg} is not valid UTF-8")], what);
+        assert_eq!(call(), smtp_result::InvalidUtf8, "{what}");
+        s.assert_error(smtp_result::InvalidUtf8, &[&format!("{arg} is not valid UTF-8")], what);
     }
-    unsafe {
-        assert!(!smtp_has_extn(p, bad));
-        assert!(smtp_session_feature(p, bad).is_null());
-    }
+    assert!(!smtp_has_extn(p, bad));
+    assert!(smtp_session_feature(p, bad).is_null());
 }
 
 /// CR or LF in anything that ends up on a command line: INVALID_ARGUMENT naming the argument
@@ -1211,137 +972,137 @@ fn cr_and_lf_in_arguments_return_invalid_argument() {
         let msg = (MSG.as_ptr(), MSG.len());
         for s in [&unconnected, &connected] {
             let p = s.0;
-            type Case<'a> = (&'a str, Box<dyn Fn() -> i32 + 'a>, &'a str);
-            let cases: Vec<Case> = unsafe {
-                vec![
-                    (
-                        "set_local_hostname",
-                        Box::new(|| smtp_session_set_local_hostname(p, word.as_ptr())),
-                        "local hostname",
-                    ),
-                    (
-                        "set_source_address",
-                        Box::new(|| smtp_session_set_source_address(p, word.as_ptr(), 0)),
-                        "source address",
-                    ),
-                    (
-                        "set_tls_server_name",
-                        Box::new(|| smtp_session_set_tls_server_name(p, word.as_ptr())),
-                        "TLS server name",
-                    ),
-                    ("docmd cmd", Box::new(|| smtp_docmd(p, word.as_ptr(), null())), "command"),
-                    ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), word.as_ptr())), "command argument"),
-                    ("helo", Box::new(|| smtp_helo(p, word.as_ptr())), "HELO name"),
-                    ("ehlo", Box::new(|| smtp_ehlo(p, word.as_ptr())), "HELO name"),
-                    ("verify", Box::new(|| smtp_verify(p, addr.as_ptr())), "address"),
-                    ("expn", Box::new(|| smtp_expn(p, addr.as_ptr())), "address"),
-                    ("help", Box::new(|| smtp_help(p, word.as_ptr())), "command argument"),
-                    ("mail sender", Box::new(|| smtp_mail(p, addr.as_ptr(), null(), 0)), "address"),
-                    ("mail options", Box::new(|| smtp_mail(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
-                    ("rcpt recipient", Box::new(|| smtp_rcpt(p, addr.as_ptr(), null(), 0)), "address"),
-                    ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
-                    (
-                        "sendmail from",
-                        Box::new(|| {
-                            smtp_sendmail(p, addr.as_ptr(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)
-                        }),
-                        "address",
-                    ),
-                    (
-                        "sendmail to",
-                        Box::new(|| smtp_sendmail(p, a, bad_to.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
-                        "address",
-                    ),
-                    (
-                        "sendmail mail_options",
-                        Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad_opt.as_ptr(), 1, null(), 0)),
-                        "ESMTP option",
-                    ),
-                    (
-                        "sendmail rcpt_options",
-                        Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad_opt.as_ptr(), 1)),
-                        "ESMTP option",
-                    ),
-                    (
-                        "sendmail_stream from",
-                        Box::new(|| {
-                            smtp_sendmail_stream(
-                                p,
-                                addr.as_ptr(),
-                                one.as_ptr(),
-                                1,
-                                Some(read_nothing),
-                                null_mut(),
-                                -1,
-                                null(),
-                                0,
-                                null(),
-                                0,
-                            )
-                        }),
-                        "address",
-                    ),
-                    (
-                        "sendmail_stream to",
-                        Box::new(|| {
-                            smtp_sendmail_stream(
-                                p,
-                                a,
-                                bad_to.as_ptr(),
-                                2,
-                                Some(read_nothing),
-                                null_mut(),
-                                -1,
-                                null(),
-                                0,
-                                null(),
-                                0,
-                            )
-                        }),
-                        "address",
-                    ),
-                    (
-                        "sendmail_stream rcpt_options",
-                        Box::new(|| {
-                            smtp_sendmail_stream(
-                                p,
-                                a,
-                                one.as_ptr(),
-                                1,
-                                Some(read_nothing),
-                                null_mut(),
-                                -1,
-                                null(),
-                                0,
-                                bad_opt.as_ptr(),
-                                1,
-                            )
-                        }),
-                        "ESMTP option",
-                    ),
-                    ("login user", Box::new(|| smtp_login(p, word.as_ptr(), c"pw".as_ptr(), true)), "user"),
-                    ("login password", Box::new(|| smtp_login(p, c"u".as_ptr(), word.as_ptr(), true)), "password"),
-                    ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, word.as_ptr(), c"tok".as_ptr())), "user"),
-                ]
-            };
+            type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
+            let cases: Vec<Case> = vec![
+                (
+                    "set_local_hostname",
+                    Box::new(|| smtp_session_set_local_hostname(p, word.as_ptr())),
+                    "local hostname",
+                ),
+                (
+                    "set_source_address",
+                    Box::new(|| smtp_session_set_source_address(p, word.as_ptr(), 0)),
+                    "source address",
+                ),
+                (
+                    "set_tls_server_name",
+                    Box::new(|| smtp_session_set_tls_server_name(p, word.as_ptr())),
+                    "TLS server name",
+                ),
+                ("docmd cmd", Box::new(|| smtp_docmd(p, word.as_ptr(), null())), "command"),
+                ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), word.as_ptr())), "command argument"),
+                ("helo", Box::new(|| smtp_helo(p, word.as_ptr())), "HELO name"),
+                ("ehlo", Box::new(|| smtp_ehlo(p, word.as_ptr())), "HELO name"),
+                ("verify", Box::new(|| smtp_verify(p, addr.as_ptr())), "address"),
+                ("expn", Box::new(|| smtp_expn(p, addr.as_ptr())), "address"),
+                ("help", Box::new(|| smtp_help(p, word.as_ptr())), "command argument"),
+                ("mail sender", Box::new(|| smtp_mail(p, addr.as_ptr(), null(), 0)), "address"),
+                ("mail options", Box::new(|| smtp_mail(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
+                ("rcpt recipient", Box::new(|| smtp_rcpt(p, addr.as_ptr(), null(), 0)), "address"),
+                ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
+                (
+                    "sendmail from",
+                    Box::new(|| smtp_sendmail(p, addr.as_ptr(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+                    "address",
+                ),
+                (
+                    "sendmail to",
+                    Box::new(|| smtp_sendmail(p, a, bad_to.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
+                    "address",
+                ),
+                (
+                    "sendmail mail_options",
+                    Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad_opt.as_ptr(), 1, null(), 0)),
+                    "ESMTP option",
+                ),
+                (
+                    "sendmail rcpt_options",
+                    Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad_opt.as_ptr(), 1)),
+                    "ESMTP option",
+                ),
+                (
+                    "sendmail_stream from",
+                    Box::new(|| {
+                        smtp_sendmail_stream(
+                            p,
+                            addr.as_ptr(),
+                            one.as_ptr(),
+                            1,
+                            Some(read_nothing),
+                            null_mut(),
+                            -1,
+                            null(),
+                            0,
+                            null(),
+                            0,
+                        )
+                    }),
+                    "address",
+                ),
+                (
+                    "sendmail_stream to",
+                    Box::new(|| {
+                        smtp_sendmail_stream(
+                            p,
+                            a,
+                            bad_to.as_ptr(),
+                            2,
+                            Some(read_nothing),
+                            null_mut(),
+                            -1,
+                            null(),
+                            0,
+                            null(),
+                            0,
+                        )
+                    }),
+                    "address",
+                ),
+                (
+                    "sendmail_stream rcpt_options",
+                    Box::new(|| {
+                        smtp_sendmail_stream(
+                            p,
+                            a,
+                            one.as_ptr(),
+                            1,
+                            Some(read_nothing),
+                            null_mut(),
+                            -1,
+                            null(),
+                            0,
+                            bad_opt.as_ptr(),
+                            1,
+                        )
+                    }),
+                    "ESMTP option",
+                ),
+                ("login user", Box::new(|| smtp_login(p, word.as_ptr(), c"pw".as_ptr(), true)), "user"),
+                ("login password", Box::new(|| smtp_login(p, c"u".as_ptr(), word.as_ptr(), true)), "password"),
+                ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, word.as_ptr(), c"tok".as_ptr())), "user"),
+            ];
             for (what, call, arg) in &cases {
-                assert_eq!(call(), INVALID_ARGUMENT, "{what} with {name}");
-                s.assert_error(INVALID_ARGUMENT, &[arg, &format!("contains a {name} character")], what);
+                assert_eq!(call(), smtp_result::InvalidArgument, "{what} with {name}");
+                s.assert_error(smtp_result::InvalidArgument, &[arg, &format!("contains a {name} character")], what);
             }
         }
         // A mechanism name with CR / LF is not a valid name (the message shows it as '?').
         for s in [&unconnected, &connected] {
-            assert_eq!(unsafe { smtp_auth(s.0, word.as_ptr(), Some(auth_abort), null_mut(), true) }, INVALID_ARGUMENT);
-            s.assert_error(INVALID_ARGUMENT, &["SASL mechanism name", "client.example?RSET"], "auth");
+            assert_eq!(smtp_auth(s.0, word.as_ptr(), Some(auth_abort), null_mut(), true), smtp_result::InvalidArgument);
+            s.assert_error(smtp_result::InvalidArgument, &["SASL mechanism name", "client.example?RSET"], "auth");
         }
         // connect's host (unconnected only: connected, it would be BAD_STATE or refused anyway).
-        assert_eq!(unsafe { smtp_connect(unconnected.0, word.as_ptr(), 25) }, INVALID_ARGUMENT);
-        unconnected.assert_error(INVALID_ARGUMENT, &["host", &format!("contains a {name} character")], "connect");
+        assert_eq!(smtp_connect(unconnected.0, word.as_ptr(), 25), smtp_result::InvalidArgument);
+        unconnected.assert_error(
+            smtp_result::InvalidArgument,
+            &["host", &format!("contains a {name} character")],
+            "connect",
+        );
     }
     // Nothing reached the server: only the NOOP of each `lines` round trip.
     let after = server.lines(&connected);
     assert_eq!(&after[before.len()..], ["NOOP\r\n"], "refused calls sent bytes");
-    assert!(unsafe { smtp_session_is_connected(connected.0) });
+    assert!(smtp_session_is_connected(connected.0));
 }
 
 /// `smtp_send_message` checks its explicit from / to after it checks the connection and sends
@@ -1356,9 +1117,9 @@ fn send_message_checks_arguments_before_sending() {
     let one: [*const c_char; 1] = [c"b@example.org".as_ptr()];
     let before = server.lines(&connected);
     for s in [&unconnected, &connected] {
-        let rc = unsafe { smtp_send_message(s.0, MSG.as_ptr(), MSG.len(), bad, one.as_ptr(), 1, null(), 0, null(), 0) };
-        assert_eq!(rc, INVALID_ARGUMENT);
-        s.assert_error(INVALID_ARGUMENT, &["address", "contains a CR character"], "send_message");
+        let rc = smtp_send_message(s.0, MSG.as_ptr(), MSG.len(), bad, one.as_ptr(), 1, null(), 0, null(), 0);
+        assert_eq!(rc, smtp_result::InvalidArgument);
+        s.assert_error(smtp_result::InvalidArgument, &["address", "contains a CR character"], "send_message");
     }
     let after = server.lines(&connected);
     assert_eq!(&after[before.len()..], ["NOOP\r\n"], "send_message sent bytes before refusing its arguments");
@@ -1368,37 +1129,35 @@ fn send_message_checks_arguments_before_sending() {
 #[test]
 fn settings_refuse_bad_values() {
     let s = Session::new();
-    unsafe {
-        for level in [-1, 3, i32::MIN, i32::MAX] {
-            assert_eq!(smtp_session_set_debuglevel(s.0, level), INVALID_ARGUMENT, "level {level}");
-            s.assert_error(INVALID_ARGUMENT, &[&format!("debug level {level}")], "set_debuglevel");
-        }
-        for level in 0..=2 {
-            assert_eq!(smtp_session_set_debuglevel(s.0, level), OK);
-        }
-        for name in [c"", c"two words"] {
-            assert_eq!(smtp_session_set_local_hostname(s.0, name.as_ptr()), INVALID_ARGUMENT, "{name:?}");
-            s.assert_error(INVALID_ARGUMENT, &["local hostname"], "set_local_hostname");
-        }
-        assert_eq!(smtp_session_set_timeout_ms(s.0, 0), OK);
-        for v in [0, 11, 14, -12] {
-            assert_eq!(smtp_session_set_tls_min_version(s.0, v), INVALID_ARGUMENT, "TLS version {v}");
-            s.assert_error(INVALID_ARGUMENT, &[&format!("unknown TLS version {v}")], "set_tls_min_version");
-        }
-        for v in [12, 13] {
-            assert_eq!(smtp_session_set_tls_min_version(s.0, v), OK);
-        }
-        for v in [3, -1, i32::MAX] {
-            assert_eq!(smtp_session_set_tls_policy(s.0, v), INVALID_ARGUMENT, "TLS policy {v}");
-            s.assert_error(INVALID_ARGUMENT, &[&format!("unknown TLS policy {v}")], "set_tls_policy");
-        }
-        for v in 0..=2 {
-            assert_eq!(smtp_session_set_tls_policy(s.0, v), OK);
-        }
-        for v in [2, -1, i32::MIN] {
-            assert_eq!(smtp_login_oauth(s.0, v, c"u".as_ptr(), c"tok".as_ptr()), INVALID_ARGUMENT, "OAuth {v}");
-            s.assert_error(INVALID_ARGUMENT, &[&format!("unknown OAuth mechanism {v}")], "login_oauth");
-        }
+    for level in [-1, 3, i32::MIN, i32::MAX] {
+        assert_eq!(smtp_session_set_debuglevel(s.0, level), smtp_result::InvalidArgument, "level {level}");
+        s.assert_error(smtp_result::InvalidArgument, &[&format!("debug level {level}")], "set_debuglevel");
+    }
+    for level in 0..=2 {
+        assert_eq!(smtp_session_set_debuglevel(s.0, level), smtp_result::Ok);
+    }
+    for name in [c"", c"two words"] {
+        assert_eq!(smtp_session_set_local_hostname(s.0, name.as_ptr()), smtp_result::InvalidArgument, "{name:?}");
+        s.assert_error(smtp_result::InvalidArgument, &["local hostname"], "set_local_hostname");
+    }
+    assert_eq!(smtp_session_set_timeout_ms(s.0, 0), smtp_result::Ok);
+    for v in [0, 11, 14, -12] {
+        assert_eq!(smtp_session_set_tls_min_version(s.0, v), smtp_result::InvalidArgument, "TLS version {v}");
+        s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown TLS version {v}")], "set_tls_min_version");
+    }
+    for v in [12, 13] {
+        assert_eq!(smtp_session_set_tls_min_version(s.0, v), smtp_result::Ok);
+    }
+    for v in [3, -1, i32::MAX] {
+        assert_eq!(smtp_session_set_tls_policy(s.0, v), smtp_result::InvalidArgument, "TLS policy {v}");
+        s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown TLS policy {v}")], "set_tls_policy");
+    }
+    for v in 0..=2 {
+        assert_eq!(smtp_session_set_tls_policy(s.0, v), smtp_result::Ok);
+    }
+    for v in [2, -1, i32::MIN] {
+        assert_eq!(smtp_login_oauth(s.0, v, c"u".as_ptr(), c"tok".as_ptr()), smtp_result::InvalidArgument, "OAuth {v}");
+        s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown OAuth mechanism {v}")], "login_oauth");
     }
 }
 
@@ -1408,31 +1167,29 @@ fn settings_refuse_bad_values() {
 fn last_result_tracks_the_last_mutating_call() {
     let s = Session::new();
     let other = Session::new();
-    unsafe {
-        assert_eq!(s.last_result(), OK);
-        assert_eq!(s.message(), "");
-        assert_eq!(smtp_noop(s.0), SERVER_DISCONNECTED);
-        s.assert_error(SERVER_DISCONNECTED, &["not connected"], "noop");
-        // getters, NULL sessions and another session leave it alone
-        let _ = smtp_session_feature_count(s.0);
-        let _ = smtp_session_last_error_message(s.0);
-        assert_eq!(smtp_noop(null_mut()), NULL_ARGUMENT);
-        assert_eq!(smtp_session_set_timeout_ms(other.0, 10), OK);
-        assert_eq!(smtp_session_set_debuglevel(other.0, 9), INVALID_ARGUMENT);
-        assert_eq!(s.last_result(), SERVER_DISCONNECTED);
-        assert_eq!(other.last_result(), INVALID_ARGUMENT);
-        // the next error replaces it
-        assert_eq!(smtp_verify(s.0, null()), NULL_ARGUMENT);
-        s.assert_error(NULL_ARGUMENT, &["address is NULL"], "verify");
-        // a success resets code and message
-        assert_eq!(smtp_session_set_timeout_ms(s.0, 1000), OK);
-        assert_eq!(s.last_result(), OK);
-        assert_eq!(s.message(), "");
-        assert_eq!(smtp_helo(s.0, c"bad\nname".as_ptr()), INVALID_ARGUMENT);
-        assert_eq!(smtp_close(s.0), OK); // closing a closed session is not an error
-        assert_eq!(s.last_result(), OK);
-        assert_eq!(s.message(), "");
-    }
+    assert_eq!(s.last_result(), smtp_result::Ok as i32);
+    assert_eq!(s.message(), "");
+    assert_eq!(smtp_noop(s.0), smtp_result::ServerDisconnected);
+    s.assert_error(smtp_result::ServerDisconnected, &["not connected"], "noop");
+    // getters, NULL sessions and another session leave it alone
+    let _ = smtp_session_feature_count(s.0);
+    let _ = smtp_session_last_error_message(s.0);
+    assert_eq!(smtp_noop(null_mut()), smtp_result::NullArgument);
+    assert_eq!(smtp_session_set_timeout_ms(other.0, 10), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debuglevel(other.0, 9), smtp_result::InvalidArgument);
+    assert_eq!(s.last_result(), smtp_result::ServerDisconnected as i32);
+    assert_eq!(other.last_result(), smtp_result::InvalidArgument as i32);
+    // the next error replaces it
+    assert_eq!(smtp_verify(s.0, null()), smtp_result::NullArgument);
+    s.assert_error(smtp_result::NullArgument, &["address is NULL"], "verify");
+    // a success resets code and message
+    assert_eq!(smtp_session_set_timeout_ms(s.0, 1000), smtp_result::Ok);
+    assert_eq!(s.last_result(), smtp_result::Ok as i32);
+    assert_eq!(s.message(), "");
+    assert_eq!(smtp_helo(s.0, c"bad\nname".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_close(s.0), smtp_result::Ok); // closing a closed session is not an error
+    assert_eq!(s.last_result(), smtp_result::Ok as i32);
+    assert_eq!(s.message(), "");
 }
 
 /// After an error without a server reply the reply details are empty; after a refusal they
@@ -1440,51 +1197,45 @@ fn last_result_tracks_the_last_mutating_call() {
 #[test]
 fn error_details() {
     fn assert_no_detail(p: *mut smtp_client, when: &str) {
-        unsafe {
-            assert_eq!(smtp_session_last_error_reply_code(p), 0, "{when}");
-            assert_eq!(text(smtp_session_last_error_reply_text(p)).as_deref(), Some(""), "{when}");
-            let mut v = [UNTOUCHED_INT; 3];
-            let [a, b, c] = &mut v;
-            assert!(!smtp_session_last_error_enhanced_status(p, a, b, c), "{when}");
-            assert_eq!(v, [UNTOUCHED_INT; 3], "{when}");
-            assert!(smtp_session_last_error_sender(p).is_null(), "{when}");
-            assert_eq!(smtp_session_last_callback_value(p), 0, "{when}");
-        }
+        assert_eq!(smtp_session_last_error_reply_code(p), 0, "{when}");
+        assert_eq!(text(smtp_session_last_error_reply_text(p)).as_deref(), Some(""), "{when}");
+        let mut v = [UNTOUCHED_INT; 3];
+        let [a, b, c] = &mut v;
+        assert!(!smtp_session_last_error_enhanced_status(p, a, b, c), "{when}");
+        assert_eq!(v, [UNTOUCHED_INT; 3], "{when}");
+        assert!(smtp_session_last_error_sender(p).is_null(), "{when}");
+        assert_eq!(smtp_session_last_callback_value(p), 0, "{when}");
     }
     let fresh = Session::new();
     assert_no_detail(fresh.0, "fresh session");
-    unsafe {
-        assert_eq!(smtp_mail(fresh.0, null(), null(), 0), NULL_ARGUMENT);
-        assert_no_detail(fresh.0, "NULL_ARGUMENT");
-        assert_eq!(smtp_mail(fresh.0, c"a\r@b".as_ptr(), null(), 0), INVALID_ARGUMENT);
-        assert_no_detail(fresh.0, "INVALID_ARGUMENT");
-        assert_eq!(smtp_noop(fresh.0), SERVER_DISCONNECTED);
-        assert_no_detail(fresh.0, "SERVER_DISCONNECTED");
-    }
+    assert_eq!(smtp_mail(fresh.0, null(), null(), 0), smtp_result::NullArgument);
+    assert_no_detail(fresh.0, "NULL_ARGUMENT");
+    assert_eq!(smtp_mail(fresh.0, c"a\r@b".as_ptr(), null(), 0), smtp_result::InvalidArgument);
+    assert_no_detail(fresh.0, "INVALID_ARGUMENT");
+    assert_eq!(smtp_noop(fresh.0), smtp_result::ServerDisconnected);
+    assert_no_detail(fresh.0, "SERVER_DISCONNECTED");
 
     let server = Server::start();
     let s = Session::connected(&server);
     let to: [*const c_char; 1] = [c"b@example.org".as_ptr()];
-    unsafe {
-        let from = c"refused@example.org".as_ptr();
-        assert_eq!(
-            smtp_sendmail(s.0, from, to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0),
-            SENDER_REFUSED
-        );
-        assert_eq!(smtp_session_last_error_reply_code(s.0), 550);
-        assert_eq!(text(smtp_session_last_error_reply_text(s.0)).as_deref(), Some("5.7.1 sender refused"));
-        assert_eq!(text(smtp_session_last_error_sender(s.0)).as_deref(), Some("refused@example.org"));
-        let mut v = [0; 3];
-        let [a, b, c] = &mut v;
-        assert!(smtp_session_last_error_enhanced_status(s.0, a, b, c));
-        assert_eq!(v, [5, 7, 1]);
-        // a success clears the detail
-        assert_eq!(smtp_noop(s.0), OK);
-        assert_eq!(s.last_result(), OK);
-        assert_no_detail(s.0, "after a success");
-        assert_eq!(smtp_session_last_reply_code(s.0), 250);
-        assert_eq!(text(smtp_session_last_reply_text(s.0)).as_deref(), Some("ok"));
-    }
+    let from = c"refused@example.org".as_ptr();
+    assert_eq!(
+        smtp_sendmail(s.0, from, to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0),
+        smtp_result::SenderRefused
+    );
+    assert_eq!(smtp_session_last_error_reply_code(s.0), 550);
+    assert_eq!(text(smtp_session_last_error_reply_text(s.0)).as_deref(), Some("5.7.1 sender refused"));
+    assert_eq!(text(smtp_session_last_error_sender(s.0)).as_deref(), Some("refused@example.org"));
+    let mut v = [0; 3];
+    let [a, b, c] = &mut v;
+    assert!(smtp_session_last_error_enhanced_status(s.0, a, b, c));
+    assert_eq!(v, [5, 7, 1]);
+    // a success clears the detail
+    assert_eq!(smtp_noop(s.0), smtp_result::Ok);
+    assert_eq!(s.last_result(), smtp_result::Ok as i32);
+    assert_no_detail(s.0, "after a success");
+    assert_eq!(smtp_session_last_reply_code(s.0), 250);
+    assert_eq!(text(smtp_session_last_reply_text(s.0)).as_deref(), Some("ok"));
 }
 
 /// Every command before smtp_connect is SERVER_DISCONNECTED (smtplib's SMTPServerDisconnected).
@@ -1516,22 +1267,22 @@ fn commands_before_connect_return_server_disconnected() {
             continue;
         }
         let s = Session::new();
-        assert_eq!(call(s.0), SERVER_DISCONNECTED, "{name} before connect: {}", s.message());
-        s.assert_error(SERVER_DISCONNECTED, &["not connected"], name);
-        assert!(!unsafe { smtp_session_is_connected(s.0) });
+        assert_eq!(call(s.0), smtp_result::ServerDisconnected, "{name} before connect: {}", s.message());
+        s.assert_error(smtp_result::ServerDisconnected, &["not connected"], name);
+        assert!(!smtp_session_is_connected(s.0));
         checked += 1;
     }
     assert_eq!(checked, 20);
     // An SMTPS session is TLS by construction: STARTTLS is BAD_STATE even before connecting.
-    let smtps = unsafe { smtp_session_new(KIND_SMTPS) };
-    assert_eq!(unsafe { smtp_starttls(smtps) }, BAD_STATE);
-    assert_eq!(unsafe { smtp_noop(smtps) }, SERVER_DISCONNECTED);
-    unsafe { smtp_session_free(smtps) };
+    let smtps = smtp_session_new(smtp_session_kind::Smtps as i32);
+    assert_eq!(smtp_starttls(smtps), smtp_result::BadState);
+    assert_eq!(smtp_noop(smtps), smtp_result::ServerDisconnected);
+    smtp_session_free(smtps);
     // settings and close work unconnected
     let s = Session::new();
     for (name, call) in mutating_calls() {
         if skip.contains(&name) && name != "smtp_connect" {
-            assert_eq!(call(s.0), OK, "{name} unconnected: {}", s.message());
+            assert_eq!(call(s.0), smtp_result::Ok, "{name} unconnected: {}", s.message());
         }
     }
 }
@@ -1543,18 +1294,17 @@ fn auth_response_writer() {
     #[repr(C, align(16))]
     struct Foreign([u8; 64]);
     let mut buf = Foreign([0; 64]);
-    unsafe {
-        assert_eq!(smtp_auth_response_set(null_mut(), b"x".as_ptr(), 1), NULL_ARGUMENT);
-        let foreign = &mut buf as *mut Foreign as *mut smtp_auth_response;
-        assert_eq!(smtp_auth_response_set(foreign, b"x".as_ptr(), 1), BAD_HANDLE);
-        assert_eq!(smtp_auth_response_set(foreign.cast::<u8>().add(1).cast(), b"x".as_ptr(), 1), BAD_HANDLE);
-    }
+    assert_eq!(smtp_auth_response_set(null_mut(), b"x".as_ptr(), 1), smtp_result::NullArgument);
+    let foreign = &mut buf as *mut Foreign as *mut smtp_auth_response;
+    assert_eq!(smtp_auth_response_set(foreign, b"x".as_ptr(), 1), smtp_result::BadHandle);
+    let misaligned = unsafe { foreign.cast::<u8>().add(1) }.cast::<smtp_auth_response>();
+    assert_eq!(smtp_auth_response_set(misaligned, b"x".as_ptr(), 1), smtp_result::BadHandle);
     assert!(buf.0.iter().all(|b| *b == 0), "the library wrote into a foreign writer");
 
     #[derive(Default)]
     struct Seen {
         calls: Vec<(bool, bool, usize)>,
-        results: Vec<i32>,
+        results: Vec<smtp_result>,
     }
     unsafe extern "C" fn respond(
         ud: *mut c_void,
@@ -1567,21 +1317,22 @@ fn auth_response_writer() {
         let seen = unsafe { &mut *(ud as *mut Seen) };
         seen.calls.push((is_initial, challenge.is_null(), len));
         let big = vec![b'a'; 8193];
-        unsafe {
-            seen.results.push(smtp_auth_response_set(response, null(), 3));
-            seen.results.push(smtp_auth_response_set(response, big.as_ptr(), big.len()));
-            seen.results.push(smtp_auth_response_set(response, null(), 0));
-            seen.results.push(smtp_auth_response_set(response, b"\0u\0p".as_ptr(), 4));
-        }
+        seen.results.push(smtp_auth_response_set(response, null(), 3));
+        seen.results.push(smtp_auth_response_set(response, big.as_ptr(), big.len()));
+        seen.results.push(smtp_auth_response_set(response, null(), 0));
+        seen.results.push(smtp_auth_response_set(response, b"\0u\0p".as_ptr(), 4));
         0
     }
     let server = Server::start();
     let s = Session::connected(&server);
     let mut seen = Seen::default();
-    let rc = unsafe { smtp_auth(s.0, c"plain".as_ptr(), Some(respond), &mut seen as *mut Seen as *mut c_void, true) };
-    assert_eq!(rc, OK, "{}", s.message());
+    let rc = smtp_auth(s.0, c"plain".as_ptr(), Some(respond), &mut seen as *mut Seen as *mut c_void, true);
+    assert_eq!(rc, smtp_result::Ok, "{}", s.message());
     assert_eq!(seen.calls, [(true, true, 0)], "one initial call, without a challenge");
-    assert_eq!(seen.results, [NULL_ARGUMENT, INVALID_ARGUMENT, OK, OK]);
+    assert_eq!(
+        seen.results,
+        [smtp_result::NullArgument, smtp_result::InvalidArgument, smtp_result::Ok, smtp_result::Ok]
+    );
     let lines = server.lines(&s);
     assert!(lines.contains(&"AUTH PLAIN AHUAcA==\r\n".to_owned()), "{lines:?}");
 }

@@ -7,8 +7,6 @@
 //! A tiny loopback server in this file produces the debug events (this tests the C boundary,
 //! not SMTP).
 
-#![allow(non_camel_case_types)]
-
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void, CStr};
@@ -17,162 +15,10 @@ use std::net::TcpListener;
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-// Link the rlib that defines the exports (nothing else here names the crate).
-use smtpclient as _;
-
-#[repr(C)]
-struct smtp_client {
-    _private: [u8; 0],
-}
-
-type smtp_debug_callback = Option<unsafe extern "C" fn(*mut c_void, i32, *const u8, usize)>;
-type smtp_userdata_free = Option<unsafe extern "C" fn(*mut c_void)>;
-type smtp_read_callback = Option<unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> i64>;
-#[repr(C)]
-struct smtp_auth_response {
-    _private: [u8; 0],
-}
-type smtp_auth_callback =
-    Option<unsafe extern "C" fn(*mut c_void, *const u8, usize, bool, bool, *mut smtp_auth_response) -> i32>;
-
-extern "C" {
-    fn smtp_session_new(kind: i32) -> *mut smtp_client;
-    fn smtp_session_free(s: *mut smtp_client);
-    fn smtp_session_set_local_hostname(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_session_set_timeout_ms(s: *mut smtp_client, ms: u32) -> i32;
-    fn smtp_session_set_source_address(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
-    fn smtp_session_set_debuglevel(s: *mut smtp_client, level: i32) -> i32;
-    fn smtp_session_set_debug_callback(
-        s: *mut smtp_client,
-        cb: smtp_debug_callback,
-        userdata: *mut c_void,
-        userdata_free: smtp_userdata_free,
-    ) -> i32;
-    fn smtp_connect(s: *mut smtp_client, host: *const c_char, port: u16) -> i32;
-    fn smtp_quit(s: *mut smtp_client) -> i32;
-    fn smtp_close(s: *mut smtp_client) -> i32;
-    fn smtp_session_is_connected(s: *const smtp_client) -> bool;
-    fn smtp_docmd(s: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> i32;
-    fn smtp_helo(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_ehlo(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_ehlo_or_helo_if_needed(s: *mut smtp_client) -> i32;
-    fn smtp_verify(s: *mut smtp_client, address: *const c_char) -> i32;
-    fn smtp_expn(s: *mut smtp_client, address: *const c_char) -> i32;
-    fn smtp_help(s: *mut smtp_client, args: *const c_char) -> i32;
-    fn smtp_rset(s: *mut smtp_client) -> i32;
-    fn smtp_noop(s: *mut smtp_client) -> i32;
-    fn smtp_mail(s: *mut smtp_client, sender: *const c_char, options: *const *const c_char, n: usize) -> i32;
-    fn smtp_rcpt(s: *mut smtp_client, recipient: *const c_char, options: *const *const c_char, n: usize) -> i32;
-    fn smtp_data(s: *mut smtp_client, msg: *const u8, len: usize) -> i32;
-    fn smtp_sendmail(
-        s: *mut smtp_client,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        msg: *const u8,
-        len: usize,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_send_message(
-        s: *mut smtp_client,
-        msg: *const u8,
-        len: usize,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_has_extn(s: *const smtp_client, name: *const c_char) -> bool;
-    fn smtp_session_feature(s: *const smtp_client, name: *const c_char) -> *const c_char;
-    fn smtp_session_feature_count(s: *const smtp_client) -> usize;
-    fn smtp_session_feature_get(s: *const smtp_client, i: usize, n: *mut *const c_char, p: *mut *const c_char) -> i32;
-    fn smtp_session_does_esmtp(s: *const smtp_client) -> bool;
-    fn smtp_session_helo_resp(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_ehlo_resp(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_reply_code(s: *const smtp_client) -> i32;
-    fn smtp_session_last_reply_text(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_result(s: *const smtp_client) -> i32;
-    fn smtp_session_last_error_message(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_error_reply_code(s: *const smtp_client) -> i32;
-    fn smtp_session_last_error_reply_text(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_error_enhanced_status(s: *const smtp_client, c: *mut i32, s: *mut i32, d: *mut i32) -> bool;
-    fn smtp_session_last_error_sender(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_last_callback_value(s: *const smtp_client) -> i32;
-    fn smtp_session_refused_count(s: *const smtp_client) -> usize;
-    fn smtp_session_refused_get(
-        s: *const smtp_client,
-        i: usize,
-        a: *mut *const c_char,
-        c: *mut i32,
-        t: *mut *const c_char,
-    ) -> i32;
-    fn smtp_session_recipient_count(s: *const smtp_client) -> usize;
-    fn smtp_session_set_tls_ca_file(s: *mut smtp_client, path: *const c_char) -> i32;
-    fn smtp_session_set_tls_ca_dir(s: *mut smtp_client, path: *const c_char) -> i32;
-    fn smtp_session_set_tls_client_cert(s: *mut smtp_client, chain: *const c_char, key: *const c_char) -> i32;
-    fn smtp_session_set_tls_min_version(s: *mut smtp_client, version: i32) -> i32;
-    fn smtp_session_set_tls_server_name(s: *mut smtp_client, name: *const c_char) -> i32;
-    fn smtp_session_set_tls_insecure_skip_verify(s: *mut smtp_client, insecure: bool) -> i32;
-    fn smtp_session_set_tls_policy(s: *mut smtp_client, policy: i32) -> i32;
-    fn smtp_starttls(s: *mut smtp_client) -> i32;
-    fn smtp_session_tls_active(s: *const smtp_client) -> bool;
-    fn smtp_session_tls_peer_verified(s: *const smtp_client) -> bool;
-    fn smtp_session_tls_version(s: *const smtp_client) -> *const c_char;
-    fn smtp_session_tls_cipher(s: *const smtp_client) -> *const c_char;
-    fn smtp_sendmail_stream(
-        s: *mut smtp_client,
-        from: *const c_char,
-        to: *const *const c_char,
-        n_to: usize,
-        read: smtp_read_callback,
-        userdata: *mut c_void,
-        size_estimate: i64,
-        mail_options: *const *const c_char,
-        n_mail_options: usize,
-        rcpt_options: *const *const c_char,
-        n_rcpt_options: usize,
-    ) -> i32;
-    fn smtp_session_set_pipelining(s: *mut smtp_client, enabled: bool) -> i32;
-    fn smtp_session_set_chunking(s: *mut smtp_client, enabled: bool) -> i32;
-    fn smtp_login(s: *mut smtp_client, user: *const c_char, password: *const c_char, initial_response_ok: bool) -> i32;
-    fn smtp_login_oauth(s: *mut smtp_client, mechanism: i32, user: *const c_char, token: *const c_char) -> i32;
-    fn smtp_auth(
-        s: *mut smtp_client,
-        mechanism: *const c_char,
-        callback: smtp_auth_callback,
-        userdata: *mut c_void,
-        initial_response_ok: bool,
-    ) -> i32;
-    fn smtp_auth_response_set(response: *mut smtp_auth_response, data: *const u8, len: usize) -> i32;
-    fn smtp_session_set_allow_cleartext_credentials(s: *mut smtp_client, allow: bool) -> i32;
-    fn smtp_session_set_local_peer_is_safe(s: *mut smtp_client, safe: bool) -> i32;
-    fn smtp_session_recipient_get(
-        s: *const smtp_client,
-        i: usize,
-        a: *mut *const c_char,
-        r: *mut i32,
-        d: *mut i32,
-        t: *mut *const c_char,
-    ) -> i32;
-}
-
-const OK: i32 = 0;
-const BAD_HANDLE: i32 = 404;
-const REENTRANT_CALL: i32 = 405;
-
-const DEBUG_CONNECT: i32 = 0;
-const DEBUG_SENT: i32 = 1;
-const DEBUG_RECEIVED: i32 = 2;
-const DEBUG_INFO: i32 = 3;
+use smtpclient::capi::{auth::*, result::*, session::*, tls::*};
 
 /// The `session_get` default of `smtp_session_last_result` and of the index getters.
-const GETTER_RESULT_DEFAULT: i32 = BAD_HANDLE;
+const GETTER_RESULT_DEFAULT: smtp_result = smtp_result::BadHandle;
 const UNTOUCHED_INT: i32 = -7777;
 fn untouched_ptr() -> *const c_char {
     c"untouched".as_ptr()
@@ -263,7 +109,8 @@ unsafe extern "C" fn auth_reenter(
 ) -> i32 {
     let ctx = unsafe { &*(ud as *const Ctx) };
     reenter(ctx, ctx.session.get() as *mut smtp_client);
-    unsafe { smtp_auth_response_set(response, b"\0u\0p".as_ptr(), 4) }
+    // OK (0) is SMTP_AUTH_STEP_RESPOND; an error code aborts the exchange.
+    smtp_auth_response_set(response, b"\0u\0p".as_ptr(), 4) as i32
 }
 
 /// The smtp_sendmail_stream callback: re-enters, then gives the message once, then the end.
@@ -300,87 +147,72 @@ unsafe extern "C" fn count_stray_free(ud: *mut c_void) {
     unsafe { &*(ud as *const Ctx) }.stray_frees.fetch_add(1, Ordering::SeqCst);
 }
 
-type Mutating = (&'static str, fn(*mut smtp_client, &Ctx) -> i32);
+type Mutating = (&'static str, fn(*mut smtp_client, &Ctx) -> smtp_result);
 type Getter = (&'static str, fn(*mut smtp_client) -> Result<(), String>);
 
 fn mutating_calls() -> Vec<Mutating> {
     const TO: [*const c_char; 1] = [c"b@example.org".as_ptr()];
-    let m = |n: &'static str, f: fn(*mut smtp_client, &Ctx) -> i32| -> Mutating { (n, f) };
-    unsafe {
-        vec![
-            m("smtp_session_set_local_hostname", |s, _| smtp_session_set_local_hostname(s, c"x.example".as_ptr())),
-            m("smtp_session_set_timeout_ms", |s, _| smtp_session_set_timeout_ms(s, 1)),
-            m("smtp_session_set_source_address", |s, _| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
-            m("smtp_session_set_debuglevel", |s, _| smtp_session_set_debuglevel(s, 0)),
-            m("smtp_session_set_debug_callback", |s, ctx| {
-                smtp_session_set_debug_callback(s, None, ctx.ud(), Some(count_stray_free))
-            }),
-            m("smtp_connect", |s, _| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
-            m("smtp_quit", |s, _| smtp_quit(s)),
-            m("smtp_close", |s, _| smtp_close(s)),
-            m("smtp_docmd", |s, _| smtp_docmd(s, c"NOOP".as_ptr(), null())),
-            m("smtp_helo", |s, _| smtp_helo(s, null())),
-            m("smtp_ehlo", |s, _| smtp_ehlo(s, null())),
-            m("smtp_ehlo_or_helo_if_needed", |s, _| smtp_ehlo_or_helo_if_needed(s)),
-            m("smtp_verify", |s, _| smtp_verify(s, c"a@example.org".as_ptr())),
-            m("smtp_expn", |s, _| smtp_expn(s, c"a@example.org".as_ptr())),
-            m("smtp_help", |s, _| smtp_help(s, null())),
-            m("smtp_rset", |s, _| smtp_rset(s)),
-            m("smtp_noop", |s, _| smtp_noop(s)),
-            m("smtp_mail", |s, _| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
-            m("smtp_rcpt", |s, _| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
-            m("smtp_data", |s, _| smtp_data(s, MSG.as_ptr(), MSG.len())),
-            m("smtp_sendmail", |s, _| {
-                smtp_sendmail(
-                    s,
-                    c"a@example.org".as_ptr(),
-                    TO.as_ptr(),
-                    1,
-                    MSG.as_ptr(),
-                    MSG.len(),
-                    null(),
-                    0,
-                    null(),
-                    0,
-                )
-            }),
-            m("smtp_send_message", |s, _| {
-                smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
-            }),
-            m("smtp_session_set_tls_ca_file", |s, _| smtp_session_set_tls_ca_file(s, null())),
-            m("smtp_session_set_tls_ca_dir", |s, _| smtp_session_set_tls_ca_dir(s, null())),
-            m("smtp_session_set_tls_client_cert", |s, _| smtp_session_set_tls_client_cert(s, null(), null())),
-            m("smtp_session_set_tls_min_version", |s, _| smtp_session_set_tls_min_version(s, 13)),
-            m("smtp_session_set_tls_server_name", |s, _| smtp_session_set_tls_server_name(s, null())),
-            m("smtp_session_set_tls_insecure_skip_verify", |s, _| smtp_session_set_tls_insecure_skip_verify(s, true)),
-            m("smtp_session_set_tls_policy", |s, _| smtp_session_set_tls_policy(s, 2)),
-            m("smtp_starttls", |s, _| smtp_starttls(s)),
-            m("smtp_sendmail_stream", |s, _| {
-                smtp_sendmail_stream(
-                    s,
-                    c"a@example.org".as_ptr(),
-                    TO.as_ptr(),
-                    1,
-                    Some(read_nothing),
-                    null_mut(),
-                    -1,
-                    null(),
-                    0,
-                    null(),
-                    0,
-                )
-            }),
-            m("smtp_session_set_pipelining", |s, _| smtp_session_set_pipelining(s, false)),
-            m("smtp_session_set_chunking", |s, _| smtp_session_set_chunking(s, false)),
-            m("smtp_login", |s, _| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
-            m("smtp_login_oauth", |s, _| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
-            m("smtp_auth", |s, _| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
-            m("smtp_session_set_allow_cleartext_credentials", |s, _| {
-                smtp_session_set_allow_cleartext_credentials(s, true)
-            }),
-            m("smtp_session_set_local_peer_is_safe", |s, _| smtp_session_set_local_peer_is_safe(s, false)),
-        ]
-    }
+    let m = |n: &'static str, f: fn(*mut smtp_client, &Ctx) -> smtp_result| -> Mutating { (n, f) };
+    vec![
+        m("smtp_session_set_local_hostname", |s, _| smtp_session_set_local_hostname(s, c"x.example".as_ptr())),
+        m("smtp_session_set_timeout_ms", |s, _| smtp_session_set_timeout_ms(s, 1)),
+        m("smtp_session_set_source_address", |s, _| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
+        m("smtp_session_set_debuglevel", |s, _| smtp_session_set_debuglevel(s, 0)),
+        m("smtp_session_set_debug_callback", |s, ctx| {
+            smtp_session_set_debug_callback(s, None, ctx.ud(), Some(count_stray_free))
+        }),
+        m("smtp_connect", |s, _| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_quit", |s, _| smtp_quit(s)),
+        m("smtp_close", |s, _| smtp_close(s)),
+        m("smtp_docmd", |s, _| smtp_docmd(s, c"NOOP".as_ptr(), null())),
+        m("smtp_helo", |s, _| smtp_helo(s, null())),
+        m("smtp_ehlo", |s, _| smtp_ehlo(s, null())),
+        m("smtp_ehlo_or_helo_if_needed", |s, _| smtp_ehlo_or_helo_if_needed(s)),
+        m("smtp_verify", |s, _| smtp_verify(s, c"a@example.org".as_ptr())),
+        m("smtp_expn", |s, _| smtp_expn(s, c"a@example.org".as_ptr())),
+        m("smtp_help", |s, _| smtp_help(s, null())),
+        m("smtp_rset", |s, _| smtp_rset(s)),
+        m("smtp_noop", |s, _| smtp_noop(s)),
+        m("smtp_mail", |s, _| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
+        m("smtp_rcpt", |s, _| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
+        m("smtp_data", |s, _| smtp_data(s, MSG.as_ptr(), MSG.len())),
+        m("smtp_sendmail", |s, _| {
+            smtp_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0)
+        }),
+        m("smtp_send_message", |s, _| {
+            smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
+        }),
+        m("smtp_session_set_tls_ca_file", |s, _| smtp_session_set_tls_ca_file(s, null())),
+        m("smtp_session_set_tls_ca_dir", |s, _| smtp_session_set_tls_ca_dir(s, null())),
+        m("smtp_session_set_tls_client_cert", |s, _| smtp_session_set_tls_client_cert(s, null(), null())),
+        m("smtp_session_set_tls_min_version", |s, _| smtp_session_set_tls_min_version(s, 13)),
+        m("smtp_session_set_tls_server_name", |s, _| smtp_session_set_tls_server_name(s, null())),
+        m("smtp_session_set_tls_insecure_skip_verify", |s, _| smtp_session_set_tls_insecure_skip_verify(s, true)),
+        m("smtp_session_set_tls_policy", |s, _| smtp_session_set_tls_policy(s, 2)),
+        m("smtp_starttls", |s, _| smtp_starttls(s)),
+        m("smtp_sendmail_stream", |s, _| {
+            smtp_sendmail_stream(
+                s,
+                c"a@example.org".as_ptr(),
+                TO.as_ptr(),
+                1,
+                Some(read_nothing),
+                null_mut(),
+                -1,
+                null(),
+                0,
+                null(),
+                0,
+            )
+        }),
+        m("smtp_session_set_pipelining", |s, _| smtp_session_set_pipelining(s, false)),
+        m("smtp_session_set_chunking", |s, _| smtp_session_set_chunking(s, false)),
+        m("smtp_login", |s, _| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
+        m("smtp_login_oauth", |s, _| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
+        m("smtp_auth", |s, _| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
+        m("smtp_session_set_allow_cleartext_credentials", |s, _| smtp_session_set_allow_cleartext_credentials(s, true)),
+        m("smtp_session_set_local_peer_is_safe", |s, _| smtp_session_set_local_peer_is_safe(s, false)),
+    ]
 }
 
 fn want<T: PartialEq + std::fmt::Debug>(got: T, expected: T) -> Result<(), String> {
@@ -399,56 +231,52 @@ fn text(p: *const c_char) -> Option<String> {
 /// getter that does not refuse re-entry gives itself away).
 fn getter_calls() -> Vec<Getter> {
     let g = |n: &'static str, f: fn(*mut smtp_client) -> Result<(), String>| -> Getter { (n, f) };
-    unsafe {
-        vec![
-            g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
-            g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
-            g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
-            g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
-            g("smtp_session_feature_get", |s| {
-                let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
-                want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
-                want((n, p), (untouched_ptr(), untouched_ptr()))
-            }),
-            g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
-            g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
-            g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
-            g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
-            g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
-            g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT)),
-            g("smtp_session_last_error_message", |s| {
-                want(text(smtp_session_last_error_message(s)), Some(String::new()))
-            }),
-            g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
-            g("smtp_session_last_error_reply_text", |s| {
-                want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
-            }),
-            g("smtp_session_last_error_enhanced_status", |s| {
-                let mut v = [UNTOUCHED_INT; 3];
-                let [a, b, c] = &mut v;
-                want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
-                want(v, [UNTOUCHED_INT; 3])
-            }),
-            g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
-            g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
-            g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
-            g("smtp_session_refused_get", |s| {
-                let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-                want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
-                want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
-            }),
-            g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
-            g("smtp_session_recipient_get", |s| {
-                let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-                want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
-                want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
-            }),
-            g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
-            g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
-            g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
-            g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
-        ]
-    }
+    vec![
+        g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
+        g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
+        g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
+        g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
+        g("smtp_session_feature_get", |s| {
+            let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
+            want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
+            want((n, p), (untouched_ptr(), untouched_ptr()))
+        }),
+        g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
+        g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
+        g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
+        g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
+        g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
+        g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT as i32)),
+        g("smtp_session_last_error_message", |s| want(text(smtp_session_last_error_message(s)), Some(String::new()))),
+        g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
+        g("smtp_session_last_error_reply_text", |s| {
+            want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
+        }),
+        g("smtp_session_last_error_enhanced_status", |s| {
+            let mut v = [UNTOUCHED_INT; 3];
+            let [a, b, c] = &mut v;
+            want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
+            want(v, [UNTOUCHED_INT; 3])
+        }),
+        g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
+        g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
+        g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
+        g("smtp_session_refused_get", |s| {
+            let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
+            want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
+            want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
+        }),
+        g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
+        g("smtp_session_recipient_get", |s| {
+            let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
+            want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
+            want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
+        }),
+        g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
+        g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
+        g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
+        g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
+    ]
 }
 
 /// From inside the callback: every mutating call is refused, every getter gives its default,
@@ -457,8 +285,8 @@ fn reenter(ctx: &Ctx, s: *mut smtp_client) {
     ctx.reentries.set(ctx.reentries.get() + 1);
     for (name, call) in mutating_calls() {
         let rc = call(s, ctx);
-        if rc != REENTRANT_CALL {
-            ctx.problem(format!("{name} from the callback returned {rc}, expected {REENTRANT_CALL}"));
+        if rc != smtp_result::ReentrantCall {
+            ctx.problem(format!("{name} from the callback returned {rc:?}, expected ReentrantCall"));
         }
     }
     for (name, call) in getter_calls() {
@@ -466,18 +294,16 @@ fn reenter(ctx: &Ctx, s: *mut smtp_client) {
             ctx.problem(format!("{name} from the callback {e}"));
         }
     }
-    unsafe { smtp_session_free(s) };
+    smtp_session_free(s);
 }
 
 fn new_session(ctx: &Ctx) -> *mut smtp_client {
-    let s = unsafe { smtp_session_new(0) };
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
     assert!(!s.is_null());
     ctx.session.set(s as usize);
-    unsafe {
-        assert_eq!(smtp_session_set_timeout_ms(s, 10_000), OK);
-        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), ctx.ud(), Some(count_free)), OK);
-        assert_eq!(smtp_session_set_debuglevel(s, 1), OK);
-    }
+    assert_eq!(smtp_session_set_timeout_ms(s, 10_000), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), ctx.ud(), Some(count_free)), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debuglevel(s, 1), smtp_result::Ok);
     s
 }
 
@@ -489,62 +315,59 @@ fn reentrant_calls_from_the_debug_callback_are_refused() {
     let ctx = Ctx::default();
     let s = new_session(&ctx);
     ctx.reenter.set(true);
-    unsafe {
-        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
-        assert_eq!(smtp_noop(s), OK);
-        ctx.reenter.set(false);
-        // The refused calls did nothing: still connected, callback and level unchanged, the
-        // replies are the real ones, and the session (freed from the callback) still works.
-        assert!(smtp_session_is_connected(s));
-        assert_eq!(smtp_session_last_result(s), OK);
-        assert_eq!(smtp_session_last_reply_code(s), 250);
-        assert_eq!(text(smtp_session_last_reply_text(s)).as_deref(), Some("ok"));
-        assert_eq!(smtp_noop(s), OK);
-    }
+    assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
+    assert_eq!(smtp_noop(s), smtp_result::Ok);
+    ctx.reenter.set(false);
+    // The refused calls did nothing: still connected, callback and level unchanged, the
+    // replies are the real ones, and the session (freed from the callback) still works.
+    assert!(smtp_session_is_connected(s));
+    assert_eq!(smtp_session_last_result(s), smtp_result::Ok as i32);
+    assert_eq!(smtp_session_last_reply_code(s), 250);
+    assert_eq!(text(smtp_session_last_reply_text(s)).as_deref(), Some("ok"));
+    assert_eq!(smtp_noop(s), smtp_result::Ok);
     assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
     // connect: CONNECT + RECEIVED 220; each noop: SENT + RECEIVED.
     assert_eq!(ctx.reentries.get(), 4, "events during re-entry: {:?}", ctx.events.borrow());
     assert_eq!(ctx.events.borrow().len(), 6);
     assert_eq!(ctx.stray_frees.load(Ordering::SeqCst), 0, "refused set_debug_callback took the userdata");
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 0, "userdata freed while the session lives");
-    unsafe {
-        assert_eq!(smtp_quit(s), OK);
-        smtp_session_free(s);
-    }
+    assert_eq!(smtp_quit(s), smtp_result::Ok);
+    smtp_session_free(s);
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
     assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
 }
 
 #[test]
 fn debug_events_kinds_and_bytes() {
+    // The kinds are ABI: C callbacks switch on these numbers.
+    let kinds = [smtp_debug_kind::Connect, smtp_debug_kind::Sent, smtp_debug_kind::Received, smtp_debug_kind::Info];
+    assert_eq!(kinds.map(|k| k as i32), [0, 1, 2, 3]);
     let port = start_server();
     let ctx = Ctx::default();
     let s = new_session(&ctx);
-    let ev = |k: i32, b: &[u8]| (k, b.to_vec());
-    unsafe {
-        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
-        assert_eq!(smtp_noop(s), OK);
-        assert_eq!(
-            ctx.events.borrow().as_slice(),
-            [
-                ev(DEBUG_CONNECT, format!("127.0.0.1:{port}").as_bytes()),
-                ev(DEBUG_RECEIVED, b"220 test\r\n"),
-                ev(DEBUG_SENT, b"NOOP\r\n"),
-                ev(DEBUG_RECEIVED, b"250 ok\r\n"),
-            ]
-        );
-        // Level 0: no events.
-        assert_eq!(smtp_session_set_debuglevel(s, 0), OK);
-        assert_eq!(smtp_noop(s), OK);
-        assert_eq!(ctx.events.borrow().len(), 4);
-        assert_eq!(smtp_session_set_debuglevel(s, 1), OK);
-        assert_eq!(smtp_quit(s), OK);
-        let events = ctx.events.borrow();
-        assert_eq!(events[4..6], [ev(DEBUG_SENT, b"QUIT\r\n"), ev(DEBUG_RECEIVED, b"221 bye\r\n")]);
-        assert!(events[6..].iter().all(|(k, _)| *k == DEBUG_INFO), "after QUIT: {:?}", &events[6..]);
-        drop(events);
-        smtp_session_free(s);
-    }
+    let ev = |k: smtp_debug_kind, b: &[u8]| (k as i32, b.to_vec());
+    assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
+    assert_eq!(smtp_noop(s), smtp_result::Ok);
+    assert_eq!(
+        ctx.events.borrow().as_slice(),
+        [
+            ev(smtp_debug_kind::Connect, format!("127.0.0.1:{port}").as_bytes()),
+            ev(smtp_debug_kind::Received, b"220 test\r\n"),
+            ev(smtp_debug_kind::Sent, b"NOOP\r\n"),
+            ev(smtp_debug_kind::Received, b"250 ok\r\n"),
+        ]
+    );
+    // Level 0: no events.
+    assert_eq!(smtp_session_set_debuglevel(s, 0), smtp_result::Ok);
+    assert_eq!(smtp_noop(s), smtp_result::Ok);
+    assert_eq!(ctx.events.borrow().len(), 4);
+    assert_eq!(smtp_session_set_debuglevel(s, 1), smtp_result::Ok);
+    assert_eq!(smtp_quit(s), smtp_result::Ok);
+    let events = ctx.events.borrow();
+    assert_eq!(events[4..6], [ev(smtp_debug_kind::Sent, b"QUIT\r\n"), ev(smtp_debug_kind::Received, b"221 bye\r\n")]);
+    assert!(events[6..].iter().all(|(k, _)| *k == smtp_debug_kind::Info as i32), "after QUIT: {:?}", &events[6..]);
+    drop(events);
+    smtp_session_free(s);
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
     assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
 }
@@ -553,28 +376,26 @@ fn debug_events_kinds_and_bytes() {
 fn userdata_destructor_runs_once_on_replace_and_once_on_free() {
     let (a, b, c) = (Ctx::default(), Ctx::default(), Ctx::default());
     let frees = |x: &Ctx| x.frees.load(Ordering::SeqCst);
-    unsafe {
-        let s = smtp_session_new(0);
-        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), Some(count_free)), OK);
-        assert_eq!(frees(&a), 0);
-        // replaced by another callback: a freed once
-        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), b.ud(), Some(count_free)), OK);
-        assert_eq!((frees(&a), frees(&b)), (1, 0));
-        // replaced by NULL: b freed once
-        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), None), OK);
-        assert_eq!((frees(&a), frees(&b)), (1, 1));
-        // a userdata without destructor, then c with one
-        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), None), OK);
-        assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), c.ud(), Some(count_free)), OK);
-        assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 0));
-        // other calls do not free it
-        assert_eq!(smtp_session_set_debuglevel(s, 2), OK);
-        assert_eq!(smtp_noop(s), 101);
-        assert_eq!(frees(&c), 0);
-        // freed with the session, exactly once
-        smtp_session_free(s);
-        assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 1));
-    }
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), Some(count_free)), smtp_result::Ok);
+    assert_eq!(frees(&a), 0);
+    // replaced by another callback: a freed once
+    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), b.ud(), Some(count_free)), smtp_result::Ok);
+    assert_eq!((frees(&a), frees(&b)), (1, 0));
+    // replaced by NULL: b freed once
+    assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), None), smtp_result::Ok);
+    assert_eq!((frees(&a), frees(&b)), (1, 1));
+    // a userdata without destructor, then c with one
+    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), a.ud(), None), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), c.ud(), Some(count_free)), smtp_result::Ok);
+    assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 0));
+    // other calls do not free it
+    assert_eq!(smtp_session_set_debuglevel(s, 2), smtp_result::Ok);
+    assert_eq!(smtp_noop(s), smtp_result::ServerDisconnected);
+    assert_eq!(frees(&c), 0);
+    // freed with the session, exactly once
+    smtp_session_free(s);
+    assert_eq!((frees(&a), frees(&b), frees(&c)), (1, 1, 1));
 }
 
 /// The same from the smtp_auth and smtp_sendmail_stream callbacks.
@@ -583,35 +404,33 @@ fn reentrant_calls_from_the_auth_and_read_callbacks_are_refused() {
     let port = start_server();
     let ctx = Ctx::default();
     let to: [*const c_char; 1] = [c"b@example.org".as_ptr()];
-    unsafe {
-        let s = smtp_session_new(0);
-        ctx.session.set(s as usize);
-        assert_eq!(smtp_session_set_timeout_ms(s, 10_000), OK);
-        assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), OK);
-        assert_eq!(smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_reenter), ctx.ud(), true), OK);
-        assert_eq!(ctx.reentries.get(), 1, "the auth callback ran once (initial response)");
-        let rc = smtp_sendmail_stream(
-            s,
-            c"a@example.org".as_ptr(),
-            to.as_ptr(),
-            1,
-            Some(read_reenter),
-            ctx.ud(),
-            -1,
-            null(),
-            0,
-            null(),
-            0,
-        );
-        assert_eq!(rc, OK);
-        assert!(ctx.body_given.get());
-        assert!(ctx.reentries.get() >= 3, "the read callback ran {} times", ctx.reentries.get() - 1);
-        assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
-        assert!(smtp_session_is_connected(s), "a refused re-entrant close or quit did something");
-        assert_eq!(smtp_noop(s), OK);
-        assert_eq!(ctx.stray_frees.load(Ordering::SeqCst), 0);
-        smtp_session_free(s);
-    }
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    ctx.session.set(s as usize);
+    assert_eq!(smtp_session_set_timeout_ms(s, 10_000), smtp_result::Ok);
+    assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
+    assert_eq!(smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_reenter), ctx.ud(), true), smtp_result::Ok);
+    assert_eq!(ctx.reentries.get(), 1, "the auth callback ran once (initial response)");
+    let rc = smtp_sendmail_stream(
+        s,
+        c"a@example.org".as_ptr(),
+        to.as_ptr(),
+        1,
+        Some(read_reenter),
+        ctx.ud(),
+        -1,
+        null(),
+        0,
+        null(),
+        0,
+    );
+    assert_eq!(rc, smtp_result::Ok);
+    assert!(ctx.body_given.get());
+    assert!(ctx.reentries.get() >= 3, "the read callback ran {} times", ctx.reentries.get() - 1);
+    assert_eq!(ctx.problems.borrow().as_slice(), &[] as &[String]);
+    assert!(smtp_session_is_connected(s), "a refused re-entrant close or quit did something");
+    assert_eq!(smtp_noop(s), smtp_result::Ok);
+    assert_eq!(ctx.stray_frees.load(Ordering::SeqCst), 0);
+    smtp_session_free(s);
 }
 
 /// The destructor itself calling into the session: refused while replacing (the setter is
@@ -619,23 +438,24 @@ fn reentrant_calls_from_the_auth_and_read_callbacks_are_refused() {
 #[test]
 fn userdata_destructor_calling_into_the_session() {
     static SESSION: AtomicUsize = AtomicUsize::new(0);
-    static SEEN: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+    static SEEN: std::sync::Mutex<Vec<smtp_result>> = std::sync::Mutex::new(Vec::new());
     unsafe extern "C" fn destructor(_: *mut c_void) {
         let s = SESSION.load(Ordering::SeqCst) as *mut smtp_client;
-        let rc = unsafe { smtp_noop(s) };
+        let rc = smtp_noop(s);
         SEEN.lock().unwrap().push(rc);
-        unsafe { smtp_session_free(s) }; // must not free twice
+        smtp_session_free(s); // must not free twice
     }
-    unsafe {
-        let s = smtp_session_new(0);
-        SESSION.store(s as usize, Ordering::SeqCst);
-        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), OK);
-        assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), OK);
-        assert_eq!(SEEN.lock().unwrap().as_slice(), [REENTRANT_CALL]);
-        assert_eq!(smtp_session_set_timeout_ms(s, 5), OK, "the session survived its destructor's free");
-        smtp_session_free(s);
-        assert_eq!(SEEN.lock().unwrap().as_slice(), [REENTRANT_CALL, BAD_HANDLE]);
-    }
+    // The result codes are ABI: C compares with the header's numbers.
+    let codes = [smtp_result::Ok, smtp_result::ServerDisconnected, smtp_result::BadHandle, smtp_result::ReentrantCall];
+    assert_eq!(codes.map(|r| r as i32), [0, 101, 404, 405]);
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    SESSION.store(s as usize, Ordering::SeqCst);
+    assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), smtp_result::Ok);
+    assert_eq!(SEEN.lock().unwrap().as_slice(), [smtp_result::ReentrantCall]);
+    assert_eq!(smtp_session_set_timeout_ms(s, 5), smtp_result::Ok, "the session survived its destructor's free");
+    smtp_session_free(s);
+    assert_eq!(SEEN.lock().unwrap().as_slice(), [smtp_result::ReentrantCall, smtp_result::BadHandle]);
 }
 
 /// The tables above cover every session_call / session_get export of src/capi.

@@ -10,4 +10,6 @@ mod guard;
 pub mod result;
 pub mod session;
 pub mod tls;
-mod version;
+pub mod version;
+
+pub use guard::smtp_client;
