@@ -413,7 +413,8 @@ fn smtputf8_option_without_server_support_sends_nothing() {
 
 #[test]
 fn smuggling_sequences_cannot_end_the_data_early() {
-    let body = b"Subject: s\r\n\r\na\n.\nb\r.\rc\r.\nd\n.\re\r\n.\nf\r.\r\ng\r\n.\rh\r\n\x00.\r\nend";
+    // (the NUL variant `\r\n\0.\r\n` is refused before sending: see hostile::case30)
+    let body = b"Subject: s\r\n\r\na\n.\nb\r.\rc\r.\nd\n.\re\r\n.\nf\r.\r\ng\r\n.\rh\r\nend";
     let mut steps = greet_and_ehlo(&[]);
     steps.extend([
         Step::expect("MAIL"),

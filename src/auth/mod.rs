@@ -281,6 +281,10 @@ pub fn cram_md5_response(user: &str, password: &str, challenge: &[u8]) -> Result
     if challenge.is_empty() {
         return Err(Error::new(ErrorKind::Authentication, "the server sent an empty CRAM-MD5 challenge"));
     }
+    // RFC 2195's challenge is a printable msg-id; anything else is not a challenge to sign
+    if challenge.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(Error::new(ErrorKind::Authentication, "the server's CRAM-MD5 challenge holds control bytes"));
+    }
     let digest = cram_md5_digest(password, challenge);
     Ok(joined(&[user.as_bytes(), b" ", digest.as_bytes()]))
 }

@@ -55,7 +55,73 @@ pub fn quote_address(addr: &str) -> Result<String> {
     if inner.contains(['<', '>']) {
         return Err(Error::invalid(format!("address contains '<' or '>': {inner:?}")));
     }
+    check_mailbox(inner)?;
     Ok(format!("<{inner}>"))
+}
+
+/// Longest local part and longest path (RFC 5321 §4.5.3.1.1 and §4.5.3.1.3).
+const MAX_LOCAL_PART: usize = 64;
+const MAX_PATH: usize = 256;
+
+/// The syntax checks an envelope address must pass before it is sent: no unquoted space, no
+/// leading `-` (an option to a sendmail program down the line), the RFC 5321 length limits,
+/// and no invisible or compatibility characters that make an address read as another one.
+fn check_mailbox(addr: &str) -> Result<()> {
+    if addr.is_empty() {
+        return Ok(()); // the null reverse-path <>
+    }
+    if addr.starts_with('-') {
+        return Err(Error::invalid(format!("address starts with '-': {addr:?}")));
+    }
+    if addr.len() + 2 > MAX_PATH {
+        return Err(Error::invalid(format!("address longer than {} octets", MAX_PATH - 2)));
+    }
+    let local = match addr.rfind('@') {
+        Some(at) => &addr[..at],
+        None => addr,
+    };
+    if local.len() > MAX_LOCAL_PART {
+        return Err(Error::invalid(format!("local part longer than {MAX_LOCAL_PART} octets: {addr:?}")));
+    }
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in addr.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' if i <= local.len() => quoted = !quoted,
+            ' ' | '\t' if !quoted => return Err(Error::invalid(format!("unquoted space in address {addr:?}"))),
+            c if c.is_control() => return Err(Error::invalid(format!("control character in address {addr:?}"))),
+            c if is_deceptive(c) => {
+                return Err(Error::invalid(format!(
+                    "address holds an invisible or compatibility character (U+{:04X})",
+                    u32::from(c)
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Characters that display as nothing or as another character: format characters
+/// (zero-width space and joiners, bidirectional controls, the BOM, soft hyphen) and the
+/// full-width / half-width forms that mimic ASCII letters.
+fn is_deceptive(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFF00..=0xFFEF | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+}
+
+/// Longest MAIL or RCPT command line: 512 octets (RFC 5321 §4.5.3.1.4), plus 512 when ESMTP
+/// parameters are present (RFC 1869 §4.1.2).
+pub fn check_mail_rcpt_line(line_len: usize, has_params: bool) -> Result<()> {
+    let max = if has_params { 1024 } else { 512 };
+    if line_len > max {
+        return Err(Error::invalid(format!("MAIL/RCPT command line longer than {max} octets")));
+    }
+    Ok(())
 }
 
 /// Check one ESMTP parameter (`KEYWORD` or `KEYWORD=VALUE`) given for MAIL or RCPT (RFC 5321
@@ -115,6 +181,25 @@ mod tests {
         assert_eq!(quote_address("").unwrap(), "<>");
         assert_eq!(quote_address("<>").unwrap(), "<>");
         assert!(quote_address("a<b>@c").is_err());
+    }
+
+    #[test]
+    fn mailbox_syntax() {
+        for ok in ["a@b.test", "\"a b\"@c.test", "jörg@example.test", "", "x@[127.0.0.1]", "\"a\\\" b\"@c.test"] {
+            quote_address(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        let long_local = format!("{}@c.test", "l".repeat(65));
+        let long_path = format!("a@{}.test", "d".repeat(250));
+        for bad in [
+            "a b@c.test", "a@c .test", "a@c.test SIZE=1", "-f@c.test", &long_local, &long_path,
+            "a\u{200b}b@c.test", "\u{ff41}lice@c.test", "a@c.test\u{feff}", "a\u{7f}@c.test",
+        ] {
+            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        assert!(check_mail_rcpt_line(512, false).is_ok());
+        assert!(check_mail_rcpt_line(513, false).is_err());
+        assert!(check_mail_rcpt_line(1024, true).is_ok());
+        assert!(check_mail_rcpt_line(1025, true).is_err());
     }
 
     #[test]

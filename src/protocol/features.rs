@@ -44,10 +44,12 @@ impl Features {
     }
 
     fn merge_auth(&mut self, params: &str) {
+        // AUTH is kept even past the cap (a hostile list must not hide it); its total is bounded
+        // by the reply size limit
         if let Some((_, existing)) = self.entries.iter_mut().find(|(k, _)| k == "auth") {
             existing.push(' ');
             existing.push_str(params);
-        } else if self.entries.len() < MAX_FEATURES {
+        } else {
             self.entries.push(("auth".to_owned(), params.to_owned()));
         }
     }
@@ -112,8 +114,10 @@ mod tests {
     fn hostile_content_is_bounded() {
         let mut lines = vec!["x".to_string()];
         lines.extend((0..10_000).map(|i| format!("X-EXT{i}")));
+        lines.push("AUTH PLAIN".into());
         let f = Features::parse(&Reply::new(250, lines));
-        assert_eq!(f.len(), MAX_FEATURES);
+        assert_eq!(f.len(), MAX_FEATURES + 1);
+        assert_eq!(f.get("auth"), Some("PLAIN"), "AUTH is never crowded out");
         for bad in ["SIZE 99999999999999999999999", "SIZE -1", "SIZE 1e9", "SIZE 0"] {
             assert_eq!(Features::parse(&reply(&["x", bad])).size_limit(), None, "{bad}");
         }

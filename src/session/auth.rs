@@ -59,14 +59,19 @@ impl Session {
         self.credentials
     }
 
-    /// Whether the credential policy lets credentials go over the current connection: TLS is
-    /// active, or the peer is loopback / a Unix socket and `local_peer_is_safe` is on, or
-    /// `allow_cleartext` is on. False when not connected.
+    /// Whether AUTH succeeded on this connection (reset by STARTTLS, QUIT and reconnecting;
+    /// a second login on the same connection is refused).
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Whether the credential policy lets secrets go over the current connection now.
     pub fn may_send_credentials(&self) -> bool {
         if !self.is_connected() {
             return false;
         }
-        self.tls_info.is_some()
+        // TLS protects credentials only if the peer was verified: an unverified peer may be anyone
+        self.tls_info.as_ref().is_some_and(|t| t.verified)
             || self.credentials.allow_cleartext
             || (self.credentials.local_peer_is_safe && self.peer_is_local() == Some(true))
     }
@@ -75,10 +80,16 @@ impl Session {
         if !self.is_connected() {
             return Err(Error::disconnected("not connected; call connect first"));
         }
+        if self.authenticated {
+            // RFC 4954: one successful AUTH per session; never reveal a second user's secret
+            return Err(Error::bad_state("already authenticated on this connection"));
+        }
         if self.may_send_credentials() {
             return Ok(());
         }
-        let why = if self.peer_is_local() == Some(true) {
+        let why = if self.tls_info.is_some() {
+            "the TLS peer was not verified and the server is not on this machine"
+        } else if self.peer_is_local() == Some(true) {
             "the connection is not protected by TLS (the exemption for local peers is off)"
         } else {
             "the connection is not protected by TLS and the server is not on this machine"
@@ -279,6 +290,8 @@ impl Session {
         self.ehlo_or_helo_if_needed()?;
         if mechanism != "EXTERNAL" {
             self.check_credential_policy(&mechanism)?;
+        } else if self.authenticated {
+            return Err(Error::bad_state("already authenticated on this connection"));
         }
         let mut red = Redactor::new();
         let mut next = |challenge: Option<&[u8]>, tls: bool| -> Step {
@@ -373,7 +386,10 @@ impl Session {
             reply = self.auth_command(&line, shown, red)?;
         }
         match reply.code() {
-            235 | 503 => Ok(red.scrub_reply(&reply)),
+            235 | 503 => {
+                self.authenticated = true;
+                Ok(red.scrub_reply(&reply))
+            }
             _ => {
                 let clean = red.scrub_reply(&reply);
                 let message = format!("AUTH {mechanism} failed: {} {}", clean.code(), clean.text());

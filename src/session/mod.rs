@@ -18,7 +18,9 @@ pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead, RecipientStatus};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, Features, Reply};
+use crate::protocol::{
+    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_address, Features, Reply,
+};
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
 
@@ -68,9 +70,14 @@ pub struct Session {
     tls_info: Option<TlsInfo>,
     /// The host name or address connect was given (what TLS verifies by default).
     connected_host: String,
+    /// Why the session closed the connection itself after a call that otherwise succeeded
+    /// (a message delivered, then unsolicited bytes): the next call reports it.
+    closed_because: Option<Error>,
     /// Use PIPELINING / CHUNKING when offered.
     pipelining: bool,
     chunking: bool,
+    /// AUTH succeeded on this connection (reset by STARTTLS and QUIT, as the server resets it).
+    pub(crate) authenticated: bool,
     /// When credentials may be sent without TLS (see `session/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
 }
@@ -125,6 +132,8 @@ impl Session {
             tls_policy: TlsPolicy::default(),
             tls_info: None,
             connected_host: String::new(),
+            closed_because: None,
+            authenticated: false,
             pipelining: true,
             chunking: true,
             credentials: CredentialPolicy::default(),
@@ -265,7 +274,7 @@ impl Session {
         if self.kind == SessionKind::Smtps {
             self.handshake()?;
         }
-        let greeting = self.read_reply()?;
+        let greeting = self.read_only_reply()?;
         self.greeting = Some(greeting.clone());
         if greeting.code() != 220 {
             self.close();
@@ -276,6 +285,7 @@ impl Session {
 
     fn reset_connection_state(&mut self) {
         self.greeting = None;
+        self.closed_because = None;
         self.tls_info = None;
         self.forget_capabilities();
         self.transaction = Default::default();
@@ -283,6 +293,7 @@ impl Session {
 
     /// Forget HELO/EHLO results and capabilities (after QUIT, and after STARTTLS).
     fn forget_capabilities(&mut self) {
+        self.authenticated = false;
         self.helo_resp = None;
         self.ehlo_resp = None;
         self.does_esmtp = false;
@@ -308,7 +319,10 @@ impl Session {
     // ---------------------------------------------------------------- commands
 
     fn conn(&mut self) -> Result<&mut Connection> {
-        self.conn.as_mut().ok_or_else(|| Error::disconnected("not connected; call connect first"))
+        match self.conn.as_mut() {
+            Some(c) => Ok(c),
+            None => Err(self.closed_because.take().unwrap_or_else(|| Error::disconnected("not connected; call connect first"))),
+        }
     }
 
     /// Run `f` on the connection; any error from it closes the session (the stream can no
@@ -365,7 +379,24 @@ impl Session {
         let line = command_line(verb, args)?;
         self.conn()?;
         self.send_bytes(&line)?;
-        self.read_reply()
+        self.read_only_reply()
+    }
+
+    /// Read the reply to the one command outstanding: anything the server sent beyond it is
+    /// unsolicited, and would otherwise be taken as the reply to the next command.
+    fn read_only_reply(&mut self) -> Result<Reply> {
+        let reply = self.read_reply()?;
+        self.expect_no_more_input()?;
+        Ok(reply)
+    }
+
+    /// Fail closed if bytes the server sent are waiting where it must be silent.
+    fn expect_no_more_input(&mut self) -> Result<()> {
+        if self.conn.as_ref().is_some_and(Connection::has_buffered_input) {
+            self.close();
+            return Err(Error::protocol("the server sent more than the reply to the command (unsolicited bytes)"));
+        }
+        Ok(())
     }
 
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
@@ -377,7 +408,7 @@ impl Session {
         }
         self.conn()?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_reply());
+        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply());
         self.debug_level = level;
         res
     }
@@ -515,12 +546,15 @@ impl Session {
                 "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
             ));
         }
-        if !options.is_empty() && self.does_esmtp {
+        let with_params = !options.is_empty() && self.does_esmtp;
+        if with_params {
             for o in options {
                 args.push(' ');
                 args.push_str(o);
             }
         }
+        // "MAIL " / "RCPT " + arguments + CRLF
+        check_mail_rcpt_line(5 + args.len() + 2, with_params)?;
         Ok(args)
     }
 }

@@ -51,17 +51,37 @@ impl Session {
     /// Fail for a required TLS that is not available: QUIT (best effort), close, and the
     /// [`ErrorKind::TlsRequired`] error.
     pub(super) fn tls_required(&mut self, why: &str) -> Error {
+        self.tls_required_by(why, None)
+    }
+
+    /// [`Session::tls_required`], keeping the server reply that refused TLS.
+    fn tls_required_by(&mut self, why: &str, reply: Option<crate::protocol::Reply>) -> Error {
         if self.is_connected() {
             let _ = self.docmd("QUIT", "");
             self.close();
         }
-        Error::new(ErrorKind::TlsRequired, format!("TLS is required but not available: {why}"))
+        let message = format!("TLS is required but not available: {why}");
+        match reply {
+            Some(r) => Error::with_reply_message(ErrorKind::TlsRequired, r, message),
+            None => Error::new(ErrorKind::TlsRequired, message),
+        }
     }
 
     /// Apply the policy on a greeted connection without TLS (after EHLO, or HELO, which
     /// cannot offer STARTTLS).
     pub(super) fn apply_tls_policy(&mut self) -> Result<()> {
-        if self.tls_info.is_some() || self.tls_policy == TlsPolicy::None || !self.is_connected() {
+        if let Some(info) = &self.tls_info {
+            if !info.verified && !self.tls_config.insecure_skip_verify {
+                // verification was turned on after this connection's handshake skipped it
+                self.close();
+                return Err(Error::new(
+                    ErrorKind::TlsCertificate,
+                    "the connection's TLS peer was not verified, and verification is now required",
+                ));
+            }
+            return Ok(());
+        }
+        if self.tls_policy == TlsPolicy::None || !self.is_connected() {
             return Ok(());
         }
         if !self.does_esmtp || !self.has_extn("starttls") {
@@ -108,7 +128,7 @@ impl Session {
         if reply.code() != 220 {
             if self.tls_policy == TlsPolicy::Required {
                 let why = format!("the server refused STARTTLS: {} {}", reply.code(), reply.text());
-                return Err(self.tls_required(&why));
+                return Err(self.tls_required_by(&why, Some(reply)));
             }
             return Err(Error::with_reply(ErrorKind::Response, reply));
         }

@@ -210,6 +210,7 @@ impl Session {
     /// (the first is returned). Losing the connection after the end-of-data mark and before
     /// the reply is [`ErrorKind::DeliveryUnknown`].
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
+        refuse_nul(msg)?;
         let mut reader = BodyReader::new(Body::Bytes(msg));
         let reply = self.command("DATA", "")?;
         self.after_data_command(reply, &mut reader)
@@ -229,7 +230,10 @@ impl Session {
         let mut out = Vec::with_capacity(DATA_CHUNK + DATA_CHUNK / 32 + 8);
         loop {
             out.clear();
-            let last = match reader.next() {
+            let last = match reader.next().and_then(|c| match c {
+                Some((chunk, _)) => refuse_nul(chunk).map(|()| c),
+                None => Ok(None),
+            }) {
                 Ok(Some((chunk, last))) => {
                     encoder.encode(chunk, &mut out);
                     last
@@ -331,6 +335,7 @@ impl Session {
         if self.kind != SessionKind::Lmtp || accepted.is_empty() {
             let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.clear();
+            self.close_if_more_input();
             return Ok(reply);
         }
         let mut first = None;
@@ -340,7 +345,17 @@ impl Session {
             first.get_or_insert(reply);
         }
         self.transaction.clear();
+        self.close_if_more_input();
         Ok(first.expect("at least one accepted recipient"))
+    }
+
+    /// After the replies to the end of data the server must be silent. Extra bytes close the
+    /// connection, but the replies read stand: a delivered message must not be reported as
+    /// failed (a caller would send it twice); the next call reports the protocol error.
+    fn close_if_more_input(&mut self) {
+        if let Err(e) = self.expect_no_more_input() {
+            self.closed_because = Some(e);
+        }
     }
 
     /// RSET after a failed transaction, ignoring its outcome (smtplib's `_rset`): the
@@ -409,6 +424,9 @@ impl Session {
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
         }
+        if mail_options.iter().any(|o| o.len() >= 5 && o[..5].eq_ignore_ascii_case("size=")) {
+            return Err(Error::invalid("SIZE is computed by the library: do not pass it as a mail option"));
+        }
         let utf8 = mail_options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         if !utf8 && (!from.is_ascii() || to.iter().any(|r| !r.is_ascii())) {
             return Err(Error::invalid("an address is not ASCII: it needs the SMTPUTF8 mail option"));
@@ -428,6 +446,9 @@ impl Session {
         } else {
             Transfer::Data
         };
+        if let (Transfer::Data, Body::Bytes(msg)) = (transfer, &body) {
+            refuse_nul(msg)?;
+        }
         let size = match &body {
             Body::Bytes(msg) if transfer == Transfer::BdatBinary => Some(msg.len() as u64),
             Body::Bytes(msg) => Some(normalized_len(msg)),
@@ -669,6 +690,15 @@ impl Session {
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
         self.sendmail(&from, &to, &body, &options, rcpt_options)
     }
+}
+
+/// DATA cannot carry NUL: a relay that drops NULs would see `CRLF NUL . CRLF` as the end of
+/// the data (SMTP smuggling). BDAT counts octets, so it can (and BINARYMIME says so).
+fn refuse_nul(bytes: &[u8]) -> Result<()> {
+    if bytes.contains(&0) {
+        return Err(Error::invalid("the message holds a NUL byte, which DATA cannot carry (BDAT can)"));
+    }
+    Ok(())
 }
 
 fn delivery_unknown(e: Error) -> Error {

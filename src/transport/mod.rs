@@ -258,9 +258,11 @@ impl Connection {
         loop {
             let line_end = self.read_line(deadline)?;
             let raw = &self.buf[self.start..line_end];
-            let mut line = raw.strip_suffix(b"\n").unwrap_or(raw);
-            line = line.strip_suffix(b"\r").unwrap_or(line);
             on_line(raw);
+            // CRLF only: a bare LF ending a line would let reply text carry a second reply
+            let Some(line) = raw.strip_suffix(b"\r\n") else {
+                return Err(Error::protocol("reply line ended by a bare LF"));
+            };
             let done = parser.push_line(line)?;
             self.start = line_end;
             if let Some(reply) = done {
