@@ -567,6 +567,13 @@ smtp_result smtp_auth_response_set(smtp_auth_response *response, const uint8_t *
 smtp_result smtp_session_set_allow_cleartext_credentials(smtp_client *session, bool allow);
 
 /**
+ * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT and
+ * reconnecting; while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+ * sending anything (one AUTH per session, RFC 4954).
+ */
+bool smtp_session_is_authenticated(const smtp_client *session);
+
+/**
  * Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials
  * without TLS: true (the default) or false, which makes such a connection need TLS (or
  * `smtp_session_set_allow_cleartext_credentials()`) like any other. Errors: `NULL_ARGUMENT`,

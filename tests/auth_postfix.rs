@@ -159,8 +159,12 @@ fn auth_lines(r: &ScriptResult) -> Vec<String> {
 #[test]
 fn login_uses_cram_md5_and_mail_carries_the_authenticated_sender() {
     let mut s = postfix();
+    assert!(!s.is_authenticated());
     s.login(USER, PASS, true).expect("login alice");
     assert_eq!(s.last_reply().unwrap().code(), 235);
+    assert!(s.is_authenticated());
+    // one AUTH per connection: a second login is refused before anything is sent
+    assert_eq!(s.login("bob", "bob-pass", true).unwrap_err().kind(), smtpclient::ErrorKind::BadState);
     let marker = unique_marker("auth-login");
     s.sendmail("alice@example.test", &["alice@example.test"], &message(&marker, "alice@example.test"), &[], &[])
         .unwrap();

@@ -233,6 +233,7 @@ fn getter_calls() -> Vec<Getter> {
     let g = |n: &'static str, f: fn(*mut smtp_client) -> Result<(), String>| -> Getter { (n, f) };
     vec![
         g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
+        g("smtp_session_is_authenticated", |s| want(smtp_session_is_authenticated(s), false)),
         g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
         g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
         g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),

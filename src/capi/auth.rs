@@ -9,7 +9,7 @@ use std::ffi::{c_char, c_void};
 
 use zeroize::Zeroizing;
 
-use super::guard::{bytes_arg, session_call, smtp_client, str_arg, Failure};
+use super::guard::{bytes_arg, session_call, session_get, smtp_client, str_arg, Failure};
 use super::result::smtp_result;
 use crate::auth::{AuthStep, OAuthMechanism, MAX_RESPONSE_LEN};
 use crate::session::CredentialPolicy;
@@ -270,6 +270,14 @@ pub extern "C" fn smtp_session_set_allow_cleartext_credentials(session: *mut smt
         h.core.set_credential_policy(CredentialPolicy { allow_cleartext: allow, ..policy });
         Ok(())
     })
+}
+
+/// Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT and
+/// reconnecting; while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+/// sending anything (one AUTH per session, RFC 4954).
+#[no_mangle]
+pub extern "C" fn smtp_session_is_authenticated(session: *const smtp_client) -> bool {
+    session_get(session, false, |h| h.core.is_authenticated())
 }
 
 /// Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials
