@@ -381,3 +381,38 @@ fn received_header_shows_chunking_was_used() {
     }
     assert_eq!(bodies[0], bodies[1]);
 }
+
+#[test]
+fn pipelined_bdat_chunks_with_a_refused_chunk() {
+    // 700 000 bytes go as chunks of 262 144, 262 144 and the rest (+ the final CRLF) as LAST;
+    // after MAIL and RCPT the chunks go without waiting for their replies; the second is refused
+    const CHUNK: usize = 256 * 1024;
+    let body = vec![b'x'; 700_000];
+    let last = body.len() - 2 * CHUNK + 2;
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 x"),
+        Step::expect("EHLO"),
+        Step::Send(ehlo_reply("x", &["PIPELINING", "CHUNKING"])),
+        Step::expect("MAIL FROM:<a@example.test>"),
+        Step::expect("RCPT TO:<b@example.test>"),
+        Step::expect(&format!("BDAT {CHUNK}")),
+        Step::ReadBytes(CHUNK),
+        Step::reply("250 mail\n250 rcpt"),
+        Step::expect(&format!("BDAT {CHUNK}")),
+        Step::ReadBytes(CHUNK),
+        Step::expect(&format!("BDAT {last} LAST")),
+        Step::ReadBytes(last),
+        Step::reply("250 chunk 1\n554 5.6.0 chunk 2 refused\n554 5.6.0 transaction failed"),
+        Step::ReadUntilClose,
+    ]);
+    let mut s = Session::new(SessionKind::Smtp);
+    s.set_local_hostname(Some("c.example.test")).unwrap();
+    s.set_timeout(Some(Duration::from_secs(5)));
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("a@example.test", &["b@example.test"], &body, &[], &[]).unwrap_err();
+    let connected = s.is_connected();
+    drop(s);
+    server.finish().assert_ok();
+    assert_eq!((e.kind(), e.reply().map(|r| r.code())), (ErrorKind::Data, Some(554)), "{e}");
+    assert!(!connected, "replies still in flight: the session closes rather than guess");
+}

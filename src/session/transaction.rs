@@ -9,6 +9,13 @@ use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
 /// message of any size needs while being sent.
 const DATA_CHUNK: usize = 256 * 1024;
 
+/// Room kept in front of a BDAT chunk for its command line (`BDAT <20 digits> LAST\r\n`).
+const BDAT_HEADER_ROOM: usize = 32;
+
+/// Most BDAT chunk replies left unread while more chunks go out (with PIPELINING): the
+/// replies are tiny, so this bounds nothing but how far the two sides may drift apart.
+const BDAT_IN_FLIGHT: usize = 32;
+
 /// What a streaming body callback returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyRead {
@@ -67,6 +74,14 @@ impl<'a> BodyReader<'a> {
             }
         }
         Ok((filled, self.ended))
+    }
+
+    /// The size of the largest chunk [`BodyReader::next`] may hand out.
+    fn chunk_hint(&self) -> usize {
+        match &self.body {
+            Body::Bytes(data) => (data.len() - self.pos).min(DATA_CHUNK),
+            Body::Stream(_) => DATA_CHUNK,
+        }
     }
 
     /// Read the first chunk before anything is sent, so an immediate abort sends nothing.
@@ -227,7 +242,7 @@ impl Session {
             return Err(Error::protocol("server sent more after its 354 reply: refusing to send the message"));
         }
         let mut encoder = DataEncoder::new();
-        let mut out = Vec::with_capacity(DATA_CHUNK + DATA_CHUNK / 32 + 8);
+        let mut out = Vec::with_capacity(reader.chunk_hint() + reader.chunk_hint() / 32 + 8);
         loop {
             out.clear();
             let last = match reader.next().and_then(|c| match c {
@@ -256,24 +271,25 @@ impl Session {
         }
     }
 
-    /// The next BDAT frame (`BDAT n [LAST]` and the chunk) appended to `frame`; true if LAST.
+    /// Encode the next chunk into `frame` behind room for its `BDAT n [LAST]` line, then write
+    /// that line just before it, so the chunk is sent without another copy. Returns where the
+    /// frame starts in `frame`, and whether it is the LAST chunk.
     fn next_bdat_frame(
-        &mut self,
         reader: &mut BodyReader<'_>,
         encoder: &mut Option<DataEncoder>,
-        scratch: &mut Vec<u8>,
         frame: &mut Vec<u8>,
-    ) -> Result<bool> {
-        scratch.clear();
+    ) -> Result<(usize, bool)> {
+        frame.clear();
+        frame.resize(BDAT_HEADER_ROOM, 0);
         let last = loop {
             match reader.next()? {
                 Some((chunk, last)) => {
                     match encoder {
-                        Some(e) => e.encode(chunk, scratch),
-                        None => scratch.extend_from_slice(chunk),
+                        Some(e) => e.encode(chunk, frame),
+                        None => frame.extend_from_slice(chunk),
                     }
                     // a chunk can encode to nothing (an LF completing a CR): BDAT 0 is only valid as LAST
-                    if last || !scratch.is_empty() {
+                    if last || frame.len() > BDAT_HEADER_ROOM {
                         break last;
                     }
                 }
@@ -282,49 +298,75 @@ impl Session {
         };
         if last {
             if let Some(e) = encoder {
-                e.finish(scratch);
+                e.finish(frame);
             }
         }
-        let verb = if last { format!("BDAT {} LAST\r\n", scratch.len()) } else { format!("BDAT {}\r\n", scratch.len()) };
-        frame.extend_from_slice(verb.as_bytes());
-        frame.extend_from_slice(scratch);
-        Ok(last)
+        let size = frame.len() - BDAT_HEADER_ROOM;
+        let verb = if last { format!("BDAT {size} LAST\r\n") } else { format!("BDAT {size}\r\n") };
+        let start = BDAT_HEADER_ROOM - verb.len();
+        frame[start..BDAT_HEADER_ROOM].copy_from_slice(verb.as_bytes());
+        Ok((start, last))
     }
 
-    /// Send the (rest of the) body as BDAT chunks, each answered before the next goes.
-    /// `first` is the outcome of a first chunk already sent in a pipelined batch.
+    /// Send the (rest of the) body as BDAT chunks. With PIPELINING, chunks follow each other
+    /// without waiting (at most [`BDAT_IN_FLIGHT`] replies outstanding); without it, each is
+    /// answered before the next goes. `first_sent_last` is the first chunk already sent in a
+    /// pipelined batch (and whether it was LAST).
     fn send_bdat(
         &mut self,
         reader: &mut BodyReader<'_>,
         mut encoder: Option<DataEncoder>,
         first_sent_last: Option<bool>,
     ) -> Result<Reply> {
-        let mut scratch = Vec::new();
+        let in_flight = if self.pipelining && self.has_extn("pipelining") { BDAT_IN_FLIGHT } else { 1 };
+        let mut pending = 0usize;
+        match first_sent_last {
+            Some(true) => return self.read_data_replies(),
+            Some(false) => pending = 1,
+            None => {}
+        }
         let mut frame = Vec::new();
-        let mut pending_last = first_sent_last;
         loop {
-            if let Some(last) = pending_last {
-                if last {
-                    return self.read_data_replies();
-                }
-                let reply = self.read_reply()?;
-                if reply.code() != 250 {
-                    return Err(Error::with_reply(ErrorKind::Data, reply));
-                }
+            while pending >= in_flight {
+                self.read_bdat_chunk_reply(&mut pending)?;
             }
-            frame.clear();
-            let last = match self.next_bdat_frame(reader, &mut encoder, &mut scratch, &mut frame) {
-                Ok(last) => last,
+            let (start, last) = match Self::next_bdat_frame(reader, &mut encoder, &mut frame) {
+                Ok(f) => f,
                 Err(e) => {
                     // a BDAT chunk cannot be taken back: close so no partial message is delivered
                     self.close();
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_bytes(&frame)
+            self.send_bytes(&frame[start..])
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
-            pending_last = Some(last);
+            if last {
+                while pending > 0 {
+                    if let Err(e) = self.read_bdat_chunk_reply(&mut pending) {
+                        // the LAST chunk's replies are still on their way: the stream is out of step
+                        self.close();
+                        return Err(if e.kind() == ErrorKind::Data { e } else { delivery_unknown(e) });
+                    }
+                }
+                return self.read_data_replies();
+            }
+            pending += 1;
         }
+    }
+
+    /// Read the reply to one non-LAST BDAT chunk; a refusal drains the other outstanding
+    /// chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
+    fn read_bdat_chunk_reply(&mut self, pending: &mut usize) -> Result<()> {
+        let reply = self.read_reply()?;
+        *pending -= 1;
+        if reply.code() == 250 {
+            return Ok(());
+        }
+        while *pending > 0 {
+            self.read_reply()?;
+            *pending -= 1;
+        }
+        Err(Error::with_reply(ErrorKind::Data, reply))
     }
 
     /// Read the reply (SMTP) or replies (LMTP) to the end of data.
@@ -545,8 +587,10 @@ impl Session {
                 None
             }
             _ => {
-                let mut scratch = Vec::new();
-                Some(self.next_bdat_frame(reader, &mut encoder, &mut scratch, &mut batch)?)
+                let mut frame = Vec::new();
+                let (start, last) = Self::next_bdat_frame(reader, &mut encoder, &mut frame)?;
+                batch.extend_from_slice(&frame[start..]);
+                Some(last)
             }
         };
         self.transaction.begin(from, utf8);

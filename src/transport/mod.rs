@@ -80,10 +80,17 @@ enum Plain {
 }
 
 impl Plain {
-    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
-            Plain::Tcp(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
-            Plain::Unix(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
+            Plain::Tcp(s) => s.set_read_timeout(t),
+            Plain::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Plain::Tcp(s) => s.set_write_timeout(t),
+            Plain::Unix(s) => s.set_write_timeout(t),
         }
     }
 
@@ -135,11 +142,12 @@ impl Stream {
         }
     }
 
-    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
-        match self.plain() {
-            Some(p) => p.set_timeouts(read, write),
-            None => Ok(()),
-        }
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.plain().map_or(Ok(()), |p| p.set_read_timeout(t))
+    }
+
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.plain().map_or(Ok(()), |p| p.set_write_timeout(t))
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -176,6 +184,8 @@ pub struct Connection {
     start: usize,
     end: usize,
     timeout: Option<Duration>,
+    /// The socket's SO_RCVTIMEO as last set: a system call is made only when it must change.
+    read_timeout_set: Option<Duration>,
     peer: Peer,
 }
 
@@ -217,7 +227,17 @@ impl Connection {
                 (Stream::Plain(Plain::Unix(s)), Peer::Unix)
             }
         };
-        Ok(Connection { stream, buf: vec![0; READ_BUF].into_boxed_slice(), start: 0, end: 0, timeout, peer })
+        stream.set_read_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        stream.set_write_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        Ok(Connection {
+            stream,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            timeout,
+            read_timeout_set: timeout,
+            peer,
+        })
     }
 
     /// The peer this connection reaches.
@@ -228,6 +248,8 @@ impl Connection {
     /// Change the deadline used for later reads and writes (`None` = wait forever).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
+        // applied now to writes; reads get it at the start of the next reply
+        let _ = self.stream.set_write_timeout(timeout);
     }
 
     /// Whether bytes the server sent are waiting unread (a desync or injection sign at points
@@ -238,7 +260,6 @@ impl Connection {
 
     /// Write all of `data`; each write system call has the session's deadline.
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
-        self.stream.set_timeouts(self.timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
         while !data.is_empty() {
             match self.stream.write(data) {
                 Ok(0) => return Err(Error::disconnected("connection closed while writing")),
@@ -256,7 +277,7 @@ impl Connection {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let mut parser = ReplyParser::new();
         loop {
-            let line_end = self.read_line(deadline)?;
+            let line_end = self.read_line(deadline, parser.in_progress())?;
             let raw = &self.buf[self.start..line_end];
             on_line(raw);
             // CRLF only: a bare LF ending a line would let reply text carry a second reply
@@ -272,7 +293,7 @@ impl Connection {
     }
 
     /// Make sure a whole line (ending in LF) is buffered; returns the index just past its LF.
-    fn read_line(&mut self, deadline: Option<Instant>) -> Result<usize> {
+    fn read_line(&mut self, deadline: Option<Instant>, parser_started: bool) -> Result<usize> {
         let mut scanned = self.start;
         loop {
             if let Some(i) = self.buf[scanned..self.end].iter().position(|&b| b == b'\n') {
@@ -289,17 +310,7 @@ impl Connection {
                 self.end -= self.start;
                 self.start = 0;
             }
-            let timeout = match deadline {
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"));
-                    }
-                    Some(left)
-                }
-                None => None,
-            };
-            self.stream.set_timeouts(timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+            self.arm_read_timeout(deadline, scanned == self.start && !parser_started)?;
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     return Err(Error::disconnected(if self.start < self.end {
@@ -334,10 +345,32 @@ impl Connection {
                 return Err(Error::bad_state("TLS is already active"));
             }
         };
-        plain.set_timeouts(self.timeout, self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        plain.set_read_timeout(self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        self.read_timeout_set = self.timeout;
         let (tls, info) = config.handshake(plain, host)?;
         self.stream = Stream::Tls(Box::new(tls));
         Ok(info)
+    }
+
+    /// Make the next read wait no longer than the reply's deadline allows. The first read of
+    /// a reply may wait the whole timeout (the deadline is that far away), so the common case
+    /// needs no system call; later reads of a reply that arrives in pieces get what is left.
+    fn arm_read_timeout(&mut self, deadline: Option<Instant>, first_read: bool) -> Result<()> {
+        let want = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"));
+                }
+                Some(if first_read { self.timeout.unwrap_or(left) } else { left })
+            }
+        };
+        if want != self.read_timeout_set {
+            self.stream.set_read_timeout(want).map_err(|e| Error::from_io(&e, "set timeout"))?;
+            self.read_timeout_set = want;
+        }
+        Ok(())
     }
 
     /// Close both directions now; nothing more is sent.
