@@ -242,14 +242,24 @@ pub fn strip_bcc(msg: &[u8]) -> Cow<'_, [u8]> {
     if bcc.peek().is_none() {
         return Cow::Borrowed(msg);
     }
-    let mut out = Vec::with_capacity(msg.len());
+    let mut out = Vec::with_capacity(msg.len() + 1);
     let mut copied = 0;
     for field in bcc {
-        out.extend_from_slice(&msg[copied..field.lines.start]);
+        join(&mut out, &msg[copied..field.lines.start]);
         copied = field.lines.end;
     }
-    out.extend_from_slice(&msg[copied..]);
+    join(&mut out, &msg[copied..]);
     Cow::Owned(out)
+}
+
+/// Append `next` to `out` keeping every line end where it was: a line that ended with a bare
+/// CR, now followed by an LF that began the next line, would otherwise read as one CRLF, and
+/// the empty line ending the header section could vanish (the body would become headers).
+fn join(out: &mut Vec<u8>, next: &[u8]) {
+    if out.last() == Some(&b'\r') && next.first() == Some(&b'\n') {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(next);
 }
 
 /// Whether any address needs SMTPUTF8 (non-ASCII).
@@ -587,6 +597,17 @@ fn parse_address_list(value: &str) -> Result<Vec<String>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn removing_a_field_after_a_bare_cr_keeps_the_header_body_boundary() {
+        // found by fuzzing: "F\rBcc:\n\n" became "F\r\n", losing the empty line
+        let out = strip_bcc(b"F\rBcc:\n\n");
+        assert_eq!(&out[..], b"F\r\n\n");
+        let msg = b"From: a@b.test\r\nTo: c@d.test\rBcc: e@f.test\n\nBcc: body line\r\nX: y\r\n";
+        let out = strip_bcc(msg);
+        assert!(out.ends_with(b"\n\nBcc: body line\r\nX: y\r\n"), "{:?}", String::from_utf8_lossy(&out));
+        assert_eq!(strip_bcc(&out).as_ref(), out.as_ref(), "idempotent");
+    }
 
     fn parse(s: &str) -> Vec<String> {
         parse_address_list(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
