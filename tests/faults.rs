@@ -352,10 +352,17 @@ fn drop_during_a_large_body_is_not_delivered() {
     s.connect(&server.addr(), 0).unwrap();
     let body = vec![b'x'; 32 * 1024 * 1024];
     let e = s.sendmail("a@example.test", &["b@example.test"], &body, &[], &[]).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ServerDisconnected, "{e}");
-    assert!(e.message().contains("not delivered"), "{e}");
     assert!(!s.is_connected());
-    drop(server.finish());
+    // The server closes after draining what has arrived. If the client was still writing, the
+    // message is not delivered; if the whole message (terminator included) had already
+    // arrived, only "delivery unknown" is honest. Which one depends on speed, never on luck:
+    let r = server.finish();
+    if r.wire.ends_with(b"\r\n.\r\n") {
+        assert_eq!(e.kind(), ErrorKind::DeliveryUnknown, "{e}");
+    } else {
+        assert_eq!(e.kind(), ErrorKind::ServerDisconnected, "{e}");
+        assert!(e.message().contains("not delivered"), "{e}");
+    }
 }
 
 #[test]

@@ -83,6 +83,24 @@ fn check_mailbox(addr: &str) -> Result<()> {
     if local.len() > MAX_LOCAL_PART {
         return Err(Error::invalid(format!("local part longer than {MAX_LOCAL_PART} octets: {addr:?}")));
     }
+    if addr.is_ascii() {
+        // the common case, byte by byte: nothing to decode, nothing deceptive
+        let mut quoted = false;
+        let mut escaped = false;
+        for (i, &b) in addr.as_bytes().iter().enumerate() {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if quoted => escaped = true,
+                b'"' if i <= local.len() => quoted = !quoted,
+                b' ' | b'\t' if !quoted => return Err(Error::invalid(format!("unquoted space in address {addr:?}"))),
+                b if b.is_ascii_control() => {
+                    return Err(Error::invalid(format!("control character in address {addr:?}")))
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
     let mut quoted = false;
     let mut escaped = false;
     for (i, c) in addr.char_indices() {

@@ -76,6 +76,10 @@ impl<'a> BodyReader<'a> {
         Ok((filled, self.ended))
     }
 
+    fn is_stream(&self) -> bool {
+        matches!(self.body, Body::Stream(_))
+    }
+
     /// The size of the largest chunk [`BodyReader::next`] may hand out.
     fn chunk_hint(&self) -> usize {
         match &self.body {
@@ -245,9 +249,10 @@ impl Session {
         let mut out = Vec::with_capacity(reader.chunk_hint() + reader.chunk_hint() / 32 + 8);
         loop {
             out.clear();
+            let checked = reader.is_stream(); // an in-memory body was checked before anything was sent
             let last = match reader.next().and_then(|c| match c {
-                Some((chunk, _)) => refuse_nul(chunk).map(|()| c),
-                None => Ok(None),
+                Some((chunk, _)) if checked => refuse_nul(chunk).map(|()| c),
+                c => Ok(c),
             }) {
                 Ok(Some((chunk, last))) => {
                     encoder.encode(chunk, &mut out);
@@ -459,10 +464,8 @@ impl Session {
         if to.is_empty() {
             return Err(Error::invalid("no recipients"));
         }
-        quote_address(from)?;
-        for r in to {
-            quote_address(r)?;
-        }
+        let quoted_from = quote_address(from)?;
+        let quoted_to = to.iter().map(|r| quote_address(r)).collect::<Result<Vec<_>>>()?;
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
         }
@@ -516,7 +519,7 @@ impl Session {
         reader.prefetch()?;
 
         let final_reply = if self.pipelining && self.has_extn("pipelining") {
-            self.pipelined(from, to, &options, rcpt_options, &mut reader, transfer)?
+            self.pipelined(from, to, &quoted_from, &quoted_to, &options, rcpt_options, &mut reader, transfer)?
         } else {
             self.lockstep(from, to, &options, rcpt_options, &mut reader, transfer)?
         };
@@ -561,20 +564,23 @@ impl Session {
 
     /// MAIL, every RCPT and DATA (or the first BDAT chunk) in one write; then the replies,
     /// matched to their commands in order, with the same outcomes as [`Session::lockstep`].
+    #[allow(clippy::too_many_arguments)]
     fn pipelined(
         &mut self,
         from: &str,
         to: &[&str],
+        quoted_from: &str,
+        quoted_to: &[String],
         options: &[&str],
         rcpt_options: &[&str],
         reader: &mut BodyReader<'_>,
         transfer: Transfer,
     ) -> Result<Reply> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        let mail_args = self.with_options(format!("FROM:{}", quote_address(from)?), options, true)?;
+        let mail_args = self.with_options(format!("FROM:{quoted_from}"), options, true)?;
         let mut batch = command_line("MAIL", &mail_args)?;
-        for r in to {
-            let args = self.with_options_for(format!("TO:{}", quote_address(r)?), rcpt_options, utf8)?;
+        for r in quoted_to {
+            let args = self.with_options_for(format!("TO:{r}"), rcpt_options, utf8)?;
             batch.extend_from_slice(&command_line("RCPT", &args)?);
         }
         let mut encoder = match transfer {
