@@ -233,3 +233,11 @@ demo:
 # The whole test suite, as CI runs it (.ci/run).
 test:
 	bash scripts/test.sh
+
+.PHONY: bench
+
+# Client benchmark on loopback, not part of the tests (bench/README.md): libsmtpclient beside
+# smtp-source, smtplib and libcurl against smtp-sink and a discard sink. Writes bench/results.md,
+# bench/results.png, bench/results.tsv and the table in bench/README.md (about 10 minutes).
+bench: all
+	bash bench/run.sh
