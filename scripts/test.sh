@@ -38,6 +38,9 @@ RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan \
   --test capi_null --test capi_reentrancy --test faults --test pipelining --test tls
 unset RUSTC_BOOTSTRAP
 
+step "fuzzing: every target for 30 s, and every past crash replayed (scripts/fuzz.sh)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
 step "header and exported symbols"
 make check-header
 make check-symbols
