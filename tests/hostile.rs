@@ -21,21 +21,14 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
 use openssl::ssl::{NameType, SslOptions, SslAcceptor, SslAcceptorBuilder, SslConnector, SslMethod, SslVerifyMode, SslVersion};
-use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
-use openssl::x509::{X509NameBuilder, X509};
 
 use smtpclient::auth::{AuthStep, OAuthMechanism};
-use smtpclient::session::{BodyRead, CredentialPolicy, SessionKind};
+use smtpclient::session::{CredentialPolicy, SessionKind};
 use smtpclient::tls::TlsPolicy;
 use smtpclient::{ErrorKind, Session};
-use support::{contains, ehlo_reply, greet_and_ehlo, lines, ScriptResult, ScriptedServer, Step, TempDir};
+use support::certs::{leaf, new_ca, Ca, Identity};
+use support::{contains, ehlo_reply, greet_and_ehlo, lines, stream, ScriptResult, ScriptedServer, Step, TempDir};
 
 // =============================================================================================
 // Common helpers
@@ -201,68 +194,6 @@ fn reset(tcp: TcpStream) {
 // =============================================================================================
 // TLS helpers: certificates and a scripted server that speaks STARTTLS or implicit TLS
 // =============================================================================================
-
-struct Ca {
-    cert: X509,
-    key: PKey<Private>,
-}
-
-type Identity = (X509, PKey<Private>);
-
-fn ec_key() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
-}
-
-fn x509_name(cn: &str) -> openssl::x509::X509Name {
-    let mut n = X509NameBuilder::new().unwrap();
-    n.append_entry_by_text("CN", cn).unwrap();
-    n.build()
-}
-
-fn new_ca(cn: &str) -> Ca {
-    let key = ec_key();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&x509_name(cn)).unwrap();
-    b.set_issuer_name(&x509_name(cn)).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    Ca { cert: b.build(), key }
-}
-
-/// A leaf for CN `cn` with SANs ("DNS:x" / "IP:x"), signed by `issuer` (None: self-signed),
-/// valid from `from_days` to `to_days` relative to now.
-fn leaf(cn: &str, sans: &[&str], issuer: Option<&Ca>, from_days: i64, to_days: i64) -> Identity {
-    let key = ec_key();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(2).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&x509_name(cn)).unwrap();
-    b.set_issuer_name(issuer.map_or(&x509_name(cn), |ca| ca.cert.subject_name())).unwrap();
-    b.set_pubkey(&key).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap()).unwrap();
-    if !sans.is_empty() {
-        let mut san = SubjectAlternativeName::new();
-        for s in sans {
-            match s.split_once(':').unwrap() {
-                ("DNS", v) => san.dns(v),
-                ("IP", v) => san.ip(v),
-                other => panic!("{other:?}"),
-            };
-        }
-        let ext = san.build(&b.x509v3_context(issuer.map(|c| c.cert.as_ref()), None)).unwrap();
-        b.append_extension(ext).unwrap();
-    }
-    b.sign(issuer.map_or(&key, |ca| &ca.key), MessageDigest::sha256()).unwrap();
-    (b.build(), key)
-}
 
 /// The trusted test CA (written to a file the client is pointed at) and a valid leaf for
 /// localhost, 127.0.0.1 and ::1.
@@ -1471,18 +1402,6 @@ fn greet_then_noop() -> Vec<Step> {
     vec![Step::reply("220 mx.scripted.test ESMTP"), Step::expect("NOOP"), Step::reply("250 ok")]
 }
 
-fn stream(data: &[u8], chunk: usize) -> impl FnMut(&mut [u8]) -> BodyRead + '_ {
-    let mut pos = 0;
-    move |buf: &mut [u8]| {
-        if pos >= data.len() {
-            return BodyRead::End;
-        }
-        let n = chunk.min(buf.len()).min(data.len() - pos);
-        buf[..n].copy_from_slice(&data[pos..pos + n]);
-        pos += n;
-        BodyRead::Data(n)
-    }
-}
 
 /// Case 23: CR, LF or NUL in an envelope address, bracketed or not, through every entry
 /// point: InvalidArgument and nothing on the wire.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use smtpclient::session::{BodyRead, DebugKind, SessionKind};
 use smtpclient::{ErrorKind, Session};
-use support::{contains, ehlo_reply, unique_marker, ScriptedServer, Step, TestBed};
+use support::{contains, ehlo_reply, stream, unique_marker, ScriptedServer, Step, TestBed};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -252,18 +252,6 @@ fn binarymime_sends_bytes_unchanged_in_bdat() {
     assert_eq!(server.finish().wire_str(), "EHLO c.example.test\r\n");
 }
 
-fn stream_of(data: Vec<u8>, chunk: usize) -> impl FnMut(&mut [u8]) -> BodyRead {
-    let mut pos = 0;
-    move |buf: &mut [u8]| {
-        if pos >= data.len() {
-            return BodyRead::End;
-        }
-        let n = chunk.min(buf.len()).min(data.len() - pos);
-        buf[..n].copy_from_slice(&data[pos..pos + n]);
-        pos += n;
-        BodyRead::Data(n)
-    }
-}
 
 #[test]
 fn streamed_bodies_arrive_identical_at_any_chunking() {
@@ -274,7 +262,7 @@ fn streamed_bodies_arrive_identical_at_any_chunking() {
         let mut s = Session::new(SessionKind::Smtp);
         s.set_chunking(chunking);
         s.connect(&bed.smtp_addr(), 0).unwrap();
-        let mut read = stream_of(body.clone(), chunk);
+        let mut read = stream(&body, chunk);
         s.sendmail_stream("alice@example.test", &["bob@example.test"], &mut read, None, &[], &[]).unwrap();
         let m = bed.wait_for_postfix_mail("bob", &marker, WAIT).expect("delivered");
         let text = String::from_utf8_lossy(&m).replace("\r\n", "\n");
@@ -352,9 +340,9 @@ fn stream_size_estimate_is_sent_and_checked() {
     let mut s = Session::new(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
-    let mut read = stream_of(b"hello\r\n".to_vec(), 100);
+    let mut read = stream(b"hello\r\n", 100);
     s.sendmail_stream("a@example.test", &["b@example.test"], &mut read, Some(900), &[], &[]).unwrap();
-    let mut read = stream_of(b"hello\r\n".to_vec(), 100);
+    let mut read = stream(b"hello\r\n", 100);
     let e = s.sendmail_stream("a@example.test", &["b@example.test"], &mut read, Some(1001), &[], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::MessageTooLarge);
     s.close();

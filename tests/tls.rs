@@ -10,18 +10,14 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
 use openssl::ssl::{SslAcceptor, SslMethod};
-use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
-use openssl::x509::{X509NameBuilder, X509};
+use openssl::x509::X509;
 
 use smtpclient::session::SessionKind;
 use smtpclient::tls::TlsPolicy;
 use smtpclient::{ErrorKind, Session};
+use support::certs::{leaf, new_ca, Ca};
 use support::{contains, ehlo_reply, greet_and_ehlo, unique_marker, ScriptedServer, Step, TempDir, TestBed};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -142,65 +138,6 @@ fn required_policy_upgrades_or_fails_closed() {
 }
 
 // ------------------------------------------------------------------------------ certificate matrix
-
-struct Ca {
-    cert: X509,
-    key: PKey<Private>,
-}
-
-fn key() -> PKey<Private> {
-    PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
-}
-
-fn name(cn: &str) -> openssl::x509::X509Name {
-    let mut n = X509NameBuilder::new().unwrap();
-    n.append_entry_by_text("CN", cn).unwrap();
-    n.build()
-}
-
-fn new_ca(cn: &str) -> Ca {
-    let key = key();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name(cn)).unwrap();
-    b.set_issuer_name(&name(cn)).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    Ca { cert: b.build(), key }
-}
-
-/// A leaf for CN `cn` with the given SANs ("DNS:x" / "IP:x"), signed by `issuer` (None:
-/// self-signed), valid from `from_days` to `to_days` relative to now.
-fn leaf(cn: &str, sans: &[&str], issuer: Option<&Ca>, from_days: i64, to_days: i64) -> (X509, PKey<Private>) {
-    let key = key();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(2).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name(cn)).unwrap();
-    b.set_issuer_name(issuer.map_or(&name(cn), |ca| ca.cert.subject_name())).unwrap();
-    b.set_pubkey(&key).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap()).unwrap();
-    if !sans.is_empty() {
-        let mut san = SubjectAlternativeName::new();
-        for s in sans {
-            match s.split_once(':').unwrap() {
-                ("DNS", v) => san.dns(v),
-                ("IP", v) => san.ip(v),
-                other => panic!("{other:?}"),
-            };
-        }
-        let ext = san.build(&b.x509v3_context(issuer.map(|c| c.cert.as_ref()), None)).unwrap();
-        b.append_extension(ext).unwrap();
-    }
-    b.sign(issuer.map_or(&key, |ca| &ca.key), MessageDigest::sha256()).unwrap();
-    (b.build(), key)
-}
 
 /// A real TLS server (OpenSSL) on loopback for one connection: after a successful handshake it
 /// greets as SMTP and reports every application byte it then received.

@@ -9,6 +9,8 @@
 //! std only, on purpose: no dev-dependency is needed to use this module.
 #![allow(dead_code)]
 
+pub mod certs;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -1147,4 +1149,19 @@ impl<'a> Session<'a> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A streaming body for `sendmail_stream` that hands out `data` at most `chunk` bytes at a time.
+pub fn stream(data: &[u8], chunk: usize) -> impl FnMut(&mut [u8]) -> smtpclient::session::BodyRead + '_ {
+    use smtpclient::session::BodyRead;
+    let mut pos = 0;
+    move |buf: &mut [u8]| {
+        if pos >= data.len() {
+            return BodyRead::End;
+        }
+        let n = chunk.min(buf.len()).min(data.len() - pos);
+        buf[..n].copy_from_slice(&data[pos..pos + n]);
+        pos += n;
+        BodyRead::Data(n)
+    }
 }
