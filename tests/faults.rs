@@ -207,12 +207,8 @@ fn code_421_closes_at_every_stage() {
 
     // at DATA
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("421 4.3.2 bye"),
         Step::ReadUntilClose,
     ]);
@@ -227,12 +223,8 @@ fn code_421_closes_at_every_stage() {
 
     // at the end of data
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("354 go"),
         Step::ExpectData,
         Step::reply("421 4.3.2 bye"),
@@ -250,12 +242,8 @@ fn code_421_closes_at_every_stage() {
 #[test]
 fn data_not_354_sends_no_body_and_resets() {
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("554 5.5.1 no valid recipients"),
         Step::expect("RSET"),
         Step::reply("250 ok"),
@@ -274,12 +262,8 @@ fn data_not_354_sends_no_body_and_resets() {
 #[test]
 fn bytes_after_354_are_refused_before_the_body() {
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::send("354 go\r\n250 injected\r\n"),
         Step::ReadUntilClose,
     ]);
@@ -296,12 +280,8 @@ fn bytes_after_354_are_refused_before_the_body() {
 #[test]
 fn drop_after_final_dot_is_delivery_unknown() {
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("354 go"),
         Step::ExpectData,
         Step::Close,
@@ -316,12 +296,8 @@ fn drop_after_final_dot_is_delivery_unknown() {
 
     // no reply at all within the deadline is just as unknown
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("354 go"),
         Step::ExpectData,
         Step::sleep_ms(1500),
@@ -337,12 +313,8 @@ fn drop_after_final_dot_is_delivery_unknown() {
 #[test]
 fn drop_during_a_large_body_is_not_delivered() {
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("354 go"),
         Step::ReadBytes(1000),
         Step::Close,
@@ -423,12 +395,8 @@ fn smuggling_sequences_cannot_end_the_data_early() {
     // (the NUL variant `\r\n\0.\r\n` is refused before sending: see hostile::case30)
     let body = b"Subject: s\r\n\r\na\n.\nb\r.\rc\r.\nd\n.\re\r\n.\nf\r.\r\ng\r\n.\rh\r\nend";
     let mut steps = greet_and_ehlo(&[]);
+    steps.extend(up_to_data());
     steps.extend([
-        Step::expect("MAIL"),
-        Step::reply("250 ok"),
-        Step::expect("RCPT"),
-        Step::reply("250 ok"),
-        Step::expect("DATA"),
         Step::reply("354 go"),
         Step::ExpectData,
         Step::reply("250 ok"),
@@ -484,4 +452,9 @@ fn lmtp_too_few_replies_is_delivery_unknown_and_extra_ones_stay_out_of_step() {
     let got: Vec<Option<u16>> = s.recipients().iter().map(|r| r.data_reply().map(|d| d.code())).collect();
     assert_eq!(got, [Some(250), Some(452), None], "replies read so far are kept");
     drop(server.finish());
+}
+
+/// MAIL and RCPT accepted, then the DATA command expected (its reply is the caller's).
+fn up_to_data() -> Vec<Step> {
+    vec![Step::expect("MAIL"), Step::reply("250 ok"), Step::expect("RCPT"), Step::reply("250 ok"), Step::expect("DATA")]
 }
