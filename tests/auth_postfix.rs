@@ -1034,14 +1034,8 @@ fn c_login_and_auth_against_postfix() {
     // smtp_auth with LOGIN, two challenges, re-entry refused inside the callback
     let s = CSession::postfix();
     let mech = CString::new("login").unwrap();
-    let mut st = CbState {
-        session: s.0,
-        user: USER,
-        password: PASS,
-        abort_with: None,
-        calls: vec![],
-        reentrant: vec![],
-    };
+    let mut st =
+        CbState { session: s.0, user: USER, password: PASS, abort_with: None, calls: vec![], reentrant: vec![] };
     let rc = unsafe { smtp_auth(s.0, mech.as_ptr(), Some(login_cb), &mut st as *mut CbState as *mut c_void, false) };
     assert_eq!(rc, OK, "{}", s.message());
     assert_eq!(st.calls, [(false, Some(b"Username:".to_vec()), false), (false, Some(b"Password:".to_vec()), false)]);

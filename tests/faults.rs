@@ -99,8 +99,12 @@ fn malformed_replies_are_protocol_errors() {
 
 #[test]
 fn disconnect_mid_reply_is_server_disconnected() {
-    let server =
-        ScriptedServer::tcp(vec![Step::reply("220 mx"), Step::expect("EHLO"), Step::send("250-mx\r\n250-SIZE 10"), Step::Close]);
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 mx"),
+        Step::expect("EHLO"),
+        Step::send("250-mx\r\n250-SIZE 10"),
+        Step::Close,
+    ]);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
     let e = s.ehlo(None).unwrap_err();
@@ -162,7 +166,12 @@ fn ehlo_and_helo_refused_is_helo_error() {
 
 #[test]
 fn lmtp_lhlo_refused_is_helo_error_without_helo() {
-    let server = ScriptedServer::tcp(vec![Step::reply("220 lmtp"), Step::expect("LHLO"), Step::reply("500 no"), Step::ReadUntilClose]);
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 lmtp"),
+        Step::expect("LHLO"),
+        Step::reply("500 no"),
+        Step::ReadUntilClose,
+    ]);
     let mut s = Session::new(SessionKind::Lmtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.connect(&server.addr(), 0).unwrap();
@@ -176,7 +185,11 @@ fn lmtp_lhlo_refused_is_helo_error_without_helo() {
 fn code_421_closes_at_every_stage() {
     // at MAIL
     let mut steps = greet_and_ehlo(&["SIZE 1000"]);
-    steps.extend([Step::expect("MAIL FROM:<a@example.test> SIZE=18"), Step::reply("421 4.3.2 shutting down"), Step::ReadUntilClose]);
+    steps.extend([
+        Step::expect("MAIL FROM:<a@example.test> SIZE=18"),
+        Step::reply("421 4.3.2 shutting down"),
+        Step::ReadUntilClose,
+    ]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -208,10 +221,7 @@ fn code_421_closes_at_every_stage() {
     // at DATA
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("421 4.3.2 bye"),
-        Step::ReadUntilClose,
-    ]);
+    steps.extend([Step::reply("421 4.3.2 bye"), Step::ReadUntilClose]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -224,12 +234,7 @@ fn code_421_closes_at_every_stage() {
     // at the end of data
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("354 go"),
-        Step::ExpectData,
-        Step::reply("421 4.3.2 bye"),
-        Step::ReadUntilClose,
-    ]);
+    steps.extend([Step::reply("354 go"), Step::ExpectData, Step::reply("421 4.3.2 bye"), Step::ReadUntilClose]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -243,11 +248,7 @@ fn code_421_closes_at_every_stage() {
 fn data_not_354_sends_no_body_and_resets() {
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("554 5.5.1 no valid recipients"),
-        Step::expect("RSET"),
-        Step::reply("250 ok"),
-    ]);
+    steps.extend([Step::reply("554 5.5.1 no valid recipients"), Step::expect("RSET"), Step::reply("250 ok")]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -263,10 +264,7 @@ fn data_not_354_sends_no_body_and_resets() {
 fn bytes_after_354_are_refused_before_the_body() {
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::send("354 go\r\n250 injected\r\n"),
-        Step::ReadUntilClose,
-    ]);
+    steps.extend([Step::send("354 go\r\n250 injected\r\n"), Step::ReadUntilClose]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -281,11 +279,7 @@ fn bytes_after_354_are_refused_before_the_body() {
 fn drop_after_final_dot_is_delivery_unknown() {
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("354 go"),
-        Step::ExpectData,
-        Step::Close,
-    ]);
+    steps.extend([Step::reply("354 go"), Step::ExpectData, Step::Close]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -297,11 +291,7 @@ fn drop_after_final_dot_is_delivery_unknown() {
     // no reply at all within the deadline is just as unknown
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("354 go"),
-        Step::ExpectData,
-        Step::sleep_ms(1500),
-    ]);
+    steps.extend([Step::reply("354 go"), Step::ExpectData, Step::sleep_ms(1500)]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -314,11 +304,7 @@ fn drop_after_final_dot_is_delivery_unknown() {
 fn drop_during_a_large_body_is_not_delivered() {
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("354 go"),
-        Step::ReadBytes(1000),
-        Step::Close,
-    ]);
+    steps.extend([Step::reply("354 go"), Step::ReadBytes(1000), Step::Close]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
@@ -370,8 +356,14 @@ fn size_and_options_are_sent_as_given() {
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();
     // SIZE counts the CRLF-normalised message: 12 + 2 + 4 + 7 octets
-    s.sendmail("a@example.test", &["b@example.test"], b"Subject: t\r\n\r\nhi\nthere\n", &["BODY=8BITMIME"], &["NOTIFY=SUCCESS"])
-        .unwrap();
+    s.sendmail(
+        "a@example.test",
+        &["b@example.test"],
+        b"Subject: t\r\n\r\nhi\nthere\n",
+        &["BODY=8BITMIME"],
+        &["NOTIFY=SUCCESS"],
+    )
+    .unwrap();
     server.finish().assert_ok();
 }
 
@@ -396,11 +388,7 @@ fn smuggling_sequences_cannot_end_the_data_early() {
     let body = b"Subject: s\r\n\r\na\n.\nb\r.\rc\r.\nd\n.\re\r\n.\nf\r.\r\ng\r\n.\rh\r\nend";
     let mut steps = greet_and_ehlo(&[]);
     steps.extend(up_to_data());
-    steps.extend([
-        Step::reply("354 go"),
-        Step::ExpectData,
-        Step::reply("250 ok"),
-    ]);
+    steps.extend([Step::reply("354 go"), Step::ExpectData, Step::reply("250 ok")]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session();
     s.connect(&server.addr(), 0).unwrap();

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use openssl::ssl::{NameType, SslOptions, SslAcceptor, SslAcceptorBuilder, SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    NameType, SslAcceptor, SslAcceptorBuilder, SslConnector, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+};
 
 use smtpclient::auth::{AuthStep, OAuthMechanism};
 use smtpclient::session::{CredentialPolicy, SessionKind};
@@ -71,7 +73,11 @@ fn scripted_with<T>(steps: Vec<Step>, mut s: Session, f: impl FnOnce(&mut Sessio
 }
 
 /// Like [`scripted`], but `f` connects itself (for greeting failures).
-fn scripted_unconnected<T>(steps: Vec<Step>, mut s: Session, f: impl FnOnce(&mut Session, &str) -> T) -> (T, ScriptResult) {
+fn scripted_unconnected<T>(
+    steps: Vec<Step>,
+    mut s: Session,
+    f: impl FnOnce(&mut Session, &str) -> T,
+) -> (T, ScriptResult) {
     let server = ScriptedServer::tcp(steps);
     let out = f(&mut s, &server.addr());
     drop(s);
@@ -281,7 +287,13 @@ struct TlsRun {
 impl TlsRun {
     #[track_caller]
     fn assert_ok(&self) {
-        assert!(self.mismatches.is_empty(), "{:?}\nplain: {:?}\ntls: {:?}", self.mismatches, txt(&self.plain), txt(&self.tls));
+        assert!(
+            self.mismatches.is_empty(),
+            "{:?}\nplain: {:?}\ntls: {:?}",
+            self.mismatches,
+            txt(&self.plain),
+            txt(&self.tls)
+        );
     }
 }
 
@@ -366,7 +378,9 @@ impl TlsServer {
                     T::Expect(prefix) => loop {
                         if let Some(p) = buf.iter().position(|&b| b == b'\n') {
                             let line: Vec<u8> = buf.drain(..=p).collect();
-                            if line.len() < prefix.len() || !line[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
+                            if line.len() < prefix.len()
+                                || !line[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+                            {
                                 run.mismatches.push(format!("step {i}: expected {prefix:?}, got {:?}", txt(&line)));
                             }
                             break;
@@ -498,7 +512,9 @@ fn case03_nothing_is_pipelined_behind_starttls() {
     assert_eq!(run.behind_starttls, b"", "nothing queued behind STARTTLS");
     assert_eq!(
         txt(&run.tls),
-        format!("{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n")
+        format!(
+            "{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"
+        )
     );
 }
 
@@ -519,7 +535,9 @@ fn case04_login_with_stripped_starttls_and_required_tls_sends_no_auth() {
 /// after QUIT; nothing of the transaction is sent in plain text.
 #[test]
 fn case05_starttls_refused_or_answered_oddly_never_continues_in_plain_text() {
-    for reply in ["501 5.5.4 Syntax error", "502 5.5.1 Not implemented", "554 5.7.0 No", "200 no TLS today", "354 go on"] {
+    for reply in
+        ["501 5.5.4 Syntax error", "502 5.5.1 Not implemented", "554 5.7.0 No", "200 no TLS today", "354 go on"]
+    {
         let steps = with(
             greet_and_ehlo(&["STARTTLS", "AUTH PLAIN"]),
             [Step::expect("STARTTLS"), Step::reply(reply), Step::expect("QUIT"), Step::reply("221 bye")],
@@ -540,7 +558,10 @@ fn case05_starttls_refused_or_answered_oddly_never_continues_in_plain_text() {
 /// Case 5, 421: the session closes at once (no QUIT) and nothing more is sent.
 #[test]
 fn case05_starttls_answered_421_closes_without_anything_more() {
-    let steps = with(greet_and_ehlo(&["STARTTLS"]), [Step::expect("STARTTLS"), Step::reply("421 4.3.2 closing"), Step::ReadUntilClose]);
+    let steps = with(
+        greet_and_ehlo(&["STARTTLS"]),
+        [Step::expect("STARTTLS"), Step::reply("421 4.3.2 closing"), Step::ReadUntilClose],
+    );
     let mut s = session();
     s.set_tls_policy(TlsPolicy::Required);
     let (res, r) = scripted_with(steps, s, |s| (s.sendmail(FROM, &[TO], MSG, &[], &[]).unwrap_err(), s.is_connected()));
@@ -553,7 +574,10 @@ fn case05_starttls_answered_421_closes_without_anything_more() {
 /// Case 5, 421: the error says the service is closing (it carries the 421 reply).
 #[test]
 fn case05_starttls_answered_421_reports_the_421() {
-    let steps = with(greet_and_ehlo(&["STARTTLS"]), [Step::expect("STARTTLS"), Step::reply("421 4.3.2 closing"), Step::ReadUntilClose]);
+    let steps = with(
+        greet_and_ehlo(&["STARTTLS"]),
+        [Step::expect("STARTTLS"), Step::reply("421 4.3.2 closing"), Step::ReadUntilClose],
+    );
     let mut s = session();
     s.set_tls_policy(TlsPolicy::Required);
     let (e, _) = scripted_with(steps, s, |s| s.sendmail(FROM, &[TO], MSG, &[], &[]).unwrap_err());
@@ -628,7 +652,9 @@ fn case08_capabilities_from_before_tls_are_forgotten() {
     assert_eq!(txt(&run.plain), format!("{EHLO}STARTTLS\r\n"));
     assert_eq!(
         txt(&run.tls),
-        format!("{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"),
+        format!(
+            "{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"
+        ),
         "EHLO first, no AUTH, no SIZE= or BODY= parameter"
     );
 }
@@ -665,7 +691,9 @@ fn case09_opportunistic_tls_is_explicit_and_keeps_credentials_back() {
     r.assert_ok();
     assert_eq!(
         r.wire_str(),
-        format!("{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n")
+        format!(
+            "{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"
+        )
     );
 }
 
@@ -700,8 +728,11 @@ fn case10_certificate_failures_on_starttls_send_nothing_over_tls() {
         assert_eq!(run.tls, b"", "{what}");
     }
     for (what, id) in &cases {
-        let server =
-            TlsServer::starttls(&[], id, vec![t_expect("EHLO "), T::Send(txt(&ehlo_reply("mx.tls.test", &["PIPELINING"])))]);
+        let server = TlsServer::starttls(
+            &[],
+            id,
+            vec![t_expect("EHLO "), T::Send(txt(&ehlo_reply("mx.tls.test", &["PIPELINING"])))],
+        );
         let mut s = trusting(SessionKind::Smtp);
         s.tls_config_mut().insecure_skip_verify = true;
         s.connect("localhost", server.port).unwrap();
@@ -760,7 +791,8 @@ fn case11_empty_server_name_is_invalid_argument() {
 }
 
 fn smtps_once(id: &Identity, host: &str, server_name: Option<&str>) -> (Result<bool, ErrorKind>, TlsRun) {
-    let server = TlsServer::start(Mode::Implicit { greeting: "220 tls.test ESMTP".into() }, acceptor(id, |_| {}), vec![]);
+    let server =
+        TlsServer::start(Mode::Implicit { greeting: "220 tls.test ESMTP".into() }, acceptor(id, |_| {}), vec![]);
     let mut s = trusting(SessionKind::Smtps);
     s.tls_config_mut().server_name = server_name.map(str::to_owned);
     let res = s.connect(host, server.port).map(|_| s.tls_info().unwrap().verified).map_err(|e| e.kind());
@@ -858,7 +890,8 @@ fn case12_old_versions_and_null_ciphers_are_refused_by_default() {
     );
     server.finish();
     // the library does not
-    for (what, tweak) in [("TLS 1.0/1.1 only", &old as &dyn Fn(&mut SslAcceptorBuilder)), ("NULL ciphers only", &null)] {
+    for (what, tweak) in [("TLS 1.0/1.1 only", &old as &dyn Fn(&mut SslAcceptorBuilder)), ("NULL ciphers only", &null)]
+    {
         let server = TlsServer::start(Mode::Implicit { greeting: "220 x".into() }, acceptor(id, tweak), vec![]);
         let mut s = trusting(SessionKind::Smtps);
         let e = s.connect("localhost", server.port).unwrap_err();
@@ -896,16 +929,19 @@ fn case13_implicit_tls_failure_never_falls_back() {
 /// session is closed applies to the next connection.
 #[test]
 fn case14_reconnecting_applies_the_new_tls_policy() {
-    let first = with(greet_and_ehlo(&["PIPELINING"]), [
-        Step::expect("MAIL"),
-        Step::expect("RCPT"),
-        Step::expect("DATA"),
-        Step::reply("250 ok\n250 ok\n354 go"),
-        Step::ExpectData,
-        Step::reply("250 queued"),
-        Step::expect("QUIT"),
-        Step::reply("221 bye"),
-    ]);
+    let first = with(
+        greet_and_ehlo(&["PIPELINING"]),
+        [
+            Step::expect("MAIL"),
+            Step::expect("RCPT"),
+            Step::expect("DATA"),
+            Step::reply("250 ok\n250 ok\n354 go"),
+            Step::ExpectData,
+            Step::reply("250 queued"),
+            Step::expect("QUIT"),
+            Step::reply("221 bye"),
+        ],
+    );
     let second = with(greet_and_ehlo(&["PIPELINING"]), [Step::expect("QUIT"), Step::reply("221 bye")]);
     let server = ScriptedServer::tcp_sessions(vec![first, second]);
     let mut s = session();
@@ -1086,7 +1122,11 @@ fn case15_unverified_tls_does_not_carry_credentials() {
 #[test]
 fn case17_more_malformed_challenges_are_cancelled() {
     let big: Vec<String> = (0..4).map(|_| "QUFB".repeat(2000)).collect();
-    let big_reply = big.iter().enumerate().map(|(i, l)| format!("334{}{l}\r\n", if i == 3 { ' ' } else { '-' })).collect::<String>();
+    let big_reply = big
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("334{}{l}\r\n", if i == 3 { ' ' } else { '-' }))
+        .collect::<String>();
     let cases: Vec<(&str, &str, Vec<u8>)> = vec![
         ("bare 334", "CRAM-MD5", b"334\r\n".to_vec()),
         ("334 =", "CRAM-MD5", b"334 =\r\n".to_vec()),
@@ -1095,13 +1135,22 @@ fn case17_more_malformed_challenges_are_cancelled() {
     for (what, mech, challenge) in cases {
         let steps = with(
             greet_and_ehlo(&[&format!("AUTH {mech}")]),
-            [Step::expect(&format!("AUTH {mech}")), Step::Send(challenge), Step::expect("*"), Step::reply("501 5.7.0 aborted")],
+            [
+                Step::expect(&format!("AUTH {mech}")),
+                Step::Send(challenge),
+                Step::expect("*"),
+                Step::reply("501 5.7.0 aborted"),
+            ],
         );
         let (res, r) = scripted(steps, |s| {
             if mech == "CRAM-MD5" {
                 s.login(USER, PASS, true)
             } else {
-                s.auth(mech, &mut |c, _| if c.is_none() { AuthStep::NoInitialResponse } else { panic!("{what}: too big") }, true)
+                s.auth(
+                    mech,
+                    &mut |c, _| if c.is_none() { AuthStep::NoInitialResponse } else { panic!("{what}: too big") },
+                    true,
+                )
             }
         });
         let e = res.unwrap_err();
@@ -1313,7 +1362,12 @@ fn case21_secrets_do_not_outlive_their_use() {
             "CRAM-MD5",
             with(
                 greet_and_ehlo(&["AUTH CRAM-MD5"]),
-                [Step::expect("AUTH CRAM-MD5"), Step::reply("334 PDEyMzQ1QG14Pg=="), Step::ReadLine, Step::reply("235 ok")],
+                [
+                    Step::expect("AUTH CRAM-MD5"),
+                    Step::reply("334 PDEyMzQ1QG14Pg=="),
+                    Step::ReadLine,
+                    Step::reply("235 ok"),
+                ],
             ),
             Box::new(|s: &mut Session| format!("{:?}", s.login(SECRET_USER, SECRET_PASS, true))),
         ),
@@ -1343,7 +1397,9 @@ fn case21_secrets_do_not_outlive_their_use() {
         (
             "XOAUTH2",
             with(greet_and_ehlo(&["AUTH XOAUTH2"]), [Step::expect("AUTH XOAUTH2 "), Step::reply("235 ok")]),
-            Box::new(|s: &mut Session| format!("{:?}", s.login_oauth(OAuthMechanism::XOAuth2, SECRET_USER, SECRET_TOKEN))),
+            Box::new(|s: &mut Session| {
+                format!("{:?}", s.login_oauth(OAuthMechanism::XOAuth2, SECRET_USER, SECRET_TOKEN))
+            }),
         ),
     ];
     for (what, steps, run) in cases {
@@ -1401,7 +1457,6 @@ fn case22_no_auth_offered_after_tls_is_not_supported() {
 fn greet_then_noop() -> Vec<Step> {
     vec![Step::reply("220 mx.scripted.test ESMTP"), Step::expect("NOOP"), Step::reply("250 ok")]
 }
-
 
 /// Case 23: CR, LF or NUL in an envelope address, bracketed or not, through every entry
 /// point: InvalidArgument and nothing on the wire.
@@ -1475,8 +1530,18 @@ fn case24_line_breaks_in_the_hello_name_are_refused() {
 #[test]
 fn case25_malformed_esmtp_parameters_are_refused() {
     let bad = [
-        "", "-X", "A B", "A=b c", "A=b=c", "SIZE=", "X=\x01", "ENVID=a\0b", "K\u{e9}Y=1", "ORCPT=rfc822;a b",
-        "NOTIFY=SUCCESS\r\nRCPT TO:<x@y.test>", "BODY=8BITMIME\n",
+        "",
+        "-X",
+        "A B",
+        "A=b c",
+        "A=b=c",
+        "SIZE=",
+        "X=\x01",
+        "ENVID=a\0b",
+        "K\u{e9}Y=1",
+        "ORCPT=rfc822;a b",
+        "NOTIFY=SUCCESS\r\nRCPT TO:<x@y.test>",
+        "BODY=8BITMIME\n",
     ];
     let (kinds, r) = scripted(greet_then_noop(), |s| {
         let mut kinds = Vec::new();
@@ -1624,7 +1689,9 @@ fn case27_quoted_local_part_never_redirects() {
     let (res, r) = scripted(steps, |s| s.send_message(msg, None, None, &[], &[]));
     assert!(!r.wire_str().contains("gmail.com>"), "{}", r.wire_str());
     match res {
-        Ok(()) => assert!(r.wire_str().contains("RCPT TO:<\"xclow3n@gmail.com x\"@internal.domain>\r\n"), "{}", r.wire_str()),
+        Ok(()) => {
+            assert!(r.wire_str().contains("RCPT TO:<\"xclow3n@gmail.com x\"@internal.domain>\r\n"), "{}", r.wire_str())
+        }
         Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidArgument),
     }
 }
@@ -1786,7 +1853,14 @@ fn case29_bare_line_ends_are_normalised_and_dots_stuffed_on_every_path() {
     // pipelined DATA
     let steps = with(
         greet_and_ehlo(&["PIPELINING"]),
-        [Step::expect("MAIL"), Step::expect("RCPT"), Step::expect("DATA"), Step::reply("250 ok\n250 ok\n354 go"), Step::ExpectData, Step::reply("250 ok")],
+        [
+            Step::expect("MAIL"),
+            Step::expect("RCPT"),
+            Step::expect("DATA"),
+            Step::reply("250 ok\n250 ok\n354 go"),
+            Step::ExpectData,
+            Step::reply("250 ok"),
+        ],
     );
     let (res, r) = scripted(steps, |s| s.sendmail(FROM, &[TO], LINE_ENDS_BODY, &[], &[]));
     res.unwrap();
@@ -1912,7 +1986,11 @@ fn case31_dot_stuffing_edge_cases_are_identical_at_every_chunking() {
         for k in 0..per_body {
             let got = &r.data[i * per_body + k];
             assert!(got == &model, "{what}, send #{k}: {:?}", txt(&got[..got.len().min(200)]));
-            assert_eq!(got.windows(5).filter(|w| w == b"\r\n.\r\n").count() + usize::from(got.starts_with(b".\r\n")), 1, "{what}");
+            assert_eq!(
+                got.windows(5).filter(|w| w == b"\r\n.\r\n").count() + usize::from(got.starts_with(b".\r\n")),
+                1,
+                "{what}"
+            );
         }
     }
 }
@@ -1945,7 +2023,8 @@ fn case33_overlong_reply_line_mid_session() {
         Step::send(&too_long),
         Step::ReadUntilClose,
     ];
-    let (res, r) = scripted(steps, |s| (s.noop().map(|r| r.text().len()), s.noop().map_err(|e| e.kind()), s.is_connected()));
+    let (res, r) =
+        scripted(steps, |s| (s.noop().map(|r| r.text().len()), s.noop().map_err(|e| e.kind()), s.is_connected()));
     assert_eq!(res.0.unwrap(), 8188);
     assert_eq!(res.1.unwrap_err(), ErrorKind::Protocol);
     assert!(!res.2);
@@ -1960,7 +2039,8 @@ fn case33_overlong_reply_line_mid_session() {
 fn case35_hostile_ehlo_content_is_bounded() {
     let many: Vec<String> = (0..10_000).map(|i| format!("X-EXT{i}")).collect();
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-    let steps = vec![Step::reply("220 mx"), Step::expect("EHLO"), Step::Send(ehlo_reply("mx", &refs)), Step::ReadUntilClose];
+    let steps =
+        vec![Step::reply("220 mx"), Step::expect("EHLO"), Step::Send(ehlo_reply("mx", &refs)), Step::ReadUntilClose];
     let start = Instant::now();
     let (res, r) = scripted(steps, |s| (s.ehlo(None).unwrap_err().kind(), s.is_connected()));
     assert_eq!(res, (ErrorKind::Protocol, false));
@@ -2006,8 +2086,15 @@ fn case35_odd_size_values() {
 /// STARTTLS does not make it offered.
 #[test]
 fn case35_keywords_with_odd_bytes_are_ignored() {
-    let reply = b"250-mx\r\n250-\x1b[31mSTARTTLS\r\n250-STARTTLS\x7f\r\n250-STARTTLS\xff\r\n250 PIPELINING\r\n".to_vec();
-    let steps = vec![Step::reply("220 mx"), Step::expect("EHLO"), Step::Send(reply), Step::expect("QUIT"), Step::reply("221 bye")];
+    let reply =
+        b"250-mx\r\n250-\x1b[31mSTARTTLS\r\n250-STARTTLS\x7f\r\n250-STARTTLS\xff\r\n250 PIPELINING\r\n".to_vec();
+    let steps = vec![
+        Step::reply("220 mx"),
+        Step::expect("EHLO"),
+        Step::Send(reply),
+        Step::expect("QUIT"),
+        Step::reply("221 bye"),
+    ];
     let mut s = session();
     s.set_tls_policy(TlsPolicy::Required);
     let (res, r) = scripted_with(steps, s, |s| s.sendmail(FROM, &[TO], MSG, &[], &[]).unwrap_err().kind());
@@ -2021,8 +2108,22 @@ fn case35_keywords_with_odd_bytes_are_ignored() {
 #[test]
 fn case36_malformed_reply_codes_mid_session() {
     let bad: Vec<&[u8]> = vec![
-        b"2_5 ok\r\n", b" 25 ok\r\n", b"+25 ok\r\n", b"-25 x\r\n", b"25\r\n", b"2\r\n", b"\r\n", b"2500 ok\r\n", b"250ok\r\n",
-        b"250\t\r\n", b"0xx\r\n", b"100 x\r\n", b"199 x\r\n", b"600 x\r\n", b"999 x\r\n", b"250-a\r\n550 b\r\n",
+        b"2_5 ok\r\n",
+        b" 25 ok\r\n",
+        b"+25 ok\r\n",
+        b"-25 x\r\n",
+        b"25\r\n",
+        b"2\r\n",
+        b"\r\n",
+        b"2500 ok\r\n",
+        b"250ok\r\n",
+        b"250\t\r\n",
+        b"0xx\r\n",
+        b"100 x\r\n",
+        b"199 x\r\n",
+        b"600 x\r\n",
+        b"999 x\r\n",
+        b"250-a\r\n550 b\r\n",
         b"250-a\r\n251 b\r\n",
     ];
     for line in bad {
@@ -2279,7 +2380,14 @@ fn case42_lost_during_the_body_is_not_delivered() {
 fn case42_lost_after_the_end_of_the_message_is_delivery_unknown() {
     let data = with(
         greet_and_ehlo(&["PIPELINING"]),
-        [Step::expect("MAIL"), Step::expect("RCPT"), Step::expect("DATA"), Step::reply("250 ok\n250 ok\n354 go"), Step::ExpectData, Step::Close],
+        [
+            Step::expect("MAIL"),
+            Step::expect("RCPT"),
+            Step::expect("DATA"),
+            Step::reply("250 ok\n250 ok\n354 go"),
+            Step::ExpectData,
+            Step::Close,
+        ],
     );
     let bdat_no_replies = with(
         greet_and_ehlo(&["PIPELINING", "CHUNKING"]),
@@ -2287,7 +2395,14 @@ fn case42_lost_after_the_end_of_the_message_is_delivery_unknown() {
     );
     let bdat_after_rcpt = with(
         greet_and_ehlo(&["PIPELINING", "CHUNKING"]),
-        [Step::expect("MAIL"), Step::expect("RCPT"), Step::expect("BDAT 18 LAST"), Step::ReadBytes(18), Step::reply("250 ok\n250 ok"), Step::Close],
+        [
+            Step::expect("MAIL"),
+            Step::expect("RCPT"),
+            Step::expect("BDAT 18 LAST"),
+            Step::ReadBytes(18),
+            Step::reply("250 ok\n250 ok"),
+            Step::Close,
+        ],
     );
     for (what, steps, last) in [
         ("pipelined DATA", data, "\r\n.\r\n"),
@@ -2328,7 +2443,8 @@ fn case43_421_closes_at_once_at_every_stage() {
     );
     let (res, r) = scripted(steps, |s| {
         let e = s.sendmail(FROM, &[TO, "c@example.test", "d@example.test"], MSG, &[], &[]).unwrap_err();
-        let kept: Vec<(String, u16)> = s.recipients().iter().map(|r| (r.address().to_owned(), r.rcpt_reply().code())).collect();
+        let kept: Vec<(String, u16)> =
+            s.recipients().iter().map(|r| (r.address().to_owned(), r.rcpt_reply().code())).collect();
         (e, kept, s.is_connected())
     });
     assert_eq!((res.0.kind(), res.0.reply().map(|r| r.code())), (ErrorKind::RecipientsRefused, Some(421)));
@@ -2347,7 +2463,14 @@ fn case43_421_closes_at_once_at_every_stage() {
     ] {
         let steps = with(
             greet_and_ehlo(&["PIPELINING"]),
-            [Step::expect("MAIL"), Step::expect("RCPT"), Step::expect("RCPT"), Step::expect("DATA"), Step::reply(replies), Step::ReadUntilClose],
+            [
+                Step::expect("MAIL"),
+                Step::expect("RCPT"),
+                Step::expect("RCPT"),
+                Step::expect("DATA"),
+                Step::reply(replies),
+                Step::ReadUntilClose,
+            ],
         );
         let (res, r) = scripted(steps, |s| {
             let e = s.sendmail(FROM, &[TO, "c@example.test"], MSG, &[], &[]).unwrap_err();
@@ -2478,7 +2601,10 @@ fn case46_lmtp_per_recipient_replies_exact_wire() {
         }
         t + "DATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"
     };
-    assert_eq!(r.wire_str(), format!("LHLO client.example.test\r\n{}{}", tx(&["a@x.test", "b@x.test", "c@x.test"]), tx(&["d@x.test"])));
+    assert_eq!(
+        r.wire_str(),
+        format!("LHLO client.example.test\r\n{}{}", tx(&["a@x.test", "b@x.test", "c@x.test"]), tx(&["d@x.test"]))
+    );
 }
 
 /// Case 46: more per-recipient replies than accepted recipients is Protocol, never a shift

@@ -36,7 +36,8 @@ fn writes(events: &Events) -> Vec<String> {
 }
 
 fn msg(marker: &str) -> Vec<u8> {
-    format!("From: alice@example.test\r\nSubject: {marker}\r\n\r\n.a line starting with a dot\r\n.\r\nend\r\n").into_bytes()
+    format!("From: alice@example.test\r\nSubject: {marker}\r\n\r\n.a line starting with a dot\r\n.\r\nend\r\n")
+        .into_bytes()
 }
 
 #[test]
@@ -70,7 +71,10 @@ fn pipelined_data_without_chunking() {
     s.sendmail("alice@example.test", &["carol@example.test"], &msg(&marker), &[], &[]).unwrap();
     let w = writes(&events);
     assert_eq!(w.len(), 3, "EHLO, MAIL+RCPT+DATA, body: {w:#?}");
-    assert!(w[1].starts_with("MAIL FROM:<alice@example.test> SIZE=") && w[1].ends_with("RCPT TO:<carol@example.test>\r\nDATA\r\n"));
+    assert!(
+        w[1].starts_with("MAIL FROM:<alice@example.test> SIZE=")
+            && w[1].ends_with("RCPT TO:<carol@example.test>\r\nDATA\r\n")
+    );
     assert!(w[2].contains("\r\n..a line starting with a dot\r\n..\r\nend\r\n.\r\n"), "DATA is dot-stuffed: {}", w[2]);
     assert!(bed.wait_for_postfix_mail("carol", &marker, WAIT).is_some());
     s.quit().unwrap();
@@ -114,7 +118,9 @@ fn mixed_refusals_are_identical_in_every_mode() {
         let e = s.sendmail("alice@example.test", &["reject550@example.test"], b"x\r\n", &[], &[]).unwrap_err();
         let all = (e.kind(), s.refused().count());
         // data refused
-        let e = s.sendmail("alice@example.test", &["alice@example.test"], b"X-REJECT-ME-IN-BODY\r\n", &[], &[]).unwrap_err();
+        let e = s
+            .sendmail("alice@example.test", &["alice@example.test"], b"X-REJECT-ME-IN-BODY\r\n", &[], &[])
+            .unwrap_err();
         let data = (e.kind(), e.reply().unwrap().code());
         // and the session is in step afterwards
         assert_eq!(s.noop().unwrap().code(), 250);
@@ -134,7 +140,12 @@ fn mixed_refusals_are_identical_in_every_mode() {
     assert_eq!(first.4, (ErrorKind::RecipientsRefused, 1));
     assert_eq!(first.5, (ErrorKind::Data, 550));
     for o in &outcomes[1..] {
-        assert_eq!((&o.1, &o.2, &o.3, &o.4, &o.5), (&first.1, &first.2, &first.3, &first.4, &first.5), "mode {:?}", o.0);
+        assert_eq!(
+            (&o.1, &o.2, &o.3, &o.4, &o.5),
+            (&first.1, &first.2, &first.3, &first.4, &first.5),
+            "mode {:?}",
+            o.0
+        );
     }
 }
 
@@ -145,8 +156,14 @@ fn lmtp_bdat_per_recipient_replies() {
     let mut s = Session::new(SessionKind::Lmtp);
     s.connect(bed.lmtp_socket.to_str().unwrap(), 0).unwrap();
     let big = format!("Subject: {marker}\r\n\r\n{}\r\n", "q".repeat(600_000));
-    s.sendmail("alice@example.test", &["alice@example.test", "full@example.test", "bob@example.test"], big.as_bytes(), &[], &[])
-        .unwrap();
+    s.sendmail(
+        "alice@example.test",
+        &["alice@example.test", "full@example.test", "bob@example.test"],
+        big.as_bytes(),
+        &[],
+        &[],
+    )
+    .unwrap();
     let codes: Vec<Option<u16>> = s.recipients().iter().map(|r| r.data_reply().map(|d| d.code())).collect();
     assert_eq!(codes, [Some(250), Some(552), Some(250)]);
     for u in ["alice", "bob"] {
@@ -242,7 +259,12 @@ fn binarymime_sends_bytes_unchanged_in_bdat() {
     assert_eq!(r.data.last().unwrap(), &body);
 
     // without CHUNKING, BINARYMIME cannot be sent: nothing of the transaction goes out
-    let server = ScriptedServer::tcp(vec![Step::reply("220 x"), Step::expect("EHLO"), Step::Send(ehlo_reply("x", &["BINARYMIME"])), Step::ReadUntilClose]);
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 x"),
+        Step::expect("EHLO"),
+        Step::Send(ehlo_reply("x", &["BINARYMIME"])),
+        Step::ReadUntilClose,
+    ]);
     let mut s = Session::new(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
@@ -251,7 +273,6 @@ fn binarymime_sends_bytes_unchanged_in_bdat() {
     s.close();
     assert_eq!(server.finish().wire_str(), "EHLO c.example.test\r\n");
 }
-
 
 #[test]
 fn streamed_bodies_arrive_identical_at_any_chunking() {
@@ -314,7 +335,8 @@ fn stream_abort_midway_closes_without_delivering() {
             }
             BodyRead::Data(buf.len())
         };
-        let e = s.sendmail_stream("alice@example.test", &["alice@example.test"], &mut read, None, &[], &[]).unwrap_err();
+        let e =
+            s.sendmail_stream("alice@example.test", &["alice@example.test"], &mut read, None, &[], &[]).unwrap_err();
         assert_eq!((e.kind(), e.callback_value()), (ErrorKind::CallbackAborted, -7));
         assert!(!s.is_connected(), "closed, so the partial message cannot be delivered");
         std::thread::sleep(Duration::from_millis(500));

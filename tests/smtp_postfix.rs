@@ -63,8 +63,14 @@ fn ehlo_parses_postfix_features() {
 fn sendmail_delivers_to_every_recipient() {
     let marker = unique_marker("sendmail");
     let mut s = connected();
-    s.sendmail("alice@example.test", &["alice@example.test", "bob@example.test"], &message(&marker, "alice, bob"), &[], &[])
-        .unwrap();
+    s.sendmail(
+        "alice@example.test",
+        &["alice@example.test", "bob@example.test"],
+        &message(&marker, "alice, bob"),
+        &[],
+        &[],
+    )
+    .unwrap();
     assert_eq!(s.refused().count(), 0);
     assert_eq!(s.last_reply().unwrap().code(), 250);
     assert!(s.recipients().iter().all(|r| r.rcpt_accepted() && r.refusal().is_none()));
@@ -88,8 +94,7 @@ fn refused_recipients_are_reported_with_their_codes() {
         &[],
     )
     .expect("one recipient accepted is success");
-    let refused: Vec<(String, u16, String)> =
-        s.refused().map(|(a, r)| (a.to_owned(), r.code(), r.text())).collect();
+    let refused: Vec<(String, u16, String)> = s.refused().map(|(a, r)| (a.to_owned(), r.code(), r.text())).collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert_eq!((refused[0].0.as_str(), refused[0].1), ("reject550@example.test", 550));
     assert!(refused[0].2.contains("User unknown (forced)"));
@@ -116,9 +121,8 @@ fn refused_sender_keeps_sender_and_session_recovers() {
     assert!(s.is_connected(), "a refused sender leaves the session usable (RSET sent)");
     assert_eq!(s.last_reply().unwrap().code(), 250, "the RSET's reply");
 
-    let e = s
-        .sendmail("tempfail@example.test", &["alice@example.test"], b"Subject: x\r\n\r\nx\r\n", &[], &[])
-        .unwrap_err();
+    let e =
+        s.sendmail("tempfail@example.test", &["alice@example.test"], b"Subject: x\r\n\r\nx\r\n", &[], &[]).unwrap_err();
     assert_eq!((e.kind(), e.reply().unwrap().code()), (ErrorKind::SenderRefused, 451));
 
     s.sendmail("alice@example.test", &["alice@example.test"], &message(&marker, "alice"), &[], &[]).unwrap();
@@ -158,7 +162,13 @@ fn data_refused_at_end_of_data_then_next_message_goes() {
         .unwrap_err();
     assert_eq!((e.kind(), e.reply().unwrap().code()), (ErrorKind::Data, 550));
     let e = s
-        .sendmail("alice@example.test", &["alice@example.test"], b"Subject: x\r\n\r\nX-TEMPFAIL-ME-IN-BODY\r\n", &[], &[])
+        .sendmail(
+            "alice@example.test",
+            &["alice@example.test"],
+            b"Subject: x\r\n\r\nX-TEMPFAIL-ME-IN-BODY\r\n",
+            &[],
+            &[],
+        )
         .unwrap_err();
     assert_eq!((e.kind(), e.reply().unwrap().code()), (ErrorKind::Data, 451));
     // end-of-data restriction: Postfix keeps the transaction open unless the client resets it

@@ -234,7 +234,13 @@ fn client(
 }
 
 /// Run `ids` through `CLIENTS` client threads; outcomes indexed by id (each set exactly once).
-fn run_clients(addr: &str, ids: std::ops::Range<usize>, plan: &(dyn Fn(usize) -> Plan + Sync), seed: u64, timings: &mut Timings) -> Vec<(usize, Outcome)> {
+fn run_clients(
+    addr: &str,
+    ids: std::ops::Range<usize>,
+    plan: &(dyn Fn(usize) -> Plan + Sync),
+    seed: u64,
+    timings: &mut Timings,
+) -> Vec<(usize, Outcome)> {
     let mut all = Vec::new();
     thread::scope(|scope| {
         let handles: Vec<_> = (0..CLIENTS)
@@ -352,18 +358,34 @@ fn draw_fate(rng: &mut Rng) -> Fate {
     let pick = |rng: &mut Rng, hows: &[How]| hows[rng.below(hows.len())];
     let stall_or = |how: How, rng: &mut Rng| if rng.chance(4) { How::Stall } else { how };
     let fault = match rng.below(100) {
-        0..=7 => Some((Stage::Greeting, 0, stall_or(pick(rng, &[How::Fin, How::Rst, How::Partial, How::Code421]), rng))),
+        0..=7 => {
+            Some((Stage::Greeting, 0, stall_or(pick(rng, &[How::Fin, How::Rst, How::Partial, How::Code421]), rng)))
+        }
         8..=11 => Some((Stage::Ehlo, 0, pick(rng, &[How::Fin, How::Rst, How::Partial, How::Code421]))),
         12..=69 => {
             let at = rng.below(6);
             let stage = [Stage::Mail, Stage::Rcpt, Stage::Data, Stage::Body, Stage::AfterDot][rng.below(5)];
             let how = match stage {
-                Stage::Mail => stall_or(pick(rng, &[How::Fin, How::Partial, How::Code421, How::Refuse(451), How::Refuse(550)]), rng),
+                Stage::Mail => stall_or(
+                    pick(rng, &[How::Fin, How::Partial, How::Code421, How::Refuse(451), How::Refuse(550)]),
+                    rng,
+                ),
                 Stage::Rcpt => pick(rng, &[How::Fin, How::Partial, How::Code421, How::Refuse(450), How::Refuse(550)]),
                 Stage::Data => pick(rng, &[How::Fin, How::Partial, How::Code421, How::Refuse(451), How::Refuse(554)]),
                 Stage::Body => How::Rst,
                 _ => stall_or(
-                    pick(rng, &[How::Fin, How::Rst, How::Partial, How::Code421, How::Refuse(451), How::Refuse(554), How::AckThenFin]),
+                    pick(
+                        rng,
+                        &[
+                            How::Fin,
+                            How::Rst,
+                            How::Partial,
+                            How::Code421,
+                            How::Refuse(451),
+                            How::Refuse(554),
+                            How::AckThenFin,
+                        ],
+                    ),
                     rng,
                 ),
             };
@@ -888,7 +910,11 @@ fn postfix_soak() {
     let total = (env_usize("SOAK_MESSAGES", 5000) / 3).max(20);
     let warmup = (total / 10).max(10);
     let seed = seed();
-    let run = format!("{}x{:x}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros());
+    let run = format!(
+        "{}x{:x}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros()
+    );
     let started = Instant::now();
     let plan = |id: usize| {
         let design = Design::of(id, seed);
@@ -956,7 +982,10 @@ fn postfix_soak() {
         *by_design.entry(format!("{:?}", Design::of(*id, seed))).or_default() += 1;
     }
     extra.push_str(&by_design.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
-    let _ = writeln!(extra, "\n  outcomes other than designed (timeouts): {unexpected}; seed {seed:#x}; sent in {sent_for:.1?}");
+    let _ = writeln!(
+        extra,
+        "\n  outcomes other than designed (timeouts): {unexpected}; seed {seed:#x}; sent in {sent_for:.1?}"
+    );
     extra.push_str(&timing_lines(&timings));
     let _ = writeln!(
         extra,

@@ -20,9 +20,7 @@ struct Raw<S: Read + Write> {
 
 impl<S: Read + Write> Raw<S> {
     fn new(s: S) -> Self {
-        Raw {
-            r: BufReader::new(s),
-        }
+        Raw { r: BufReader::new(s) }
     }
     fn send(&mut self, bytes: &[u8]) {
         self.r.get_mut().write_all(bytes).expect("write");
@@ -37,15 +35,10 @@ impl<S: Read + Write> Raw<S> {
         loop {
             let mut l = String::new();
             let n = self.r.read_line(&mut l).expect("read reply line");
-            assert!(
-                n > 0,
-                "server closed the connection mid-reply (so far: {texts:?})"
-            );
+            assert!(n > 0, "server closed the connection mid-reply (so far: {texts:?})");
             assert!(l.ends_with("\r\n"), "reply line without CRLF: {l:?}");
             assert!(l.len() >= 4, "short reply line {l:?}");
-            let code: u16 = l[..3]
-                .parse()
-                .unwrap_or_else(|_| panic!("bad reply line {l:?}"));
+            let code: u16 = l[..3].parse().unwrap_or_else(|_| panic!("bad reply line {l:?}"));
             texts.push(l[4..].trim_end().to_string());
             if l.as_bytes()[3] == b' ' {
                 return (code, texts);
@@ -74,16 +67,8 @@ fn unix(path: &std::path::Path) -> Raw<UnixStream> {
 #[test]
 fn testbed_loads() {
     let bed = TestBed::get();
-    assert!(
-        bed.smtp_ca_file.is_file(),
-        "CA file {}",
-        bed.smtp_ca_file.display()
-    );
-    assert!(
-        bed.lmtp_socket.exists(),
-        "LMTP socket {}",
-        bed.lmtp_socket.display()
-    );
+    assert!(bed.smtp_ca_file.is_file(), "CA file {}", bed.smtp_ca_file.display());
+    assert!(bed.lmtp_socket.exists(), "LMTP socket {}", bed.lmtp_socket.display());
     assert!(bed.postfix_maildir.is_dir());
     assert!(bed.lmtp_maildir.is_dir());
     assert_eq!(bed.smtp_host, "127.0.0.1");
@@ -96,10 +81,7 @@ fn testbed_loads() {
         bed.lmtp_port,
     ];
     assert!(ports.iter().all(|&p| p != 0));
-    assert_eq!(
-        bed.vars.get("SMTPENV_DIR").map(String::as_str),
-        bed.dir.to_str()
-    );
+    assert_eq!(bed.vars.get("SMTPENV_DIR").map(String::as_str), bed.dir.to_str());
 }
 
 #[test]
@@ -129,8 +111,7 @@ fn every_plain_tcp_port_greets_220() {
 fn smtps_port_accepts_and_waits_for_tls() {
     let bed = TestBed::get();
     let s = TcpStream::connect(bed.smtps_addr()).expect("connect smtps");
-    s.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let mut b = [0u8; 64];
     match (&s).read(&mut b) {
         Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {}
@@ -145,26 +126,11 @@ fn main_port_advertises_extensions() {
     assert_eq!(c.reply().0, 220);
     let (code, ext) = c.cmd("EHLO client.example.test");
     assert_eq!(code, 250);
-    for want in [
-        "PIPELINING",
-        "STARTTLS",
-        "CHUNKING",
-        "8BITMIME",
-        "SMTPUTF8",
-        "ENHANCEDSTATUSCODES",
-    ] {
+    for want in ["PIPELINING", "STARTTLS", "CHUNKING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"] {
         assert!(ext.iter().any(|e| e == want), "{want} missing from {ext:?}");
     }
-    assert!(
-        ext.iter()
-            .any(|e| *e == format!("SIZE {}", bed.msg_size_limit)),
-        "{ext:?}"
-    );
-    assert!(
-        ext.iter()
-            .any(|e| e.starts_with("AUTH ") && e.contains("PLAIN")),
-        "{ext:?}"
-    );
+    assert!(ext.iter().any(|e| *e == format!("SIZE {}", bed.msg_size_limit)), "{ext:?}");
+    assert!(ext.iter().any(|e| e.starts_with("AUTH ") && e.contains("PLAIN")), "{ext:?}");
     c.cmd("QUIT");
 }
 
@@ -226,15 +192,9 @@ fn postfix_delivers_into_maildir() {
         .unwrap_or_else(|| panic!("not delivered; postfix log:\n{}", bed.postfix_log_tail(20)));
     let text = String::from_utf8_lossy(&mail);
     assert!(text.contains("Delivered-To: bob@example.test"), "{text}");
-    assert!(
-        text.contains("\n.leading dot\n"),
-        "dot-unstuffed line missing: {text}"
-    );
+    assert!(text.contains("\n.leading dot\n"), "dot-unstuffed line missing: {text}");
     assert_eq!(bed.count_mail_with(&bed.postfix_maildir, "bob", &marker), 1);
-    assert_eq!(
-        bed.count_mail_with(&bed.postfix_maildir, "alice", &marker),
-        0
-    );
+    assert_eq!(bed.count_mail_with(&bed.postfix_maildir, "alice", &marker), 0);
 }
 
 #[test]
@@ -251,11 +211,7 @@ fn lmtp_delivers_into_maildir() {
     c.send(&message(&marker));
     // LMTP: one reply per accepted recipient
     assert_eq!(c.reply().0, 250);
-    assert_eq!(
-        c.reply().0,
-        552,
-        "quota-full user must be refused after DATA"
-    );
+    assert_eq!(c.reply().0, 552, "quota-full user must be refused after DATA");
     c.cmd("QUIT");
     assert!(
         bed.wait_for_lmtp_mail("alice", &marker, T).is_some(),
@@ -271,26 +227,17 @@ fn unique_markers_differ() {
     let b = unique_marker("m");
     assert_ne!(a, b);
     assert!(a.starts_with("m-"));
-    assert!(
-        a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'),
-        "{a}"
-    );
+    assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'), "{a}");
 }
 
 // ------------------------------------------------------------------------------- scripted server
 
 #[test]
 fn lines_helper_normalises_line_ends() {
-    assert_eq!(
-        lines("250-mx\n250 PIPELINING"),
-        b"250-mx\r\n250 PIPELINING\r\n"
-    );
+    assert_eq!(lines("250-mx\n250 PIPELINING"), b"250-mx\r\n250 PIPELINING\r\n");
     assert_eq!(lines("220 hi\r\n"), b"220 hi\r\n");
     assert_eq!(lines(""), b"");
-    assert_eq!(
-        support::ehlo_reply("mx", &["A", "B"]),
-        b"250-mx\r\n250-A\r\n250 B\r\n"
-    );
+    assert_eq!(support::ehlo_reply("mx", &["A", "B"]), b"250-mx\r\n250-A\r\n250 B\r\n");
 }
 
 #[test]
@@ -341,24 +288,8 @@ fn scripted_server_records_what_the_client_writes() {
         "EHLO me\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\nSubject: t\r\n\r\n..dot\r\n.\r\n\
          BDAT 5 LAST\r\nhelloQUIT\r\n"
     );
-    assert_eq!(
-        r.lines,
-        vec![
-            "EHLO me",
-            "MAIL FROM:<a@x>",
-            "RCPT TO:<b@x>",
-            "DATA",
-            "BDAT 5 LAST",
-            "QUIT"
-        ]
-    );
-    assert_eq!(
-        r.data,
-        vec![
-            b"Subject: t\r\n\r\n..dot\r\n.\r\n".to_vec(),
-            b"hello".to_vec()
-        ]
-    );
+    assert_eq!(r.lines, vec!["EHLO me", "MAIL FROM:<a@x>", "RCPT TO:<b@x>", "DATA", "BDAT 5 LAST", "QUIT"]);
+    assert_eq!(r.data, vec![b"Subject: t\r\n\r\n..dot\r\n.\r\n".to_vec(), b"hello".to_vec()]);
 }
 
 #[test]
@@ -379,23 +310,9 @@ fn scripted_server_reports_unexpected_client_lines() {
     let r = server.finish();
     assert_eq!(r.wire, b"HELO me\r\nNOOP\n");
     assert_eq!(r.mismatches.len(), 3, "{:#?}", r.mismatches);
-    assert!(
-        r.mismatches[0].contains("\"EHLO\"") && r.mismatches[0].contains("HELO me"),
-        "{:?}",
-        r.mismatches
-    );
-    assert!(
-        r.mismatches.iter().any(|m| m.contains("bare LF")),
-        "{:?}",
-        r.mismatches
-    );
-    assert!(
-        r.mismatches
-            .iter()
-            .any(|m| m.contains("\"QUIT\"") && m.contains("NOOP")),
-        "{:?}",
-        r.mismatches
-    );
+    assert!(r.mismatches[0].contains("\"EHLO\"") && r.mismatches[0].contains("HELO me"), "{:?}", r.mismatches);
+    assert!(r.mismatches.iter().any(|m| m.contains("bare LF")), "{:?}", r.mismatches);
+    assert!(r.mismatches.iter().any(|m| m.contains("\"QUIT\"") && m.contains("NOOP")), "{:?}", r.mismatches);
     let panicked = std::panic::catch_unwind(|| r.assert_ok()).is_err();
     assert!(panicked, "assert_ok must panic on mismatches");
 }
@@ -412,21 +329,9 @@ fn scripted_server_times_out_instead_of_hanging() {
     c.reply();
     let t0 = Instant::now();
     let r = server.finish(); // client never sends EHLO
-    assert!(
-        t0.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        t0.elapsed()
-    );
-    assert!(
-        r.mismatches.iter().any(|m| m.contains("timed out")),
-        "{:?}",
-        r.mismatches
-    );
-    assert!(
-        r.mismatches.iter().any(|m| m.contains("not run")),
-        "{:?}",
-        r.mismatches
-    );
+    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
+    assert!(r.mismatches.iter().any(|m| m.contains("timed out")), "{:?}", r.mismatches);
+    assert!(r.mismatches.iter().any(|m| m.contains("not run")), "{:?}", r.mismatches);
     drop(c);
 }
 
@@ -441,11 +346,7 @@ fn scripted_server_chunks_and_close() {
     let mut c = tcp(&server.addr());
     let t0 = Instant::now();
     assert_eq!(c.reply(), (220, vec!["mx ESMTP".to_string()]));
-    assert!(
-        t0.elapsed() >= Duration::from_millis(40),
-        "chunks came too fast: {:?}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() >= Duration::from_millis(40), "chunks came too fast: {:?}", t0.elapsed());
     c.send(b"anything at all\r\n");
     let mut rest = Vec::new();
     let _ = c.r.read_to_end(&mut rest);
@@ -472,22 +373,14 @@ fn scripted_server_reports_missing_client() {
     let server = ScriptedServer::tcp(vec![Step::reply("220 mx")]);
     let t0 = Instant::now();
     let r = server.finish_sessions();
-    assert!(
-        t0.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
     assert!(!r[0].connected);
     assert!(!r[0].mismatches.is_empty());
 }
 
 #[test]
 fn scripted_server_on_unix_socket() {
-    let server = ScriptedServer::unix(vec![
-        Step::reply("220 lmtp"),
-        Step::expect("LHLO"),
-        Step::reply("250 ok"),
-    ]);
+    let server = ScriptedServer::unix(vec![Step::reply("220 lmtp"), Step::expect("LHLO"), Step::reply("250 ok")]);
     let path = server.path().to_path_buf();
     let mut c = unix(&path);
     assert_eq!(c.reply().0, 220);
@@ -503,11 +396,7 @@ fn scripted_server_on_unix_socket() {
 fn scripted_server_serves_sessions_in_order() {
     let server = ScriptedServer::tcp_sessions(vec![
         vec![Step::reply("421 busy"), Step::Close],
-        vec![
-            Step::reply("220 mx"),
-            Step::expect("QUIT"),
-            Step::reply("221 bye"),
-        ],
+        vec![Step::reply("220 mx"), Step::expect("QUIT"), Step::reply("221 bye")],
     ]);
     let mut c = tcp(&server.addr());
     assert_eq!(c.reply().0, 421);

@@ -54,8 +54,14 @@ fn starttls_verified_with_the_test_ca_then_delivers() {
         // capabilities were forgotten and EHLO sent again over TLS: Postfix no longer offers STARTTLS
         assert!(s.does_esmtp() && !s.has_extn("starttls"), "{host}: {:?}", s.features());
         assert_eq!(s.starttls().unwrap_err().kind(), ErrorKind::BadState);
-        s.sendmail("alice@example.test", &["bob@example.test"], format!("Subject: {marker}\r\n\r\nx\r\n").as_bytes(), &[], &[])
-            .unwrap();
+        s.sendmail(
+            "alice@example.test",
+            &["bob@example.test"],
+            format!("Subject: {marker}\r\n\r\nx\r\n").as_bytes(),
+            &[],
+            &[],
+        )
+        .unwrap();
         let m = bed.wait_for_postfix_mail("bob", &marker, WAIT).expect("delivered");
         assert!(contains(&m, b"using TLSv1."), "Received: shows TLS");
         s.quit().unwrap();
@@ -70,8 +76,14 @@ fn implicit_tls_smtps() {
     let greeting = s.connect("localhost", bed.smtp_smtps_port).unwrap();
     assert_eq!(greeting.code(), 220);
     assert!(s.tls_info().unwrap().verified);
-    s.sendmail("alice@example.test", &["alice@example.test"], format!("Subject: {marker}\r\n\r\nx\r\n").as_bytes(), &[], &[])
-        .unwrap();
+    s.sendmail(
+        "alice@example.test",
+        &["alice@example.test"],
+        format!("Subject: {marker}\r\n\r\nx\r\n").as_bytes(),
+        &[],
+        &[],
+    )
+    .unwrap();
     assert!(bed.wait_for_postfix_mail("alice", &marker, WAIT).is_some());
     s.quit().unwrap();
 
@@ -252,7 +264,11 @@ fn tls13_minimum_against_a_tls12_only_server() {
 fn starttls_response_injection_is_refused() {
     // the 220 and an injected reply in one segment: nothing may be read as if it came over TLS
     let mut steps = greet_and_ehlo(&["STARTTLS"]);
-    steps.extend([Step::expect("STARTTLS"), Step::send("220 2.0.0 go ahead\r\n250 injected\r\n"), Step::ReadUntilClose]);
+    steps.extend([
+        Step::expect("STARTTLS"),
+        Step::send("220 2.0.0 go ahead\r\n250 injected\r\n"),
+        Step::ReadUntilClose,
+    ]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session(SessionKind::Smtp);
     s.connect(&server.addr(), 0).unwrap();
@@ -266,7 +282,13 @@ fn starttls_response_injection_is_refused() {
 #[test]
 fn starttls_followed_by_plain_text_fails_the_handshake() {
     let mut steps = greet_and_ehlo(&["STARTTLS"]);
-    steps.extend([Step::expect("STARTTLS"), Step::reply("220 go ahead"), Step::sleep_ms(100), Step::reply("250 not tls"), Step::ReadUntilClose]);
+    steps.extend([
+        Step::expect("STARTTLS"),
+        Step::reply("220 go ahead"),
+        Step::sleep_ms(100),
+        Step::reply("250 not tls"),
+        Step::ReadUntilClose,
+    ]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session(SessionKind::Smtp);
     s.connect(&server.addr(), 0).unwrap();
@@ -295,7 +317,12 @@ fn stripped_starttls_with_required_policy_sends_only_quit() {
 #[test]
 fn refused_starttls_with_required_policy_sends_only_quit() {
     let mut steps = greet_and_ehlo(&["STARTTLS"]);
-    steps.extend([Step::expect("STARTTLS"), Step::reply("454 4.7.0 TLS not available"), Step::expect("QUIT"), Step::reply("221 bye")]);
+    steps.extend([
+        Step::expect("STARTTLS"),
+        Step::reply("454 4.7.0 TLS not available"),
+        Step::expect("QUIT"),
+        Step::reply("221 bye"),
+    ]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session(SessionKind::Smtp);
     s.set_tls_policy(TlsPolicy::Required);
@@ -308,7 +335,12 @@ fn refused_starttls_with_required_policy_sends_only_quit() {
 
     // without the policy, smtplib's behaviour: a response error, the plain session stays open
     let mut steps = greet_and_ehlo(&["STARTTLS"]);
-    steps.extend([Step::expect("STARTTLS"), Step::reply("454 4.7.0 TLS not available"), Step::expect("NOOP"), Step::reply("250 ok")]);
+    steps.extend([
+        Step::expect("STARTTLS"),
+        Step::reply("454 4.7.0 TLS not available"),
+        Step::expect("NOOP"),
+        Step::reply("250 ok"),
+    ]);
     let server = ScriptedServer::tcp(steps);
     let mut s = session(SessionKind::Smtp);
     s.connect(&server.addr(), 0).unwrap();

@@ -19,8 +19,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use smtpclient::auth::{
-    advertised_mechanisms, check_mechanism_name, cram_md5_response, decode_challenge, encode,
-    login_candidates, Redactor, MAX_CHALLENGE_LEN, REDACTED,
+    advertised_mechanisms, check_mechanism_name, cram_md5_response, decode_challenge, encode, login_candidates,
+    Redactor, MAX_CHALLENGE_LEN, REDACTED,
 };
 use smtpclient::ErrorKind;
 
@@ -37,25 +37,18 @@ fuzz_target!(|data: &[u8]| {
             if text.is_empty() || text == "=" {
                 assert!(challenge.is_empty());
             } else {
-                assert_eq!(
-                    *encode(&challenge),
-                    text,
-                    "accepted a non-canonical spelling"
-                );
+                assert_eq!(*encode(&challenge), text, "accepted a non-canonical spelling");
                 assert!(!challenge.is_empty() || text.is_empty());
             }
             // CRAM-MD5 signs only a non-empty challenge without control bytes.
-            let signable =
-                !challenge.is_empty() && !challenge.iter().any(|&b| b < 0x20 || b == 0x7f);
+            let signable = !challenge.is_empty() && !challenge.iter().any(|&b| b < 0x20 || b == 0x7f);
             match cram_md5_response("alice", "alice-pass", &challenge) {
                 Ok(r) => {
                     assert!(signable, "CRAM-MD5 signed {challenge:?}");
                     let r = std::str::from_utf8(&r).expect("ASCII response");
                     let digest = r.strip_prefix("alice ").expect("user first");
                     assert_eq!(digest.len(), 32);
-                    assert!(digest
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                    assert!(digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
                 }
                 Err(e) => {
                     assert!(!signable, "CRAM-MD5 refused {challenge:?}: {e}");

@@ -12,9 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtpclient::protocol::{
-    check_esmtp_param, check_line_safe, command_line, quote_address, MAX_COMMAND_LINE,
-};
+use smtpclient::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, MAX_COMMAND_LINE};
 
 fn has_unsafe(s: &str) -> bool {
     s.contains(['\r', '\n', '\0'])
@@ -22,16 +20,8 @@ fn has_unsafe(s: &str) -> bool {
 
 fn assert_one_line(line: &[u8]) {
     assert!(line.ends_with(b"\r\n"), "no final CRLF");
-    assert_eq!(
-        line.iter().filter(|&&b| b == b'\r').count(),
-        1,
-        "CR inside the line"
-    );
-    assert_eq!(
-        line.iter().filter(|&&b| b == b'\n').count(),
-        1,
-        "LF inside the line"
-    );
+    assert_eq!(line.iter().filter(|&&b| b == b'\r').count(), 1, "CR inside the line");
+    assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "LF inside the line");
     assert!(!line.contains(&0), "NUL in the line");
     assert!(line.len() <= MAX_COMMAND_LINE, "line too long");
 }
@@ -65,10 +55,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!has_unsafe(addr));
                 assert!(q.starts_with('<') && q.ends_with('>') && q.len() >= 2);
                 let inner = &q[1..q.len() - 1];
-                assert!(
-                    !inner.contains(['<', '>', '\r', '\n', '\0']),
-                    "quoted {q:?}"
-                );
+                assert!(!inner.contains(['<', '>', '\r', '\n', '\0']), "quoted {q:?}");
                 for (verb, arg) in [("MAIL", format!("FROM:{q}")), ("RCPT", format!("TO:{q}"))] {
                     if let Ok(line) = command_line(verb, &arg) {
                         assert_one_line(&line);

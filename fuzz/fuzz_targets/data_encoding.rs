@@ -36,11 +36,7 @@ fn normalize(input: &[u8]) -> Vec<u8> {
 }
 
 fn encode(stuff: bool, input: &[u8], sizes: &[usize]) -> Vec<u8> {
-    let mut enc = if stuff {
-        DataEncoder::new()
-    } else {
-        DataEncoder::new_unstuffed()
-    };
+    let mut enc = if stuff { DataEncoder::new() } else { DataEncoder::new_unstuffed() };
     let mut out = Vec::new();
     if sizes.is_empty() {
         enc.encode(input, &mut out);
@@ -99,61 +95,27 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 fuzz_target!(|data: &[u8]| {
     let sizes: Vec<usize> = data.iter().take(16).map(|&b| usize::from(b % 19)).collect();
     // A chunking made only of empty chunks would never progress: give it one real size.
-    let sizes = if sizes.iter().all(|&n| n == 0) {
-        vec![1]
-    } else {
-        sizes
-    };
+    let sizes = if sizes.iter().all(|&n| n == 0) { vec![1] } else { sizes };
 
     let mut expected = normalize(data);
-    assert_eq!(
-        normalized_len(data),
-        expected.len() as u64,
-        "normalized_len"
-    );
+    assert_eq!(normalized_len(data), expected.len() as u64, "normalized_len");
     if !matches!(data.last(), Some(b'\r' | b'\n')) {
         expected.extend_from_slice(b"\r\n");
     }
 
     // DATA
     let wire = one_shot(true, data);
-    assert_eq!(
-        encode(true, data, &sizes),
-        wire,
-        "chunked DATA output differs"
-    );
-    assert_eq!(
-        encode(true, data, &[1]),
-        wire,
-        "byte-by-byte DATA output differs"
-    );
+    assert_eq!(encode(true, data, &sizes), wire, "chunked DATA output differs");
+    assert_eq!(encode(true, data, &[1]), wire, "byte-by-byte DATA output differs");
     assert_no_bare_line_ends(&wire);
-    assert!(
-        !wire.starts_with(b".\r\n"),
-        "body starts with the terminator"
-    );
-    assert_eq!(
-        find(&wire, b"\r\n.\r\n"),
-        Some(wire.len() - 5),
-        "end of data before the end"
-    );
-    assert_eq!(
-        unstuff(&wire),
-        expected,
-        "unstuffed DATA body differs from the normalised input"
-    );
+    assert!(!wire.starts_with(b".\r\n"), "body starts with the terminator");
+    assert_eq!(find(&wire, b"\r\n.\r\n"), Some(wire.len() - 5), "end of data before the end");
+    assert_eq!(unstuff(&wire), expected, "unstuffed DATA body differs from the normalised input");
     assert!(wire.len() <= 2 * data.len() + 5);
 
     // BDAT
     let bdat = one_shot(false, data);
-    assert_eq!(
-        encode(false, data, &sizes),
-        bdat,
-        "chunked BDAT output differs"
-    );
+    assert_eq!(encode(false, data, &sizes), bdat, "chunked BDAT output differs");
     assert_no_bare_line_ends(&bdat);
-    assert_eq!(
-        bdat, expected,
-        "BDAT body differs from the normalised input"
-    );
+    assert_eq!(bdat, expected, "BDAT body differs from the normalised input");
 });

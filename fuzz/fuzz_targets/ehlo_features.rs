@@ -38,12 +38,7 @@ fuzz_target!(|data: &[u8]| {
     for (i, (k, v)) in entries.iter().enumerate() {
         assert!(valid_keyword(k), "invalid keyword {k:?}");
         assert_eq!(*k, k.to_ascii_lowercase());
-        assert!(
-            !entries[..i]
-                .iter()
-                .any(|(k2, _)| k2.eq_ignore_ascii_case(k)),
-            "duplicate keyword {k:?}"
-        );
+        assert!(!entries[..i].iter().any(|(k2, _)| k2.eq_ignore_ascii_case(k)), "duplicate keyword {k:?}");
         assert!(f.has(k) && f.has(&k.to_ascii_uppercase()));
         assert_eq!(f.get(k), Some(*v));
         assert_eq!(f.get(&k.to_ascii_uppercase()), Some(*v));
@@ -52,10 +47,7 @@ fuzz_target!(|data: &[u8]| {
     // Every keyword a line names is advertised, unless the cap was reached; nothing is
     // advertised that no line names.
     for line in reply.lines().iter().skip(1) {
-        let kw = match line
-            .strip_prefix("AUTH=")
-            .or_else(|| line.strip_prefix("auth="))
-        {
+        let kw = match line.strip_prefix("AUTH=").or_else(|| line.strip_prefix("auth=")) {
             Some(_) => "auth",
             None => line.split(' ').next().unwrap_or(""),
         };
@@ -63,16 +55,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(f.has(kw), "keyword {kw:?} of line {line:?} missing");
         }
         // `get` answers for exactly the advertised keywords, whatever the text asked for.
-        assert_eq!(
-            f.get(line).is_some(),
-            entries.iter().any(|(k, _)| k.eq_ignore_ascii_case(line))
-        );
+        assert_eq!(f.get(line).is_some(), entries.iter().any(|(k, _)| k.eq_ignore_ascii_case(line)));
     }
     for (k, _) in &entries {
         let named = reply.lines().iter().skip(1).any(|l| {
             let kw = l.split(' ').next().unwrap_or("");
-            kw.eq_ignore_ascii_case(k)
-                || (*k == "auth" && (l.starts_with("AUTH=") || l.starts_with("auth=")))
+            kw.eq_ignore_ascii_case(k) || (*k == "auth" && (l.starts_with("AUTH=") || l.starts_with("auth=")))
         });
         assert!(named, "keyword {k:?} advertised by no line");
     }

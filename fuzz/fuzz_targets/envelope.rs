@@ -30,11 +30,7 @@ fn lines(msg: &[u8]) -> Vec<&[u8]> {
             }
             Some(i) => {
                 out.push(&rest[..i]);
-                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
                 rest = &rest[i + skip..];
             }
         }
@@ -50,9 +46,7 @@ fn split_section<'a>(ls: &[&'a [u8]]) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
 
 /// `name [WSP] ":"` where name is printable ASCII without ':'.
 fn field_name(line: &[u8]) -> Option<&[u8]> {
-    let n = line
-        .iter()
-        .position(|&b| !(33..=126).contains(&b) || b == b':')?;
+    let n = line.iter().position(|&b| !(33..=126).contains(&b) || b == b':')?;
     let rest = &line[n..];
     let colon = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
     (n > 0 && rest[colon] == b':').then_some(&line[..n])
@@ -64,18 +58,13 @@ fn is_subsequence(small: &[&[u8]], big: &[&[u8]]) -> bool {
 }
 
 fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(400)])
-        .escape_debug()
-        .to_string()
+    String::from_utf8_lossy(&b[..b.len().min(400)]).escape_debug().to_string()
 }
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(env) = envelope_from_headers(data) {
         for addr in std::iter::once(&env.from).chain(&env.to) {
-            assert!(
-                !addr.contains(['\r', '\n', '\0']),
-                "unsafe address {addr:?}"
-            );
+            assert!(!addr.contains(['\r', '\n', '\0']), "unsafe address {addr:?}");
             assert!(addr.contains('@'), "address without '@': {addr:?}");
             // quote_address may refuse what the header parser accepts (e.g. RFC 5321 length
             // limits): send_message then fails with InvalidArgument before sending anything.
@@ -86,10 +75,7 @@ fuzz_target!(|data: &[u8]| {
                     continue;
                 }
             };
-            for (verb, arg) in [
-                ("MAIL", format!("FROM:{quoted}")),
-                ("RCPT", format!("TO:{quoted}")),
-            ] {
+            for (verb, arg) in [("MAIL", format!("FROM:{quoted}")), ("RCPT", format!("TO:{quoted}"))] {
                 if let Ok(line) = command_line(verb, &arg) {
                     assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
                     assert_eq!(line.iter().filter(|&&b| b == b'\r').count(), 1);
@@ -129,9 +115,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let again = strip_bcc(&stripped);
-    assert!(
-        matches!(again, Cow::Borrowed(_)),
-        "strip_bcc is not idempotent: {}",
-        show(data)
-    );
+    assert!(matches!(again, Cow::Borrowed(_)), "strip_bcc is not idempotent: {}", show(data));
 });

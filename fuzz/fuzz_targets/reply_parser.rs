@@ -39,16 +39,10 @@ impl LineInfo {
         })
         .flatten()
         .map(|last| {
-            let code = line[..3]
-                .iter()
-                .fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+            let code = line[..3].iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
             (code, last)
         });
-        LineInfo {
-            len: line.len(),
-            parsed,
-            text: String::from_utf8_lossy(line.get(4..).unwrap_or(&[])).into_owned(),
-        }
+        LineInfo { len: line.len(), parsed, text: String::from_utf8_lossy(line.get(4..).unwrap_or(&[])).into_owned() }
     }
 }
 
@@ -94,11 +88,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let repeat = if first & 0xf8 == 0xf8 {
-        2usize << (first & 7)
-    } else {
-        1
-    };
+    let repeat = if first & 0xf8 == 0xf8 { 2usize << (first & 7) } else { 1 };
 
     let mut parser = ReplyParser::new();
     let mut model = Model::default();
@@ -130,15 +120,9 @@ fuzz_target!(|data: &[u8]| {
                     // Each text is the lossy decoding of at most MAX_LINE raw bytes (the model
                     // only accepts such lines): at most MAX_LINE characters, and at most
                     // 3 * MAX_LINE bytes (an invalid byte becomes U+FFFD, 3 bytes).
-                    assert!(
-                        reply.lines() == &lines[..],
-                        "reply text differs from the model's"
-                    );
+                    assert!(reply.lines() == &lines[..], "reply text differs from the model's");
                     assert!(reply.lines().iter().all(|t| t.len() <= 3 * MAX_LINE));
-                    assert_eq!(
-                        reply.text().len(),
-                        reply.lines().iter().map(|l| l.len() + 1).sum::<usize>() - 1
-                    );
+                    assert_eq!(reply.text().len(), reply.lines().iter().map(|l| l.len() + 1).sum::<usize>() - 1);
                     assert_eq!(reply.is_positive(), (200..300).contains(&reply.code()));
                     if let Some(es) = reply.enhanced_status() {
                         assert_eq!(es.class, reply.code() / 100);

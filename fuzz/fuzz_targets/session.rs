@@ -41,13 +41,11 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long the server waits for the client before sending its next segment anyway.
 const SERVER_PATIENCE: Duration = Duration::from_millis(25);
 
-const MSG: &[u8] =
-    b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nBcc: carol@example.test\r\n\
+const MSG: &[u8] = b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nBcc: carol@example.test\r\n\
 Subject: fuzz\r\n\r\nHello.\r\n.leading dot\r\n";
-const MSG_UTF8: &[u8] =
-    "From: alice@example.test\r\nTo: J\u{f6}rg <j\u{f6}rg@b\u{fc}cher.example>\r\n\
+const MSG_UTF8: &[u8] = "From: alice@example.test\r\nTo: J\u{f6}rg <j\u{f6}rg@b\u{fc}cher.example>\r\n\
 Subject: fuzz\r\n\r\nHall\u{f6}\r\n"
-        .as_bytes();
+    .as_bytes();
 
 struct Job {
     turns: bool,
@@ -67,8 +65,7 @@ static DIR: OnceLock<PathBuf> = OnceLock::new();
 
 extern "C" fn on_sigpipe(_: libc::c_int) {
     // Async-signal-safe: write(2) and abort(3) only.
-    const MSG: &[u8] =
-        b"SIGPIPE raised by the library: a write to a closed socket must not signal\n";
+    const MSG: &[u8] = b"SIGPIPE raised by the library: a write to a closed socket must not signal\n";
     unsafe {
         libc::write(2, MSG.as_ptr().cast(), MSG.len());
         libc::abort();
@@ -87,10 +84,7 @@ fn harness() -> &'static Mutex<Harness> {
         // SIGPIPE, so the library must never raise it (it writes with MSG_NOSIGNAL): a SIGPIPE
         // is turned into an abort, which libFuzzer reports with the input.
         unsafe {
-            libc::signal(
-                libc::SIGPIPE,
-                on_sigpipe as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            );
+            libc::signal(libc::SIGPIPE, on_sigpipe as extern "C" fn(libc::c_int) as libc::sighandler_t);
         }
         let dir = std::env::temp_dir().join(format!("smtpclient-fuzz-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -113,21 +107,13 @@ fn harness() -> &'static Mutex<Harness> {
                 }
             }
         });
-        Mutex::new(Harness {
-            path: path.to_str().expect("UTF-8 path").to_owned(),
-            jobs: jobs_tx,
-            done: done_rx,
-        })
+        Mutex::new(Harness { path: path.to_str().expect("UTF-8 path").to_owned(), jobs: jobs_tx, done: done_rx })
     })
 }
 
 /// Accept one connection, or give up after `wait` (a client that never connected).
 fn accept(listener: &UnixListener, wait: Duration) -> Option<UnixStream> {
-    let mut pfd = libc::pollfd {
-        fd: listener.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     let n = unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as libc::c_int) };
     if n != 1 {
         return None;
@@ -213,10 +199,7 @@ fn turn_len(inbox: &[u8], expect_body: bool) -> Option<usize> {
     let line = &inbox[..eol];
     if line.len() > 5 && line[..5].eq_ignore_ascii_case(b"BDAT ") {
         let digits = line[5..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if let Some(size) = std::str::from_utf8(&line[5..5 + digits])
-            .ok()
-            .and_then(|d| d.parse::<usize>().ok())
-        {
+        if let Some(size) = std::str::from_utf8(&line[5..5 + digits]).ok().and_then(|d| d.parse::<usize>().ok()) {
             let end = eol.checked_add(size)?;
             return (inbox.len() >= end).then_some(end);
         }
@@ -265,20 +248,10 @@ fn step<T: std::fmt::Debug>(what: &str, r: smtpclient::Result<T>) {
 }
 
 fn run_client(path: &str, setup: &Setup) {
-    let Setup {
-        kind,
-        debug,
-        utf8,
-        login,
-        initial_response_ok,
-        chunking,
-        pipelining,
-    } = *setup;
+    let Setup { kind, debug, utf8, login, initial_response_ok, chunking, pipelining } = *setup;
     let mut session = Session::new(kind);
     session.set_timeout(Some(CLIENT_TIMEOUT));
-    session
-        .set_local_hostname(Some("client.example.test"))
-        .unwrap();
+    session.set_local_hostname(Some("client.example.test")).unwrap();
     session.set_chunking(chunking);
     session.set_pipelining(pipelining);
     if debug {
@@ -294,38 +267,21 @@ fn run_client(path: &str, setup: &Setup) {
         return;
     }
     if login {
-        step(
-            "login",
-            session.login("alice", "alice-pass", initial_response_ok),
-        );
+        step("login", session.login("alice", "alice-pass", initial_response_ok));
     }
     step(
         "sendmail",
-        session.sendmail(
-            "alice@example.test",
-            &["bob@example.test", "carol@example.test"],
-            MSG,
-            &[],
-            &[],
-        ),
+        session.sendmail("alice@example.test", &["bob@example.test", "carol@example.test"], MSG, &[], &[]),
     );
     for r in session.recipients() {
         std::hint::black_box((r.address(), r.rcpt_reply().code(), r.refusal().is_some()));
     }
     let _ = session.refused().count();
     let msg = if utf8 { MSG_UTF8 } else { MSG };
-    step(
-        "send_message",
-        session.send_message(msg, None, None, &[], &[]),
-    );
+    step("send_message", session.send_message(msg, None, None, &[], &[]));
     step("noop", session.noop().map(|r| r.code()));
     step("quit", session.quit().map(|r| r.code()));
-    std::hint::black_box((
-        session.greeting(),
-        session.ehlo_resp(),
-        session.last_reply(),
-        session.features().len(),
-    ));
+    std::hint::black_box((session.greeting(), session.ehlo_resp(), session.last_reply(), session.features().len()));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -334,11 +290,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let turns = setup & 1 != 0;
     let client = Setup {
-        kind: if setup & 2 != 0 {
-            SessionKind::Lmtp
-        } else {
-            SessionKind::Smtp
-        },
+        kind: if setup & 2 != 0 { SessionKind::Lmtp } else { SessionKind::Smtp },
         debug: setup & 4 != 0,
         utf8: setup & 8 != 0,
         login: setup & 16 != 0,
@@ -349,24 +301,13 @@ fuzz_target!(|data: &[u8]| {
     let splits: Vec<usize> = if turns || payload.is_empty() {
         Vec::new()
     } else {
-        let mut v: Vec<usize> = payload
-            .iter()
-            .take(3)
-            .map(|&b| usize::from(b) * payload.len() / 256)
-            .collect();
+        let mut v: Vec<usize> = payload.iter().take(3).map(|&b| usize::from(b) * payload.len() / 256).collect();
         v.sort_unstable();
         v
     };
 
     let harness = harness().lock().unwrap_or_else(|e| e.into_inner());
-    harness
-        .jobs
-        .send(Job {
-            turns,
-            payload: payload.to_vec(),
-            splits,
-        })
-        .expect("server thread alive");
+    harness.jobs.send(Job { turns, payload: payload.to_vec(), splits }).expect("server thread alive");
     run_client(&harness.path, &client);
     // The client has closed: the server finishes reading and is ready for the next run.
     harness.done.recv().expect("server thread alive");

@@ -172,10 +172,7 @@ fn live_handle(s: *const smtp_client) -> Option<*mut SessionHandle> {
 
 /// The guard of a mutating session call: checks the handle, refuses re-entry, resets the last
 /// error, catches panics (poisoning the session), and records the failure.
-pub(crate) fn session_call(
-    s: *mut smtp_client,
-    f: impl FnOnce(&mut SessionHandle) -> CResult<()>,
-) -> smtp_result {
+pub(crate) fn session_call(s: *mut smtp_client, f: impl FnOnce(&mut SessionHandle) -> CResult<()>) -> smtp_result {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if s.is_null() {
             return smtp_result::NullArgument;
@@ -274,9 +271,7 @@ pub(crate) fn opt_str_arg<'a>(p: *const c_char, what: &str) -> CResult<Option<&'
     }
     // SAFETY: the caller passes a NUL-terminated string valid for this call (API contract).
     let c = unsafe { CStr::from_ptr(p) };
-    c.to_str()
-        .map(Some)
-        .map_err(|_| Failure::Usage(smtp_result::InvalidUtf8, format!("{what} is not valid UTF-8")))
+    c.to_str().map(Some).map_err(|_| Failure::Usage(smtp_result::InvalidUtf8, format!("{what} is not valid UTF-8")))
 }
 
 /// An array of `n` strings; NULL is allowed only when `n` is 0.

@@ -123,8 +123,8 @@ impl smtp_result {
     pub(crate) fn parent(self) -> Option<smtp_result> {
         use smtp_result::*;
         match self {
-            ServerDisconnected | NotSupported | ResponseError | RecipientsRefused | ProtocolError
-            | MessageTooLarge | CredentialsPolicy => Some(SmtpError),
+            ServerDisconnected | NotSupported | ResponseError | RecipientsRefused | ProtocolError | MessageTooLarge
+            | CredentialsPolicy => Some(SmtpError),
             TlsRequired => Some(NotSupported),
             TlsCertificate => Some(TlsError),
             DeliveryUnknown => Some(ServerDisconnected),
@@ -145,43 +145,33 @@ impl smtp_result {
                 b"SMTP_RESULT_SERVER_DISCONNECTED\0",
                 b"not connected, or the server closed the connection (SMTPServerDisconnected)\0",
             ),
-            NotSupported => {
-                (b"SMTP_RESULT_NOT_SUPPORTED\0", b"not supported by the server (SMTPNotSupportedError)\0")
-            }
-            ResponseError => {
-                (b"SMTP_RESULT_RESPONSE_ERROR\0", b"unexpected server reply (SMTPResponseException)\0")
-            }
+            NotSupported => (b"SMTP_RESULT_NOT_SUPPORTED\0", b"not supported by the server (SMTPNotSupportedError)\0"),
+            ResponseError => (b"SMTP_RESULT_RESPONSE_ERROR\0", b"unexpected server reply (SMTPResponseException)\0"),
             SenderRefused => (b"SMTP_RESULT_SENDER_REFUSED\0", b"sender address refused (SMTPSenderRefused)\0"),
             RecipientsRefused => {
                 (b"SMTP_RESULT_RECIPIENTS_REFUSED\0", b"all recipients refused (SMTPRecipientsRefused)\0")
             }
             DataError => (b"SMTP_RESULT_DATA_ERROR\0", b"message data refused (SMTPDataError)\0"),
-            ConnectError => {
-                (b"SMTP_RESULT_CONNECT_ERROR\0", b"server greeting was not 220 (SMTPConnectError)\0")
-            }
+            ConnectError => (b"SMTP_RESULT_CONNECT_ERROR\0", b"server greeting was not 220 (SMTPConnectError)\0"),
             HeloError => (b"SMTP_RESULT_HELO_ERROR\0", b"server refused HELO/EHLO/LHLO (SMTPHeloError)\0"),
-            AuthenticationError => (
-                b"SMTP_RESULT_AUTHENTICATION_ERROR\0",
-                b"server refused the credentials (SMTPAuthenticationError)\0",
-            ),
+            AuthenticationError => {
+                (b"SMTP_RESULT_AUTHENTICATION_ERROR\0", b"server refused the credentials (SMTPAuthenticationError)\0")
+            }
             DeliveryUnknown => (
                 b"SMTP_RESULT_DELIVERY_UNKNOWN\0",
                 b"connection lost after the end of the message, before the reply: delivery unknown\0",
             ),
-            ProtocolError => {
-                (b"SMTP_RESULT_PROTOCOL_ERROR\0", b"the server broke the SMTP protocol (malformed or oversized reply)\0")
-            }
-            MessageTooLarge => {
-                (b"SMTP_RESULT_MESSAGE_TOO_LARGE\0", b"message larger than the server's SIZE limit\0")
-            }
-            CredentialsPolicy => (
-                b"SMTP_RESULT_CREDENTIALS_POLICY\0",
-                b"credentials not sent: the connection is not protected by TLS\0",
+            ProtocolError => (
+                b"SMTP_RESULT_PROTOCOL_ERROR\0",
+                b"the server broke the SMTP protocol (malformed or oversized reply)\0",
             ),
-            TlsRequired => (
-                b"SMTP_RESULT_TLS_REQUIRED\0",
-                b"TLS required but not available (STARTTLS missing or refused)\0",
-            ),
+            MessageTooLarge => (b"SMTP_RESULT_MESSAGE_TOO_LARGE\0", b"message larger than the server's SIZE limit\0"),
+            CredentialsPolicy => {
+                (b"SMTP_RESULT_CREDENTIALS_POLICY\0", b"credentials not sent: the connection is not protected by TLS\0")
+            }
+            TlsRequired => {
+                (b"SMTP_RESULT_TLS_REQUIRED\0", b"TLS required but not available (STARTTLS missing or refused)\0")
+            }
             TlsError => (b"SMTP_RESULT_TLS_ERROR\0", b"TLS handshake failed\0"),
             TlsCertificate => (
                 b"SMTP_RESULT_TLS_CERTIFICATE\0",

@@ -8,12 +8,12 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+pub use super::guard::smtp_client;
 use super::guard::{
-    bytes_arg, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array, Failure, SessionHandle,
-    StrSlot, UserData,
+    bytes_arg, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array, Failure,
+    SessionHandle, StrSlot, UserData,
 };
 use super::result::smtp_result;
-pub use super::guard::smtp_client;
 use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_session_new()`. The values are ABI.
@@ -52,7 +52,8 @@ pub enum smtp_debug_kind {
 /// call functions on the same session (they return `SMTP_RESULT_REENTRANT_CALL`, or their
 /// default value for getters) and must not unwind (no C++ exception, longjmp or Go panic).
 #[allow(non_camel_case_types)]
-pub type smtp_debug_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, kind: i32, data: *const u8, len: usize)>;
+pub type smtp_debug_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, kind: i32, data: *const u8, len: usize)>;
 
 /// Releases callback userdata: called once, when the callback is replaced or the session freed.
 #[allow(non_camel_case_types)]
@@ -130,10 +131,9 @@ pub extern "C" fn smtp_session_set_source_address(
 #[no_mangle]
 pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_client, level: i32) -> smtp_result {
     session_call(session, |h| {
-        let level = u8::try_from(level)
-            .ok()
-            .filter(|l| *l <= 2)
-            .ok_or_else(|| Failure::Usage(smtp_result::InvalidArgument, format!("debug level {level} is not 0, 1 or 2")))?;
+        let level = u8::try_from(level).ok().filter(|l| *l <= 2).ok_or_else(|| {
+            Failure::Usage(smtp_result::InvalidArgument, format!("debug level {level} is not 0, 1 or 2"))
+        })?;
         h.core.set_debug_level(level);
         Ok(())
     })
@@ -664,13 +664,7 @@ fn refused_indices(h: &SessionHandle) -> Vec<usize> {
     let mut cache = h.refused_index.borrow_mut();
     cache
         .get_or_insert_with(|| {
-            h.core
-                .recipients()
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.refusal().is_some())
-                .map(|(i, _)| i)
-                .collect()
+            h.core.recipients().iter().enumerate().filter(|(_, r)| r.refusal().is_some()).map(|(i, _)| i).collect()
         })
         .clone()
 }

@@ -81,9 +81,7 @@ pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_client, ve
         h.core.tls_config_mut().min_version = match version {
             v if v == smtp_tls_version::Tls12 as i32 => TlsVersion::Tls12,
             v if v == smtp_tls_version::Tls13 as i32 => TlsVersion::Tls13,
-            _ => {
-                return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown TLS version {version}")))
-            }
+            _ => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown TLS version {version}"))),
         };
         Ok(())
     })

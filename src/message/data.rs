@@ -28,11 +28,7 @@ pub(crate) fn find_line_end(bytes: &[u8]) -> Option<usize> {
         }
         offset += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .map(|i| offset + i)
+    words.remainder().iter().position(|&b| b == b'\r' || b == b'\n').map(|i| offset + i)
 }
 
 /// Streaming encoder for a message body; feed it chunks of any size, then call `finish`.
@@ -70,12 +66,7 @@ impl DataEncoder {
     }
 
     fn with_stuffing(stuff: bool) -> Self {
-        DataEncoder {
-            stuff,
-            at_line_start: true,
-            skip_lf: false,
-            ends_with_eol: false,
-        }
+        DataEncoder { stuff, at_line_start: true, skip_lf: false, ends_with_eol: false }
     }
 
     /// Appends the wire form of `chunk` to `out`: every bare CR, bare LF and CRLF becomes CRLF;
@@ -201,11 +192,7 @@ mod tests {
     }
 
     fn encode_chunked(input: &[u8], sizes: &mut dyn FnMut() -> usize, stuff: bool) -> Vec<u8> {
-        let mut enc = if stuff {
-            DataEncoder::new()
-        } else {
-            DataEncoder::new_unstuffed()
-        };
+        let mut enc = if stuff { DataEncoder::new() } else { DataEncoder::new_unstuffed() };
         let mut out = Vec::new();
         let mut rest = input;
         while !rest.is_empty() {
@@ -247,10 +234,7 @@ mod tests {
     /// What a server recovers from the wire: terminator stripped, one leading '.' removed per line.
     fn unstuff(wire: &[u8]) -> Vec<u8> {
         let body = wire.strip_suffix(b".\r\n").expect("terminator");
-        assert!(
-            body.ends_with(b"\r\n"),
-            "body before terminator ends with CRLF: {wire:?}"
-        );
+        assert!(body.ends_with(b"\r\n"), "body before terminator ends with CRLF: {wire:?}");
         let mut out = Vec::new();
         for line in body[..body.len() - 2].split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -285,9 +269,7 @@ mod tests {
 
     #[test]
     fn smuggling_sequences_cannot_end_data() {
-        let seqs: [&[u8]; 8] = [
-            b"\n.\n", b"\r.\r", b"\r.\n", b"\n.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n.\r",
-        ];
+        let seqs: [&[u8]; 8] = [b"\n.\n", b"\r.\r", b"\r.\n", b"\n.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n.\r"];
         for seq in seqs {
             let mut input = b"Subject: hi\r\n\r\nhello".to_vec();
             input.extend_from_slice(seq);
@@ -363,10 +345,7 @@ mod tests {
 
     #[test]
     fn line_ends_normalised() {
-        assert_eq!(
-            encode_all(b"a\rb\nc\r\nd\r\re\n\nf\n\rg"),
-            b"a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nf\r\n\r\ng\r\n.\r\n"
-        );
+        assert_eq!(encode_all(b"a\rb\nc\r\nd\r\re\n\nf\n\rg"), b"a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nf\r\n\r\ng\r\n.\r\n");
     }
 
     #[test]
@@ -471,19 +450,11 @@ mod tests {
 
             // (a) identical for every fixed chunk size and for random splits.
             for size in 1..=7 {
-                assert_eq!(
-                    encode_chunked(&input, &mut || size, true),
-                    wire,
-                    "size {size}, {input:?}"
-                );
+                assert_eq!(encode_chunked(&input, &mut || size, true), wire, "size {size}, {input:?}");
             }
             for _ in 0..3 {
                 let mut sizes = || rng.below(9);
-                assert_eq!(
-                    encode_chunked(&input, &mut sizes, true),
-                    wire,
-                    "random split, {input:?}"
-                );
+                assert_eq!(encode_chunked(&input, &mut sizes, true), wire, "random split, {input:?}");
             }
 
             // (b) the server recovers exactly the normalised input, plus the CRLF finish adds.
@@ -500,24 +471,12 @@ mod tests {
 
             // (e) SIZE counts the normalised input: the unstuffed body minus finish's CRLF.
             let extra = if finish_adds_crlf(&input) { 2 } else { 0 };
-            assert_eq!(
-                normalized_len(&input),
-                unstuffed.len() as u64 - extra,
-                "{input:?}"
-            );
-            assert_eq!(
-                normalized_len(&input),
-                normalize(&input).len() as u64,
-                "{input:?}"
-            );
+            assert_eq!(normalized_len(&input), unstuffed.len() as u64 - extra, "{input:?}");
+            assert_eq!(normalized_len(&input), normalize(&input).len() as u64, "{input:?}");
 
             // BDAT mode: the same body, no stuffing, no terminator, for any chunking.
             let mut sizes = || 1 + rng.below(5);
-            assert_eq!(
-                encode_chunked(&input, &mut sizes, false),
-                expected,
-                "unstuffed, {input:?}"
-            );
+            assert_eq!(encode_chunked(&input, &mut sizes, false), expected, "unstuffed, {input:?}");
         }
     }
 }

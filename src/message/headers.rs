@@ -34,11 +34,7 @@ fn line_at(msg: &[u8], start: usize) -> Option<Line> {
         return None;
     }
     Some(match find_line_end(&msg[start..]) {
-        None => Line {
-            start,
-            content_end: msg.len(),
-            end: msg.len(),
-        },
+        None => Line { start, content_end: msg.len(), end: msg.len() },
         Some(i) => {
             let content_end = start + i;
             let end = if msg[content_end] == b'\r' && msg.get(content_end + 1) == Some(&b'\n') {
@@ -46,11 +42,7 @@ fn line_at(msg: &[u8], start: usize) -> Option<Line> {
             } else {
                 content_end + 1
             };
-            Line {
-                start,
-                content_end,
-                end,
-            }
+            Line { start, content_end, end }
         }
     })
 }
@@ -75,13 +67,8 @@ struct HeaderSection {
 /// If `line` is `name [WSP] ":" …`, the name's range and the offset just past the colon.
 fn field_name(msg: &[u8], line: &Line) -> Option<(Range<usize>, usize)> {
     let content = &msg[line.start..line.content_end];
-    let name_len = content
-        .iter()
-        .position(|&b| !(33..=126).contains(&b) || b == b':')?;
-    let colon = name_len
-        + content[name_len..]
-            .iter()
-            .position(|&b| b != b' ' && b != b'\t')?;
+    let name_len = content.iter().position(|&b| !(33..=126).contains(&b) || b == b':')?;
+    let colon = name_len + content[name_len..].iter().position(|&b| b != b' ' && b != b'\t')?;
     if content[colon] != b':' {
         return None;
     }
@@ -99,11 +86,7 @@ fn scan_headers(msg: &[u8]) -> HeaderSection {
         let content = &msg[line.start..line.content_end];
         match content.first() {
             None => {
-                return HeaderSection {
-                    fields,
-                    malformed,
-                    end: line.start,
-                };
+                return HeaderSection { fields, malformed, end: line.start };
             }
             Some(b' ' | b'\t') => {
                 if in_field {
@@ -115,11 +98,7 @@ fn scan_headers(msg: &[u8]) -> HeaderSection {
             }
             Some(_) => match field_name(msg, &line) {
                 Some((name, value_start)) => {
-                    fields.push(RawField {
-                        name,
-                        lines: line.start..line.end,
-                        value_start,
-                    });
+                    fields.push(RawField { name, lines: line.start..line.end, value_start });
                     in_field = true;
                 }
                 None => {
@@ -132,11 +111,7 @@ fn scan_headers(msg: &[u8]) -> HeaderSection {
             },
         }
     }
-    HeaderSection {
-        fields,
-        malformed,
-        end: msg.len(),
-    }
+    HeaderSection { fields, malformed, end: msg.len() }
 }
 
 fn is_named(msg: &[u8], field: &RawField, name: &str) -> bool {
@@ -165,19 +140,11 @@ pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
     }
     let first = |name: &str| section.fields.iter().find(|f| is_named(msg, f, name));
 
-    let resent = section
-        .fields
-        .iter()
-        .filter(|f| is_named(msg, f, "Resent-Date"))
-        .count();
+    let resent = section.fields.iter().filter(|f| is_named(msg, f, "Resent-Date")).count();
     let prefix = match resent {
         0 => "",
         1 => "Resent-",
-        _ => {
-            return Err(Error::invalid(
-                "message has more than one 'Resent-' header block",
-            ))
-        }
+        _ => return Err(Error::invalid("message has more than one 'Resent-' header block")),
     };
 
     let sender_name = format!("{prefix}Sender");
@@ -186,11 +153,7 @@ pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
         Some(field) => (sender_name, field),
         None => match first(&from_name) {
             Some(field) => (from_name, field),
-            None => {
-                return Err(Error::invalid(format!(
-                    "message has no {prefix}Sender or {prefix}From header"
-                )))
-            }
+            None => return Err(Error::invalid(format!("message has no {prefix}Sender or {prefix}From header"))),
         },
     };
     let from = parse_address_list(&field_value(msg, field))
@@ -203,8 +166,8 @@ pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
     for kind in ["To", "Bcc", "Cc"] {
         let name = format!("{prefix}{kind}");
         if let Some(field) = first(&name) {
-            let addrs = parse_address_list(&field_value(msg, field))
-                .map_err(|e| e.context(&format!("{name} header")))?;
+            let addrs =
+                parse_address_list(&field_value(msg, field)).map_err(|e| e.context(&format!("{name} header")))?;
             to.extend(addrs);
         }
     }
@@ -234,11 +197,8 @@ fn field_value(msg: &[u8], field: &RawField) -> String {
 /// blind-copy recipient can leak to the other recipients.
 pub fn strip_bcc(msg: &[u8]) -> Cow<'_, [u8]> {
     let section = scan_headers(msg);
-    let mut bcc = section
-        .fields
-        .iter()
-        .filter(|f| is_named(msg, f, "Bcc") || is_named(msg, f, "Resent-Bcc"))
-        .peekable();
+    let mut bcc =
+        section.fields.iter().filter(|f| is_named(msg, f, "Bcc") || is_named(msg, f, "Resent-Bcc")).peekable();
     if bcc.peek().is_none() {
         return Cow::Borrowed(msg);
     }
@@ -303,9 +263,7 @@ fn is_domain_char(b: u8) -> bool {
 
 fn tokenize(s: &str) -> Result<Vec<Token>> {
     if let Some(c) = s.chars().find(|&c| c.is_control() && c != '\t') {
-        return Err(Error::invalid(format!(
-            "address field contains control character {c:?}"
-        )));
+        return Err(Error::invalid(format!("address field contains control character {c:?}")));
     }
     let b = s.as_bytes();
     let mut tokens = Vec::new();
@@ -339,25 +297,12 @@ fn tokenize(s: &str) -> Result<Vec<Token>> {
             b')' => return Err(Error::invalid("unbalanced ')' in address field")),
             b']' => return Err(Error::invalid("unbalanced ']' in address field")),
             c if is_atext(c) => {
-                i += b[i..]
-                    .iter()
-                    .position(|&c| !is_atext(c))
-                    .unwrap_or(b.len() - i);
+                i += b[i..].iter().position(|&c| !is_atext(c)).unwrap_or(b.len() - i);
                 Kind::Atom
             }
-            c => {
-                return Err(Error::invalid(format!(
-                    "unexpected {:?} in address field",
-                    c as char
-                )))
-            }
+            c => return Err(Error::invalid(format!("unexpected {:?} in address field", c as char))),
         };
-        tokens.push(Token {
-            kind,
-            start,
-            end: i,
-            spaced,
-        });
+        tokens.push(Token { kind, start, end: i, spaced });
         spaced = false;
     }
     Ok(tokens)
@@ -441,10 +386,7 @@ impl<'a> Parser<'a> {
 
     fn unexpected(&self, what: &str) -> Error {
         match self.peek() {
-            Some(t) => Error::invalid(format!(
-                "unexpected {:?} {what} in address field",
-                self.text(t)
-            )),
+            Some(t) => Error::invalid(format!("unexpected {:?} {what} in address field", self.text(t))),
             None => Error::invalid(format!("address field ends {what}")),
         }
     }
@@ -494,9 +436,7 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             if self.at_end() {
-                return Err(Error::invalid(
-                    "group in address field not terminated by ';'",
-                ));
+                return Err(Error::invalid("group in address field not terminated by ';'"));
             }
             self.address(out, false)?;
             if self.eat(b';') {
@@ -548,9 +488,7 @@ impl<'a> Parser<'a> {
         };
         let spec = format!("{local}@{domain}");
         if spec.contains(['<', '>']) {
-            return Err(Error::invalid(format!(
-                "address contains '<' or '>': {spec:?}"
-            )));
+            return Err(Error::invalid(format!("address contains '<' or '>': {spec:?}")));
         }
         Ok(spec)
     }
@@ -561,10 +499,7 @@ impl<'a> Parser<'a> {
         let mut last = first;
         loop {
             if !self.text(last).bytes().all(ok) {
-                return Err(Error::invalid(format!(
-                    "invalid character in {:?}",
-                    self.text(last)
-                )));
+                return Err(Error::invalid(format!("invalid character in {:?}", self.text(last))));
             }
             self.pos += 1;
             match self.peek() {
@@ -585,12 +520,7 @@ impl<'a> Parser<'a> {
 /// whenever the text is not unambiguously a list of mailboxes and groups.
 fn parse_address_list(value: &str) -> Result<Vec<String>> {
     let tokens = tokenize(value)?;
-    Parser {
-        text: value,
-        tokens,
-        pos: 0,
-    }
-    .address_list()
+    Parser { text: value, tokens, pos: 0 }.address_list()
 }
 
 #[cfg(test)]
@@ -673,10 +603,7 @@ mod tests {
                    \r\nbody\r\n";
         let e = env(msg);
         assert_eq!(e.from, "holy@grail.net");
-        assert_eq!(
-            e.to,
-            ["my_mom@great.cooker.com", "jeff@x", "doe@losthope.net"]
-        );
+        assert_eq!(e.to, ["my_mom@great.cooker.com", "jeff@x", "doe@losthope.net"]);
     }
 
     #[test]
@@ -705,15 +632,13 @@ mod tests {
     fn no_recipients_is_fine() {
         assert_eq!(env("From: f@x\nTo:\n\n").to, Vec::<String>::new());
         assert_eq!(env("From: f@x\n\n").to, Vec::<String>::new());
-        assert_eq!(
-            env("From: f@x\nTo: undisclosed-recipients:;\n\n").to,
-            Vec::<String>::new()
-        );
+        assert_eq!(env("From: f@x\nTo: undisclosed-recipients:;\n\n").to, Vec::<String>::new());
     }
 
     #[test]
     fn folded_headers() {
-        let e = env("From:\r\n\tAlice\r\n <alice@example.org>\r\nTo: a@x,\r\n  \"Doe,\r\n John\" <j@x>,\r\n\tc@x\r\n\r\n");
+        let e =
+            env("From:\r\n\tAlice\r\n <alice@example.org>\r\nTo: a@x,\r\n  \"Doe,\r\n John\" <j@x>,\r\n\tc@x\r\n\r\n");
         assert_eq!(e.from, "alice@example.org");
         assert_eq!(e.to, ["a@x", "j@x", "c@x"]);
     }
@@ -741,10 +666,7 @@ mod tests {
 
     #[test]
     fn mbox_from_line_skipped() {
-        assert_eq!(
-            env("From f@x Thu Jan  1 00:00:00 1970\nFrom: f@x\n\n").from,
-            "f@x"
-        );
+        assert_eq!(env("From f@x Thu Jan  1 00:00:00 1970\nFrom: f@x\n\n").from, "f@x");
     }
 
     #[test]
@@ -756,10 +678,7 @@ mod tests {
     #[test]
     fn non_utf8_header_refused() {
         let msg = b"From: f@x\nSubject: \xff\n\nbody";
-        assert!(envelope_from_headers(msg)
-            .unwrap_err()
-            .message()
-            .contains("UTF-8"));
+        assert!(envelope_from_headers(msg).unwrap_err().message().contains("UTF-8"));
         // Non-UTF-8 in the body is not our business.
         assert!(envelope_from_headers(b"From: f@x\n\n\xff").is_ok());
     }
@@ -783,23 +702,14 @@ mod tests {
         assert_eq!(parse("\"Doe, John\"<j@x>"), ["j@x"]);
         assert_eq!(parse("a@x, , b@x,"), ["a@x", "b@x"]);
         assert_eq!(parse("< a@x >"), ["a@x"]);
-        assert_eq!(
-            parse("a@[192.0.2.1], b@[IPv6:2001:db8::1]"),
-            ["a@[192.0.2.1]", "b@[IPv6:2001:db8::1]"]
-        );
-        assert_eq!(
-            parse("first.last+tag@sub.example.org"),
-            ["first.last+tag@sub.example.org"]
-        );
+        assert_eq!(parse("a@[192.0.2.1], b@[IPv6:2001:db8::1]"), ["a@[192.0.2.1]", "b@[IPv6:2001:db8::1]"]);
+        assert_eq!(parse("first.last+tag@sub.example.org"), ["first.last+tag@sub.example.org"]);
     }
 
     #[test]
     fn comments_ignored() {
         assert_eq!(parse("(Alice) a@x (home)"), ["a@x"]);
-        assert_eq!(
-            parse("Alice (nested (comment) \\) here) <a@x> (c)"),
-            ["a@x"]
-        );
+        assert_eq!(parse("Alice (nested (comment) \\) here) <a@x> (c)"), ["a@x"]);
         assert_eq!(parse("a(c)@(d)x"), ["a@x"]);
         assert_eq!(parse("a @ x"), ["a@x"]);
         assert_eq!(parse("a@x(<b@y>)"), ["a@x"]);
@@ -807,18 +717,9 @@ mod tests {
 
     #[test]
     fn quoted_local_parts_kept_verbatim() {
-        assert_eq!(
-            parse("\"john doe\"@example.org"),
-            ["\"john doe\"@example.org"]
-        );
-        assert_eq!(
-            parse("Name <\"a\\\"b\"@example.org>"),
-            ["\"a\\\"b\"@example.org"]
-        );
-        assert_eq!(
-            parse("\"xclow3n@gmail.com x\"@internal.domain"),
-            ["\"xclow3n@gmail.com x\"@internal.domain"]
-        );
+        assert_eq!(parse("\"john doe\"@example.org"), ["\"john doe\"@example.org"]);
+        assert_eq!(parse("Name <\"a\\\"b\"@example.org>"), ["\"a\\\"b\"@example.org"]);
+        assert_eq!(parse("\"xclow3n@gmail.com x\"@internal.domain"), ["\"xclow3n@gmail.com x\"@internal.domain"]);
     }
 
     #[test]
@@ -836,10 +737,7 @@ mod tests {
     #[test]
     fn encoded_words_and_utf8() {
         assert_eq!(parse("=?utf-8?q?J=C3=B6rg?= <j@x>"), ["j@x"]);
-        assert_eq!(
-            parse("=?utf-8?b?SsO2cmc=?= =?utf-8?q?M=C3=BCller?= <j@x>"),
-            ["j@x"]
-        );
+        assert_eq!(parse("=?utf-8?b?SsO2cmc=?= =?utf-8?q?M=C3=BCller?= <j@x>"), ["j@x"]);
         assert_eq!(parse("Jörg <jörg@bücher.example>"), ["jörg@bücher.example"]);
         assert_eq!(parse("用户@例子.广告"), ["用户@例子.广告"]);
     }
@@ -894,25 +792,15 @@ mod tests {
         assert!(matches!(out, Cow::Owned(_)));
         assert_eq!(
             &*out,
-            b"From: f@x\r\nX-Bcc-Info: keep\r\nTo: t@x\r\nSubject: s\r\n\r\nBcc: x\r\nbody\r\n"
-                .as_slice()
+            b"From: f@x\r\nX-Bcc-Info: keep\r\nTo: t@x\r\nSubject: s\r\n\r\nBcc: x\r\nbody\r\n".as_slice()
         );
     }
 
     #[test]
     fn strip_bcc_lf_only_and_last_line() {
-        assert_eq!(
-            &*strip_bcc(b"From: f@x\nBcc: b@x\n\nbody\n"),
-            b"From: f@x\n\nbody\n".as_slice()
-        );
-        assert_eq!(
-            &*strip_bcc(b"From: f@x\nBcc: b@x"),
-            b"From: f@x\n".as_slice()
-        );
-        assert_eq!(
-            &*strip_bcc(b"Bcc: b@x\r\n more\r\nFrom: f@x\r\n"),
-            b"From: f@x\r\n".as_slice()
-        );
+        assert_eq!(&*strip_bcc(b"From: f@x\nBcc: b@x\n\nbody\n"), b"From: f@x\n\nbody\n".as_slice());
+        assert_eq!(&*strip_bcc(b"From: f@x\nBcc: b@x"), b"From: f@x\n".as_slice());
+        assert_eq!(&*strip_bcc(b"Bcc: b@x\r\n more\r\nFrom: f@x\r\n"), b"From: f@x\r\n".as_slice());
     }
 
     #[test]
@@ -924,23 +812,14 @@ mod tests {
     #[test]
     fn strip_bcc_agrees_with_the_encoder_line_ends() {
         // Bare CR ends a header line on the wire, so a Bcc after it is a field and goes.
-        assert_eq!(
-            &*strip_bcc(b"To: t@x\rBcc: b@x\rSubject: s\r\r"),
-            b"To: t@x\rSubject: s\r\r".as_slice()
-        );
+        assert_eq!(&*strip_bcc(b"To: t@x\rBcc: b@x\rSubject: s\r\r"), b"To: t@x\rSubject: s\r\r".as_slice());
         // After a malformed line it still goes: never leak a blind copy.
-        assert_eq!(
-            &*strip_bcc(b"To: t@x\ngarbage\nBcc: b@x\n\n"),
-            b"To: t@x\ngarbage\n\n".as_slice()
-        );
+        assert_eq!(&*strip_bcc(b"To: t@x\ngarbage\nBcc: b@x\n\n"), b"To: t@x\ngarbage\n\n".as_slice());
     }
 
     #[test]
     fn strip_bcc_non_utf8() {
-        assert_eq!(
-            &*strip_bcc(b"Subject: \xff\nBcc: b@x\n\n\xfe"),
-            b"Subject: \xff\n\n\xfe".as_slice()
-        );
+        assert_eq!(&*strip_bcc(b"Subject: \xff\nBcc: b@x\n\n\xfe"), b"Subject: \xff\n\n\xfe".as_slice());
     }
 
     #[test]

@@ -152,8 +152,8 @@ pub fn check_esmtp_param(param: &str) -> Result<()> {
         None => (param, None),
     };
     let mut kb = keyword.bytes();
-    let keyword_ok = kb.next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && kb.all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let keyword_ok =
+        kb.next().is_some_and(|b| b.is_ascii_alphanumeric()) && kb.all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !keyword_ok {
         return Err(Error::invalid(format!("ESMTP option keyword is not valid: {param:?}")));
     }
@@ -209,8 +209,16 @@ mod tests {
         let long_local = format!("{}@c.test", "l".repeat(65));
         let long_path = format!("a@{}.test", "d".repeat(250));
         for bad in [
-            "a b@c.test", "a@c .test", "a@c.test SIZE=1", "-f@c.test", &long_local, &long_path,
-            "a\u{200b}b@c.test", "\u{ff41}lice@c.test", "a@c.test\u{feff}", "a\u{7f}@c.test",
+            "a b@c.test",
+            "a@c .test",
+            "a@c.test SIZE=1",
+            "-f@c.test",
+            &long_local,
+            &long_path,
+            "a\u{200b}b@c.test",
+            "\u{ff41}lice@c.test",
+            "a@c.test\u{feff}",
+            "a\u{7f}@c.test",
         ] {
             assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }

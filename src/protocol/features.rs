@@ -97,9 +97,19 @@ mod tests {
     #[test]
     fn parses_postfix_ehlo() {
         let f = Features::parse(&reply(&[
-            "mx.example.test", "PIPELINING", "SIZE 10485760", "VRFY", "ETRN", "STARTTLS",
-            "AUTH PLAIN LOGIN CRAM-MD5", "AUTH=PLAIN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
-            "SMTPUTF8", "CHUNKING",
+            "mx.example.test",
+            "PIPELINING",
+            "SIZE 10485760",
+            "VRFY",
+            "ETRN",
+            "STARTTLS",
+            "AUTH PLAIN LOGIN CRAM-MD5",
+            "AUTH=PLAIN",
+            "ENHANCEDSTATUSCODES",
+            "8BITMIME",
+            "DSN",
+            "SMTPUTF8",
+            "CHUNKING",
         ]));
         assert!(f.has("pipelining") && f.has("PIPELINING") && f.has("chunking"));
         assert!(!f.has("mx.example.test"));

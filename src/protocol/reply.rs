@@ -105,17 +105,13 @@ impl ReplyParser {
         let (code, last) = parse_code(line)?;
         match self.code {
             Some(c) if c != code => {
-                return Err(Error::protocol(format!(
-                    "reply code changed within a multi-line reply ({c} then {code})"
-                )))
+                return Err(Error::protocol(format!("reply code changed within a multi-line reply ({c} then {code})")))
             }
             _ => self.code = Some(code),
         }
         self.bytes += line.len();
         if self.lines.len() >= MAX_LINES || self.bytes > MAX_REPLY_BYTES {
-            return Err(Error::protocol(format!(
-                "reply exceeds {MAX_LINES} lines or {MAX_REPLY_BYTES} bytes"
-            )));
+            return Err(Error::protocol(format!("reply exceeds {MAX_LINES} lines or {MAX_REPLY_BYTES} bytes")));
         }
         let text = if line.len() > 4 { &line[4..] } else { &[][..] };
         self.lines.push(String::from_utf8_lossy(text).into_owned());
@@ -188,8 +184,21 @@ mod tests {
     #[test]
     fn malformed_codes_are_protocol_errors() {
         for bad in [
-            &b"2_5 ok"[..], b" 25 ok", b"+25 ok", b"-25 x", b"25", b"2", b"", b"2500 ok", b"250ok",
-            b"250\t", b"0xx", b"1xx ok", b"600 x", b"999 x", b"150 x",
+            &b"2_5 ok"[..],
+            b" 25 ok",
+            b"+25 ok",
+            b"-25 x",
+            b"25",
+            b"2",
+            b"",
+            b"2500 ok",
+            b"250ok",
+            b"250\t",
+            b"0xx",
+            b"1xx ok",
+            b"600 x",
+            b"999 x",
+            b"150 x",
         ] {
             let e = parse_all(&[bad]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Protocol, "{bad:?}");

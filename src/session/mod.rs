@@ -321,7 +321,10 @@ impl Session {
     fn conn(&mut self) -> Result<&mut Connection> {
         match self.conn.as_mut() {
             Some(c) => Ok(c),
-            None => Err(self.closed_because.take().unwrap_or_else(|| Error::disconnected("not connected; call connect first"))),
+            None => Err(self
+                .closed_because
+                .take()
+                .unwrap_or_else(|| Error::disconnected("not connected; call connect first"))),
         }
     }
 
@@ -402,7 +405,8 @@ impl Session {
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
     /// suppressed: the caller logs a redacted form of both (`session/auth.rs`).
     pub(crate) fn command_secret(&mut self, line: &[u8]) -> Result<Reply> {
-        let one_line = line.strip_suffix(b"\r\n").is_some_and(|body| !body.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
+        let one_line =
+            line.strip_suffix(b"\r\n").is_some_and(|body| !body.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
         if !one_line {
             return Err(Error::invalid("a command line must be one line ending in CRLF"));
         }

@@ -620,7 +620,8 @@ impl Session {
             }
         }
         let accepted = mail_ok && self.recipients().iter().any(RecipientStatus::rcpt_accepted);
-        let refusal = |s: &Session| if mail_ok { s.all_refused() } else { Error::sender_refused(mail_reply.clone(), from) };
+        let refusal =
+            |s: &Session| if mail_ok { s.all_refused() } else { Error::sender_refused(mail_reply.clone(), from) };
 
         match first_last {
             None => {

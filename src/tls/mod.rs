@@ -106,9 +106,7 @@ impl TlsConfig {
                 let lookup = store
                     .add_lookup(openssl::x509::store::X509Lookup::hash_dir())
                     .map_err(|e| err("CA directory", e))?;
-                lookup
-                    .add_dir(d, SslFiletype::PEM)
-                    .map_err(|e| Error::invalid(format!("CA directory {d}: {e}")))?;
+                lookup.add_dir(d, SslFiletype::PEM).map_err(|e| Error::invalid(format!("CA directory {d}: {e}")))?;
             }
             b.set_verify_cert_store(store.build()).map_err(|e| err("TLS trust store", e))?;
         }
@@ -117,7 +115,8 @@ impl TlsConfig {
                 .map_err(|e| Error::invalid(format!("client certificate {}: {e}", chain.display())))?;
             b.set_private_key_file(key, SslFiletype::PEM)
                 .map_err(|e| Error::invalid(format!("client key {}: {e}", key.display())))?;
-            b.check_private_key().map_err(|e| Error::invalid(format!("client key does not match the certificate: {e}")))?;
+            b.check_private_key()
+                .map_err(|e| Error::invalid(format!("client key does not match the certificate: {e}")))?;
         }
         if self.insecure_skip_verify {
             b.set_verify(SslVerifyMode::NONE);
@@ -156,7 +155,9 @@ impl TlsConfig {
             }
             .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS server name: {e}")))?;
         }
-        let ssl = config.into_ssl(if is_ip { "" } else { name }).map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
+        let ssl = config
+            .into_ssl(if is_ip { "" } else { name })
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
         match ssl.connect(stream) {
             Ok(s) => {
                 let info = TlsInfo {

@@ -42,9 +42,8 @@ impl Endpoint {
             return Ok(Endpoint::Unix(host.to_owned()));
         }
         let (name, parsed_port) = if let Some(rest) = host.strip_prefix('[') {
-            let (inside, after) = rest
-                .split_once(']')
-                .ok_or_else(|| Error::invalid(format!("unbalanced '[' in host {host:?}")))?;
+            let (inside, after) =
+                rest.split_once(']').ok_or_else(|| Error::invalid(format!("unbalanced '[' in host {host:?}")))?;
             match after {
                 "" => (inside, None),
                 p if p.starts_with(':') => (inside, Some(&p[1..])),

@@ -132,12 +132,8 @@ impl TestBed {
         };
         let port = |key: &str| -> u16 {
             let v = get(key);
-            v.parse().unwrap_or_else(|_| {
-                testbed_not_running(&format!(
-                    "{key}={v} in {} is not a port",
-                    env_path.display()
-                ))
-            })
+            v.parse()
+                .unwrap_or_else(|_| testbed_not_running(&format!("{key}={v} in {} is not a port", env_path.display())))
         };
         let bed = TestBed {
             dir: PathBuf::from(get("SMTPENV_DIR")),
@@ -151,18 +147,9 @@ impl TestBed {
             lmtp_port: port("LMTP_PORT"),
             lmtp_socket: PathBuf::from(get("LMTP_SOCKET")),
             smtp_ca_file: PathBuf::from(get("SMTP_CA_FILE")),
-            smtp_user: vars
-                .get("SMTP_USER")
-                .cloned()
-                .unwrap_or_else(|| "alice".into()),
-            smtp_pass: vars
-                .get("SMTP_PASS")
-                .cloned()
-                .unwrap_or_else(|| "alice-pass".into()),
-            msg_size_limit: vars
-                .get("MSG_SIZE_LIMIT")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(10_485_760),
+            smtp_user: vars.get("SMTP_USER").cloned().unwrap_or_else(|| "alice".into()),
+            smtp_pass: vars.get("SMTP_PASS").cloned().unwrap_or_else(|| "alice-pass".into()),
+            msg_size_limit: vars.get("MSG_SIZE_LIMIT").and_then(|v| v.parse().ok()).unwrap_or(10_485_760),
             postfix_maildir: PathBuf::from(get("POSTFIX_MAILDIR")),
             lmtp_maildir: PathBuf::from(get("LMTP_MAILDIR")),
             postfix_log: PathBuf::from(get("POSTFIX_LOG")),
@@ -171,9 +158,7 @@ impl TestBed {
         };
         // the env file can outlive the servers (e.g. after a reboot): make sure Postfix answers
         let addr = bed.smtp_addr();
-        let sa = addr
-            .parse()
-            .expect("SMTP_HOST:SMTP_PORT is a socket address");
+        let sa = addr.parse().expect("SMTP_HOST:SMTP_PORT is a socket address");
         if let Err(e) = TcpStream::connect_timeout(&sa, Duration::from_secs(3)) {
             testbed_not_running(&format!("cannot connect to Postfix at {addr} ({e})"));
         }
@@ -190,9 +175,7 @@ impl TestBed {
     }
     /// Postfix on IPv6 loopback (`"[::1]:PORT"`), when available.
     pub fn smtp_addr6(&self) -> Option<String> {
-        self.smtp_host6
-            .as_ref()
-            .map(|h| format!("[{h}]:{}", self.smtp_port))
+        self.smtp_host6.as_ref().map(|h| format!("[{h}]:{}", self.smtp_port))
     }
     /// Postfix submission (STARTTLS + AUTH required).
     pub fn submission_addr(&self) -> String {
@@ -217,19 +200,10 @@ impl TestBed {
 
     /// Waits until a message containing `marker` shows up in `<maildir_root>/<user>/new/` (or
     /// `cur/`) and returns its content; `None` after `timeout`.
-    pub fn wait_for_mail(
-        &self,
-        maildir_root: &Path,
-        user: &str,
-        marker: &str,
-        timeout: Duration,
-    ) -> Option<Vec<u8>> {
+    pub fn wait_for_mail(&self, maildir_root: &Path, user: &str, marker: &str, timeout: Duration) -> Option<Vec<u8>> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(m) = maildir_messages_with(maildir_root, user, marker)
-                .into_iter()
-                .next()
-            {
+            if let Some(m) = maildir_messages_with(maildir_root, user, marker).into_iter().next() {
                 return Some(m);
             }
             if Instant::now() >= deadline {
@@ -240,22 +214,12 @@ impl TestBed {
     }
 
     /// Like [`wait_for_mail`](Self::wait_for_mail) in the Postfix Maildir root.
-    pub fn wait_for_postfix_mail(
-        &self,
-        user: &str,
-        marker: &str,
-        timeout: Duration,
-    ) -> Option<Vec<u8>> {
+    pub fn wait_for_postfix_mail(&self, user: &str, marker: &str, timeout: Duration) -> Option<Vec<u8>> {
         self.wait_for_mail(&self.postfix_maildir, user, marker, timeout)
     }
 
     /// Like [`wait_for_mail`](Self::wait_for_mail) in the LMTP Maildir root.
-    pub fn wait_for_lmtp_mail(
-        &self,
-        user: &str,
-        marker: &str,
-        timeout: Duration,
-    ) -> Option<Vec<u8>> {
+    pub fn wait_for_lmtp_mail(&self, user: &str, marker: &str, timeout: Duration) -> Option<Vec<u8>> {
         self.wait_for_mail(&self.lmtp_maildir, user, marker, timeout)
     }
 
@@ -266,14 +230,7 @@ impl TestBed {
 
     /// Waits until at least `n` messages containing `marker` are in the Maildir; returns the
     /// count seen last (which is less than `n` on timeout).
-    pub fn wait_for_count(
-        &self,
-        maildir_root: &Path,
-        user: &str,
-        marker: &str,
-        n: usize,
-        timeout: Duration,
-    ) -> usize {
+    pub fn wait_for_count(&self, maildir_root: &Path, user: &str, marker: &str, n: usize, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
             let c = self.count_mail_with(maildir_root, user, marker);
@@ -323,8 +280,7 @@ fn parse_env(text: &str) -> HashMap<String, String> {
         if let Some((k, v)) = line.split_once('=') {
             let v = v.trim();
             let v = if v.len() >= 2
-                && ((v.starts_with('"') && v.ends_with('"'))
-                    || (v.starts_with('\'') && v.ends_with('\'')))
+                && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
             {
                 &v[1..v.len() - 1]
             } else {
@@ -378,10 +334,7 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn unique_marker(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
@@ -660,17 +613,9 @@ impl ScriptedServer {
             .ok()
             .and_then(|mut a| a.next())
             .unwrap_or_else(|| panic!("scripted server: bad address {addr}"));
-        let l =
-            TcpListener::bind(sa).unwrap_or_else(|e| panic!("scripted server: bind {addr}: {e}"));
+        let l = TcpListener::bind(sa).unwrap_or_else(|e| panic!("scripted server: bind {addr}: {e}"));
         let local = l.local_addr().expect("local_addr");
-        Self::start(
-            Listener::Tcp(l),
-            Some(local.port()),
-            local.to_string(),
-            None,
-            None,
-            scripts,
-        )
+        Self::start(Listener::Tcp(l), Some(local.port()), local.to_string(), None, None, scripts)
     }
 
     /// Serves exactly one connection on a Unix socket in a fresh temp dir ([`Self::path`]).
@@ -682,17 +627,9 @@ impl ScriptedServer {
     pub fn unix_sessions(scripts: Vec<Vec<Step>>) -> ScriptedServer {
         let dir = TempDir::new("smtpclient-scripted");
         let path = dir.path().join("smtp.sock");
-        let l = UnixListener::bind(&path)
-            .unwrap_or_else(|e| panic!("scripted server: bind {}: {e}", path.display()));
+        let l = UnixListener::bind(&path).unwrap_or_else(|e| panic!("scripted server: bind {}: {e}", path.display()));
         let shown = path.display().to_string();
-        Self::start(
-            Listener::Unix(l),
-            None,
-            shown,
-            Some(path),
-            Some(dir),
-            scripts,
-        )
+        Self::start(Listener::Unix(l), None, shown, Some(path), Some(dir), scripts)
     }
 
     fn start(
@@ -703,9 +640,7 @@ impl ScriptedServer {
         dir: Option<TempDir>,
         scripts: Vec<Vec<Step>>,
     ) -> ScriptedServer {
-        listener
-            .set_nonblocking()
-            .expect("set_nonblocking on listener");
+        listener.set_nonblocking().expect("set_nonblocking on listener");
         let stop = Arc::new(AtomicBool::new(false));
         let results = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
@@ -736,8 +671,7 @@ impl ScriptedServer {
 
     /// The TCP port (panics for a Unix-socket server).
     pub fn port(&self) -> u16 {
-        self.port
-            .expect("scripted server: port() on a Unix-socket server")
+        self.port.expect("scripted server: port() on a Unix-socket server")
     }
 
     /// `"127.0.0.1:PORT"` (or `"[::1]:PORT"`); the socket path for a Unix-socket server.
@@ -747,9 +681,7 @@ impl ScriptedServer {
 
     /// The socket path (panics for a TCP server).
     pub fn path(&self) -> &Path {
-        self.socket_path
-            .as_deref()
-            .expect("scripted server: path() on a TCP server")
+        self.socket_path.as_deref().expect("scripted server: path() on a TCP server")
     }
 
     /// Waits (bounded) for all scripts to end and returns what happened, all connections merged:
@@ -758,20 +690,13 @@ impl ScriptedServer {
     pub fn finish(self) -> ScriptResult {
         let multi = self.sessions > 1;
         let all = self.finish_sessions();
-        let mut merged = ScriptResult {
-            connected: all.iter().any(|r| r.connected),
-            ..Default::default()
-        };
+        let mut merged = ScriptResult { connected: all.iter().any(|r| r.connected), ..Default::default() };
         for (i, r) in all.into_iter().enumerate() {
             merged.wire.extend_from_slice(&r.wire);
             merged.lines.extend(r.lines);
             merged.data.extend(r.data);
             for m in r.mismatches {
-                merged.mismatches.push(if multi {
-                    format!("[conn {}] {m}", i + 1)
-                } else {
-                    m
-                });
+                merged.mismatches.push(if multi { format!("[conn {}] {m}", i + 1) } else { m });
             }
         }
         merged
@@ -790,17 +715,14 @@ impl ScriptedServer {
                 let _ = h.join();
             }
         }
-        let mut results =
-            std::mem::take(&mut *self.results.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut results = std::mem::take(&mut *self.results.lock().unwrap_or_else(|p| p.into_inner()));
         while results.len() < self.sessions {
             results.push(ScriptResult::default());
         }
         if !finished {
             let i = results.iter().rposition(|r| r.connected).unwrap_or(0);
             if let Some(r) = results.get_mut(i) {
-                r.mismatches.push(format!(
-                    "script thread did not finish within {limit:?} (partial results)"
-                ));
+                r.mismatches.push(format!("script thread did not finish within {limit:?} (partial results)"));
             }
         }
         for r in results.iter_mut() {
@@ -819,26 +741,15 @@ impl Drop for ScriptedServer {
     }
 }
 
-fn serve(
-    listener: Listener,
-    scripts: Vec<Vec<Step>>,
-    stop: &AtomicBool,
-    results: &Mutex<Vec<ScriptResult>>,
-) {
+fn serve(listener: Listener, scripts: Vec<Vec<Step>>, stop: &AtomicBool, results: &Mutex<Vec<ScriptResult>>) {
     for (idx, steps) in scripts.into_iter().enumerate() {
-        results
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(ScriptResult::default());
+        results.lock().unwrap_or_else(|p| p.into_inner()).push(ScriptResult::default());
         let mut deadline = Instant::now() + SCRIPT_ACCEPT_TIMEOUT;
         let mut grace_applied = false;
         let conn = loop {
             match listener.accept() {
                 Ok(c) => break Some(c),
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.kind() == io::ErrorKind::Interrupted =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
                     if !grace_applied && stop.load(Ordering::SeqCst) {
                         // finish() (or drop) was called while still waiting for a client
                         grace_applied = true;
@@ -850,9 +761,7 @@ fn serve(
                     thread::sleep(Duration::from_millis(2));
                 }
                 Err(e) => {
-                    record(results, idx, |r| {
-                        r.mismatches.push(format!("accept failed: {e}"))
-                    });
+                    record(results, idx, |r| r.mismatches.push(format!("accept failed: {e}")));
                     break None;
                 }
             }
@@ -866,13 +775,7 @@ fn serve(
             return;
         };
         record(results, idx, |r| r.connected = true);
-        let mut s = Session {
-            conn,
-            buf: Vec::new(),
-            results,
-            idx,
-            timeout: SCRIPT_READ_TIMEOUT,
-        };
+        let mut s = Session { conn, buf: Vec::new(), results, idx, timeout: SCRIPT_READ_TIMEOUT };
         s.run(steps);
     }
 }
@@ -925,9 +828,7 @@ impl<'a> Session<'a> {
             if now >= deadline {
                 return Err(ReadEnd::Timeout);
             }
-            let _ = self
-                .conn
-                .set_timeout(Some((deadline - now).max(Duration::from_millis(1))));
+            let _ = self.conn.set_timeout(Some((deadline - now).max(Duration::from_millis(1))));
             match self.conn.read(&mut tmp) {
                 Ok(0) => return Err(ReadEnd::Eof),
                 Ok(n) => {
@@ -936,10 +837,7 @@ impl<'a> Session<'a> {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.kind() == io::ErrorKind::TimedOut =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
                     if Instant::now() >= deadline {
                         return Err(ReadEnd::Timeout);
                     }
@@ -961,10 +859,7 @@ impl<'a> Session<'a> {
             scanned = self.buf.len();
             if scanned > MAX_LINE {
                 let partial = std::mem::take(&mut self.buf);
-                return Err((
-                    ReadEnd::Error(io::Error::new(io::ErrorKind::InvalidData, "line too long")),
-                    partial,
-                ));
+                return Err((ReadEnd::Error(io::Error::new(io::ErrorKind::InvalidData, "line too long")), partial));
             }
             if let Err(e) = self.fill(deadline) {
                 return Err((e, std::mem::take(&mut self.buf)));
@@ -1012,44 +907,36 @@ impl<'a> Session<'a> {
                         thread::sleep(Duration::from_millis(20));
                     }
                     if let Err(e) = self.conn.write_all(c).and_then(|_| self.conn.flush()) {
-                        self.mismatch(format!(
-                            "step {n} {}: write of chunk {i} failed: {e}",
-                            what(step)
-                        ));
+                        self.mismatch(format!("step {n} {}: write of chunk {i} failed: {e}", what(step)));
                         return false;
                     }
                 }
             }
-            Step::ExpectLine(_) | Step::ReadLine => {
-                match self.read_line() {
-                    Ok(raw) => {
-                        let crlf = raw.ends_with(b"\r\n");
-                        let body = &raw[..raw.len() - if crlf { 2 } else { 1 }];
-                        let text = String::from_utf8_lossy(body).into_owned();
-                        if !crlf {
-                            self.mismatch(format!(
-                                "step {n} {}: line {text:?} ends in a bare LF, not CRLF",
-                                what(step)
-                            ));
-                        }
-                        if let Step::ExpectLine(prefix) = step {
-                            let p = prefix.as_bytes();
-                            if body.len() < p.len() || !body[..p.len()].eq_ignore_ascii_case(p) {
-                                self.mismatch(format!("step {n}: expected a line starting with {prefix:?}, got {text:?}"));
-                            }
-                        }
-                        self.record(|r| r.lines.push(text));
+            Step::ExpectLine(_) | Step::ReadLine => match self.read_line() {
+                Ok(raw) => {
+                    let crlf = raw.ends_with(b"\r\n");
+                    let body = &raw[..raw.len() - if crlf { 2 } else { 1 }];
+                    let text = String::from_utf8_lossy(body).into_owned();
+                    if !crlf {
+                        self.mismatch(format!("step {n} {}: line {text:?} ends in a bare LF, not CRLF", what(step)));
                     }
-                    Err((end, partial)) => {
-                        self.mismatch(format!(
-                            "step {n} {}: {end} before a full line (partial: {:?})",
-                            what(step),
-                            String::from_utf8_lossy(&partial)
-                        ));
-                        return false;
+                    if let Step::ExpectLine(prefix) = step {
+                        let p = prefix.as_bytes();
+                        if body.len() < p.len() || !body[..p.len()].eq_ignore_ascii_case(p) {
+                            self.mismatch(format!("step {n}: expected a line starting with {prefix:?}, got {text:?}"));
+                        }
                     }
+                    self.record(|r| r.lines.push(text));
                 }
-            }
+                Err((end, partial)) => {
+                    self.mismatch(format!(
+                        "step {n} {}: {end} before a full line (partial: {:?})",
+                        what(step),
+                        String::from_utf8_lossy(&partial)
+                    ));
+                    return false;
+                }
+            },
             Step::ExpectData => {
                 let deadline = Instant::now() + self.timeout;
                 let mut scanned: usize = 0;
@@ -1082,10 +969,7 @@ impl<'a> Session<'a> {
                 while self.buf.len() < *want {
                     if let Err(e) = self.fill(deadline) {
                         let got = std::mem::take(&mut self.buf);
-                        self.mismatch(format!(
-                            "step {n} ReadBytes({want}): {e} after {} bytes",
-                            got.len()
-                        ));
+                        self.mismatch(format!("step {n} ReadBytes({want}): {e} after {} bytes", got.len()));
                         self.record(|r| r.data.push(got));
                         return false;
                     }
@@ -1125,11 +1009,7 @@ impl<'a> Session<'a> {
             if !self.step(i + 1, step) {
                 closed = matches!(step, Step::Close);
                 if i + 1 < total {
-                    let why = if closed {
-                        "after Close"
-                    } else {
-                        "after the failure above"
-                    };
+                    let why = if closed { "after Close" } else { "after the failure above" };
                     self.mismatch(format!("steps {}..={total} not run ({why})", i + 2));
                 }
                 break;
