@@ -11,6 +11,12 @@ step() { printf '\n==== %s\n' "$*"; }
 step "dependencies"
 bash scripts/install-deps.sh
 
+step "gates: formatting, lints, documentation, rust-version"
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
+bash scripts/check-rust-version.sh
+
 step "test bed"
 started_here=0
 if [ ! -s "$SMTPENV_DIR/pids" ]; then started_here=1; fi

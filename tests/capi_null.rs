@@ -842,7 +842,7 @@ fn out_of_range_index_getters_return_invalid_argument() {
 fn invalid_utf8_returns_invalid_utf8() {
     let s = Session::new();
     let p = s.0;
-    let bad = b"\xff\xfeabc\0".as_ptr() as *const c_char;
+    let bad = c"\xff\xfeabc".as_ptr();
     let a = c"a@example.org".as_ptr();
     let one: [*const c_char; 1] = [a];
     let bad1: [*const c_char; 2] = [a, bad];

@@ -1940,13 +1940,16 @@ fn model_wire(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What DATA must carry for a body, or `None` when only the chunkings must agree.
+type ExpectedWire = Option<&'static [u8]>;
+
 /// Case 31: dot-stuffing edge cases give the same wire bytes sent whole and streamed in
 /// chunks of 1, 2, 3, 5 and 7 bytes (so CR and LF fall in different chunks), including a
 /// 1 MiB line.
 #[test]
 fn case31_dot_stuffing_edge_cases_are_identical_at_every_chunking() {
     let long_line = [b".".as_slice(), &vec![b'x'; 1 << 20], b"\r\n.\r\nend"].concat();
-    let bodies: Vec<(&str, Vec<u8>, Option<&[u8]>)> = vec![
+    let bodies: Vec<(&str, Vec<u8>, ExpectedWire)> = vec![
         (". on the first line", b".hidden\r\nx\r\n".to_vec(), Some(b"..hidden\r\nx\r\n.\r\n")),
         ("dot after two CRLFs", b"a\r\n\r\n.".to_vec(), Some(b"a\r\n\r\n..\r\n.\r\n")),
         ("single dot line", b"a\r\n.\r\nb\r\n".to_vec(), Some(b"a\r\n..\r\nb\r\n.\r\n")),

@@ -371,9 +371,12 @@ fn minimal_server_without_extensions() {
     s.quit().unwrap();
 }
 
+/// One debug event as the sink saw it.
+type DebugRecord = (DebugKind, Vec<u8>);
+
 #[test]
 fn debug_events_reach_the_sink() {
-    let events: Arc<Mutex<Vec<(DebugKind, Vec<u8>)>>> = Arc::default();
+    let events: Arc<Mutex<Vec<DebugRecord>>> = Arc::default();
     let sink = events.clone();
     let mut s = Session::new(SessionKind::Smtp);
     s.set_debug_level(1);

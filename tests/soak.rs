@@ -976,7 +976,7 @@ fn postfix_soak() {
     let in_maildir: usize = counts.values().sum();
     let mut rows = outcome_rows(&outcomes);
     rows.push(("Maildir: messages of this run".to_owned(), in_maildir));
-    let mut extra = format!("  designs: ");
+    let mut extra = String::from("  designs: ");
     let mut by_design: BTreeMap<String, usize> = BTreeMap::new();
     for (id, _) in &outcomes {
         *by_design.entry(format!("{:?}", Design::of(*id, seed))).or_default() += 1;

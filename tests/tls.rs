@@ -194,13 +194,16 @@ fn ca_file(dir: &TempDir, ca: &Ca) -> std::path::PathBuf {
     p
 }
 
+/// A server certificate and its private key.
+type CertAndKey = (X509, PKey<Private>);
+
 #[test]
 fn certificate_matrix() {
     let dir = TempDir::new("smtpclient-tls-matrix");
     let ca = new_ca("matrix test CA");
     let other_ca = new_ca("some other CA");
     let trusted = ca_file(&dir, &ca);
-    let cases: Vec<(&str, (X509, PKey<Private>), &str, bool)> = vec![
+    let cases: Vec<(&str, CertAndKey, &str, bool)> = vec![
         ("valid name", leaf("localhost", &["DNS:localhost"], Some(&ca), -1, 30), "localhost", true),
         ("valid IP SAN", leaf("x", &["IP:127.0.0.1"], Some(&ca), -1, 30), "127.0.0.1", true),
         ("self-signed", leaf("localhost", &["DNS:localhost"], None, -1, 30), "localhost", false),

@@ -102,7 +102,7 @@ pub type smtp_auth_callback = Option<
 /// - After a mechanism fails, the next one is tried only over TLS with a verified peer;
 ///   otherwise the first mechanism's error is returned (no downgrade from CRAM-MD5 to PLAIN).
 /// - Debug output never shows the credentials; server text that echoes them is scrubbed
-///   ("[redacted]") in the debug output, the last reply and the error.
+///   (`[redacted]`) in the debug output, the last reply and the error.
 ///
 /// Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
 /// or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),
