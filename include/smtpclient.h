@@ -5,14 +5,40 @@
  *
  * Thread safety
  * -------------
- * libsmtpclient has no global state and needs no initialisation call. A session handle (and any
- * other handle) may be created on one thread and used on another, but must not be used by two
- * threads at the same time: callers that share a handle serialise access themselves. Different
- * handles are fully independent and may be used concurrently. The result-string and version
- * functions are thread-safe and may be called at any time. Callbacks run only on the thread that
- * called into the library, and only while that call is in progress. Error details are stored per
- * session, never per thread, so they can be read after a goroutine or green thread has moved to
- * another OS thread.
+ * libsmtpclient has no global state and needs no initialisation call. Different handles are
+ * fully independent and may be used on different threads at the same time. A handle may be
+ * created on one thread and used on another. On one session:
+ * - Mutating calls (every function taking a non-const `smtp_client *`, setters included) are
+ *   made by one thread at a time. A call from a second thread while one is running is refused
+ *   with SMTP_RESULT_CONCURRENT_CALL and does nothing: detected, never a data race, but a
+ *   diagnostic, not a lock (callers that share a session serialise access themselves).
+ * - Const getters (functions taking `const smtp_client *`) may run on any number of threads at
+ *   once: they only read what the last mutating call left. While a mutating call runs on the
+ *   session they return their fallback value (0, false, "" or NULL as documented).
+ * The result-string and version functions are thread-safe and may be called at any time. Error
+ * details are stored per session, never per thread, so they can be read after a goroutine or
+ * green thread has moved to another OS thread.
+ *
+ * Borrowed strings
+ * ----------------
+ * Strings returned by a session (getters and `const char **` outputs) are borrowed from it. A
+ * borrowed string stays valid until the next mutating call on that session *returns*, or until
+ * the session is freed; copy it to keep it longer. Every call reads its arguments before it
+ * releases any borrowed string, so a borrowed string may be passed straight back in:
+ * `smtp_rcpt(s, address_from_smtp_session_refused_get, NULL, 0)` is correct. Do not free them.
+ *
+ * Callbacks
+ * ---------
+ * Callbacks (debug, AUTH steps, message body reads) run synchronously, on the thread that made
+ * the call, while that call is in progress. Inside a callback no function of the same session
+ * may be used: mutating calls return SMTP_RESULT_REENTRANT_CALL and do nothing, getters return
+ * their fallback value, and smtp_session_free() is ignored. Functions of other sessions, and
+ * smtp_auth_response_set() on the writer the AUTH callback was given, may be called. Data a
+ * callback receives is borrowed for the duration of that callback. A callback must not unwind
+ * into the library (no C++ exception, longjmp or Go panic may cross it). Userdata given with a
+ * destructor (`smtp_userdata_free`) is released exactly once: when a different registration
+ * replaces it, or when the session is freed; registering the same userdata with the same
+ * destructor again keeps it and does not release it.
  *
  * API conventions
  * ---------------
@@ -24,16 +50,16 @@
  *   `if (rc)` tests for failure. Codes are stable: never renumbered or reused.
  * - Errors: the detail of the last failure (server reply code and text, enhanced status code, a
  *   human-readable message) is kept on the session, and every mutating call resets it on entry.
- * - NULL: a NULL handle or required pointer gives an error code, never a crash; getters that
- *   cannot fail return a documented fallback ("" for strings, never NULL).
+ * - NULL: a NULL handle or required pointer gives an error code, never a crash. Getters that
+ *   cannot fail return a documented fallback: "" for strings, except the few documented to
+ *   return NULL for "none" (smtp_session_helo_resp(), _ehlo_resp(), _feature(),
+ *   _last_error_sender()).
  * - Strings passed in are NUL-terminated UTF-8 and are copied; the library keeps no pointer to
- *   them after the call returns. Message data is passed as (pointer, length).
- * - Strings returned are NUL-terminated and borrowed from their handle: valid until the next
- *   mutating call on that handle or until it is freed. Do not free them.
+ *   them after the call returns. Message data and arrays are passed as (pointer, count); a
+ *   count no real buffer can have is SMTP_RESULT_INVALID_ARGUMENT, never a read.
+ * - Strings returned are NUL-terminated and borrowed (see "Borrowed strings" above).
  * - Output parameters come last and are written only on success.
- * - Callbacks take `void *userdata` as their first argument, run synchronously inside the call
- *   that triggers them, and must not unwind into the library (no C++ exception, longjmp or Go
- *   panic may cross it).
+ * - Callbacks take `void *userdata` as their first argument (see "Callbacks" above).
  * - Panics inside the library are caught at the boundary and reported as an error code.
  * - ABI: the SONAME is libsmtpclient.so.N, where N changes only on an ABI break; before 1.0,
  *   N is 0.<minor> and every 0.x minor release may break the ABI. Functions are never changed in
@@ -212,6 +238,12 @@ enum smtp_result
      * A callback asked to abort; `smtp_session_last_callback_value()` gives its value.
      */
     SMTP_RESULT_CALLBACK_ABORTED = 406,
+    /**
+     * Another thread is inside a call on this session right now (a mutating call, or a
+     * getter while this is a mutating call). Nothing was done: one thread at a time may make
+     * mutating calls on a session.
+     */
+    SMTP_RESULT_CONCURRENT_CALL = 407,
     /**
      * An internal error (a bug): the library caught a panic. The session is unusable
      * afterwards and every later call on it returns this code.
@@ -485,7 +517,7 @@ extern "C" {
  * - After a mechanism fails, the next one is tried only over TLS with a verified peer;
  *   otherwise the first mechanism's error is returned (no downgrade from CRAM-MD5 to PLAIN).
  * - Debug output never shows the credentials; server text that echoes them is scrubbed
- *   ("[redacted]") in the debug output, the last reply and the error.
+ *   (`[redacted]`) in the debug output, the last reply and the error.
  *
  * Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
  * or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),

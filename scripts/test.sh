@@ -44,6 +44,15 @@ RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan \
   --test capi_null --test capi_reentrancy --test faults --test pipelining --test tls
 unset RUSTC_BOOTSTRAP
 
+step "the C boundary's handle under Miri (scripts/miri.sh)"
+bash scripts/miri.sh
+
+step "one session on several threads under ThreadSanitizer (tests/capi_threads.rs)"
+# std is rebuilt with the sanitizer (-Zbuild-std), so its own synchronisation is seen too.
+rustup +nightly component list --installed | grep -q '^rust-src' || rustup +nightly component add rust-src
+RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
+  cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test capi_threads
+
 step "fuzzing: every target for 30 s, and every past crash replayed (scripts/fuzz.sh)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 

@@ -90,7 +90,7 @@ fn code_only(src: &str) -> String {
             let (prefix_len, hashes) = raw_string_start(&b[i..]).unwrap();
             let open = i + prefix_len; // just after the opening quote
             let mut close = vec![b'"'];
-            close.extend(std::iter::repeat(b'#').take(hashes));
+            close.extend(std::iter::repeat_n(b'#', hashes));
             let end = b[open..].windows(close.len()).position(|w| w == close.as_slice()).map_or(b.len(), |p| open + p);
             blank(&mut out, open, end);
             i = end + close.len();
@@ -170,7 +170,7 @@ fn is_ident_byte(c: u8) -> bool {
 fn word_positions<'a>(code: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
     let b = code.as_bytes();
     code.match_indices(word).map(|(i, _)| i).filter(move |&i| {
-        (i == 0 || !is_ident_byte(b[i - 1])) && b.get(i + word.len()).map_or(true, |&c| !is_ident_byte(c))
+        (i == 0 || !is_ident_byte(b[i - 1])) && b.get(i + word.len()).is_none_or(|&c| !is_ident_byte(c))
     })
 }
 

@@ -1337,3 +1337,47 @@ fn auth_response_writer() {
     let lines = server.lines(&s);
     assert!(lines.contains(&"AUTH PLAIN AHUAcA==\r\n".to_owned()), "{lines:?}");
 }
+
+/// Every (pointer, count) pair with a count no real buffer can have: a size in bytes that
+/// overflows `usize` or exceeds `isize::MAX`. Each must be INVALID_ARGUMENT before any read
+/// (the pointers point to one real element, so a read past it would be out of bounds).
+#[test]
+fn absurd_counts_are_refused_before_any_read() {
+    let s = Session::new();
+    let one: [*const c_char; 1] = [c"a@example.org".as_ptr()];
+    let byte = [b'x'];
+    let pointer_overflow = usize::MAX / std::mem::size_of::<*const c_char>() + 1; // count * 8 overflows
+    let pointer_too_big = isize::MAX as usize / std::mem::size_of::<*const c_char>() + 1; // > isize::MAX bytes
+    let bytes_too_big = isize::MAX as usize + 1;
+    let from = c"a@example.org".as_ptr();
+    let (o, b) = (one.as_ptr(), byte.as_ptr());
+    let calls: Vec<(String, smtp_result)> = [pointer_overflow, pointer_too_big]
+        .into_iter()
+        .flat_map(|n| {
+            [
+                (format!("mail options n={n}"), smtp_mail(s.0, from, o, n)),
+                (format!("rcpt options n={n}"), smtp_rcpt(s.0, from, o, n)),
+                (format!("sendmail to n={n}"), smtp_sendmail(s.0, from, o, n, b, 1, null(), 0, null(), 0)),
+                (format!("sendmail mail_options n={n}"), smtp_sendmail(s.0, from, o, 1, b, 1, o, n, null(), 0)),
+                (format!("sendmail rcpt_options n={n}"), smtp_sendmail(s.0, from, o, 1, b, 1, null(), 0, o, n)),
+                (format!("send_message to n={n}"), smtp_send_message(s.0, b, 1, from, o, n, null(), 0, null(), 0)),
+                (format!("send_message mail_options n={n}"), smtp_send_message(s.0, b, 1, from, o, 1, o, n, null(), 0)),
+                (format!("send_message rcpt_options n={n}"), smtp_send_message(s.0, b, 1, from, o, 1, null(), 0, o, n)),
+            ]
+        })
+        .chain([
+            ("data len".to_string(), smtp_data(s.0, b, bytes_too_big)),
+            ("data len usize::MAX".to_string(), smtp_data(s.0, b, usize::MAX)),
+            ("sendmail msg len".to_string(), smtp_sendmail(s.0, from, o, 1, b, bytes_too_big, null(), 0, null(), 0)),
+            (
+                "send_message msg len".to_string(),
+                smtp_send_message(s.0, b, usize::MAX, from, o, 1, null(), 0, null(), 0),
+            ),
+        ])
+        .collect();
+    for (what, rc) in calls {
+        assert_eq!(rc, smtp_result::InvalidArgument, "{what}");
+        let message = text(smtp_session_last_error_message(s.0)).unwrap_or_default();
+        assert!(message.contains("larger than any buffer"), "{what}: {message}");
+    }
+}

@@ -451,12 +451,48 @@ fn userdata_destructor_calling_into_the_session() {
     assert_eq!(codes.map(|r| r as i32), [0, 101, 404, 405]);
     let s = smtp_session_new(smtp_session_kind::Smtp as i32);
     SESSION.store(s as usize, Ordering::SeqCst);
-    assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), smtp_result::Ok);
-    assert_eq!(smtp_session_set_debug_callback(s, None, null_mut(), Some(destructor)), smtp_result::Ok);
+    let (first, second) =
+        (std::ptr::without_provenance_mut::<c_void>(1), std::ptr::without_provenance_mut::<c_void>(2));
+    assert_eq!(smtp_session_set_debug_callback(s, None, first, Some(destructor)), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, None, second, Some(destructor)), smtp_result::Ok);
     assert_eq!(SEEN.lock().unwrap().as_slice(), [smtp_result::ReentrantCall]);
     assert_eq!(smtp_session_set_timeout_ms(s, 5), smtp_result::Ok, "the session survived its destructor's free");
     smtp_session_free(s);
     assert_eq!(SEEN.lock().unwrap().as_slice(), [smtp_result::ReentrantCall, smtp_result::BadHandle]);
+}
+
+/// Userdata ownership, counted per userdata: registering the same (userdata, destructor)
+/// again does not release it (the new registration still uses it); replacing it with another
+/// releases it exactly once; freeing the session releases the live one exactly once.
+#[test]
+fn userdata_destructors_run_once_per_registration_that_ends() {
+    static RELEASED: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+    unsafe extern "C" fn release(userdata: *mut c_void) {
+        RELEASED[userdata as usize].fetch_add(1, Ordering::SeqCst);
+    }
+    unsafe extern "C" fn other_release(userdata: *mut c_void) {
+        RELEASED[userdata as usize].fetch_add(1, Ordering::SeqCst);
+    }
+    unsafe extern "C" fn sink(_: *mut c_void, _: i32, _: *const u8, _: usize) {}
+    let released = || RELEASED.iter().map(|c| c.load(Ordering::SeqCst)).collect::<Vec<_>>();
+    let ud = |i: usize| i as *mut c_void;
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(1), Some(release)), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(1), Some(release)), smtp_result::Ok);
+    assert_eq!(smtp_session_set_debug_callback(s, None, ud(1), Some(release)), smtp_result::Ok);
+    assert_eq!(released(), [0, 0, 0], "the same pair registered again is still in use");
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(1), Some(other_release)), smtp_result::Ok);
+    assert_eq!(released(), [0, 1, 0], "same userdata, another destructor: a new registration");
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(2), Some(release)), smtp_result::Ok);
+    assert_eq!(released(), [0, 2, 0], "replaced: the old registration released once");
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(0), None), smtp_result::Ok);
+    assert_eq!(released(), [0, 2, 1]);
+    smtp_session_free(s);
+    assert_eq!(released(), [0, 2, 1], "a registration without a destructor releases nothing");
+    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    assert_eq!(smtp_session_set_debug_callback(s, Some(sink), ud(2), Some(release)), smtp_result::Ok);
+    smtp_session_free(s);
+    assert_eq!(released(), [0, 2, 2], "freeing the session released the live registration once");
 }
 
 /// The tables above cover every session_call / session_get export of src/capi.

@@ -179,7 +179,7 @@ fn client(
     let mut session: Option<Session> = None;
     let mut left_on_connection = 0;
     for id in ids {
-        if session.as_ref().map_or(true, |s| !s.is_connected()) {
+        if session.as_ref().is_none_or(|s| !s.is_connected()) {
             let mut s = Session::new(SessionKind::Smtp);
             s.set_local_hostname(Some("soak.client.test")).unwrap();
             s.set_timeout(Some(TIMEOUT));

@@ -277,7 +277,7 @@ pub extern "C" fn smtp_session_set_allow_cleartext_credentials(session: *mut smt
 /// sending anything (one AUTH per session, RFC 4954).
 #[no_mangle]
 pub extern "C" fn smtp_session_is_authenticated(session: *const smtp_client) -> bool {
-    session_get(session, false, |h| h.core.is_authenticated())
+    session_get(session, false, |v| v.authenticated)
 }
 
 /// Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials

@@ -1,14 +1,15 @@
 //! The guard every export goes through: panics never cross the C boundary, NULL and foreign
-//! handles become result codes, re-entrant calls from callbacks are refused, and the last
-//! error is reset at the start of every mutating call and recorded at its end.
+//! handles become result codes, re-entry from a callback and use from a second thread are
+//! refused (each with its own code), and the last error is reset at the start of every mutating
+//! call and recorded, with the getters' view, at its end.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::handle::{Handle, Refusal};
 use super::result::{code_of, smtp_result};
+use super::view::View;
 use crate::error::Error;
 use crate::protocol::Reply;
 use crate::session::Session;
@@ -21,10 +22,6 @@ use crate::session::Session;
 pub struct smtp_client {
     _private: [u8; 0],
 }
-
-/// Marks a live handle (checked on entry, cleared on free): catches most freed and foreign
-/// pointers. Best effort, as curl's `GOOD_EASY_HANDLE`.
-const MAGIC: u32 = 0x534d_5450; // "SMTP"
 
 /// A failure at the C layer: a core error, or a usage error the core never sees.
 pub(crate) enum Failure {
@@ -40,24 +37,6 @@ impl From<Error> for Failure {
 
 pub(crate) type CResult<T> = Result<T, Failure>;
 
-/// Which borrowed string a getter handed out, so asking twice returns the same pointer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum StrSlot {
-    LastReplyText,
-    ErrorMessage,
-    ErrorReplyText,
-    ErrorSender,
-    HeloResp,
-    EhloResp,
-    Feature(usize),
-    FeatureName(usize),
-    FeatureParams(usize),
-    RecipientAddress(usize),
-    RecipientText(usize),
-    TlsVersion,
-    TlsCipher,
-}
-
 /// The detail of the last error, kept on the session (never thread-local).
 #[derive(Default)]
 pub(crate) struct LastError {
@@ -68,11 +47,34 @@ pub(crate) struct LastError {
     pub(crate) callback_value: i32,
 }
 
-/// A C callback and its userdata, with the destructor the library calls when it is replaced
-/// or the session freed.
+/// A C callback's userdata, with the destructor the library calls when the registration is
+/// replaced by a different one or the session is freed.
 pub(crate) struct UserData {
     pub(crate) ptr: *mut std::ffi::c_void,
     pub(crate) free: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+}
+
+// SAFETY: the pointer is only handed back to the caller's own callbacks and destructor, on the
+// thread that is in a mutating call on the session (the documented contract).
+unsafe impl Send for UserData {}
+
+impl UserData {
+    /// Register `new` in `slot`. The registration it replaces is released (its destructor runs
+    /// once), unless it is the same userdata with the same destructor: that one is still in
+    /// use by the new registration, and will be released once, later.
+    pub(crate) fn replace(slot: &mut Option<UserData>, new: UserData) {
+        let old = slot.replace(new);
+        if let (Some(old), Some(new)) = (old, slot.as_ref()) {
+            // C passed both destructors: the same address means the same registration
+            let same_free = match (old.free, new.free) {
+                (Some(a), Some(b)) => std::ptr::fn_addr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            if old.ptr == new.ptr && same_free {
+                std::mem::forget(old); // the same ownership, carried over: no destructor
+            }
+        }
+    }
 }
 
 impl Drop for UserData {
@@ -84,46 +86,19 @@ impl Drop for UserData {
     }
 }
 
-/// What an `smtp_client*` really points to. `repr(C)` keeps `magic` first.
-#[repr(C)]
-pub(crate) struct SessionHandle {
-    magic: u32,
-    in_call: Cell<bool>,
-    poisoned: Cell<bool>,
+/// What mutating calls work on: the protocol engine and what the C layer keeps beside it.
+/// Getters never see this (they read the [`View`]).
+pub(crate) struct SessionState {
     pub(crate) core: Session,
     pub(crate) last: LastError,
-    /// Borrowed strings handed to C, valid until the next mutating call.
-    strings: RefCell<HashMap<StrSlot, CString>>,
-    /// The refused recipients' indices into `core.recipients()`, computed on demand.
-    pub(crate) refused_index: RefCell<Option<Vec<usize>>>,
+    /// Declared after `core`, so dropped after it: closing the connection on free may still
+    /// call the debug callback, which may use its userdata.
     pub(crate) debug_userdata: Option<UserData>,
 }
 
-impl SessionHandle {
-    pub(crate) fn new(core: Session) -> Box<Self> {
-        Box::new(SessionHandle {
-            magic: MAGIC,
-            in_call: Cell::new(false),
-            poisoned: Cell::new(false),
-            core,
-            last: LastError::default(),
-            strings: RefCell::new(HashMap::new()),
-            refused_index: RefCell::new(None),
-            debug_userdata: None,
-        })
-    }
-
-    /// A NUL-terminated copy of `value` that lives until the next mutating call.
-    pub(crate) fn borrow_str(&self, slot: StrSlot, value: &str) -> *const c_char {
-        let mut strings = self.strings.borrow_mut();
-        let c = strings.entry(slot).or_insert_with(|| {
-            CString::new(value).unwrap_or_else(|e| {
-                // interior NULs cannot come from replies (the parser refuses them); cut there
-                let pos = e.nul_position();
-                CString::new(&value.as_bytes()[..pos]).unwrap_or_default()
-            })
-        });
-        c.as_ptr()
+impl SessionState {
+    pub(crate) fn new(core: Session) -> Self {
+        SessionState { core, last: LastError::default(), debug_userdata: None }
     }
 
     fn record(&mut self, failure: Failure) -> smtp_result {
@@ -146,101 +121,81 @@ impl SessionHandle {
     }
 }
 
-/// Free a handle made by [`SessionHandle::new`] (NULL and bad handles are ignored).
+/// What an `smtp_client*` really points to.
+pub(crate) type SessionHandle = Handle<SessionState, View>;
+
+/// A new session handle, owned by the caller.
+pub(crate) fn new_session(core: Session) -> *mut smtp_client {
+    let state = SessionState::new(core);
+    let mut view = View::default();
+    view.refresh(&state);
+    SessionHandle::into_raw(state, view).cast()
+}
+
+/// Free a handle made by [`new_session`]. NULL, bad handles, and a handle in use (a callback
+/// freeing the session whose call runs it; another thread inside it) are ignored.
 pub(crate) fn free_session(s: *mut smtp_client) {
-    let Some(h) = live_handle(s) else { return };
-    // SAFETY: live_handle checked the pointer is one of ours and not freed (best effort).
-    unsafe {
-        if (*h).in_call.get() {
-            return; // freeing from inside a callback would pull the session from under us
-        }
-        (*h).magic = 0;
-        drop(Box::from_raw(h));
+    let _ = SessionHandle::free(s.cast());
+}
+
+fn refusal_code(refusal: Refusal) -> smtp_result {
+    match refusal {
+        Refusal::Null => smtp_result::NullArgument,
+        Refusal::NotAHandle => smtp_result::BadHandle,
+        Refusal::Reentrant => smtp_result::ReentrantCall,
+        Refusal::Concurrent => smtp_result::ConcurrentCall,
     }
 }
 
-fn live_handle(s: *const smtp_client) -> Option<*mut SessionHandle> {
-    if s.is_null() || (s as usize) % std::mem::align_of::<SessionHandle>() != 0 {
-        return None;
-    }
-    let h = s as *mut SessionHandle;
-    // SAFETY: best effort: reading the first field of what the caller says is our handle.
-    // A dangling pointer is UB in principle; in practice the magic was cleared on free.
-    let magic = unsafe { std::ptr::addr_of!((*h).magic).read() };
-    (magic == MAGIC).then_some(h)
-}
-
-/// The guard of a mutating session call: checks the handle, refuses re-entry, resets the last
-/// error, catches panics (poisoning the session), and records the failure.
-pub(crate) fn session_call(s: *mut smtp_client, f: impl FnOnce(&mut SessionHandle) -> CResult<()>) -> smtp_result {
+/// The guard of a mutating session call: enters the handle exclusively, resets the last
+/// error, runs `f` on the session state, catches a panic (poisoning the session), records the
+/// failure, and only then brings the getters' view up to date, so that strings borrowed from
+/// the view and passed back in as arguments stay valid for all of `f`.
+pub(crate) fn session_call(s: *mut smtp_client, f: impl FnOnce(&mut SessionState) -> CResult<()>) -> smtp_result {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if s.is_null() {
-            return smtp_result::NullArgument;
-        }
-        let Some(h) = live_handle(s) else { return smtp_result::BadHandle };
-        // SAFETY: h is a live handle (checked above); in_call is a Cell read through a raw
-        // pointer so no reference to the handle exists while a callback may be running.
-        let in_call = unsafe { &*std::ptr::addr_of!((*h).in_call) };
-        if in_call.get() {
-            return smtp_result::ReentrantCall;
-        }
-        // SAFETY: not in a call, so no other reference to the handle exists (one thread at a
-        // time is the documented contract).
-        let handle = unsafe { &mut *h };
-        if handle.poisoned.get() {
+        let mut guard = match SessionHandle::enter_exclusive(s.cast()) {
+            Ok(g) => g,
+            Err(refusal) => return refusal_code(refusal),
+        };
+        let (state, view) = guard.parts();
+        if view.poisoned {
             return smtp_result::Panic;
         }
-        handle.in_call.set(true);
-        handle.last = LastError::default();
-        handle.strings.borrow_mut().clear();
-        *handle.refused_index.borrow_mut() = None;
-        let res = catch_unwind(AssertUnwindSafe(|| f(handle)));
-        let code = match res {
+        state.last = LastError::default();
+        let code = match catch_unwind(AssertUnwindSafe(|| f(state))) {
             Ok(Ok(())) => smtp_result::Ok,
-            Ok(Err(failure)) => handle.record(failure),
+            Ok(Err(failure)) => state.record(failure),
             Err(payload) => {
-                handle.poisoned.set(true);
-                // close() may still call the debug callback: the session stays "in call" until
-                // after it, so the callback cannot re-enter or free the session under us
-                handle.core.close();
-                handle.record(Failure::Usage(smtp_result::Panic, panic_message(&payload)))
+                view.poisoned = true;
+                // the handle stays locked through close(), which may call the debug callback:
+                // it cannot re-enter or free the session under us
+                state.core.close();
+                state.record(Failure::Usage(smtp_result::Panic, panic_message(&payload)))
             }
         };
-        handle.in_call.set(false);
+        view.refresh(state);
         code
     }));
     outcome.unwrap_or(smtp_result::Panic)
 }
 
-/// The guard of a read-only getter: NULL, bad handles, panics and calls from inside a
-/// callback give `default`.
-pub(crate) fn session_get<R>(s: *const smtp_client, default: R, f: impl FnOnce(&SessionHandle) -> R) -> R {
-    let Some(h) = live_handle(s) else { return default };
-    // SAFETY: live handle; see session_call for the in_call read.
-    let in_call = unsafe { &*std::ptr::addr_of!((*h).in_call) };
-    if in_call.get() {
-        return default;
+/// The guard of a read-only getter: reads the view only. NULL, bad handles, a poisoned
+/// session, a call from inside a callback and a mutating call running on another thread give
+/// `default`.
+pub(crate) fn session_get<R>(s: *const smtp_client, default: R, f: impl FnOnce(&View) -> R) -> R {
+    match SessionHandle::enter_shared(s.cast()) {
+        Ok(view) if !view.poisoned => catch_unwind(AssertUnwindSafe(|| f(&view))).unwrap_or(default),
+        _ => default,
     }
-    // SAFETY: not in a mutating call, so only shared access happens now.
-    let handle = unsafe { &*h };
-    if handle.poisoned.get() {
-        return default;
-    }
-    catch_unwind(AssertUnwindSafe(|| f(handle))).unwrap_or(default)
 }
 
 /// The guard of the last-error getters: like [`session_get`], but a poisoned session still
 /// answers, so the panic that poisoned it can be read.
-pub(crate) fn session_get_last_error<R>(s: *const smtp_client, default: R, f: impl FnOnce(&SessionHandle) -> R) -> R {
-    let Some(h) = live_handle(s) else { return default };
-    // SAFETY: as in session_get.
-    let in_call = unsafe { &*std::ptr::addr_of!((*h).in_call) };
-    if in_call.get() {
-        return default;
+pub(crate) fn session_get_last_error<R>(s: *const smtp_client, default: R, f: impl FnOnce(&View) -> R) -> R {
+    match SessionHandle::enter_shared(s.cast()) {
+        Ok(view) => catch_unwind(AssertUnwindSafe(|| f(&view))).unwrap_or(default),
+        Err(_) => default,
     }
-    // SAFETY: not in a mutating call, so only shared access happens now.
-    let handle = unsafe { &*h };
-    catch_unwind(AssertUnwindSafe(|| f(handle))).unwrap_or(default)
 }
 
 /// The guard of functions without a session: only catches panics.
@@ -274,29 +229,40 @@ pub(crate) fn opt_str_arg<'a>(p: *const c_char, what: &str) -> CResult<Option<&'
     c.to_str().map(Some).map_err(|_| Failure::Usage(smtp_result::InvalidUtf8, format!("{what} is not valid UTF-8")))
 }
 
-/// An array of `n` strings; NULL is allowed only when `n` is 0.
-pub(crate) fn str_array<'a>(p: *const *const c_char, n: usize, what: &str) -> CResult<Vec<&'a str>> {
+/// `n` items of `T` at `p`: every (pointer, count) pair from C goes through here. NULL is allowed
+/// only when `n` is 0; a count whose size in bytes overflows or exceeds `isize::MAX` (no real
+/// buffer can be that large), or a misaligned pointer, is `INVALID_ARGUMENT`, never a read.
+pub(crate) fn slice_arg<'a, T>(p: *const T, n: usize, what: &str) -> CResult<&'a [T]> {
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok(&[]);
     }
     if p.is_null() {
         return Err(Failure::Usage(smtp_result::NullArgument, format!("{what} is NULL but its count is {n}")));
     }
-    // SAFETY: the caller passes an array of n pointers valid for this call (API contract).
-    let items = unsafe { std::slice::from_raw_parts(p, n) };
+    let fits = n.checked_mul(std::mem::size_of::<T>()).is_some_and(|bytes| bytes <= isize::MAX as usize);
+    if !fits {
+        return Err(Failure::Usage(
+            smtp_result::InvalidArgument,
+            format!("{what}: count {n} is larger than any buffer"),
+        ));
+    }
+    if !p.is_aligned() {
+        return Err(Failure::Usage(smtp_result::InvalidArgument, format!("{what} is not aligned for its type")));
+    }
+    // SAFETY: non-NULL, aligned, a size that fits isize; the caller passes n readable items
+    // valid for this call (API contract).
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// An array of `n` strings; NULL is allowed only when `n` is 0.
+pub(crate) fn str_array<'a>(p: *const *const c_char, n: usize, what: &str) -> CResult<Vec<&'a str>> {
+    let items = slice_arg(p, n, what)?;
     items.iter().enumerate().map(|(i, &s)| str_arg(s, &format!("{what}[{i}]"))).collect()
 }
 
 /// A byte buffer of `len`; NULL is allowed only when `len` is 0.
 pub(crate) fn bytes_arg<'a>(p: *const u8, len: usize, what: &str) -> CResult<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(Failure::Usage(smtp_result::NullArgument, format!("{what} is NULL but its length is {len}")));
-    }
-    // SAFETY: the caller passes len readable bytes valid for this call (API contract).
-    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+    slice_arg(p, len, what)
 }
 
 /// Write an output parameter when the caller gave one.

@@ -7,9 +7,11 @@
 
 pub mod auth;
 mod guard;
+mod handle;
 pub mod result;
 pub mod session;
 pub mod tls;
 pub mod version;
+mod view;
 
 pub use guard::smtp_client;

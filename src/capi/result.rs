@@ -76,13 +76,17 @@ pub enum smtp_result {
     ReentrantCall = 405,
     /// A callback asked to abort; `smtp_session_last_callback_value()` gives its value.
     CallbackAborted = 406,
+    /// Another thread is inside a call on this session right now (a mutating call, or a
+    /// getter while this is a mutating call). Nothing was done: one thread at a time may make
+    /// mutating calls on a session.
+    ConcurrentCall = 407,
     /// An internal error (a bug): the library caught a panic. The session is unusable
     /// afterwards and every later call on it returns this code.
     Panic = 900,
 }
 
 /// Every code, for the lookup functions and tests.
-pub(crate) const ALL: [smtp_result; 28] = [
+pub(crate) const ALL: [smtp_result; 29] = [
     smtp_result::Ok,
     smtp_result::SmtpError,
     smtp_result::ServerDisconnected,
@@ -110,6 +114,7 @@ pub(crate) const ALL: [smtp_result; 28] = [
     smtp_result::BadHandle,
     smtp_result::ReentrantCall,
     smtp_result::CallbackAborted,
+    smtp_result::ConcurrentCall,
     smtp_result::Panic,
 ];
 
@@ -188,6 +193,9 @@ impl smtp_result {
                 (b"SMTP_RESULT_REENTRANT_CALL\0", b"session function called from inside its own callback\0")
             }
             CallbackAborted => (b"SMTP_RESULT_CALLBACK_ABORTED\0", b"a callback asked to abort\0"),
+            ConcurrentCall => {
+                (b"SMTP_RESULT_CONCURRENT_CALL\0", b"another thread is using this session at the same time\0")
+            }
             Panic => (b"SMTP_RESULT_PANIC\0", b"internal error (a bug in libsmtpclient)\0"),
         }
     }

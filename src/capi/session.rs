@@ -1,19 +1,20 @@
 //! `smtp_client`: creation, settings, and one function per smtplib method.
 //!
-//! Conventions (also in the README): a `const smtp_client *` function never changes the
-//! session; strings returned are borrowed from the session and stay valid until the next call
-//! that takes a non-const `smtp_client *`, or `smtp_session_free`; every mutating call resets
-//! the last error at entry.
+//! Conventions (also in the README and the header's overview): a `const smtp_client *` function
+//! reads the session's view and changes nothing; strings returned are borrowed from the session
+//! and stay valid until the next call that takes a non-const `smtp_client *` returns, or
+//! `smtp_session_free`; every mutating call resets the last error at entry.
 
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 pub use super::guard::smtp_client;
 use super::guard::{
-    bytes_arg, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array, Failure,
-    SessionHandle, StrSlot, UserData,
+    bytes_arg, new_session, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array,
+    Failure, UserData,
 };
 use super::result::smtp_result;
+use super::view::opt_ptr;
 use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_session_new()`. The values are ABI.
@@ -59,10 +60,6 @@ pub type smtp_debug_callback =
 #[allow(non_camel_case_types)]
 pub type smtp_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
-fn handle_ptr(h: Box<SessionHandle>) -> *mut smtp_client {
-    Box::into_raw(h).cast()
-}
-
 // ---------------------------------------------------------------- lifecycle
 
 /// Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP`,
@@ -77,7 +74,7 @@ pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_client {
             k if k == smtp_session_kind::Lmtp as i32 => SessionKind::Lmtp,
             _ => return std::ptr::null_mut(),
         };
-        handle_ptr(SessionHandle::new(Session::new(kind)))
+        new_session(Session::new(kind))
     })
 }
 
@@ -171,7 +168,7 @@ pub extern "C" fn smtp_session_set_debug_callback(
             }
             None => h.core.set_debug_sink(None),
         }
-        h.debug_userdata = Some(UserData { ptr: userdata, free: userdata_free });
+        UserData::replace(&mut h.debug_userdata, UserData { ptr: userdata, free: userdata_free });
         Ok(())
     })
 }
@@ -217,7 +214,7 @@ pub extern "C" fn smtp_close(session: *mut smtp_client) -> smtp_result {
 /// Whether the session has an open connection.
 #[no_mangle]
 pub extern "C" fn smtp_session_is_connected(session: *const smtp_client) -> bool {
-    session_get(session, false, |h| h.core.is_connected())
+    session_get(session, false, |v| v.connected)
 }
 
 // ---------------------------------------------------------------- commands
@@ -508,29 +505,23 @@ pub extern "C" fn smtp_send_message(
 /// smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
 #[no_mangle]
 pub extern "C" fn smtp_has_extn(session: *const smtp_client, name: *const c_char) -> bool {
-    session_get(session, false, |h| match str_arg(name, "name") {
-        Ok(n) => h.core.has_extn(n),
-        Err(_) => false,
-    })
+    session_get(session, false, |v| str_arg(name, "name").is_ok_and(|n| v.feature(n).is_some()))
 }
 
 /// The parameters advertised with extension `name` (any case), "" for a keyword without
 /// parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_feature(session: *const smtp_client, name: *const c_char) -> *const c_char {
-    session_get(session, std::ptr::null(), |h| {
-        let Ok(name) = str_arg(name, "name") else { return std::ptr::null() };
-        let Some(params) = h.core.features().get(name) else { return std::ptr::null() };
-        let key = name.to_ascii_lowercase();
-        let idx = h.core.features().iter().position(|(k, _)| k == key).unwrap_or(usize::MAX);
-        h.borrow_str(StrSlot::Feature(idx), params)
+    session_get(session, std::ptr::null(), |v| {
+        let feature = str_arg(name, "name").ok().and_then(|n| v.feature(n));
+        opt_ptr(feature.map(|f| &f.params))
     })
 }
 
 /// Number of extensions the server advertised.
 #[no_mangle]
 pub extern "C" fn smtp_session_feature_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |h| h.core.features().len())
+    session_get(session, 0, |v| v.features.len())
 }
 
 /// The `index`th advertised extension: its lower-case keyword and its parameters (borrowed).
@@ -542,12 +533,10 @@ pub extern "C" fn smtp_session_feature_get(
     name_out: *mut *const c_char,
     params_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |h| {
-        let Some((name, params)) = h.core.features().iter().nth(index) else {
-            return smtp_result::InvalidArgument;
-        };
-        put(name_out, h.borrow_str(StrSlot::FeatureName(index), name));
-        put(params_out, h.borrow_str(StrSlot::FeatureParams(index), params));
+    session_get(session, smtp_result::BadHandle, |v| {
+        let Some(f) = v.features.get(index) else { return smtp_result::InvalidArgument };
+        put(name_out, f.name.as_ptr());
+        put(params_out, f.params.as_ptr());
         smtp_result::Ok
     })
 }
@@ -555,25 +544,19 @@ pub extern "C" fn smtp_session_feature_get(
 /// smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
 #[no_mangle]
 pub extern "C" fn smtp_session_does_esmtp(session: *const smtp_client) -> bool {
-    session_get(session, false, |h| h.core.does_esmtp())
+    session_get(session, false, |v| v.does_esmtp)
 }
 
 /// smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_helo_resp(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |h| match h.core.helo_resp() {
-        Some(r) => h.borrow_str(StrSlot::HeloResp, &r.text()),
-        None => std::ptr::null(),
-    })
+    session_get(session, std::ptr::null(), |v| opt_ptr(v.helo_resp.as_ref()))
 }
 
 /// smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |h| match h.core.ehlo_resp() {
-        Some(r) => h.borrow_str(StrSlot::EhloResp, &r.text()),
-        None => std::ptr::null(),
-    })
+    session_get(session, std::ptr::null(), |v| opt_ptr(v.ehlo_resp.as_ref()))
 }
 
 // ---------------------------------------------------------------- last reply and last error
@@ -581,46 +564,40 @@ pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_client) -> *const 
 /// The code of the last reply received (e.g. 250), 0 if none yet.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_reply_code(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |h| h.core.last_reply().map_or(0, |r| i32::from(r.code())))
+    session_get(session, 0, |v| v.last_reply_code)
 }
 
 /// The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
 /// if none. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |h| {
-        let text = h.core.last_reply().map(|r| r.text()).unwrap_or_default();
-        h.borrow_str(StrSlot::LastReplyText, &text)
-    })
+    session_get(session, c"".as_ptr(), |v| v.last_reply_text.as_ptr())
 }
 
 /// The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
 /// success; every mutating call resets it at entry).
 #[no_mangle]
 pub extern "C" fn smtp_session_last_result(session: *const smtp_client) -> i32 {
-    session_get_last_error(session, smtp_result::BadHandle as i32, |h| h.last.code)
+    session_get_last_error(session, smtp_result::BadHandle as i32, |v| v.last_result)
 }
 
 /// A human-readable description of the last error ("" after a success). Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_error_message(session: *const smtp_client) -> *const c_char {
-    session_get_last_error(session, c"".as_ptr(), |h| h.borrow_str(StrSlot::ErrorMessage, &h.last.message))
+    session_get_last_error(session, c"".as_ptr(), |v| v.error_message.as_ptr())
 }
 
 /// The code of the server reply that caused the last error (e.g. 550 for a refused sender),
 /// 0 when the error did not come from a reply.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_error_reply_code(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |h| h.last.reply.as_ref().map_or(0, |r| i32::from(r.code())))
+    session_get(session, 0, |v| v.error_reply_code)
 }
 
 /// The text of the server reply that caused the last error, "" when none. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |h| {
-        let text = h.last.reply.as_ref().map(|r| r.text()).unwrap_or_default();
-        h.borrow_str(StrSlot::ErrorReplyText, &text)
-    })
+    session_get(session, c"".as_ptr(), |v| v.error_reply_text.as_ptr())
 }
 
 /// The RFC 3463 enhanced status code (`class.subject.detail`) of the reply that caused the last
@@ -632,7 +609,7 @@ pub extern "C" fn smtp_session_last_error_enhanced_status(
     subject_out: *mut i32,
     detail_out: *mut i32,
 ) -> bool {
-    session_get(session, false, |h| match h.last.reply.as_ref().and_then(|r| r.enhanced_status()) {
+    session_get(session, false, |v| match v.error_enhanced_status {
         Some(es) => {
             put(class_out, i32::from(es.class));
             put(subject_out, i32::from(es.subject));
@@ -646,35 +623,23 @@ pub extern "C" fn smtp_session_last_error_enhanced_status(
 /// The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |h| match &h.last.sender {
-        Some(s) => h.borrow_str(StrSlot::ErrorSender, s),
-        None => std::ptr::null(),
-    })
+    session_get(session, std::ptr::null(), |v| opt_ptr(v.error_sender.as_ref()))
 }
 
 /// The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
 #[no_mangle]
 pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |h| h.last.callback_value)
+    session_get(session, 0, |v| v.callback_value)
 }
 
 // ---------------------------------------------------------------- recipients
-
-fn refused_indices(h: &SessionHandle) -> Vec<usize> {
-    let mut cache = h.refused_index.borrow_mut();
-    cache
-        .get_or_insert_with(|| {
-            h.core.recipients().iter().enumerate().filter(|(_, r)| r.refusal().is_some()).map(|(i, _)| i).collect()
-        })
-        .clone()
-}
 
 /// Number of refused recipients of the current or last transaction (smtplib's `sendmail`
 /// result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
 /// each send.
 #[no_mangle]
 pub extern "C" fn smtp_session_refused_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |h| refused_indices(h).len())
+    session_get(session, 0, |v| v.refused.len())
 }
 
 /// The `index`th refused recipient: address, the refusing reply's code and text (borrowed
@@ -688,13 +653,13 @@ pub extern "C" fn smtp_session_refused_get(
     code_out: *mut i32,
     text_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |h| {
-        let Some(&i) = refused_indices(h).get(index) else { return smtp_result::InvalidArgument };
-        let r = &h.core.recipients()[i];
-        let reply = r.refusal().expect("indexed as refused");
-        put(address_out, h.borrow_str(StrSlot::RecipientAddress(i), r.address()));
-        put(code_out, i32::from(reply.code()));
-        put(text_out, h.borrow_str(StrSlot::RecipientText(i), &reply.text()));
+    session_get(session, smtp_result::BadHandle, |v| {
+        let Some(r) = v.refused.get(index).map(|&i| &v.recipients[i]) else { return smtp_result::InvalidArgument };
+        // a refused recipient's deciding reply is its refusal: the RCPT reply, or for LMTP
+        // the after-data reply
+        put(address_out, r.address.as_ptr());
+        put(code_out, if r.data_code != 0 { r.data_code } else { r.rcpt_code });
+        put(text_out, r.text.as_ptr());
         smtp_result::Ok
     })
 }
@@ -702,7 +667,7 @@ pub extern "C" fn smtp_session_refused_get(
 /// Number of recipients of the current or last transaction, accepted or not, in RCPT order.
 #[no_mangle]
 pub extern "C" fn smtp_session_recipient_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |h| h.core.recipients().len())
+    session_get(session, 0, |v| v.recipients.len())
 }
 
 /// The `index`th recipient: address, its RCPT reply code, its own reply code after the data
@@ -718,13 +683,12 @@ pub extern "C" fn smtp_session_recipient_get(
     data_code_out: *mut i32,
     text_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |h| {
-        let Some(r) = h.core.recipients().get(index) else { return smtp_result::InvalidArgument };
-        let deciding = r.data_reply().unwrap_or(r.rcpt_reply());
-        put(address_out, h.borrow_str(StrSlot::RecipientAddress(index), r.address()));
-        put(rcpt_code_out, i32::from(r.rcpt_reply().code()));
-        put(data_code_out, r.data_reply().map_or(0, |d| i32::from(d.code())));
-        put(text_out, h.borrow_str(StrSlot::RecipientText(index), &deciding.text()));
+    session_get(session, smtp_result::BadHandle, |v| {
+        let Some(r) = v.recipients.get(index) else { return smtp_result::InvalidArgument };
+        put(address_out, r.address.as_ptr());
+        put(rcpt_code_out, r.rcpt_code);
+        put(data_code_out, r.data_code);
+        put(text_out, r.text.as_ptr());
         smtp_result::Ok
     })
 }

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::path::PathBuf;
 
-use super::guard::{opt_str_arg, session_call, session_get, smtp_client, str_arg, Failure, StrSlot};
+use super::guard::{opt_str_arg, session_call, session_get, smtp_client, str_arg, Failure};
 use super::result::smtp_result;
 use crate::tls::{TlsPolicy, TlsVersion};
 
@@ -146,30 +146,24 @@ pub extern "C" fn smtp_starttls(session: *mut smtp_client) -> smtp_result {
 /// Whether the current connection is protected by TLS.
 #[no_mangle]
 pub extern "C" fn smtp_session_tls_active(session: *const smtp_client) -> bool {
-    session_get(session, false, |h| h.core.tls_info().is_some())
+    session_get(session, false, |v| v.tls_active)
 }
 
 /// Whether the peer's certificate chain and host name were verified (false without TLS, and
 /// with verification turned off).
 #[no_mangle]
 pub extern "C" fn smtp_session_tls_peer_verified(session: *const smtp_client) -> bool {
-    session_get(session, false, |h| h.core.tls_info().is_some_and(|t| t.verified))
+    session_get(session, false, |v| v.tls_verified)
 }
 
 /// The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_tls_version(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |h| {
-        let v = h.core.tls_info().map(|t| t.version.as_str()).unwrap_or("");
-        h.borrow_str(StrSlot::TlsVersion, v)
-    })
+    session_get(session, c"".as_ptr(), |v| v.tls_version.as_ptr())
 }
 
 /// The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
 #[no_mangle]
 pub extern "C" fn smtp_session_tls_cipher(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |h| {
-        let c = h.core.tls_info().map(|t| t.cipher.as_str()).unwrap_or("");
-        h.borrow_str(StrSlot::TlsCipher, c)
-    })
+    session_get(session, c"".as_ptr(), |v| v.tls_cipher.as_ptr())
 }

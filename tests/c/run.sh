@@ -8,7 +8,10 @@
 #   3. runs api_test and several `send` runs (SMTP to Postfix, LMTP over the Unix socket) under
 #      valgrind: any memory error or leak of any kind fails;
 #   4. links api_test against the static library (pkg-config --static) and runs it once;
-#   5. builds api_test with -fsanitize=address,undefined and runs it once (leak checking on).
+#   5. builds api_test with -fsanitize=address,undefined and runs it once (leak checking on);
+#   6. generates the borrowed-string matrix from the installed header (tests/c/gen_borrow_matrix.py:
+#      every borrowed string passed back into every string argument) and runs it under valgrind
+#      and ASan.
 #
 # Usage: bash tests/c/run.sh
 #   SMTPENV_DIR   the running test bed (default /tmp/smtpclient-testbed; start it with
@@ -200,6 +203,39 @@ if [ "$rc" -eq 0 ]; then
 else
   api_failures "$LOGS/api_test.out"
   fail "api_test under valgrind (exit $rc: $(api_result "$LOGS/api_test.out"))"
+fi
+
+# ---------------------------------------------------------------------------- borrowed-string matrix
+# Every borrowed string the API lends, passed back into every string argument of every session
+# function (generated from the installed header): a string freed before the call read it shows
+# up as an invalid read under valgrind and ASan.
+log "generating and compiling the borrowed-string matrix"
+python3 "$ROOT/tests/c/gen_borrow_matrix.py" "$STAGE/usr/include/smtpclient.h" "$TMP/borrow_matrix.c" \
+  > "$LOGS/gen-borrow_matrix.log" 2>&1 || { show_log "$LOGS/gen-borrow_matrix.log"; fatal "generate borrow_matrix.c"; }
+# shellcheck disable=SC2086
+"$CC" "${CSTD_FLAGS[@]}" $PC_CFLAGS -o "$BIN/borrow_matrix" "$TMP/borrow_matrix.c" $PC_LIBS \
+  > "$LOGS/cc-borrow_matrix.log" 2>&1 || { show_log "$LOGS/cc-borrow_matrix.log"; fatal "compile borrow_matrix.c"; }
+# shellcheck disable=SC2086
+"$CC" "${CSTD_FLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+  $PC_CFLAGS -o "$BIN/borrow_matrix_asan" "$TMP/borrow_matrix.c" $PC_LIBS \
+  > "$LOGS/cc-borrow_matrix_asan.log" 2>&1 || { show_log "$LOGS/cc-borrow_matrix_asan.log"; fatal "compile borrow_matrix.c (ASan)"; }
+pass "$(cat "$LOGS/gen-borrow_matrix.log"): compiled plain and with ASan"
+matrix_result() { grep -E '^# [0-9]+ of [0-9]+ failed' "$1" | tail -n 1 | sed 's/^# //'; }
+rc=0
+run_valgrind borrow_matrix "$BIN/borrow_matrix" > "$LOGS/borrow_matrix.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "borrowed-string matrix under valgrind: $(matrix_result "$LOGS/borrow_matrix.out"); no memory errors, no leaks"
+else
+  grep '^not ok' "$LOGS/borrow_matrix.out" | head -n 20 | sed 's/^/    /' >&2 || true
+  fail "borrowed-string matrix under valgrind (exit $rc: $(matrix_result "$LOGS/borrow_matrix.out"))"
+fi
+rc=0
+ASAN_OPTIONS=detect_leaks=1 "$BIN/borrow_matrix_asan" > "$LOGS/borrow_matrix_asan.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "borrowed-string matrix under ASan: $(matrix_result "$LOGS/borrow_matrix_asan.out")"
+else
+  show_log "$LOGS/borrow_matrix_asan.out"
+  fail "borrowed-string matrix under ASan (exit $rc)"
 fi
 
 # ---------------------------------------------------------------------------- send example
