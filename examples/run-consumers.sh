@@ -7,7 +7,9 @@
 # against the test CA, logs in as alice, sends one message to bob@example.test and
 # reject550@example.test, reads the refused recipient back, waits for the message in bob's
 # Maildir, and authenticates a second session with AUTH PLAIN through a callback written in its
-# own language.
+# own language. Before it, each language's NUL test checks that its binding refuses a string
+# argument holding a NUL instead of letting C truncate it (cpp/nul_test.cpp, go test of
+# go/smtpclient, ruby/nul_test.rb, node/nul_test.js).
 #
 # Usage: bash examples/run-consumers.sh           (as root on Debian 12)
 #   The test bed must be running: bash tests/servers/up.sh (this script does not start it).
@@ -114,8 +116,11 @@ build_cpp() {
   # shellcheck disable=SC2046  # pkg-config prints a list of flags
   g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp main.cpp \
     $(pkg-config --cflags --libs smtpclient)
+  # shellcheck disable=SC2046
+  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-nul-test nul_test.cpp \
+    $(pkg-config --cflags --libs smtpclient)
 }
-run_cpp() { "$TMP/cpp/smtp-cpp"; }
+run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp"; }
 
 build_go() {
   cp -r "$ROOT/examples/go" "$TMP/go"
@@ -125,26 +130,33 @@ build_go() {
   go version
   go vet ./...
   go build -o smtp-go .
+  go test -c -o smtpclient.test ./smtpclient
 }
 # cgocheck=2: the runtime checks every pointer handed to C (Go 1.19; GOEXPERIMENT from 1.21).
-run_go() { GODEBUG=cgocheck=2 "$TMP/go/smtp-go"; }
+run_go() {
+  (cd "$TMP/go/smtpclient" && GODEBUG=cgocheck=2 "$TMP/go/smtpclient.test" -test.v) \
+    && GODEBUG=cgocheck=2 "$TMP/go/smtp-go"
+}
 
 build_ruby() {
   cp -r "$ROOT/examples/ruby" "$TMP/ruby"
-  ruby -w -c "$TMP/ruby/smtpclient.rb" && ruby -w -c "$TMP/ruby/main.rb"
+  ruby -w -c "$TMP/ruby/smtpclient.rb" && ruby -w -c "$TMP/ruby/main.rb" \
+    && ruby -w -c "$TMP/ruby/nul_test.rb"
 }
-run_ruby() { ruby -w "$TMP/ruby/main.rb"; }
+run_ruby() { ruby -w "$TMP/ruby/nul_test.rb" && ruby -w "$TMP/ruby/main.rb"; }
 
 build_node() {
   mkdir -p "$TMP/node"
   cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" \
-     "$ROOT/examples/node/smtpclient.js" "$ROOT/examples/node/main.js" "$TMP/node/"
+     "$ROOT/examples/node/smtpclient.js" "$ROOT/examples/node/main.js" \
+     "$ROOT/examples/node/nul_test.js" "$TMP/node/"
   cd "$TMP/node"
   node --version
   # npm ci: exactly the committed package-lock.json, never rewritten.
   npm ci --no-audit --no-fund --loglevel=error
 }
-run_node() { node "$TMP/node/main.js"; }
+# node:test sets a failing exit status when a test fails.
+run_node() { node "$TMP/node/nul_test.js" && node "$TMP/node/main.js"; }
 
 declare -a SUMMARY=()
 FAILED=0

@@ -7,6 +7,9 @@
 //   library's message and the server's reply code and text (copied: the library's strings are
 //   borrowed and would not survive the next call).
 // - Borrowed strings are copied into std::string before the wrapper returns them.
+// - A std::string argument holding a NUL byte throws std::invalid_argument naming the argument,
+//   before anything reaches the library: C would read it only up to that NUL, silently
+//   sending other data than the caller gave. (Every string goes through c_string().)
 // - The AUTH callback is a std::function; a C++ exception thrown inside it never crosses the
 //   C library (which must not be unwound through): it is caught, the exchange is cancelled and
 //   the exception is rethrown from Session::auth() once the library has returned.
@@ -24,6 +27,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +60,23 @@ private:
     int32_t reply_code_;
     std::string reply_text_;
 };
+
+namespace detail {
+
+// The one conversion of a std::string argument to the C API's NUL-terminated string. A
+// std::string may contain NUL, which C would take for the end of the string: refuse it. The
+// message names the argument, never its value (it may be a password).
+inline const char *c_string(const std::string &value, std::string_view argument)
+{
+    if (auto at = value.find('\0'); at != std::string::npos) {
+        throw std::invalid_argument("smtpclient: " + std::string(argument) +
+                                    " contains a NUL byte at offset " + std::to_string(at) +
+                                    " (the C API would truncate it there)");
+    }
+    return value.c_str();
+}
+
+} // namespace detail
 
 // A recipient the server refused (smtplib's refused-recipients dict, one entry).
 struct Refused {
@@ -105,26 +126,27 @@ public:
     void set_timeout_ms(uint32_t ms) { check(smtp_session_set_timeout_ms(s_, ms)); }
     void set_tls_ca_file(const std::string &path)
     {
-        check(smtp_session_set_tls_ca_file(s_, path.c_str()));
+        check(smtp_session_set_tls_ca_file(s_, detail::c_string(path, "path")));
     }
     void set_tls_policy(int32_t policy) { check(smtp_session_set_tls_policy(s_, policy)); }
 
     void connect(const std::string &host, uint16_t port)
     {
-        check(smtp_connect(s_, host.c_str(), port));
+        check(smtp_connect(s_, detail::c_string(host, "host"), port));
     }
     void starttls() { check(smtp_starttls(s_)); }
     void login(const std::string &user, const std::string &password, bool initial_response_ok = true)
     {
-        check(smtp_login(s_, user.c_str(), password.c_str(), initial_response_ok));
+        check(smtp_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
+                         initial_response_ok));
     }
 
     // smtplib's auth(mechanism, authobject): `fn` computes each step.
     void auth(const std::string &mechanism, AuthFunction fn, bool initial_response_ok = true)
     {
         AuthContext ctx{std::move(fn), nullptr};
-        int32_t rc = smtp_auth(s_, mechanism.c_str(), &Session::auth_trampoline, &ctx,
-                               initial_response_ok);
+        int32_t rc = smtp_auth(s_, detail::c_string(mechanism, "mechanism"), &Session::auth_trampoline,
+                               &ctx, initial_response_ok);
         if (ctx.exception) {
             std::rethrow_exception(ctx.exception);
         }
@@ -136,12 +158,13 @@ public:
     void sendmail(const std::string &from, const std::vector<std::string> &to,
                   const std::string &message)
     {
+        const char *c_from = detail::c_string(from, "from");
         std::vector<const char *> rcpts;
         rcpts.reserve(to.size());
-        for (const auto &r : to) {
-            rcpts.push_back(r.c_str());
+        for (size_t i = 0; i < to.size(); i++) {
+            rcpts.push_back(detail::c_string(to[i], "to[" + std::to_string(i) + "]"));
         }
-        check(smtp_sendmail(s_, from.c_str(), rcpts.data(), rcpts.size(),
+        check(smtp_sendmail(s_, c_from, rcpts.data(), rcpts.size(),
                             reinterpret_cast<const uint8_t *>(message.data()), message.size(),
                             nullptr, 0, nullptr, 0));
     }

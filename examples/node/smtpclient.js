@@ -11,6 +11,9 @@
 // - Every call is synchronous and runs on the main thread: never use koffi's `.async` on a
 //   session (a session must not be used by two threads at once, and callbacks must run on the
 //   calling thread during the call).
+// - Every string argument goes through cString(), which throws a TypeError naming the argument
+//   when the string holds a NUL character (C would read it only up to the NUL), before any C
+//   call.
 // - Strings the library returns are borrowed from the session: koffi copies `const char *`
 //   results and outputs into JS strings at once.
 // - The AUTH callback is registered with koffi.register() for the duration of smtp_auth() (the
@@ -46,6 +49,7 @@ const C = {
   smtp_sendmail: lib.func('int32_t smtp_sendmail(smtp_client *session, const char *from, const char **to, size_t n_to, ' +
     'const uint8_t *msg, size_t len, const char **mail_options, size_t n_mail_options, ' +
     'const char **rcpt_options, size_t n_rcpt_options)'),
+  smtp_noop: lib.func('int32_t smtp_noop(smtp_client *session)'),
   smtp_quit: lib.func('int32_t smtp_quit(smtp_client *session)'),
   smtp_session_refused_count: lib.func('size_t smtp_session_refused_count(const smtp_client *session)'),
   smtp_session_refused_get: lib.func('int32_t smtp_session_refused_get(const smtp_client *session, size_t index, ' +
@@ -71,6 +75,23 @@ const AUTH_STEP_ABORT = -1;
 const ABI_VERSION_NUMBER = 100;
 // Returned by an auth() step function on the initial call: send "AUTH <mechanism>" alone.
 const NO_INITIAL_RESPONSE = Symbol('no initial response');
+
+// The one check of a string argument before it reaches C, which would read it only up to its
+// first NUL: such a string is refused rather than silently cut short. A TypeError with code
+// ERR_INVALID_ARG_VALUE, as Node's own fs functions throw for a path holding a NUL: the value
+// has the right type but a form the C API cannot take (RangeError is for values outside a
+// range). The message names the argument, never its value (it may be a password). Anything but
+// a string is left to koffi's own type check.
+function cString(argument, value) {
+  const offset = typeof value === 'string' ? value.indexOf('\0') : -1;
+  if (offset >= 0) {
+    const err = new TypeError(
+      `The argument '${argument}' contains a NUL character at index ${offset} (the C API would truncate it there)`);
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  return value;
+}
 
 // A failed call: result code, its name, the library's message and the server's reply.
 class SmtpError extends Error {
@@ -116,16 +137,17 @@ class Session {
   }
 
   setTimeoutMs(ms) { this.#check(C.smtp_session_set_timeout_ms(this.#h(), ms)); }
-  setTlsCaFile(path) { this.#check(C.smtp_session_set_tls_ca_file(this.#h(), path)); }
-  connect(host, port) { this.#check(C.smtp_connect(this.#h(), host, port)); }
+  setTlsCaFile(path) { this.#check(C.smtp_session_set_tls_ca_file(this.#h(), cString('path', path))); }
+  connect(host, port) { this.#check(C.smtp_connect(this.#h(), cString('host', host), port)); }
   starttls() { this.#check(C.smtp_starttls(this.#h())); }
   login(user, password, initialResponseOk = true) {
-    this.#check(C.smtp_login(this.#h(), user, password, initialResponseOk));
+    this.#check(C.smtp_login(this.#h(), cString('user', user), cString('password', password), initialResponseOk));
   }
 
   // smtplib's auth(mechanism, authobject): step(challenge: Buffer|null, isInitial, tlsActive)
   // returns the response (Buffer or string), or NO_INITIAL_RESPONSE on the initial call.
   auth(mechanism, step, initialResponseOk = true) {
+    const cMechanism = cString('mechanism', mechanism);
     let thrown = null;
     const cb = koffi.register((_userdata, challenge, len, isInitial, tlsActive, response) => {
       try {
@@ -145,7 +167,7 @@ class Session {
     }, koffi.pointer(AuthCallback));
     let rc;
     try {
-      rc = C.smtp_auth(this.#h(), mechanism, cb, null, initialResponseOk);
+      rc = C.smtp_auth(this.#h(), cMechanism, cb, null, initialResponseOk);
     } finally {
       koffi.unregister(cb); // the library keeps nothing once smtp_auth has returned
     }
@@ -156,8 +178,10 @@ class Session {
   // smtplib's sendmail(): returns when at least one recipient accepted the message (see
   // refused()); throws SmtpError when all were refused or the send failed.
   sendmail(from, to, message) {
+    const cFrom = cString('from', from);
+    const cTo = to.map((addr, i) => cString(`to[${i}]`, addr));
     const body = Buffer.isBuffer(message) ? message : Buffer.from(message, 'utf8');
-    this.#check(C.smtp_sendmail(this.#h(), from, to, to.length, body, body.length, null, 0, null, 0));
+    this.#check(C.smtp_sendmail(this.#h(), cFrom, cTo, cTo.length, body, body.length, null, 0, null, 0));
   }
 
   refused() {
@@ -175,6 +199,7 @@ class Session {
     return out;
   }
 
+  noop() { this.#check(C.smtp_noop(this.#h())); }
   quit() { this.#check(C.smtp_quit(this.#h())); }
 
   get tlsActive() { return C.smtp_session_tls_active(this.#h()); }

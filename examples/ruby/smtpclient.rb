@@ -7,6 +7,9 @@
 # Rules this binding follows, and that code extending it must follow too:
 # - A Session owns its C handle: Session#close frees it, and a forgotten session is freed by
 #   the garbage collector (FFI::AutoPointer). A Session must not be used by two threads at once.
+# - Every string argument goes through SmtpClient.c_string, which raises ArgumentError naming
+#   the argument when the string holds a NUL byte (C would read it only up to the NUL), before
+#   any C call.
 # - Strings the library returns are borrowed from the session: they are copied into Ruby
 #   strings at once (the :string return type and read_string copy).
 # - The AUTH callback is an FFI::Function kept in the Session (@callbacks) for the session's
@@ -43,6 +46,7 @@ module SmtpClient
     attach_function :smtp_sendmail,
                     %i[pointer string pointer size_t pointer size_t pointer size_t pointer size_t],
                     :int32, blocking: true
+    attach_function :smtp_noop, [:pointer], :int32, blocking: true
     attach_function :smtp_quit, [:pointer], :int32, blocking: true
     attach_function :smtp_session_refused_count, [:pointer], :size_t
     attach_function :smtp_session_refused_get, %i[pointer size_t pointer pointer pointer], :int32
@@ -68,6 +72,17 @@ module SmtpClient
 
   def self.library_version
     C.smtp_lib_version
+  end
+
+  # The one check of a string argument before it reaches C, which would read it only up to its
+  # first NUL byte: such a string is refused rather than silently cut short. The message names
+  # the argument, never its value (it may be a password). Anything but a String is left to
+  # ffi's own type check.
+  def self.c_string(argument, value)
+    offset = value.b.index("\0") if value.is_a?(String)
+    return value if offset.nil?
+
+    raise ArgumentError, "#{argument} contains a NUL byte at offset #{offset} (the C API would truncate it there)"
   end
 
   # A failed call: result code, its name, the library's message and the server's reply.
@@ -112,11 +127,11 @@ module SmtpClient
     end
 
     def tls_ca_file=(path)
-      check(C.smtp_session_set_tls_ca_file(handle, path))
+      check(C.smtp_session_set_tls_ca_file(handle, SmtpClient.c_string('path', path)))
     end
 
     def connect(host, port)
-      check(C.smtp_connect(handle, host, port))
+      check(C.smtp_connect(handle, SmtpClient.c_string('host', host), port))
     end
 
     def starttls
@@ -124,12 +139,14 @@ module SmtpClient
     end
 
     def login(user, password, initial_response_ok: true)
-      check(C.smtp_login(handle, user, password, initial_response_ok))
+      check(C.smtp_login(handle, SmtpClient.c_string('user', user), SmtpClient.c_string('password', password),
+                         initial_response_ok))
     end
 
     # smtplib's auth(mechanism, authobject): the block gets (challenge, is_initial, tls_active)
     # and returns the response as a String, or :no_initial_response on the initial call.
     def auth(mechanism, initial_response_ok: true, &block)
+      mechanism = SmtpClient.c_string('mechanism', mechanism)
       raised = nil
       callback = FFI::Function.new(:int32, %i[pointer pointer size_t bool bool pointer]) do |_ud, challenge, len, is_initial, tls_active, response|
         begin
@@ -160,7 +177,10 @@ module SmtpClient
     # smtplib's sendmail(): returns when at least one recipient accepted the message (see
     # #refused); raises Error when all were refused or the send failed.
     def sendmail(from, to, message)
-      strings = to.map { |addr| FFI::MemoryPointer.from_string(addr) }
+      from = SmtpClient.c_string('from', from)
+      strings = to.each_with_index.map do |addr, i|
+        FFI::MemoryPointer.from_string(SmtpClient.c_string("to[#{i}]", addr))
+      end
       array = FFI::MemoryPointer.new(:pointer, [strings.size, 1].max)
       array.write_array_of_pointer(strings) unless strings.empty?
       body = message.b
@@ -178,6 +198,10 @@ module SmtpClient
 
         Refused.new(utf8(addr.read_pointer.read_string), code.read_int32, utf8(text.read_pointer.read_string))
       end
+    end
+
+    def noop
+      check(C.smtp_noop(handle))
     end
 
     def quit

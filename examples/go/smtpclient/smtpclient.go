@@ -8,6 +8,8 @@
 //   - A Session owns its C handle; Close frees it (call it, e.g. with defer: there is no
 //     finalizer). A Session must not be used by two goroutines at the same time; it may move
 //     between goroutines (and so OS threads) between calls.
+//   - Every string argument goes through cString, which refuses one holding a NUL byte with an
+//     error wrapping ErrNULInString (C would read it only up to the NUL), before any C call.
 //   - Strings the library returns are borrowed from the session: they are copied into Go strings
 //     (C.GoString) at once, before any other call on the session.
 //   - C keeps no Go pointer: the AUTH callback's Go state travels as a runtime/cgo.Handle (an
@@ -42,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -133,18 +136,39 @@ func (s *Session) check(rc C.smtp_result) error {
 	}
 }
 
+// ErrNULInString is wrapped by the error returned when a string argument contains a NUL byte:
+// the C library would read it only up to the NUL, so it is refused instead of being cut short.
+// Test for it with errors.Is; the message names the argument (never its value).
+var ErrNULInString = errors.New("string contains a NUL byte")
+
+// cString is the one conversion of a string argument to C: a copy in C memory, which the
+// caller frees with C.free.
+func cString(argument, value string) (*C.char, error) {
+	if at := strings.IndexByte(value, 0); at >= 0 {
+		return nil, fmt.Errorf("smtpclient: %s: %w at offset %d (the C API would truncate it there)",
+			argument, ErrNULInString, at)
+	}
+	return C.CString(value), nil
+}
+
 func (s *Session) SetTimeoutMs(ms uint32) error {
 	return s.check(C.smtp_session_set_timeout_ms(s.p, C.uint32_t(ms)))
 }
 
 func (s *Session) SetTLSCAFile(path string) error {
-	c := C.CString(path)
+	c, err := cString("path", path)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(c))
 	return s.check(C.smtp_session_set_tls_ca_file(s.p, c))
 }
 
 func (s *Session) Connect(host string, port uint16) error {
-	c := C.CString(host)
+	c, err := cString("host", host)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(c))
 	return s.check(C.smtp_connect(s.p, c, C.uint16_t(port)))
 }
@@ -152,8 +176,15 @@ func (s *Session) Connect(host string, port uint16) error {
 func (s *Session) StartTLS() error { return s.check(C.smtp_starttls(s.p)) }
 
 func (s *Session) Login(user, password string) error {
-	cu, cp := C.CString(user), C.CString(password)
+	cu, err := cString("user", user)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(cu))
+	cp, err := cString("password", password)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		// Wipe the C copy of the password before freeing it.
 		b := unsafe.Slice((*byte)(unsafe.Pointer(cp)), len(password))
@@ -181,7 +212,10 @@ type authState struct {
 
 // Auth is smtplib's auth(mechanism, authobject): fn answers each step.
 func (s *Session) Auth(mechanism string, fn AuthFunc, initialResponseOK bool) error {
-	cm := C.CString(mechanism)
+	cm, err := cString("mechanism", mechanism)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(cm))
 	st := &authState{fn: fn}
 	h := cgo.NewHandle(st)
@@ -199,18 +233,23 @@ func (s *Session) Auth(mechanism string, fn AuthFunc, initialResponseOK bool) er
 // Sendmail is smtplib's sendmail(): nil when at least one recipient accepted the message (the
 // refused ones are in Refused()); an *Error when all were refused or the send failed.
 func (s *Session) Sendmail(from string, to []string, msg []byte) error {
-	cfrom := C.CString(from)
+	cfrom, err := cString("from", from)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(cfrom))
 	// A Go array of C pointers: Go memory that holds no Go pointer may be passed to C.
 	cto := make([]*C.char, len(to))
-	for i, addr := range to {
-		cto[i] = C.CString(addr)
-	}
 	defer func() {
 		for _, c := range cto {
-			C.free(unsafe.Pointer(c))
+			C.free(unsafe.Pointer(c)) // nil (not converted yet) is a no-op
 		}
 	}()
+	for i, addr := range to {
+		if cto[i], err = cString(fmt.Sprintf("to[%d]", i), addr); err != nil {
+			return err
+		}
+	}
 	var pto **C.char
 	if len(cto) > 0 {
 		pto = &cto[0]
@@ -238,6 +277,7 @@ func (s *Session) Refused() []Refused {
 	return out
 }
 
+func (s *Session) Noop() error { return s.check(C.smtp_noop(s.p)) }
 func (s *Session) Quit() error { return s.check(C.smtp_quit(s.p)) }
 
 func (s *Session) TLSActive() bool       { return bool(C.smtp_session_tls_active(s.p)) }
