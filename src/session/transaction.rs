@@ -163,13 +163,20 @@ impl RecipientStatus {
         matches!(self.rcpt_reply.code(), 250 | 251)
     }
 
+    /// Whether the server counts this recipient as accepted: any 2xx RCPT reply. An LMTP
+    /// server sends one reply after the data for each of these (RFC 2033 §4.2), 252 included.
+    fn counted_by_server(&self) -> bool {
+        self.rcpt_reply.is_positive()
+    }
+
     /// The reply that refused this recipient, if one did: its RCPT reply, or its LMTP
-    /// per-recipient reply after the data.
+    /// per-recipient reply after the data. Without a reply after the data, a RCPT reply other
+    /// than 250 or 251 is a refusal (smtplib's rule); with one (LMTP), that reply decides.
     pub fn refusal(&self) -> Option<&Reply> {
-        if !self.rcpt_accepted() {
-            Some(&self.rcpt_reply)
-        } else {
-            self.data_reply.as_ref().filter(|r| !r.is_positive())
+        match &self.data_reply {
+            Some(data) if self.counted_by_server() => Some(data).filter(|r| !r.is_positive()),
+            _ if self.rcpt_accepted() => None,
+            _ => Some(&self.rcpt_reply),
         }
     }
 }
@@ -374,10 +381,11 @@ impl Session {
         Err(Error::with_reply(ErrorKind::Data, reply))
     }
 
-    /// Read the reply (SMTP) or replies (LMTP) to the end of data.
+    /// Read the reply (SMTP) or replies (LMTP: one per recipient the server counted) to the
+    /// end of data.
     fn read_data_replies(&mut self) -> Result<Reply> {
         let accepted: Vec<usize> = (0..self.transaction.recipients.len())
-            .filter(|&i| self.transaction.recipients[i].rcpt_accepted())
+            .filter(|&i| self.transaction.recipients[i].counted_by_server())
             .collect();
         if self.kind != SessionKind::Lmtp || accepted.is_empty() {
             let reply = self.read_reply().map_err(delivery_unknown)?;
@@ -628,9 +636,10 @@ impl Session {
                 let reply = self.read_reply()?;
                 if !accepted {
                     if reply.code() == 354 {
-                        // a server that takes DATA with no recipient gets an empty message
+                        // a server that takes DATA with no recipient gets an empty message; an
+                        // LMTP server answers it once per recipient it counted (e.g. a 252)
                         self.send_bytes(b".\r\n")?;
-                        self.read_reply()?;
+                        self.read_data_replies()?;
                     }
                     self.rset_quietly();
                     return Err(refusal(self));
@@ -639,8 +648,13 @@ impl Session {
             }
             Some(last) => {
                 if !accepted {
-                    // the server answers the chunk it had to swallow; nothing was delivered
-                    self.read_reply()?;
+                    // the server answers the chunk it had to swallow (a LAST chunk as it
+                    // answers the end of data: once per counted recipient for LMTP)
+                    if last {
+                        self.read_data_replies()?;
+                    } else {
+                        self.read_reply()?;
+                    }
                     self.rset_quietly();
                     return Err(refusal(self));
                 }
@@ -669,7 +683,8 @@ impl Session {
     /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
     fn judge_final(&mut self, reply: Reply) -> Result<()> {
         if self.kind == SessionKind::Lmtp {
-            let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.rcpt_accepted()).collect();
+            // the recipients the server answered after the data decide the outcome
+            let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.data_reply.is_some()).collect();
             if !accepted.is_empty() && accepted.iter().all(|r| r.refusal().is_some()) {
                 let first = accepted[0].refusal().cloned().unwrap_or(reply);
                 return Err(Error::with_reply_message(

@@ -1,0 +1,118 @@
+//! What a transaction reports, and the state it leaves: LMTP replies counted as the server
+//! counts them, refusals summarised without hiding the permanent ones, enhanced status per
+//! recipient, opportunistic TLS falling back to plain text, the message `send_message`
+//! transmits, a refused BDAT chunk keeping the session in step, and per-connection flags
+//! forgotten with the connection. Scripted server (exact wire bytes) and the real servers.
+
+mod support;
+
+use std::time::Duration;
+
+use smtpclient::session::SessionKind;
+use smtpclient::{ErrorKind, Session};
+use support::{ehlo_reply, ScriptedServer, Step};
+
+const HELLO: &str = "client.example.test";
+
+fn session(kind: SessionKind) -> Session {
+    let mut s = Session::new(kind);
+    s.set_local_hostname(Some(HELLO)).unwrap();
+    s.set_timeout(Some(Duration::from_secs(5)));
+    s
+}
+
+/// LMTP greeting and LHLO answered with `extensions`.
+fn lmtp_greeting(extensions: &[&str]) -> Vec<Step> {
+    vec![Step::reply("220 lmtp.scripted.test LMTP"), Step::expect("LHLO "), Step::Send(ehlo_reply("lmtp", extensions))]
+}
+
+/// (address, RCPT code, after-data code) of each recipient.
+fn per_recipient(s: &Session) -> Vec<(String, u16, Option<u16>)> {
+    s.recipients()
+        .iter()
+        .map(|r| (r.address().to_owned(), r.rcpt_reply().code(), r.data_reply().map(|d| d.code())))
+        .collect()
+}
+
+fn refused_codes(s: &Session) -> Vec<(String, u16)> {
+    s.refused().map(|(a, r)| (a.to_owned(), r.code())).collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// 1. LMTP: one reply after the data for every 2xx RCPT, 252 included (RFC 2033 §4.2)
+
+/// RCPT replies 252 then 250: two replies after the data, each credited to its own recipient,
+/// and the session in step afterwards, with and without PIPELINING.
+#[test]
+fn lmtp_252_rcpt_gets_its_own_reply_after_the_data() {
+    for pipelining in [false, true] {
+        let mut steps = lmtp_greeting(if pipelining { &["PIPELINING"] } else { &[] });
+        if pipelining {
+            steps.extend([
+                Step::expect("MAIL FROM:<s@x.test>"),
+                Step::expect("RCPT TO:<a@x.test>"),
+                Step::expect("RCPT TO:<b@x.test>"),
+                Step::expect("DATA"),
+                Step::reply("250 2.1.0 ok\n252 2.1.5 cannot verify <a@x.test>, will try\n250 2.1.5 ok\n354 go"),
+            ]);
+        } else {
+            steps.extend([
+                Step::expect("MAIL FROM:<s@x.test>"),
+                Step::reply("250 2.1.0 ok"),
+                Step::expect("RCPT TO:<a@x.test>"),
+                Step::reply("252 2.1.5 cannot verify <a@x.test>, will try"),
+                Step::expect("RCPT TO:<b@x.test>"),
+                Step::reply("250 2.1.5 ok"),
+                Step::expect("DATA"),
+                Step::reply("354 go"),
+            ]);
+        }
+        steps.extend([
+            Step::ExpectData,
+            Step::reply("250 2.0.0 <a@x.test> saved\n452 4.2.2 <b@x.test> mailbox full"),
+            Step::expect("NOOP"),
+            Step::reply("250 2.0.0 ok"),
+        ]);
+        let server = ScriptedServer::tcp(steps);
+        let mut s = session(SessionKind::Lmtp);
+        s.set_pipelining(pipelining);
+        s.connect(&server.addr(), 0).unwrap();
+        s.sendmail("s@x.test", &["a@x.test", "b@x.test"], b"hi\r\n", &[], &[]).expect("delivered to a@x.test");
+        assert_eq!(
+            per_recipient(&s),
+            [("a@x.test".to_owned(), 252, Some(250)), ("b@x.test".to_owned(), 250, Some(452))],
+            "pipelining {pipelining}"
+        );
+        assert_eq!(refused_codes(&s), [("b@x.test".to_owned(), 452)], "pipelining {pipelining}");
+        assert_eq!(s.noop().unwrap().code(), 250, "pipelining {pipelining}: in step afterwards");
+        s.close();
+        server.finish().assert_ok();
+    }
+}
+
+/// SMTP keeps smtplib's rule: only 250 and 251 accept a recipient, a 252 is in the refused list.
+#[test]
+fn smtp_252_rcpt_is_refused_as_smtplib_counts_it() {
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 mx ESMTP"),
+        Step::expect("EHLO "),
+        Step::Send(ehlo_reply("mx", &[])),
+        Step::expect("MAIL FROM:<s@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:<a@x.test>"),
+        Step::reply("252 2.1.5 will try"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect("DATA"),
+        Step::reply("354 go"),
+        Step::ExpectData,
+        Step::reply("250 2.0.0 queued"),
+    ]);
+    let mut s = session(SessionKind::Smtp);
+    s.connect(&server.addr(), 0).unwrap();
+    s.sendmail("s@x.test", &["a@x.test", "b@x.test"], b"hi\r\n", &[], &[]).unwrap();
+    assert_eq!(refused_codes(&s), [("a@x.test".to_owned(), 252)]);
+    assert!(!s.recipients()[0].rcpt_accepted() && s.recipients()[1].rcpt_accepted());
+    s.close();
+    server.finish().assert_ok();
+}
