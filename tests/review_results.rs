@@ -116,3 +116,90 @@ fn smtp_252_rcpt_is_refused_as_smtplib_counts_it() {
     s.close();
     server.finish().assert_ok();
 }
+
+// ------------------------------------------------------------------------------------------
+// 2. Opportunistic TLS: a refused STARTTLS means plain text, remembered for the connection
+
+/// 454 to STARTTLS: the message goes in plain text, the next one does not ask again, and a
+/// new connection asks again.
+#[test]
+fn opportunistic_starttls_refused_goes_on_in_plain_text() {
+    let one_message = |n: &str| {
+        vec![
+            Step::expect("MAIL FROM:<s@x.test>"),
+            Step::reply("250 ok"),
+            Step::expect("RCPT TO:<r@x.test>"),
+            Step::reply("250 ok"),
+            Step::expect("DATA"),
+            Step::reply("354 go"),
+            Step::ExpectData,
+            Step::reply(&format!("250 2.0.0 queued {n}")),
+        ]
+    };
+    let connection = |messages: &[&str]| {
+        let mut steps = vec![
+            Step::reply("220 mx ESMTP"),
+            Step::expect("EHLO "),
+            Step::Send(ehlo_reply("mx", &["STARTTLS"])),
+            Step::expect("STARTTLS"),
+            Step::reply("454 4.7.0 TLS not available due to temporary reason"),
+        ];
+        for m in messages {
+            steps.extend(one_message(m));
+        }
+        steps.extend([Step::expect("QUIT"), Step::reply("221 bye")]);
+        steps
+    };
+    let server = ScriptedServer::tcp_sessions(vec![connection(&["1", "2"]), connection(&["3"])]);
+    let mut s = session(SessionKind::Smtp);
+    s.set_tls_policy(smtpclient::tls::TlsPolicy::Opportunistic);
+    s.connect(&server.addr(), 0).unwrap();
+    s.sendmail("s@x.test", &["r@x.test"], b"one\r\n", &[], &[]).expect("plain text after the refusal");
+    assert!(s.tls_info().is_none());
+    s.sendmail("s@x.test", &["r@x.test"], b"two\r\n", &[], &[]).expect("no second STARTTLS");
+    s.quit().unwrap();
+    s.connect(&server.addr(), 0).unwrap();
+    s.sendmail("s@x.test", &["r@x.test"], b"three\r\n", &[], &[]).expect("asked again on a new connection");
+    s.quit().unwrap();
+    for r in server.finish_sessions() {
+        r.assert_ok();
+        assert_eq!(r.wire_str().matches("STARTTLS").count(), 1, "{}", r.wire_str());
+    }
+}
+
+/// An explicit `starttls()` still reports the refusal (smtplib's `SMTPResponseException`),
+/// and a required policy still fails closed.
+#[test]
+fn starttls_refusal_is_still_an_error_when_asked_for_or_required() {
+    let refusing = || {
+        vec![
+            Step::reply("220 mx ESMTP"),
+            Step::expect("EHLO "),
+            Step::Send(ehlo_reply("mx", &["STARTTLS"])),
+            Step::expect("STARTTLS"),
+            Step::reply("454 4.7.0 TLS not available"),
+        ]
+    };
+    let mut explicit = refusing();
+    explicit.extend([Step::expect("NOOP"), Step::reply("250 ok")]);
+    let mut required = refusing();
+    required.extend([Step::expect("QUIT"), Step::reply("221 bye")]);
+    let server = ScriptedServer::tcp_sessions(vec![explicit, required]);
+
+    let mut s = session(SessionKind::Smtp);
+    s.set_tls_policy(smtpclient::tls::TlsPolicy::Opportunistic);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.starttls().unwrap_err();
+    assert_eq!((e.kind(), e.reply().map(|r| r.code())), (ErrorKind::Response, Some(454)));
+    assert_eq!(s.noop().unwrap().code(), 250);
+    s.close();
+
+    s.set_tls_policy(smtpclient::tls::TlsPolicy::Required);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("s@x.test", &["r@x.test"], b"x\r\n", &[], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TlsRequired);
+    assert!(!s.is_connected());
+    for r in server.finish_sessions() {
+        r.assert_ok();
+    }
+}

@@ -68,6 +68,8 @@ pub struct Session {
     tls_config: TlsConfig,
     tls_policy: TlsPolicy,
     tls_info: Option<TlsInfo>,
+    /// The server refused STARTTLS on this connection (an opportunistic policy stops asking).
+    starttls_refused: bool,
     /// The host name or address connect was given (what TLS verifies by default).
     connected_host: String,
     /// Why the session closed the connection itself after a call that otherwise succeeded
@@ -131,6 +133,7 @@ impl Session {
             tls_config: TlsConfig::default(),
             tls_policy: TlsPolicy::default(),
             tls_info: None,
+            starttls_refused: false,
             connected_host: String::new(),
             closed_because: None,
             authenticated: false,
@@ -287,6 +290,7 @@ impl Session {
         self.greeting = None;
         self.closed_because = None;
         self.tls_info = None;
+        self.starttls_refused = false;
         self.forget_capabilities();
         self.transaction = Default::default();
     }
