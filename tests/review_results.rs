@@ -203,3 +203,66 @@ fn starttls_refusal_is_still_an_error_when_asked_for_or_required() {
         r.assert_ok();
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// 3. and 4. send_message: what it transmits and which headers it reads (as smtplib)
+
+/// One transaction after the greeting: MAIL, each RCPT and DATA accepted, the data recorded.
+fn accept_one_message(from: &str, to: &[&str]) -> Vec<Step> {
+    let mut steps = vec![
+        Step::reply("220 mx ESMTP"),
+        Step::expect("EHLO "),
+        Step::Send(ehlo_reply("mx", &[])),
+        Step::expect(&format!("MAIL FROM:<{from}>")),
+        Step::reply("250 ok"),
+    ];
+    for r in to {
+        steps.extend([Step::expect(&format!("RCPT TO:<{r}>")), Step::reply("250 ok")]);
+    }
+    steps.extend([Step::expect("DATA"), Step::reply("354 go"), Step::ExpectData, Step::reply("250 queued")]);
+    steps
+}
+
+#[test]
+fn send_message_does_not_transmit_an_mbox_from_line() {
+    let server = ScriptedServer::tcp(accept_one_message("a@x.test", &["b@x.test"]));
+    let mut s = session(SessionKind::Smtp);
+    s.connect(&server.addr(), 0).unwrap();
+    let msg = b"From a@x.test Thu Jan  1 00:00:00 1970\r\nFrom: a@x.test\r\nTo: b@x.test\r\n\r\nFrom here on\r\n";
+    s.send_message(msg, None, None, &[], &[]).unwrap();
+    s.close();
+    let r = server.finish();
+    r.assert_ok();
+    assert_eq!(r.data, [b"From: a@x.test\r\nTo: b@x.test\r\n\r\nFrom here on\r\n.\r\n".to_vec()]);
+}
+
+#[test]
+fn send_message_with_a_sender_given_needs_no_from_header() {
+    let server = ScriptedServer::tcp(accept_one_message("s@x.test", &["t@x.test"]));
+    let mut s = session(SessionKind::Smtp);
+    s.connect(&server.addr(), 0).unwrap();
+    s.send_message(b"To: t@x.test\r\nSubject: no From\r\n\r\nhi\r\n", Some("s@x.test"), None, &[], &[]).unwrap();
+    s.close();
+    server.finish().assert_ok();
+}
+
+#[test]
+fn send_message_with_recipients_given_ignores_an_unparsable_cc() {
+    let server = ScriptedServer::tcp(accept_one_message("f@x.test", &["r@x.test"]));
+    let mut s = session(SessionKind::Smtp);
+    s.connect(&server.addr(), 0).unwrap();
+    let msg = b"From: f@x.test\r\nCc: Team: a@x.test, b@x.test\r\n\r\nhi\r\n";
+    s.send_message(msg, None, Some(&["r@x.test"]), &[], &[]).unwrap();
+    s.close();
+    server.finish().assert_ok();
+}
+
+#[test]
+fn send_message_refuses_two_resent_blocks_even_with_the_envelope_given() {
+    // refused before anything is sent: the session need not even be connected
+    let mut s = session(SessionKind::Smtp);
+    let msg = b"From: f@x.test\r\nResent-Date: a\r\nResent-To: b@x.test\r\nResent-Date: b\r\nResent-To: c@x.test\r\n\r\nhi\r\n";
+    let e = s.send_message(msg, Some("s@x.test"), Some(&["r@x.test"]), &[], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("more than one 'Resent-' header block"), "{e}");
+}

@@ -2,7 +2,9 @@
 
 use super::{Session, SessionKind};
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::{envelope_from_headers, needs_smtputf8, normalized_len, strip_bcc, DataEncoder};
+use crate::message::{
+    complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, DataEncoder, HeaderEnvelope,
+};
 use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
@@ -706,9 +708,11 @@ impl Session {
         Ok(())
     }
 
-    /// smtplib's `send_message`: the envelope comes from the message's headers unless given
-    /// (Sender over From; To, Bcc, Cc; one `Resent-*` block wins, more than one is
-    /// [`ErrorKind::InvalidArgument`]); Bcc and Resent-Bcc fields are not transmitted;
+    /// smtplib's `send_message`: the sender and the recipients each come from the message's
+    /// headers unless given, and no header is read for a half that is given (Sender over
+    /// From; To, Bcc, Cc; one `Resent-*` block wins, more than one is
+    /// [`ErrorKind::InvalidArgument`] even with both given); an mbox `From ` first line, Bcc
+    /// and Resent-Bcc fields are not transmitted;
     /// non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME, or give
     /// [`ErrorKind::NotSupported`] when the server lacks SMTPUTF8.
     pub fn send_message(
@@ -719,15 +723,8 @@ impl Session {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        let derived = if from.is_none() || to.is_none() { Some(envelope_from_headers(msg)?) } else { None };
-        let from: String = match from {
-            Some(f) => f.to_owned(),
-            None => derived.as_ref().map(|e| e.from.clone()).unwrap_or_default(),
-        };
-        let to: Vec<String> = match to {
-            Some(t) => t.iter().map(|s| s.to_string()).collect(),
-            None => derived.map(|e| e.to).unwrap_or_default(),
-        };
+        let msg = strip_mbox_from_line(msg);
+        let HeaderEnvelope { from, to } = complete_envelope(msg, from, to)?;
         // the envelope is checked before anything is sent, as sendmail would check it
         quote_address(&from)?;
         for r in &to {
