@@ -266,3 +266,76 @@ fn send_message_refuses_two_resent_blocks_even_with_the_envelope_given() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert!(e.message().contains("more than one 'Resent-' header block"), "{e}");
 }
+
+// ------------------------------------------------------------------------------------------
+// 5. A refused BDAT chunk: every outstanding reply read, then RSET; the session stays open
+
+/// The body size that makes three BDAT chunks: two full ones and a LAST one.
+const BDAT_CHUNK: usize = 256 * 1024;
+
+fn bdat_session(pipelining: bool) -> Session {
+    let mut s = session(SessionKind::Smtp);
+    s.set_pipelining(pipelining);
+    s
+}
+
+#[test]
+fn refused_pipelined_bdat_chunk_keeps_the_session_in_step() {
+    let body = vec![b'x'; 2 * BDAT_CHUNK + 1000];
+    let last = body.len() - 2 * BDAT_CHUNK + 2; // the final CRLF is added
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 mx ESMTP"),
+        Step::expect("EHLO "),
+        Step::Send(ehlo_reply("mx", &["PIPELINING", "CHUNKING"])),
+        Step::expect("MAIL FROM:<a@x.test>"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::expect(&format!("BDAT {BDAT_CHUNK}")),
+        Step::ReadBytes(BDAT_CHUNK),
+        Step::reply("250 ok\n250 ok"),
+        Step::expect(&format!("BDAT {BDAT_CHUNK}")),
+        Step::ReadBytes(BDAT_CHUNK),
+        Step::expect(&format!("BDAT {last} LAST")),
+        Step::ReadBytes(last),
+        Step::reply("250 2.0.0 chunk 1 ok\n552 5.3.4 message too big\n503 5.5.0 previous data chunk failed"),
+        Step::expect("RSET"),
+        Step::reply("250 2.0.0 ok"),
+        Step::expect("NOOP"),
+        Step::reply("250 2.0.0 ok"),
+    ]);
+    let mut s = bdat_session(true);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("a@x.test", &["b@x.test"], &body, &[], &[]).unwrap_err();
+    assert_eq!((e.kind(), e.reply().map(|r| r.code())), (ErrorKind::Data, Some(552)), "{e}");
+    assert!(s.is_connected(), "open, no transaction");
+    assert_eq!(s.noop().unwrap().code(), 250);
+    s.close();
+    server.finish().assert_ok();
+}
+
+#[test]
+fn refused_lockstep_bdat_chunk_keeps_the_session_in_step() {
+    let body = vec![b'x'; BDAT_CHUNK + 1000];
+    let server = ScriptedServer::tcp(vec![
+        Step::reply("220 mx ESMTP"),
+        Step::expect("EHLO "),
+        Step::Send(ehlo_reply("mx", &["CHUNKING"])),
+        Step::expect("MAIL FROM:<a@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect(&format!("BDAT {BDAT_CHUNK}")),
+        Step::ReadBytes(BDAT_CHUNK),
+        Step::reply("552 5.3.4 message too big"),
+        Step::expect("RSET"),
+        Step::reply("250 2.0.0 ok"),
+        Step::expect("NOOP"),
+        Step::reply("250 2.0.0 ok"),
+    ]);
+    let mut s = bdat_session(false);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("a@x.test", &["b@x.test"], &body, &[], &[]).unwrap_err();
+    assert_eq!((e.kind(), e.reply().map(|r| r.code())), (ErrorKind::Data, Some(552)), "{e}");
+    assert_eq!(s.noop().unwrap().code(), 250);
+    s.close();
+    server.finish().assert_ok();
+}

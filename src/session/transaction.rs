@@ -356,10 +356,16 @@ impl Session {
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
-                    if let Err(e) = self.read_bdat_chunk_reply(&mut pending) {
-                        // the LAST chunk's replies are still on their way: the stream is out of step
-                        self.close();
-                        return Err(if e.kind() == ErrorKind::Data { e } else { delivery_unknown(e) });
+                    match self.read_bdat_chunk_reply(&mut pending) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::Data => {
+                            // the transaction failed: the server discards the LAST chunk and
+                            // answers it once, LMTP too (RFC 3030 §4.2; Dovecot: 503 "Previous
+                            // data chunk failed"); read that answer so RSET finds the session in step
+                            let _ = self.read_reply();
+                            return Err(e);
+                        }
+                        Err(e) => return Err(delivery_unknown(e)),
                     }
                 }
                 return self.read_data_replies();
@@ -369,7 +375,7 @@ impl Session {
     }
 
     /// Read the reply to one non-LAST BDAT chunk; a refusal drains the other outstanding
-    /// chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
+    /// non-LAST chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
     fn read_bdat_chunk_reply(&mut self, pending: &mut usize) -> Result<()> {
         let reply = self.read_reply()?;
         *pending -= 1;
