@@ -339,3 +339,66 @@ fn refused_lockstep_bdat_chunk_keeps_the_session_in_step() {
     s.close();
     server.finish().assert_ok();
 }
+
+// ------------------------------------------------------------------------------------------
+// 6. TLS and authentication describe the connection: they go when it goes
+
+/// `AUTH PLAIN` initial response for `u` / `p`.
+const PLAIN_U_P: &str = "AUTH PLAIN AHUAcA==";
+
+/// Logged in (to a loopback peer, where credentials may go without TLS), then the connection
+/// is lost to a 421 or to the server closing: not authenticated any more.
+#[test]
+fn authentication_is_forgotten_when_the_connection_is_lost() {
+    let logged_in = |end: Vec<Step>| {
+        let mut steps = vec![
+            Step::reply("220 mx ESMTP"),
+            Step::expect("EHLO "),
+            Step::Send(ehlo_reply("mx", &["AUTH PLAIN"])),
+            Step::expect(PLAIN_U_P),
+            Step::reply("235 2.7.0 Authentication successful"),
+        ];
+        steps.extend(end);
+        steps
+    };
+    let server = ScriptedServer::tcp_sessions(vec![
+        logged_in(vec![Step::expect("NOOP"), Step::reply("421 4.3.2 shutting down")]),
+        logged_in(vec![Step::expect("NOOP"), Step::Close]),
+    ]);
+    for how in ["421", "closed by the server"] {
+        let mut s = session(SessionKind::Smtp);
+        s.connect(&server.addr(), 0).unwrap();
+        s.login("u", "p", true).unwrap();
+        assert!(s.is_authenticated());
+        let _ = s.noop();
+        assert!(!s.is_connected(), "{how}");
+        assert!(!s.is_authenticated(), "{how}: still authenticated without a connection");
+    }
+    for r in server.finish_sessions() {
+        r.assert_ok();
+    }
+}
+
+/// Postfix over STARTTLS, logged in, then ending the session once its hard error limit is
+/// passed (a 502 and a 421 in one write, which the session refuses as unsolicited bytes): the
+/// session reports neither TLS nor authentication for the connection that is gone.
+#[test]
+fn tls_and_authentication_are_forgotten_when_postfix_ends_the_session() {
+    let bed = support::TestBed::get();
+    let mut s = session(SessionKind::Smtp);
+    // Dovecot delays logins after other clients' failed ones: leave room for that
+    s.set_timeout(Some(Duration::from_secs(30)));
+    s.tls_config_mut().ca_file = Some(bed.smtp_ca_file.clone());
+    s.set_tls_policy(smtpclient::tls::TlsPolicy::Required);
+    s.connect(&bed.smtp_addr(), 0).unwrap();
+    s.login(&bed.smtp_user, &bed.smtp_pass, true).unwrap_or_else(|e| panic!("login: {e}"));
+    assert!(s.tls_info().is_some_and(|t| t.verified) && s.is_authenticated());
+    let mut commands = 0;
+    while s.is_connected() && commands < 20_000 {
+        let _ = s.docmd("XNOSUCHCOMMAND", "");
+        commands += 1;
+    }
+    assert!(!s.is_connected(), "Postfix never ended the session");
+    assert!(s.tls_info().is_none(), "TLS reported for a connection that is gone");
+    assert!(!s.is_authenticated(), "authenticated on a connection that is gone");
+}

@@ -289,8 +289,6 @@ impl Session {
     fn reset_connection_state(&mut self) {
         self.greeting = None;
         self.closed_because = None;
-        self.tls_info = None;
-        self.starttls_refused = false;
         self.forget_capabilities();
         self.transaction = Default::default();
     }
@@ -304,8 +302,13 @@ impl Session {
         self.features = Features::default();
     }
 
-    /// smtplib's `close()`: drop the connection without sending anything.
+    /// smtplib's `close()`: drop the connection without sending anything. Every way of losing
+    /// the connection (a 421, an I/O or protocol error, QUIT) comes through here, so what
+    /// described the connection (TLS, authentication, a refused STARTTLS) goes with it.
     pub fn close(&mut self) {
+        self.tls_info = None;
+        self.authenticated = false;
+        self.starttls_refused = false;
         if let Some(c) = self.conn.take() {
             c.shutdown();
             self.debug(DebugKind::Info, b"connection closed");

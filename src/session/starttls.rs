@@ -25,7 +25,8 @@ impl Session {
         self.tls_policy
     }
 
-    /// What TLS negotiated on the current connection, `None` without TLS.
+    /// What TLS negotiated on the current connection; `None` without TLS, and once the
+    /// connection is lost or closed.
     pub fn tls_info(&self) -> Option<&TlsInfo> {
         self.tls_info.as_ref()
     }
