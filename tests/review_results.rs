@@ -402,3 +402,104 @@ fn tls_and_authentication_are_forgotten_when_postfix_ends_the_session() {
     assert!(s.tls_info().is_none(), "TLS reported for a connection that is gone");
     assert!(!s.is_authenticated(), "authenticated on a connection that is gone");
 }
+
+// ------------------------------------------------------------------------------------------
+// 7. Every recipient refused: the error carries the most permanent refusal
+
+/// RCPT replies 550, 450 (last), 551: the error says three were refused and carries the
+/// first 5xx, not the last reply; a 4xx is carried only when no refusal is permanent.
+#[test]
+fn all_refused_carries_the_first_permanent_refusal() {
+    for (replies, want) in [
+        (["550 5.1.1 <a@x.test> unknown", "551 5.1.6 <b@x.test> moved", "450 4.2.1 <c@x.test> try later"], 550),
+        (["452 4.2.2 <a@x.test> full", "450 4.2.1 <b@x.test> try later", "553 5.1.3 <c@x.test> bad"], 553),
+        (["452 4.2.2 <a@x.test> full", "450 4.2.1 <b@x.test> try later", "451 4.3.0 <c@x.test> error"], 452),
+    ] {
+        for pipelining in [false, true] {
+            let mut steps = vec![
+                Step::reply("220 mx ESMTP"),
+                Step::expect("EHLO "),
+                Step::Send(ehlo_reply("mx", if pipelining { &["PIPELINING"] } else { &[] })),
+            ];
+            if pipelining {
+                steps.extend([
+                    Step::expect("MAIL"),
+                    Step::expect("RCPT TO:<a@x.test>"),
+                    Step::expect("RCPT TO:<b@x.test>"),
+                    Step::expect("RCPT TO:<c@x.test>"),
+                    Step::expect("DATA"),
+                    Step::reply(&format!("250 ok\n{}\n554 5.5.1 no valid recipients", replies.join("\n"))),
+                ]);
+            } else {
+                steps.extend([Step::expect("MAIL"), Step::reply("250 ok")]);
+                for (to, reply) in ["a", "b", "c"].iter().zip(replies) {
+                    steps.extend([Step::expect(&format!("RCPT TO:<{to}@x.test>")), Step::reply(reply)]);
+                }
+            }
+            steps.extend([Step::expect("RSET"), Step::reply("250 ok")]);
+            let server = ScriptedServer::tcp(steps);
+            let mut s = session(SessionKind::Smtp);
+            s.set_pipelining(pipelining);
+            s.connect(&server.addr(), 0).unwrap();
+            let e = s.sendmail("s@x.test", &["a@x.test", "b@x.test", "c@x.test"], b"hi\r\n", &[], &[]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RecipientsRefused);
+            assert_eq!(e.reply().map(|r| r.code()), Some(want), "{replies:?} pipelining {pipelining}: {e}");
+            assert!(e.message().contains("all 3 recipients"), "{e}");
+            let codes: Vec<u16> = s.refused().map(|(_, r)| r.code()).collect();
+            let sent: Vec<u16> = replies.iter().map(|r| r[..3].parse().unwrap()).collect();
+            assert_eq!(codes, sent, "the per-recipient list stays the truth");
+            s.close();
+            server.finish().assert_ok();
+        }
+    }
+}
+
+/// Postfix: a temporary refusal last does not hide the permanent one before it.
+#[test]
+fn all_refused_by_postfix_carries_the_permanent_refusal() {
+    let bed = support::TestBed::get();
+    let mut s = session(SessionKind::Smtp);
+    s.connect(&bed.smtp_addr(), 0).unwrap();
+    let e = s
+        .sendmail("alice@example.test", &["reject550@example.test", "tempfail@example.test"], b"x\r\n", &[], &[])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RecipientsRefused);
+    assert_eq!(e.reply().map(|r| r.code()), Some(550), "{e}");
+    assert_eq!(
+        refused_codes(&s),
+        [("reject550@example.test".to_owned(), 550), ("tempfail@example.test".to_owned(), 450)]
+    );
+    assert_eq!(s.noop().unwrap().code(), 250);
+    s.quit().unwrap();
+}
+
+/// LMTP, every recipient refused after the data: the same choice (the DATA_ERROR carries the
+/// first 5xx, not the first reply).
+#[test]
+fn lmtp_all_refused_after_data_carries_the_first_permanent_refusal() {
+    let mut steps = lmtp_greeting(&[]);
+    steps.extend([
+        Step::expect("MAIL"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:<a@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::reply("250 ok"),
+        Step::expect("DATA"),
+        Step::reply("354 go"),
+        Step::ExpectData,
+        Step::reply("452 4.2.2 <a@x.test> mailbox full\n552 5.2.2 <b@x.test> over quota"),
+        Step::expect("NOOP"),
+        Step::reply("250 ok"),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let mut s = session(SessionKind::Lmtp);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("s@x.test", &["a@x.test", "b@x.test"], b"hi\r\n", &[], &[]).unwrap_err();
+    assert_eq!((e.kind(), e.reply().map(|r| r.code())), (ErrorKind::Data, Some(552)), "{e}");
+    assert!(e.message().contains("all 2 recipients"), "{e}");
+    assert_eq!(refused_codes(&s), [("a@x.test".to_owned(), 452), ("b@x.test".to_owned(), 552)]);
+    assert_eq!(s.noop().unwrap().code(), 250);
+    s.close();
+    server.finish().assert_ok();
+}

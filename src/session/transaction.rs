@@ -440,6 +440,11 @@ impl Session {
     /// refused), [`ErrorKind::Data`]; after each the transaction is reset with RSET, or the
     /// connection closed when the server said 421. Every argument is checked before anything
     /// is sent.
+    ///
+    /// When every recipient was refused (at RCPT, or for LMTP after the data), the error says
+    /// how many and carries the most permanent refusal: the first 5xx if there is one, else
+    /// the first 4xx, so that a caller choosing between retrying and bouncing never retries
+    /// what a server refused for good. [`Session::recipients`] keeps every recipient's own reply.
     pub fn sendmail(
         &mut self,
         from: &str,
@@ -679,13 +684,10 @@ impl Session {
         e
     }
 
+    /// [`ErrorKind::RecipientsRefused`] for a transaction whose every recipient was refused at RCPT.
     fn all_refused(&self) -> Error {
-        let last = self.recipients().last().map(|r| r.rcpt_reply.clone()).unwrap_or_else(|| Reply::new(554, vec![]));
-        Error::with_reply_message(
-            ErrorKind::RecipientsRefused,
-            last,
-            format!("all {} recipients refused", self.recipients().len()),
-        )
+        let refusals: Vec<(&str, &Reply)> = self.recipients().iter().map(|r| (r.address(), &r.rcpt_reply)).collect();
+        summarise_refusals(ErrorKind::RecipientsRefused, "at RCPT", &refusals)
     }
 
     /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
@@ -693,13 +695,10 @@ impl Session {
         if self.kind == SessionKind::Lmtp {
             // the recipients the server answered after the data decide the outcome
             let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.data_reply.is_some()).collect();
-            if !accepted.is_empty() && accepted.iter().all(|r| r.refusal().is_some()) {
-                let first = accepted[0].refusal().cloned().unwrap_or(reply);
-                return Err(Error::with_reply_message(
-                    ErrorKind::Data,
-                    first,
-                    "the message was refused for every recipient after the data",
-                ));
+            let refusals: Vec<(&str, &Reply)> =
+                accepted.iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply))).collect();
+            if !accepted.is_empty() && refusals.len() == accepted.len() {
+                return Err(summarise_refusals(ErrorKind::Data, "after the data", &refusals));
             }
             if accepted.is_empty() && reply.code() != 250 {
                 self.rset_quietly();
@@ -778,6 +777,24 @@ fn delivery_unknown(e: Error) -> Error {
         ErrorKind::DeliveryUnknown,
         format!("connection lost after the end of the message and before the server's reply: delivery unknown ({e})"),
     )
+}
+
+/// One error for a transaction every recipient of which was refused: it says how many, and
+/// carries the most permanent refusal (the first 5xx, else the first 4xx, else the first).
+fn summarise_refusals(kind: ErrorKind, when: &str, refusals: &[(&str, &Reply)]) -> Error {
+    let chosen = refusals
+        .iter()
+        .find(|(_, r)| r.code() >= 500)
+        .or_else(|| refusals.iter().find(|(_, r)| r.code() >= 400))
+        .or_else(|| refusals.first());
+    let Some((address, reply)) = chosen else {
+        return Error::new(kind, "no recipient");
+    };
+    let n = refusals.len();
+    let all = if n == 1 { "the only recipient was".to_owned() } else { format!("all {n} recipients were") };
+    let message =
+        format!("{all} refused {when}; the most permanent refusal: {address}: {} {}", reply.code(), reply.text());
+    Error::with_reply_message(kind, (*reply).clone(), message)
 }
 
 fn rcpt_421(reply: Reply) -> Error {
