@@ -503,3 +503,81 @@ fn lmtp_all_refused_after_data_carries_the_first_permanent_refusal() {
     s.close();
     server.finish().assert_ok();
 }
+
+// ------------------------------------------------------------------------------------------
+// 8. Enhanced status (RFC 3463) per recipient: of its RCPT reply and of its LMTP reply
+
+fn numbers(es: Option<smtpclient::EnhancedStatus>) -> Option<(u16, u16, u16)> {
+    es.map(|e| (e.class, e.subject, e.detail))
+}
+
+/// (RCPT status, after-data status) of each recipient, as numbers.
+type StatusPair = (Option<(u16, u16, u16)>, Option<(u16, u16, u16)>);
+
+fn enhanced_per_recipient(s: &Session) -> Vec<StatusPair> {
+    s.recipients().iter().map(|r| (numbers(r.rcpt_enhanced_status()), numbers(r.data_enhanced_status()))).collect()
+}
+
+#[test]
+fn enhanced_status_per_recipient_scripted() {
+    let mut steps = lmtp_greeting(&[]);
+    steps.extend([
+        Step::expect("MAIL"),
+        Step::reply("250 2.1.0 ok"),
+        Step::expect("RCPT TO:<a@x.test>"),
+        Step::reply("250 2.1.5 ok"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::reply("550 5.1.1 <b@x.test> no such user"),
+        Step::expect("RCPT TO:<c@x.test>"),
+        Step::reply("250 recipient ok"),
+        Step::expect("RCPT TO:<d@x.test>"),
+        Step::reply("250 2.1.5 ok"),
+        Step::expect("DATA"),
+        Step::reply("354 go"),
+        Step::ExpectData,
+        Step::reply("250 2.0.0 <a@x.test> saved\n452 4.2.2 <c@x.test> mailbox full\n554 5.6.0 <d@x.test> rejected"),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let mut s = session(SessionKind::Lmtp);
+    s.connect(&server.addr(), 0).unwrap();
+    s.sendmail("s@x.test", &["a@x.test", "b@x.test", "c@x.test", "d@x.test"], b"hi\r\n", &[], &[]).unwrap();
+    assert_eq!(
+        enhanced_per_recipient(&s),
+        [
+            (Some((2, 1, 5)), Some((2, 0, 0))),
+            (Some((5, 1, 1)), None),
+            (None, Some((4, 2, 2))),
+            (Some((2, 1, 5)), Some((5, 6, 0))),
+        ]
+    );
+    s.close();
+    server.finish().assert_ok();
+}
+
+/// Dovecot LMTP: an unknown user refused at RCPT (5.1.1) and a user over quota refused after
+/// the data (5.2.2), each with its own enhanced status.
+#[test]
+fn enhanced_status_per_recipient_from_dovecot() {
+    let bed = support::TestBed::get();
+    let marker = support::unique_marker("review-enhanced");
+    let mut s = session(SessionKind::Lmtp);
+    s.set_timeout(Some(Duration::from_secs(20)));
+    s.connect(bed.lmtp_socket.to_str().unwrap(), 0).unwrap();
+    // bigger than the 1-byte quota of "full"
+    let msg = format!("From: alice@example.test\r\nSubject: {marker}\r\n\r\n{}\r\n", "z".repeat(4000));
+    s.sendmail(
+        "alice@example.test",
+        &["alice@example.test", "nosuch@example.test", "full@example.test"],
+        msg.as_bytes(),
+        &[],
+        &[],
+    )
+    .expect("delivered to alice");
+    let got = enhanced_per_recipient(&s);
+    assert_eq!(per_recipient(&s)[1].1, 550);
+    assert_eq!(got[1], (Some((5, 1, 1)), None), "unknown user: {got:?}");
+    assert_eq!(got[2].1, Some((5, 2, 2)), "over quota after the data: {got:?}");
+    assert_eq!(got[0].1.map(|(class, ..)| class), Some(2), "alice delivered: {got:?}");
+    assert!(bed.wait_for_lmtp_mail("alice", &marker, Duration::from_secs(15)).is_some());
+    s.quit().unwrap();
+}

@@ -5,7 +5,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
     complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, DataEncoder, HeaderEnvelope,
 };
-use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
+use crate::protocol::{check_esmtp_param, command_line, quote_address, EnhancedStatus, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
@@ -158,6 +158,18 @@ impl RecipientStatus {
     /// Its own reply after the data (LMTP only: one reply per accepted recipient).
     pub fn data_reply(&self) -> Option<&Reply> {
         self.data_reply.as_ref()
+    }
+
+    /// The RFC 3463 enhanced status (`class.subject.detail`) of its RCPT reply, when the
+    /// server sent one.
+    pub fn rcpt_enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.rcpt_reply.enhanced_status()
+    }
+
+    /// The RFC 3463 enhanced status of its own reply after the data (LMTP), when the server
+    /// sent one.
+    pub fn data_enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.data_reply.as_ref().and_then(Reply::enhanced_status)
     }
 
     /// Whether RCPT TO was accepted (250 or 251, as smtplib counts it).
