@@ -90,6 +90,37 @@ fn lmtp_252_rcpt_gets_its_own_reply_after_the_data() {
     }
 }
 
+/// Pipelined LMTP where every RCPT got a 252: no recipient is accepted as smtplib counts, but
+/// the server counted both and answers the (empty) message twice; both answers are read and
+/// the session stays in step.
+#[test]
+fn lmtp_pipelined_252_only_reads_one_answer_per_counted_recipient() {
+    let mut steps = lmtp_greeting(&["PIPELINING"]);
+    steps.extend([
+        Step::expect("MAIL FROM:<s@x.test>"),
+        Step::expect("RCPT TO:<a@x.test>"),
+        Step::expect("RCPT TO:<b@x.test>"),
+        Step::expect("DATA"),
+        Step::reply("250 ok\n252 2.1.5 will try <a@x.test>\n252 2.1.5 will try <b@x.test>\n354 go"),
+        Step::expect("."),
+        Step::reply("250 2.0.0 <a@x.test> saved\n250 2.0.0 <b@x.test> saved"),
+        Step::expect("RSET"),
+        Step::reply("250 2.0.0 reset"),
+        Step::expect("NOOP"),
+        Step::reply("250 2.0.0 noop"),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let mut s = session(SessionKind::Lmtp);
+    s.connect(&server.addr(), 0).unwrap();
+    let e = s.sendmail("s@x.test", &["a@x.test", "b@x.test"], b"secret body\r\n", &[], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RecipientsRefused, "{e}");
+    assert_eq!(s.noop().unwrap().text(), "2.0.0 noop", "in step afterwards");
+    s.close();
+    let r = server.finish();
+    r.assert_ok();
+    assert!(!r.wire_str().contains("secret body"), "{}", r.wire_str());
+}
+
 /// SMTP keeps smtplib's rule: only 250 and 251 accept a recipient, a 252 is in the refused list.
 #[test]
 fn smtp_252_rcpt_is_refused_as_smtplib_counts_it() {

@@ -424,6 +424,18 @@ impl Session {
         Ok(first.expect("at least one accepted recipient"))
     }
 
+    /// Read the answer to the end of a message that went out in a pipelined batch although
+    /// no recipient was accepted (250 or 251). A server that counted a recipient anyway (any
+    /// 2xx, e.g. 252) answers as for any message, once per such recipient for LMTP, and may
+    /// deliver it; one that counted none answers once and delivers nothing.
+    fn read_replies_to_unwanted_message(&mut self) -> Result<()> {
+        if self.transaction.recipients.iter().any(RecipientStatus::counted_by_server) {
+            self.read_data_replies().map(drop)
+        } else {
+            self.read_reply().map(drop)
+        }
+    }
+
     /// After the replies to the end of data the server must be silent. Extra bytes close the
     /// connection, but the replies read stand: a delivered message must not be reported as
     /// failed (a caller would send it twice); the next call reports the protocol error.
@@ -661,10 +673,9 @@ impl Session {
                 let reply = self.read_reply()?;
                 if !accepted {
                     if reply.code() == 354 {
-                        // a server that takes DATA with no recipient gets an empty message; an
-                        // LMTP server answers it once per recipient it counted (e.g. a 252)
+                        // a server that takes DATA with no recipient gets an empty message
                         self.send_bytes(b".\r\n")?;
-                        self.read_data_replies()?;
+                        self.read_replies_to_unwanted_message()?;
                     }
                     self.rset_quietly();
                     return Err(refusal(self));
@@ -673,10 +684,9 @@ impl Session {
             }
             Some(last) => {
                 if !accepted {
-                    // the server answers the chunk it had to swallow (a LAST chunk as it
-                    // answers the end of data: once per counted recipient for LMTP)
+                    // the server answers the chunk it had to swallow
                     if last {
-                        self.read_data_replies()?;
+                        self.read_replies_to_unwanted_message()?;
                     } else {
                         self.read_reply()?;
                     }
