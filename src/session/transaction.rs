@@ -246,8 +246,8 @@ impl Session {
     /// smtplib's `data(msg)`: DATA, then the message with line endings normalised to CRLF and
     /// dot-stuffed, then the end-of-data mark. A DATA reply other than 354 is
     /// [`ErrorKind::Data`] (nothing of the message sent). The final reply is returned whatever
-    /// its code; for LMTP one reply is read per accepted recipient and kept per recipient
-    /// (the first is returned). Losing the connection after the end-of-data mark and before
+    /// its code; for LMTP one reply is read per recipient whose RCPT got a 2xx reply (252
+    /// included, as the server counts them) and kept per recipient (the first is returned). Losing the connection after the end-of-data mark and before
     /// the reply is [`ErrorKind::DeliveryUnknown`].
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
         refuse_nul(msg)?;
@@ -404,24 +404,24 @@ impl Session {
     /// Read the reply (SMTP) or replies (LMTP: one per recipient the server counted) to the
     /// end of data.
     fn read_data_replies(&mut self) -> Result<Reply> {
-        let accepted: Vec<usize> = (0..self.transaction.recipients.len())
+        let counted: Vec<usize> = (0..self.transaction.recipients.len())
             .filter(|&i| self.transaction.recipients[i].counted_by_server())
             .collect();
-        if self.kind != SessionKind::Lmtp || accepted.is_empty() {
+        if self.kind != SessionKind::Lmtp || counted.is_empty() {
             let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.clear();
             self.close_if_more_input();
             return Ok(reply);
         }
         let mut first = None;
-        for i in accepted {
+        for i in counted {
             let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.recipients[i].data_reply = Some(reply.clone());
             first.get_or_insert(reply);
         }
         self.transaction.clear();
         self.close_if_more_input();
-        Ok(first.expect("at least one accepted recipient"))
+        Ok(first.expect("at least one counted recipient"))
     }
 
     /// Read the answer to the end of a message that went out in a pipelined batch although
@@ -812,10 +812,11 @@ fn summarise_refusals(kind: ErrorKind, when: &str, refusals: &[(&str, &Reply)]) 
     let Some((address, reply)) = chosen else {
         return Error::new(kind, "no recipient");
     };
-    let n = refusals.len();
-    let all = if n == 1 { "the only recipient was".to_owned() } else { format!("all {n} recipients were") };
-    let message =
-        format!("{all} refused {when}; the most permanent refusal: {address}: {} {}", reply.code(), reply.text());
+    let refused = format!("{address}: {} {}", reply.code(), reply.text());
+    let message = match refusals.len() {
+        1 => format!("the only recipient was refused {when}: {refused}"),
+        n => format!("all {n} recipients were refused {when}; the most permanent refusal: {refused}"),
+    };
     Error::with_reply_message(kind, (*reply).clone(), message)
 }
 
