@@ -129,7 +129,27 @@ fn is_named(msg: &[u8], field: &RawField, name: &str) -> bool {
 /// Resent-Sender/Resent-From) or one without an address; an address field that does not parse
 /// strictly; a header line that is neither a field nor a continuation; header section not UTF-8.
 pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
+    complete_envelope(msg, None, None)
+}
+
+/// The envelope smtplib's `send_message(msg, from_addr, to_addrs)` uses: each half the caller
+/// gave is kept as given, each missing half comes from the headers as in
+/// [`envelope_from_headers`], and no header is read for a half that was given. More than one
+/// Resent- block is an error even when both halves are given (smtplib checks it first).
+///
+/// Errors (InvalidArgument): those of [`envelope_from_headers`], each only for the half it
+/// concerns; the header section itself (malformed lines, not UTF-8) only when a half is read.
+pub fn complete_envelope(msg: &[u8], from: Option<&str>, to: Option<&[&str]>) -> Result<HeaderEnvelope> {
     let section = scan_headers(msg);
+    let resent = section.fields.iter().filter(|f| is_named(msg, f, "Resent-Date")).count();
+    let prefix = match resent {
+        0 => "",
+        1 => "Resent-",
+        _ => return Err(Error::invalid("message has more than one 'Resent-' header block")),
+    };
+    if let (Some(from), Some(to)) = (from, to) {
+        return Ok(HeaderEnvelope { from: from.to_owned(), to: to.iter().map(|r| r.to_string()).collect() });
+    }
     if let Some(offset) = section.malformed {
         return Err(Error::invalid(format!(
             "message header line at byte {offset} is neither a field nor a continuation"
@@ -138,15 +158,20 @@ pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
     if std::str::from_utf8(&msg[..section.end]).is_err() {
         return Err(Error::invalid("message header section is not valid UTF-8"));
     }
-    let first = |name: &str| section.fields.iter().find(|f| is_named(msg, f, name));
-
-    let resent = section.fields.iter().filter(|f| is_named(msg, f, "Resent-Date")).count();
-    let prefix = match resent {
-        0 => "",
-        1 => "Resent-",
-        _ => return Err(Error::invalid("message has more than one 'Resent-' header block")),
+    let from = match from {
+        Some(from) => from.to_owned(),
+        None => header_sender(msg, &section, prefix)?,
     };
+    let to = match to {
+        Some(to) => to.iter().map(|r| r.to_string()).collect(),
+        None => header_recipients(msg, &section, prefix)?,
+    };
+    Ok(HeaderEnvelope { from, to })
+}
 
+/// The first address of (Resent-)Sender, else of (Resent-)From.
+fn header_sender(msg: &[u8], section: &HeaderSection, prefix: &str) -> Result<String> {
+    let first = |name: &str| section.fields.iter().find(|f| is_named(msg, f, name));
     let sender_name = format!("{prefix}Sender");
     let from_name = format!("{prefix}From");
     let (name, field) = match first(&sender_name) {
@@ -161,17 +186,33 @@ pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
         .into_iter()
         .next()
         .ok_or_else(|| Error::invalid(format!("{name} header has no address")))?;
+    Ok(from)
+}
 
+/// Every address of the first (Resent-)To, (Resent-)Bcc and (Resent-)Cc fields, in that order.
+fn header_recipients(msg: &[u8], section: &HeaderSection, prefix: &str) -> Result<Vec<String>> {
     let mut to = Vec::new();
     for kind in ["To", "Bcc", "Cc"] {
         let name = format!("{prefix}{kind}");
-        if let Some(field) = first(&name) {
+        if let Some(field) = section.fields.iter().find(|f| is_named(msg, f, &name)) {
             let addrs =
                 parse_address_list(&field_value(msg, field)).map_err(|e| e.context(&format!("{name} header")))?;
             to.extend(addrs);
         }
     }
-    Ok(HeaderEnvelope { from, to })
+    Ok(to)
+}
+
+/// `msg` without its first line when that line is an mbox `From ` line (exactly "From " at
+/// the very start): the email package smtplib serialises through never transmits it.
+pub fn strip_mbox_from_line(msg: &[u8]) -> &[u8] {
+    if !msg.starts_with(b"From ") {
+        return msg;
+    }
+    match line_at(msg, 0) {
+        Some(line) => &msg[line.end..],
+        None => msg,
+    }
 }
 
 /// The unfolded value of a field: the first line after the colon, then each continuation line
@@ -781,6 +822,44 @@ mod tests {
         // The quoted local part is what it looks like, never the address inside it.
         let v = parse("\"xclow3n@gmail.com x\"@internal.domain");
         assert_ne!(v, ["xclow3n@gmail.com"]);
+    }
+
+    // --- complete_envelope: only the missing half is read ---
+
+    #[test]
+    fn given_sender_reads_no_sender_header() {
+        let e = complete_envelope(b"To: t@x\n\n", Some("s@x"), None).unwrap();
+        assert_eq!((e.from.as_str(), e.to.as_slice()), ("s@x", ["t@x".to_owned()].as_slice()));
+        // the refused Cc concerns the recipients, which are read here
+        assert!(complete_envelope(b"To: t@x\nCc: Team: a@x, b@x\n\n", Some("s@x"), None).is_err());
+    }
+
+    #[test]
+    fn given_recipients_read_no_recipient_header() {
+        let e = complete_envelope(b"From: f@x\nCc: Team: a@x, b@x\n\n", None, Some(&["r@x"])).unwrap();
+        assert_eq!((e.from.as_str(), e.to.as_slice()), ("f@x", ["r@x".to_owned()].as_slice()));
+        assert!(complete_envelope(b"To: t@x\n\n", None, Some(&["r@x"])).is_err(), "no From to read");
+    }
+
+    #[test]
+    fn both_given_read_nothing_but_the_resent_count() {
+        let e = complete_envelope(b"garbage\nCc: Team:\n\n", Some("s@x"), Some(&["r@x"])).unwrap();
+        assert_eq!((e.from.as_str(), e.to.as_slice()), ("s@x", ["r@x".to_owned()].as_slice()));
+        let two = b"Resent-Date: a\nResent-To: b@x\nResent-Date: b\nResent-To: d@x\n\n";
+        let err = complete_envelope(two, Some("s@x"), Some(&["r@x"])).unwrap_err();
+        assert!(err.message().contains("more than one 'Resent-' header block"), "{err}");
+    }
+
+    #[test]
+    fn mbox_from_line_stripped_only_when_first_and_exact() {
+        assert_eq!(
+            strip_mbox_from_line(b"From f@x Thu Jan  1 00:00:00 1970\r\nFrom: f@x\r\n\r\nb"),
+            b"From: f@x\r\n\r\nb"
+        );
+        assert_eq!(strip_mbox_from_line(b"From f@x\nTo: t@x\n"), b"To: t@x\n");
+        for kept in [&b"From: f@x\nFrom f@x\n"[..], b"from f@x\nTo: t@x\n", b">From f@x\n", b" From f@x\n"] {
+            assert_eq!(strip_mbox_from_line(kept), kept);
+        }
     }
 
     // --- strip_bcc ---

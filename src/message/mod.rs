@@ -5,4 +5,6 @@ mod data;
 mod headers;
 
 pub use data::{normalized_len, DataEncoder};
-pub use headers::{envelope_from_headers, needs_smtputf8, strip_bcc, HeaderEnvelope};
+pub use headers::{
+    complete_envelope, envelope_from_headers, needs_smtputf8, strip_bcc, strip_mbox_from_line, HeaderEnvelope,
+};

@@ -68,6 +68,8 @@ pub struct Session {
     tls_config: TlsConfig,
     tls_policy: TlsPolicy,
     tls_info: Option<TlsInfo>,
+    /// The server refused STARTTLS on this connection (an opportunistic policy stops asking).
+    starttls_refused: bool,
     /// The host name or address connect was given (what TLS verifies by default).
     connected_host: String,
     /// Why the session closed the connection itself after a call that otherwise succeeded
@@ -131,6 +133,7 @@ impl Session {
             tls_config: TlsConfig::default(),
             tls_policy: TlsPolicy::default(),
             tls_info: None,
+            starttls_refused: false,
             connected_host: String::new(),
             closed_because: None,
             authenticated: false,
@@ -286,7 +289,6 @@ impl Session {
     fn reset_connection_state(&mut self) {
         self.greeting = None;
         self.closed_because = None;
-        self.tls_info = None;
         self.forget_capabilities();
         self.transaction = Default::default();
     }
@@ -300,8 +302,13 @@ impl Session {
         self.features = Features::default();
     }
 
-    /// smtplib's `close()`: drop the connection without sending anything.
+    /// smtplib's `close()`: drop the connection without sending anything. Every way of losing
+    /// the connection (a 421, an I/O or protocol error, QUIT) comes through here, so what
+    /// described the connection (TLS, authentication, a refused STARTTLS) goes with it.
     pub fn close(&mut self) {
+        self.tls_info = None;
+        self.authenticated = false;
+        self.starttls_refused = false;
         if let Some(c) = self.conn.take() {
             c.shutdown();
             self.debug(DebugKind::Info, b"connection closed");

@@ -25,7 +25,8 @@ impl Session {
         self.tls_policy
     }
 
-    /// What TLS negotiated on the current connection, `None` without TLS.
+    /// What TLS negotiated on the current connection; `None` without TLS, and once the
+    /// connection is lost or closed.
     pub fn tls_info(&self) -> Option<&TlsInfo> {
         self.tls_info.as_ref()
     }
@@ -90,7 +91,18 @@ impl Session {
             }
             return Ok(());
         }
-        self.starttls()
+        if self.tls_policy == TlsPolicy::Opportunistic && self.starttls_refused {
+            return Ok(());
+        }
+        match self.starttls() {
+            // opportunistic: a refusal means plain text (RFC 3207 §4), not a failed call
+            Err(e) if self.tls_policy == TlsPolicy::Opportunistic && self.starttls_refused && self.is_connected() => {
+                let note = format!("STARTTLS refused ({e}): continuing without TLS");
+                self.debug(super::DebugKind::Info, note.as_bytes());
+                Ok(())
+            }
+            res => res,
+        }
     }
 
     /// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
@@ -102,6 +114,8 @@ impl Session {
     /// sent anything after its 220 before the handshake (response injection);
     /// [`ErrorKind::TlsCertificate`] / [`ErrorKind::Tls`] when the handshake fails. A refusal
     /// leaves the plain connection open (as smtplib); every failure after a 220 closes it.
+    /// The refusal is remembered for the connection: with a [`TlsPolicy::Opportunistic`]
+    /// policy, transactions and logins then go on in plain text without asking again.
     pub fn starttls(&mut self) -> Result<()> {
         if self.kind == SessionKind::Smtps {
             return Err(Error::bad_state("STARTTLS is for plain sessions: an SMTPS session uses TLS from the start"));
@@ -126,6 +140,7 @@ impl Session {
         }
         let reply = self.command("STARTTLS", "")?;
         if reply.code() != 220 {
+            self.starttls_refused = true;
             if self.tls_policy == TlsPolicy::Required {
                 let why = format!("the server refused STARTTLS: {} {}", reply.code(), reply.text());
                 return Err(self.tls_required_by(&why, Some(reply)));

@@ -2,8 +2,10 @@
 
 use super::{Session, SessionKind};
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::{envelope_from_headers, needs_smtputf8, normalized_len, strip_bcc, DataEncoder};
-use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
+use crate::message::{
+    complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, DataEncoder, HeaderEnvelope,
+};
+use crate::protocol::{check_esmtp_param, command_line, quote_address, EnhancedStatus, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
@@ -158,18 +160,37 @@ impl RecipientStatus {
         self.data_reply.as_ref()
     }
 
+    /// The RFC 3463 enhanced status (`class.subject.detail`) of its RCPT reply, when the
+    /// server sent one.
+    pub fn rcpt_enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.rcpt_reply.enhanced_status()
+    }
+
+    /// The RFC 3463 enhanced status of its own reply after the data (LMTP), when the server
+    /// sent one.
+    pub fn data_enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.data_reply.as_ref().and_then(Reply::enhanced_status)
+    }
+
     /// Whether RCPT TO was accepted (250 or 251, as smtplib counts it).
     pub fn rcpt_accepted(&self) -> bool {
         matches!(self.rcpt_reply.code(), 250 | 251)
     }
 
+    /// Whether the server counts this recipient as accepted: any 2xx RCPT reply. An LMTP
+    /// server sends one reply after the data for each of these (RFC 2033 §4.2), 252 included.
+    fn counted_by_server(&self) -> bool {
+        self.rcpt_reply.is_positive()
+    }
+
     /// The reply that refused this recipient, if one did: its RCPT reply, or its LMTP
-    /// per-recipient reply after the data.
+    /// per-recipient reply after the data. Without a reply after the data, a RCPT reply other
+    /// than 250 or 251 is a refusal (smtplib's rule); with one (LMTP), that reply decides.
     pub fn refusal(&self) -> Option<&Reply> {
-        if !self.rcpt_accepted() {
-            Some(&self.rcpt_reply)
-        } else {
-            self.data_reply.as_ref().filter(|r| !r.is_positive())
+        match &self.data_reply {
+            Some(data) if self.counted_by_server() => Some(data).filter(|r| !r.is_positive()),
+            _ if self.rcpt_accepted() => None,
+            _ => Some(&self.rcpt_reply),
         }
     }
 }
@@ -225,8 +246,8 @@ impl Session {
     /// smtplib's `data(msg)`: DATA, then the message with line endings normalised to CRLF and
     /// dot-stuffed, then the end-of-data mark. A DATA reply other than 354 is
     /// [`ErrorKind::Data`] (nothing of the message sent). The final reply is returned whatever
-    /// its code; for LMTP one reply is read per accepted recipient and kept per recipient
-    /// (the first is returned). Losing the connection after the end-of-data mark and before
+    /// its code; for LMTP one reply is read per recipient whose RCPT got a 2xx reply (252
+    /// included, as the server counts them) and kept per recipient (the first is returned). Losing the connection after the end-of-data mark and before
     /// the reply is [`ErrorKind::DeliveryUnknown`].
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
         refuse_nul(msg)?;
@@ -347,10 +368,16 @@ impl Session {
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
-                    if let Err(e) = self.read_bdat_chunk_reply(&mut pending) {
-                        // the LAST chunk's replies are still on their way: the stream is out of step
-                        self.close();
-                        return Err(if e.kind() == ErrorKind::Data { e } else { delivery_unknown(e) });
+                    match self.read_bdat_chunk_reply(&mut pending) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::Data => {
+                            // the transaction failed: the server discards the LAST chunk and
+                            // answers it once, LMTP too (RFC 3030 §4.2; Dovecot: 503 "Previous
+                            // data chunk failed"); read that answer so RSET finds the session in step
+                            let _ = self.read_reply();
+                            return Err(e);
+                        }
+                        Err(e) => return Err(delivery_unknown(e)),
                     }
                 }
                 return self.read_data_replies();
@@ -360,7 +387,7 @@ impl Session {
     }
 
     /// Read the reply to one non-LAST BDAT chunk; a refusal drains the other outstanding
-    /// chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
+    /// non-LAST chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
     fn read_bdat_chunk_reply(&mut self, pending: &mut usize) -> Result<()> {
         let reply = self.read_reply()?;
         *pending -= 1;
@@ -374,26 +401,39 @@ impl Session {
         Err(Error::with_reply(ErrorKind::Data, reply))
     }
 
-    /// Read the reply (SMTP) or replies (LMTP) to the end of data.
+    /// Read the reply (SMTP) or replies (LMTP: one per recipient the server counted) to the
+    /// end of data.
     fn read_data_replies(&mut self) -> Result<Reply> {
-        let accepted: Vec<usize> = (0..self.transaction.recipients.len())
-            .filter(|&i| self.transaction.recipients[i].rcpt_accepted())
+        let counted: Vec<usize> = (0..self.transaction.recipients.len())
+            .filter(|&i| self.transaction.recipients[i].counted_by_server())
             .collect();
-        if self.kind != SessionKind::Lmtp || accepted.is_empty() {
+        if self.kind != SessionKind::Lmtp || counted.is_empty() {
             let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.clear();
             self.close_if_more_input();
             return Ok(reply);
         }
         let mut first = None;
-        for i in accepted {
+        for i in counted {
             let reply = self.read_reply().map_err(delivery_unknown)?;
             self.transaction.recipients[i].data_reply = Some(reply.clone());
             first.get_or_insert(reply);
         }
         self.transaction.clear();
         self.close_if_more_input();
-        Ok(first.expect("at least one accepted recipient"))
+        Ok(first.expect("at least one counted recipient"))
+    }
+
+    /// Read the answer to the end of a message that went out in a pipelined batch although
+    /// no recipient was accepted (250 or 251). A server that counted a recipient anyway (any
+    /// 2xx, e.g. 252) answers as for any message, once per such recipient for LMTP, and may
+    /// deliver it; one that counted none answers once and delivers nothing.
+    fn read_replies_to_unwanted_message(&mut self) -> Result<()> {
+        if self.transaction.recipients.iter().any(RecipientStatus::counted_by_server) {
+            self.read_data_replies().map(drop)
+        } else {
+            self.read_reply().map(drop)
+        }
     }
 
     /// After the replies to the end of data the server must be silent. Extra bytes close the
@@ -424,6 +464,11 @@ impl Session {
     /// refused), [`ErrorKind::Data`]; after each the transaction is reset with RSET, or the
     /// connection closed when the server said 421. Every argument is checked before anything
     /// is sent.
+    ///
+    /// When every recipient was refused (at RCPT, or for LMTP after the data), the error says
+    /// how many and carries the most permanent refusal: the first 5xx if there is one, else
+    /// the first 4xx, so that a caller choosing between retrying and bouncing never retries
+    /// what a server refused for good. [`Session::recipients`] keeps every recipient's own reply.
     pub fn sendmail(
         &mut self,
         from: &str,
@@ -630,7 +675,7 @@ impl Session {
                     if reply.code() == 354 {
                         // a server that takes DATA with no recipient gets an empty message
                         self.send_bytes(b".\r\n")?;
-                        self.read_reply()?;
+                        self.read_replies_to_unwanted_message()?;
                     }
                     self.rset_quietly();
                     return Err(refusal(self));
@@ -639,8 +684,12 @@ impl Session {
             }
             Some(last) => {
                 if !accepted {
-                    // the server answers the chunk it had to swallow; nothing was delivered
-                    self.read_reply()?;
+                    // the server answers the chunk it had to swallow
+                    if last {
+                        self.read_replies_to_unwanted_message()?;
+                    } else {
+                        self.read_reply()?;
+                    }
                     self.rset_quietly();
                     return Err(refusal(self));
                 }
@@ -657,26 +706,21 @@ impl Session {
         e
     }
 
+    /// [`ErrorKind::RecipientsRefused`] for a transaction whose every recipient was refused at RCPT.
     fn all_refused(&self) -> Error {
-        let last = self.recipients().last().map(|r| r.rcpt_reply.clone()).unwrap_or_else(|| Reply::new(554, vec![]));
-        Error::with_reply_message(
-            ErrorKind::RecipientsRefused,
-            last,
-            format!("all {} recipients refused", self.recipients().len()),
-        )
+        let refusals: Vec<(&str, &Reply)> = self.recipients().iter().map(|r| (r.address(), &r.rcpt_reply)).collect();
+        summarise_refusals(ErrorKind::RecipientsRefused, "at RCPT", &refusals)
     }
 
     /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
     fn judge_final(&mut self, reply: Reply) -> Result<()> {
         if self.kind == SessionKind::Lmtp {
-            let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.rcpt_accepted()).collect();
-            if !accepted.is_empty() && accepted.iter().all(|r| r.refusal().is_some()) {
-                let first = accepted[0].refusal().cloned().unwrap_or(reply);
-                return Err(Error::with_reply_message(
-                    ErrorKind::Data,
-                    first,
-                    "the message was refused for every recipient after the data",
-                ));
+            // the recipients the server answered after the data decide the outcome
+            let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.data_reply.is_some()).collect();
+            let refusals: Vec<(&str, &Reply)> =
+                accepted.iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply))).collect();
+            if !accepted.is_empty() && refusals.len() == accepted.len() {
+                return Err(summarise_refusals(ErrorKind::Data, "after the data", &refusals));
             }
             if accepted.is_empty() && reply.code() != 250 {
                 self.rset_quietly();
@@ -691,9 +735,11 @@ impl Session {
         Ok(())
     }
 
-    /// smtplib's `send_message`: the envelope comes from the message's headers unless given
-    /// (Sender over From; To, Bcc, Cc; one `Resent-*` block wins, more than one is
-    /// [`ErrorKind::InvalidArgument`]); Bcc and Resent-Bcc fields are not transmitted;
+    /// smtplib's `send_message`: the sender and the recipients each come from the message's
+    /// headers unless given, and no header is read for a half that is given (Sender over
+    /// From; To, Bcc, Cc; one `Resent-*` block wins, more than one is
+    /// [`ErrorKind::InvalidArgument`] even with both given); an mbox `From ` first line, Bcc
+    /// and Resent-Bcc fields are not transmitted;
     /// non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME, or give
     /// [`ErrorKind::NotSupported`] when the server lacks SMTPUTF8.
     pub fn send_message(
@@ -704,15 +750,8 @@ impl Session {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        let derived = if from.is_none() || to.is_none() { Some(envelope_from_headers(msg)?) } else { None };
-        let from: String = match from {
-            Some(f) => f.to_owned(),
-            None => derived.as_ref().map(|e| e.from.clone()).unwrap_or_default(),
-        };
-        let to: Vec<String> = match to {
-            Some(t) => t.iter().map(|s| s.to_string()).collect(),
-            None => derived.map(|e| e.to).unwrap_or_default(),
-        };
+        let msg = strip_mbox_from_line(msg);
+        let HeaderEnvelope { from, to } = complete_envelope(msg, from, to)?;
         // the envelope is checked before anything is sent, as sendmail would check it
         quote_address(&from)?;
         for r in &to {
@@ -760,6 +799,25 @@ fn delivery_unknown(e: Error) -> Error {
         ErrorKind::DeliveryUnknown,
         format!("connection lost after the end of the message and before the server's reply: delivery unknown ({e})"),
     )
+}
+
+/// One error for a transaction every recipient of which was refused: it says how many, and
+/// carries the most permanent refusal (the first 5xx, else the first 4xx, else the first).
+fn summarise_refusals(kind: ErrorKind, when: &str, refusals: &[(&str, &Reply)]) -> Error {
+    let chosen = refusals
+        .iter()
+        .find(|(_, r)| r.code() >= 500)
+        .or_else(|| refusals.iter().find(|(_, r)| r.code() >= 400))
+        .or_else(|| refusals.first());
+    let Some((address, reply)) = chosen else {
+        return Error::new(kind, "no recipient");
+    };
+    let refused = format!("{address}: {} {}", reply.code(), reply.text());
+    let message = match refusals.len() {
+        1 => format!("the only recipient was refused {when}: {refused}"),
+        n => format!("all {n} recipients were refused {when}; the most permanent refusal: {refused}"),
+    };
+    Error::with_reply_message(kind, (*reply).clone(), message)
 }
 
 fn rcpt_421(reply: Reply) -> Error {
