@@ -599,8 +599,8 @@ smtp_result smtp_auth_response_set(smtp_auth_response *response, const uint8_t *
 smtp_result smtp_session_set_allow_cleartext_credentials(smtp_client *session, bool allow);
 
 /**
- * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT and
- * reconnecting; while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+ * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
+ * reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
  * sending anything (one AUTH per session, RFC 4954).
  */
 bool smtp_session_is_authenticated(const smtp_client *session);
@@ -787,12 +787,14 @@ smtp_result smtp_rcpt(smtp_client *session,
 /**
  * smtplib's `data(msg)`: DATA, then the `len` bytes at `msg` with every line ending
  * normalised to CRLF and lines starting with `.` dot-stuffed, then the end mark. The final
- * reply is the last reply whatever its code; for LMTP one reply per accepted recipient is
- * read and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
+ * reply is the last reply whatever its code; for LMTP one reply is read after the data for
+ * each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
  * not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
  * after the end mark, before the reply), connection errors.
  */
-smtp_result smtp_data(smtp_client *session, const uint8_t *msg, size_t len);
+smtp_result smtp_data(smtp_client *session,
+                      const uint8_t *msg,
+                      size_t len);
 
 /**
  * smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`.
@@ -802,7 +804,10 @@ smtp_result smtp_data(smtp_client *session, const uint8_t *msg, size_t len);
  * message normalised and dot-stuffed. Returns `SMTP_RESULT_OK` if at least one recipient
  * was accepted; the refused ones are listed by `smtp_session_refused_get()`. Errors:
  * `SENDER_REFUSED` (sender kept, `smtp_session_last_error_sender()`), `RECIPIENTS_REFUSED`
- * (all refused), `DATA_ERROR`: after each the transaction is reset with RSET, unless the
+ * (all refused: the message says how many, and the last error's reply, code and enhanced
+ * status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
+ * list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
+ * after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
  * server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
  * `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
  */
@@ -818,7 +823,8 @@ smtp_result smtp_sendmail(smtp_client *session,
                           size_t n_rcpt_options);
 
 /**
- * `smtp_sendmail()` with the message pulled from `read` in chunks, so a message of any size
+ * `smtp_sendmail()` (same results, same choice of reply when all recipients are refused) with
+ * the message pulled from `read` in chunks, so a message of any size
  * goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
  * `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
  * against the server's limit; -1 when unknown. An abort before the transaction starts sends
@@ -852,9 +858,10 @@ smtp_result smtp_session_set_chunking(smtp_client *session, bool enabled);
 /**
  * smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
  * RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
- * `to` takes the recipients from To, Bcc and Cc; a single `Resent-*` block takes precedence
- * and more than one is `INVALID_ARGUMENT`. Bcc and Resent-Bcc fields are removed from what
- * is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
+ * `to` takes the recipients from To, Bcc and Cc; each half is read from the headers only when
+ * it is not given, as smtplib does. A single `Resent-*` block takes precedence; more than one
+ * is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
+ * leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
  * lacks SMTPUTF8). Then as `smtp_sendmail()`.
  */
 smtp_result smtp_send_message(smtp_client *session,
@@ -962,8 +969,9 @@ int32_t smtp_session_last_callback_value(const smtp_client *session);
 
 /**
  * Number of refused recipients of the current or last transaction (smtplib's `sendmail`
- * result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
- * each send.
+ * result dict: for SMTP, every RCPT not answered 250 or 251). For LMTP, a recipient with a
+ * reply after the data is refused when that reply refused it, and only then. Reset by
+ * `smtp_mail()` and each send.
  */
 size_t smtp_session_refused_count(const smtp_client *session);
 
@@ -995,6 +1003,18 @@ smtp_result smtp_session_recipient_get(const smtp_client *session,
                                        int32_t *rcpt_code_out,
                                        int32_t *data_code_out,
                                        const char **text_out);
+
+/**
+ * The RFC 3463 enhanced status code (`class.subject.detail`, e.g. 5.1.1) of the `index`th
+ * recipient's deciding reply (the after-data reply for LMTP when there is one, else its RCPT
+ * reply), parsed, so that a caller deciding to retry or bounce need not parse reply text.
+ * Returns false (outputs untouched) when that reply carried none or `index` is out of range.
+ */
+bool smtp_session_recipient_enhanced_status(const smtp_client *session,
+                                            size_t index,
+                                            int32_t *class_out,
+                                            int32_t *subject_out,
+                                            int32_t *detail_out);
 
 /**
  * Trust the CA certificates in the PEM file at `path` instead of the system trust store
@@ -1040,7 +1060,9 @@ smtp_result smtp_session_set_tls_insecure_skip_verify(smtp_client *session, bool
 /**
  * Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
  * `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
- * STARTTLS. Errors: `INVALID_ARGUMENT` for an unknown value.
+ * STARTTLS. Under `OPPORTUNISTIC`, a STARTTLS the server refuses (e.g. 454) is remembered for
+ * the connection: the session goes on in plain text and does not ask again until it
+ * reconnects (RFC 3207 §4). Errors: `INVALID_ARGUMENT` for an unknown value.
  */
 smtp_result smtp_session_set_tls_policy(smtp_client *session, int32_t policy);
 
@@ -1057,7 +1079,8 @@ smtp_result smtp_session_set_tls_policy(smtp_client *session, int32_t policy);
 smtp_result smtp_starttls(smtp_client *session);
 
 /**
- * Whether the current connection is protected by TLS.
+ * Whether the current connection is protected by TLS (false once the connection is closed or
+ * lost: after a 421, an I/O error, QUIT or `smtp_close()`).
  */
 bool smtp_session_tls_active(const smtp_client *session);
 

@@ -294,6 +294,12 @@ fn getter_calls() -> Vec<Getter> {
             want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
             want(v, [UNTOUCHED_INT; 3])
         }),
+        g("smtp_session_recipient_enhanced_status", |s| {
+            let mut v = [UNTOUCHED_INT; 3];
+            let [a, b, c] = &mut v;
+            want(smtp_session_recipient_enhanced_status(s, 0, a, b, c), false)?;
+            want(v, [UNTOUCHED_INT; 3])
+        }),
         g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
         g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
         g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),

@@ -272,8 +272,8 @@ pub extern "C" fn smtp_session_set_allow_cleartext_credentials(session: *mut smt
     })
 }
 
-/// Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT and
-/// reconnecting; while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+/// Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
+/// reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
 /// sending anything (one AUTH per session, RFC 4954).
 #[no_mangle]
 pub extern "C" fn smtp_session_is_authenticated(session: *const smtp_client) -> bool {

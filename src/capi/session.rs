@@ -351,8 +351,8 @@ pub extern "C" fn smtp_rcpt(
 
 /// smtplib's `data(msg)`: DATA, then the `len` bytes at `msg` with every line ending
 /// normalised to CRLF and lines starting with `.` dot-stuffed, then the end mark. The final
-/// reply is the last reply whatever its code; for LMTP one reply per accepted recipient is
-/// read and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
+/// reply is the last reply whatever its code; for LMTP one reply is read after the data for
+/// each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
 /// not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
 /// after the end mark, before the reply), connection errors.
 #[no_mangle]
@@ -371,7 +371,10 @@ pub extern "C" fn smtp_data(session: *mut smtp_client, msg: *const u8, len: usiz
 /// message normalised and dot-stuffed. Returns `SMTP_RESULT_OK` if at least one recipient
 /// was accepted; the refused ones are listed by `smtp_session_refused_get()`. Errors:
 /// `SENDER_REFUSED` (sender kept, `smtp_session_last_error_sender()`), `RECIPIENTS_REFUSED`
-/// (all refused), `DATA_ERROR`: after each the transaction is reset with RSET, unless the
+/// (all refused: the message says how many, and the last error's reply, code and enhanced
+/// status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
+/// list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
+/// after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
 /// server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
 /// `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
 #[no_mangle]
@@ -406,7 +409,8 @@ pub extern "C" fn smtp_sendmail(
 #[allow(non_camel_case_types)]
 pub type smtp_read_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, capacity: usize) -> i64>;
 
-/// `smtp_sendmail()` with the message pulled from `read` in chunks, so a message of any size
+/// `smtp_sendmail()` (same results, same choice of reply when all recipients are refused) with
+/// the message pulled from `read` in chunks, so a message of any size
 /// goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
 /// `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
 /// against the server's limit; -1 when unknown. An abort before the transaction starts sends
@@ -472,9 +476,10 @@ pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_client, enabled: 
 
 /// smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
 /// RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
-/// `to` takes the recipients from To, Bcc and Cc; a single `Resent-*` block takes precedence
-/// and more than one is `INVALID_ARGUMENT`. Bcc and Resent-Bcc fields are removed from what
-/// is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
+/// `to` takes the recipients from To, Bcc and Cc; each half is read from the headers only when
+/// it is not given, as smtplib does. A single `Resent-*` block takes precedence; more than one
+/// is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
+/// leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
 /// lacks SMTPUTF8). Then as `smtp_sendmail()`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
@@ -635,8 +640,9 @@ pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_client) 
 // ---------------------------------------------------------------- recipients
 
 /// Number of refused recipients of the current or last transaction (smtplib's `sendmail`
-/// result dict, plus LMTP recipients refused after the data). Reset by `smtp_mail()` and
-/// each send.
+/// result dict: for SMTP, every RCPT not answered 250 or 251). For LMTP, a recipient with a
+/// reply after the data is refused when that reply refused it, and only then. Reset by
+/// `smtp_mail()` and each send.
 #[no_mangle]
 pub extern "C" fn smtp_session_refused_count(session: *const smtp_client) -> usize {
     session_get(session, 0, |v| v.refused.len())
@@ -690,5 +696,28 @@ pub extern "C" fn smtp_session_recipient_get(
         put(data_code_out, r.data_code);
         put(text_out, r.text.as_ptr());
         smtp_result::Ok
+    })
+}
+
+/// The RFC 3463 enhanced status code (`class.subject.detail`, e.g. 5.1.1) of the `index`th
+/// recipient's deciding reply (the after-data reply for LMTP when there is one, else its RCPT
+/// reply), parsed, so that a caller deciding to retry or bounce need not parse reply text.
+/// Returns false (outputs untouched) when that reply carried none or `index` is out of range.
+#[no_mangle]
+pub extern "C" fn smtp_session_recipient_enhanced_status(
+    session: *const smtp_client,
+    index: usize,
+    class_out: *mut i32,
+    subject_out: *mut i32,
+    detail_out: *mut i32,
+) -> bool {
+    session_get(session, false, |v| match v.recipients.get(index).and_then(|r| r.enhanced_status) {
+        Some(es) => {
+            put(class_out, i32::from(es.class));
+            put(subject_out, i32::from(es.subject));
+            put(detail_out, i32::from(es.detail));
+            true
+        }
+        None => false,
     })
 }

@@ -115,7 +115,9 @@ pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_c
 
 /// Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
 /// `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
-/// STARTTLS. Errors: `INVALID_ARGUMENT` for an unknown value.
+/// STARTTLS. Under `OPPORTUNISTIC`, a STARTTLS the server refuses (e.g. 454) is remembered for
+/// the connection: the session goes on in plain text and does not ask again until it
+/// reconnects (RFC 3207 §4). Errors: `INVALID_ARGUMENT` for an unknown value.
 #[no_mangle]
 pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_client, policy: i32) -> smtp_result {
     session_call(session, |h| {
@@ -143,7 +145,8 @@ pub extern "C" fn smtp_starttls(session: *mut smtp_client) -> smtp_result {
     session_call(session, |h| Ok(h.core.starttls()?))
 }
 
-/// Whether the current connection is protected by TLS.
+/// Whether the current connection is protected by TLS (false once the connection is closed or
+/// lost: after a 421, an I/O error, QUIT or `smtp_close()`).
 #[no_mangle]
 pub extern "C" fn smtp_session_tls_active(session: *const smtp_client) -> bool {
     session_get(session, false, |v| v.tls_active)

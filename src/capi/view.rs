@@ -57,6 +57,8 @@ pub(crate) struct RecipientView {
     /// The text of the deciding reply: the after-data reply when there is one, else the RCPT
     /// reply (for a refused recipient, its refusal).
     pub(crate) text: CString,
+    /// The deciding reply's RFC 3463 enhanced status, when the server sent one.
+    pub(crate) enhanced_status: Option<EnhancedStatus>,
 }
 
 /// Everything getters read, as of the end of the last mutating call.
@@ -123,6 +125,8 @@ impl View {
             view.rcpt_code = i32::from(r.rcpt_reply().code());
             view.data_code = r.data_reply().map_or(0, |d| i32::from(d.code()));
             update(&mut view.text, &r.data_reply().unwrap_or(r.rcpt_reply()).text());
+            view.enhanced_status =
+                if r.data_reply().is_some() { r.data_enhanced_status() } else { r.rcpt_enhanced_status() };
             if r.refusal().is_some() {
                 self.refused.push(i);
             }

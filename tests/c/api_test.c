@@ -511,6 +511,18 @@ static void test_smtp(void)
             ok(smtp_session_recipient_get(s, 1, &addr, &rcpt, &data, &text) == SMTP_RESULT_OK
                    && streq(addr, "reject550@example.test") && rcpt == 550 && data == 0,
                "recipient_get(1): reject550, RCPT 550 (got %s %d %d)", show(addr), (int)rcpt, (int)data);
+            {
+                int32_t cls = -1, subject = -1, detail = -1;
+                bool found = smtp_session_recipient_enhanced_status(s, 1, &cls, &subject, &detail);
+                ok(found && cls == 5 && subject == 1 && detail == 1,
+                   "recipient_enhanced_status(1): 5.1.1 (got %d.%d.%d)", (int)cls, (int)subject, (int)detail);
+                found = smtp_session_recipient_enhanced_status(s, 0, &cls, &subject, &detail);
+                ok(found && cls == 2, "recipient_enhanced_status(0): 2.x.x (got %d.%d.%d)", (int)cls, (int)subject,
+                   (int)detail);
+                cls = -1;
+                found = smtp_session_recipient_enhanced_status(s, 2, &cls, NULL, NULL);
+                ok(!found && cls == -1, "recipient_enhanced_status(out of range): false, outputs untouched");
+            }
             /* NULL outputs are skipped */
             ok(smtp_session_recipient_get(s, 0, NULL, NULL, NULL, NULL) == SMTP_RESULT_OK,
                "recipient_get with NULL outputs");
@@ -757,6 +769,10 @@ static void test_lmtp(void)
         ok(smtp_session_refused_get(s, 0, &addr, &code, &text) == SMTP_RESULT_OK && streq(addr, "full@example.test")
                && code == 552,
            "refused: full@example.test 552 (got %s %d %s)", show(addr), (int)code, show(text));
+        int32_t cls = -1, subject = -1, detail = -1;
+        bool found = smtp_session_recipient_enhanced_status(s, 2, &cls, &subject, &detail);
+        ok(found && cls == 5 && subject == 2 && detail == 2,
+           "recipient_enhanced_status(2): full's after-data 5.2.2 (got %d.%d.%d)", (int)cls, (int)subject, (int)detail);
     } else {
         print_refused(s);
     }
