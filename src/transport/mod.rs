@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::error::{Error, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
@@ -221,7 +221,7 @@ impl Connection {
                 (Stream::Plain(Plain::Tcp(s)), Peer::Ip(addr))
             }
             Endpoint::Unix(path) => {
-                let s = UnixStream::connect(Path::new(path))
+                let s = connect_unix(Path::new(path), timeout)
                     .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
                 (Stream::Plain(Plain::Unix(s)), Peer::Unix)
             }
@@ -415,6 +415,33 @@ fn connect_tcp(
         }
     }
     Err(last_err)
+}
+
+/// Connect to a Unix-domain socket within `timeout`.
+///
+/// A listener whose backlog is full makes a blocking connect wait for room; on Linux a
+/// non-blocking connect fails at once with `EAGAIN` instead and `poll` cannot wait for room.
+/// So the connect blocks, bounded by `SO_SNDTIMEO`, which the kernel applies to that wait and
+/// which ends it with `EAGAIN` (reported as a timeout).
+fn connect_unix(path: &Path, timeout: Option<Duration>) -> io::Result<UnixStream> {
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    let addr = SockAddr::unix(path)?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            socket.set_write_timeout(Some(left))?;
+        }
+        match socket.connect(&addr) {
+            Ok(()) => return Ok(socket.into()),
+            // a signal ended the wait: a Unix-socket connect can simply be tried again
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn connect_one(addr: SocketAddr, timeout: Option<Duration>, bind: Option<SocketAddr>) -> io::Result<TcpStream> {
