@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::error::{Error, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
@@ -111,11 +111,15 @@ impl Read for Plain {
 }
 
 impl Write for Plain {
+    /// `send(MSG_NOSIGNAL)` on every socket kind: a peer that has gone away gives `EPIPE`,
+    /// never a SIGPIPE that would kill a C program keeping the default disposition. (Rust's
+    /// `UnixStream::write` is a plain `write(2)` before Rust 1.89, and TLS writes come here too.)
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.write(buf),
-            Plain::Unix(s) => s.write(buf),
-        }
+        let socket = match self {
+            Plain::Tcp(s) => SockRef::from(&*s),
+            Plain::Unix(s) => SockRef::from(&*s),
+        };
+        socket.send_with_flags(buf, libc::MSG_NOSIGNAL)
     }
 
     fn flush(&mut self) -> io::Result<()> {
