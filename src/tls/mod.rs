@@ -169,7 +169,13 @@ impl TlsConfig {
             }
             Err(HandshakeError::Failure(mid)) => {
                 let verify = mid.ssl().verify_result();
-                if verify != X509VerifyResult::OK {
+                let timed_out = mid
+                    .error()
+                    .io_error()
+                    .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+                if timed_out {
+                    Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
+                } else if verify != X509VerifyResult::OK {
                     Err(Error::new(
                         ErrorKind::TlsCertificate,
                         format!("certificate verification failed for {name}: {}", verify.error_string()),

@@ -3,18 +3,18 @@
 //!
 //! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
 
+mod socket;
+
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::error::{Error, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
 use crate::tls::{TlsConfig, TlsInfo};
 use openssl::ssl::SslStream;
+use socket::{connect_tcp_addr, connect_unix, PlainSocket};
 
 /// Where a session connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,73 +71,17 @@ impl Endpoint {
     }
 }
 
-/// A plain socket.
-#[derive(Debug)]
-enum Plain {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Plain {
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Plain::Tcp(s) => s.set_read_timeout(t),
-            Plain::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Plain::Tcp(s) => s.set_write_timeout(t),
-            Plain::Unix(s) => s.set_write_timeout(t),
-        }
-    }
-
-    fn shutdown(&self) {
-        let _ = match self {
-            Plain::Tcp(s) => s.shutdown(Shutdown::Both),
-            Plain::Unix(s) => s.shutdown(Shutdown::Both),
-        };
-    }
-}
-
-impl Read for Plain {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.read(buf),
-            Plain::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Plain {
-    /// `send(MSG_NOSIGNAL)` on every socket kind: a peer that has gone away gives `EPIPE`,
-    /// never a SIGPIPE that would kill a C program keeping the default disposition. (Rust's
-    /// `UnixStream::write` is a plain `write(2)` before Rust 1.89, and TLS writes come here too.)
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let socket = match self {
-            Plain::Tcp(s) => SockRef::from(&*s),
-            Plain::Unix(s) => SockRef::from(&*s),
-        };
-        socket.send_with_flags(buf, libc::MSG_NOSIGNAL)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The byte stream under a connection: plain, or TLS over the plain socket.
 #[derive(Debug)]
 enum Stream {
-    Plain(Plain),
-    Tls(Box<SslStream<Plain>>),
+    Plain(PlainSocket),
+    Tls(Box<SslStream<PlainSocket>>),
     /// Only while the TLS handshake owns the socket, or after it failed.
     Gone,
 }
 
 impl Stream {
-    fn plain(&self) -> Option<&Plain> {
+    fn plain(&self) -> Option<&PlainSocket> {
         match self {
             Stream::Plain(p) => Some(p),
             Stream::Tls(t) => Some(t.get_ref()),
@@ -145,12 +89,14 @@ impl Stream {
         }
     }
 
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.plain().map_or(Ok(()), |p| p.set_read_timeout(t))
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.plain().map_or(Ok(()), |p| p.set_write_timeout(t))
+    /// The deadline of the operation starting now: every system call under it, TLS records
+    /// included, ends by then.
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        match self {
+            Stream::Plain(p) => p.set_deadline(deadline),
+            Stream::Tls(t) => t.get_mut().set_deadline(deadline),
+            Stream::Gone => {}
+        }
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -187,8 +133,6 @@ pub struct Connection {
     start: usize,
     end: usize,
     timeout: Option<Duration>,
-    /// The socket's SO_RCVTIMEO as last set: a system call is made only when it must change.
-    read_timeout_set: Option<Duration>,
     peer: Peer,
 }
 
@@ -222,25 +166,15 @@ impl Connection {
         let (stream, peer) = match endpoint {
             Endpoint::Tcp { host, port } => {
                 let (s, addr) = connect_tcp(host, *port, timeout, source)?;
-                (Stream::Plain(Plain::Tcp(s)), Peer::Ip(addr))
+                (Stream::Plain(PlainSocket::tcp(s)), Peer::Ip(addr))
             }
             Endpoint::Unix(path) => {
                 let s = connect_unix(Path::new(path), timeout)
                     .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
-                (Stream::Plain(Plain::Unix(s)), Peer::Unix)
+                (Stream::Plain(PlainSocket::unix(s)), Peer::Unix)
             }
         };
-        stream.set_read_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
-        stream.set_write_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
-        Ok(Connection {
-            stream,
-            buf: vec![0; READ_BUF].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            timeout,
-            read_timeout_set: timeout,
-            peer,
-        })
+        Ok(Connection { stream, buf: vec![0; READ_BUF].into_boxed_slice(), start: 0, end: 0, timeout, peer })
     }
 
     /// The peer this connection reaches.
@@ -250,9 +184,13 @@ impl Connection {
 
     /// Change the deadline used for later reads and writes (`None` = wait forever).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        // applied from the next operation on
         self.timeout = timeout;
-        // applied now to writes; reads get it at the start of the next reply
-        let _ = self.stream.set_write_timeout(timeout);
+    }
+
+    /// The deadline of an operation starting now.
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
     }
 
     /// Whether bytes the server sent are waiting unread (a desync or injection sign at points
@@ -261,9 +199,13 @@ impl Connection {
         self.start < self.end
     }
 
-    /// Write all of `data`; each write system call has the session's deadline.
+    /// Write all of `data`. Each write that makes progress has the whole timeout (a slow but
+    /// moving server is not cut off in the middle of a large body); for TLS one such write is
+    /// at most one record.
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
+            let deadline = self.deadline();
+            self.stream.set_deadline(deadline);
             match self.stream.write(data) {
                 Ok(0) => return Err(Error::disconnected("connection closed while writing")),
                 Ok(n) => data = &data[n..],
@@ -277,10 +219,11 @@ impl Connection {
     /// Read one complete reply. The whole reply must arrive within the timeout, counted from
     /// now (a server dripping one byte at a time cannot hold us beyond it).
     pub fn read_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
-        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let deadline = self.deadline();
+        self.stream.set_deadline(deadline);
         let mut parser = ReplyParser::new();
         loop {
-            let line_end = self.read_line(deadline, parser.in_progress())?;
+            let line_end = self.read_line()?;
             let raw = &self.buf[self.start..line_end];
             on_line(raw);
             // CRLF only: a bare LF ending a line would let reply text carry a second reply
@@ -296,7 +239,7 @@ impl Connection {
     }
 
     /// Make sure a whole line (ending in LF) is buffered; returns the index just past its LF.
-    fn read_line(&mut self, deadline: Option<Instant>, parser_started: bool) -> Result<usize> {
+    fn read_line(&mut self) -> Result<usize> {
         let mut scanned = self.start;
         loop {
             if let Some(i) = self.buf[scanned..self.end].iter().position(|&b| b == b'\n') {
@@ -313,7 +256,6 @@ impl Connection {
                 self.end -= self.start;
                 self.start = 0;
             }
-            self.arm_read_timeout(deadline, scanned == self.start && !parser_started)?;
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     return Err(Error::disconnected(if self.start < self.end {
@@ -324,7 +266,14 @@ impl Connection {
                 }
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(&e, "read")),
+                Err(e) => {
+                    let e = Error::from_io(&e, "read");
+                    return Err(if e.kind() == crate::ErrorKind::Timeout {
+                        Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply")
+                    } else {
+                        e
+                    });
+                }
             }
         }
     }
@@ -348,32 +297,12 @@ impl Connection {
                 return Err(Error::bad_state("TLS is already active"));
             }
         };
-        plain.set_read_timeout(self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
-        self.read_timeout_set = self.timeout;
+        let mut plain = plain;
+        // one deadline for the whole handshake, however many reads and writes it takes
+        plain.set_deadline(self.deadline());
         let (tls, info) = config.handshake(plain, host)?;
         self.stream = Stream::Tls(Box::new(tls));
         Ok(info)
-    }
-
-    /// Make the next read wait no longer than the reply's deadline allows. The first read of
-    /// a reply may wait the whole timeout (the deadline is that far away), so the common case
-    /// needs no system call; later reads of a reply that arrives in pieces get what is left.
-    fn arm_read_timeout(&mut self, deadline: Option<Instant>, first_read: bool) -> Result<()> {
-        let want = match deadline {
-            None => None,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"));
-                }
-                Some(if first_read { self.timeout.unwrap_or(left) } else { left })
-            }
-        };
-        if want != self.read_timeout_set {
-            self.stream.set_read_timeout(want).map_err(|e| Error::from_io(&e, "set timeout"))?;
-            self.read_timeout_set = want;
-        }
-        Ok(())
     }
 
     /// Close both directions now; nothing more is sent.
@@ -413,53 +342,12 @@ fn connect_tcp(
             },
             None => None,
         };
-        match connect_one(addr, timeout, bind) {
+        match connect_tcp_addr(addr, timeout, bind) {
             Ok(s) => return Ok((s, addr)),
             Err(e) => last_err = Error::from_io(&e, &format!("connect to {addr}")),
         }
     }
     Err(last_err)
-}
-
-/// Connect to a Unix-domain socket within `timeout`.
-///
-/// A listener whose backlog is full makes a blocking connect wait for room; on Linux a
-/// non-blocking connect fails at once with `EAGAIN` instead and `poll` cannot wait for room.
-/// So the connect blocks, bounded by `SO_SNDTIMEO`, which the kernel applies to that wait and
-/// which ends it with `EAGAIN` (reported as a timeout).
-fn connect_unix(path: &Path, timeout: Option<Duration>) -> io::Result<UnixStream> {
-    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    let addr = SockAddr::unix(path)?;
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        if let Some(d) = deadline {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            socket.set_write_timeout(Some(left))?;
-        }
-        match socket.connect(&addr) {
-            Ok(()) => return Ok(socket.into()),
-            // a signal ended the wait: a Unix-socket connect can simply be tried again
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn connect_one(addr: SocketAddr, timeout: Option<Duration>, bind: Option<SocketAddr>) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    if let Some(b) = bind {
-        socket.bind(&b.into())?;
-    }
-    match timeout {
-        Some(t) => socket.connect_timeout(&addr.into(), t)?,
-        None => socket.connect(&addr.into())?,
-    }
-    let stream: TcpStream = socket.into();
-    stream.set_nodelay(true)?;
-    Ok(stream)
 }
 
 #[cfg(test)]

@@ -1,0 +1,201 @@
+//! Transport faults: the session timeout bounds every step of getting connected and every
+//! read whatever the peer does (a Unix-socket listener that never accepts, a TLS server that
+//! drips its handshake or its records one byte at a time), and TLS that breaks after the
+//! handshake is reported as TLS.
+
+mod support;
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use smtpclient::session::SessionKind;
+use smtpclient::{Error, ErrorKind, Session};
+use support::certs::leaf;
+use support::TempDir;
+
+fn session(kind: SessionKind, timeout: Duration) -> Session {
+    let mut s = Session::new(kind);
+    s.set_local_hostname(Some("client.example.test")).unwrap();
+    s.set_timeout(Some(timeout));
+    s
+}
+
+/// A Unix-socket listener that never accepts and whose backlog is already full, so that a
+/// further connect has to wait for room. Holds the queued connections open.
+struct WedgedUnixListener {
+    _dir: TempDir,
+    path: String,
+    listener: Option<Socket>,
+    _queued: Vec<Socket>,
+}
+
+impl WedgedUnixListener {
+    fn new() -> WedgedUnixListener {
+        let dir = TempDir::new("smtpclient-wedged");
+        let path = dir.path().join("lmtp.sock");
+        let addr = SockAddr::unix(&path).unwrap();
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&addr).unwrap();
+        listener.listen(1).unwrap();
+        let mut queued = Vec::new();
+        loop {
+            let c = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            c.set_nonblocking(true).unwrap();
+            match c.connect(&addr) {
+                Ok(()) => queued.push(c),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the backlog: {e}"),
+            }
+            assert!(queued.len() < 64, "the backlog of listen(1) never filled");
+        }
+        let path = path.to_str().unwrap().to_owned();
+        WedgedUnixListener { _dir: dir, path, listener: Some(listener), _queued: queued }
+    }
+
+    /// Close the listener: a connect still waiting on it ends (refused).
+    fn close(&mut self) {
+        self.listener = None;
+    }
+}
+
+#[test]
+fn unix_connect_to_a_full_backlog_times_out() {
+    let mut wedged = WedgedUnixListener::new();
+    let path = wedged.path.clone();
+    let (tx, rx) = mpsc::channel();
+    let client = thread::spawn(move || {
+        let mut s = session(SessionKind::Lmtp, Duration::from_millis(600));
+        let start = Instant::now();
+        let result = s.connect(&path, 0).map(|_| ());
+        let _ = tx.send((result, start.elapsed()));
+    });
+    let outcome = rx.recv_timeout(Duration::from_secs(5));
+    // release a client still blocked in connect before failing, so the test ends
+    wedged.close();
+    let (result, elapsed) = outcome.expect("connect to a wedged Unix socket was still blocked after 5 s");
+    client.join().unwrap();
+    let e = result.expect_err("connect succeeded on a listener that never accepts");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(2500), "{elapsed:?}");
+}
+
+// ------------------------------------------------------------------------------ TLS servers
+
+/// A server socket whose writes, while `dripping`, go out one byte per `DRIP_PAUSE`; `stop`
+/// makes every later write fail, which ends the server.
+struct DripStream {
+    tcp: TcpStream,
+    dripping: bool,
+    stop: Arc<AtomicBool>,
+}
+
+/// Ten bytes a second: each byte comes well within the client's timeout, no reply or record does.
+const DRIP_PAUSE: Duration = Duration::from_millis(100);
+
+impl Read for DripStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for DripStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.dripping || buf.is_empty() {
+            return self.tcp.write(buf);
+        }
+        thread::sleep(DRIP_PAUSE);
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(io::Error::other("server stopped"));
+        }
+        self.tcp.write(&buf[..1])
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// A one-connection implicit-TLS server with a self-signed certificate; after the handshake
+/// it runs `then` on the TLS stream. Dropping it stops a drip still under way.
+struct TlsPeer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl TlsPeer {
+    fn start(drip_handshake: bool, then: impl FnOnce(&mut SslStream<DripStream>) + Send + 'static) -> TlsPeer {
+        let (cert, key) = leaf("localhost", &["DNS:localhost", "IP:127.0.0.1"], None, -1, 30);
+        let mut acc = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        acc.set_certificate(&cert).unwrap();
+        acc.set_private_key(&key).unwrap();
+        let acc = acc.build();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let server_stop = stop.clone();
+        let handle = thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let stream = DripStream { tcp, dripping: drip_handshake, stop: server_stop };
+            if let Ok(mut tls) = acc.accept(stream) {
+                then(&mut tls);
+            }
+        });
+        TlsPeer { port, stop, handle: Some(handle) }
+    }
+}
+
+impl Drop for TlsPeer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// An SMTPS session (no certificate verification: these tests are about what comes after)
+/// with a 1 s timeout connects to `port`, in a thread; the outcome and how long it took, or a
+/// panic if it has not returned after `limit`.
+fn smtps_connect(port: u16, limit: Duration) -> (Result<(), Error>, Duration) {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut s = session(SessionKind::Smtps, Duration::from_secs(1));
+        s.tls_config_mut().insecure_skip_verify = true;
+        let start = Instant::now();
+        let result = s.connect("127.0.0.1", port).map(|_| ());
+        let _ = tx.send((result, start.elapsed()));
+    });
+    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("connect had not returned after {limit:?}"))
+}
+
+#[test]
+fn dripped_tls_handshake_cannot_extend_the_deadline() {
+    let peer = TlsPeer::start(true, |_| {});
+    let (result, elapsed) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a handshake dripped at ten bytes a second completed within 1 s");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+}
+
+#[test]
+fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
+    let peer = TlsPeer::start(false, |tls| {
+        // one record of about 130 bytes, ten bytes a second
+        tls.get_mut().dripping = true;
+        let greeting = format!("220 {} ESMTP\r\n", "slow".repeat(25));
+        let _ = tls.write_all(greeting.as_bytes());
+    });
+    let (result, elapsed) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a greeting record dripped at ten bytes a second arrived within 1 s");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+}
