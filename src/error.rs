@@ -50,6 +50,9 @@ pub enum ErrorKind {
     Tls,
     /// The server's certificate failed verification (chain, expiry, or host name).
     TlsCertificate,
+    /// TLS failed after the handshake: a record that does not authenticate (bad MAC), plain
+    /// text injected into the TLS stream, a fatal alert. The session is closed. Is-a `Tls`.
+    TlsRecord,
     /// The server broke the protocol: a malformed reply, a reply over the size limits,
     /// unexpected bytes. The session is closed. Is-a `SMTPException`.
     Protocol,

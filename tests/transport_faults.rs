@@ -88,33 +88,54 @@ fn unix_connect_to_a_full_backlog_times_out() {
 
 // ------------------------------------------------------------------------------ TLS servers
 
-/// A server socket whose writes, while `dripping`, go out one byte per `DRIP_PAUSE`; `stop`
-/// makes every later write fail, which ends the server.
-struct DripStream {
+/// What the server socket does to the bytes it writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    /// Nothing.
+    None,
+    /// One byte per `DRIP_PAUSE`.
+    Drip,
+    /// Flip the last byte of the next write (the end of a TLS record: its MAC or tag).
+    CorruptNextWrite,
+}
+
+/// The server's end of the connection, faulty on demand; `stop` makes every later dripped
+/// write fail, which ends the server.
+struct ServerSocket {
     tcp: TcpStream,
-    dripping: bool,
+    fault: Fault,
     stop: Arc<AtomicBool>,
 }
 
 /// Ten bytes a second: each byte comes well within the client's timeout, no reply or record does.
 const DRIP_PAUSE: Duration = Duration::from_millis(100);
 
-impl Read for DripStream {
+impl Read for ServerSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tcp.read(buf)
     }
 }
 
-impl Write for DripStream {
+impl Write for ServerSocket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.dripping || buf.is_empty() {
-            return self.tcp.write(buf);
+        match self.fault {
+            _ if buf.is_empty() => Ok(0),
+            Fault::None => self.tcp.write(buf),
+            Fault::Drip => {
+                thread::sleep(DRIP_PAUSE);
+                if self.stop.load(Ordering::SeqCst) {
+                    return Err(io::Error::other("server stopped"));
+                }
+                self.tcp.write(&buf[..1])
+            }
+            Fault::CorruptNextWrite => {
+                self.fault = Fault::None;
+                let mut bad = buf.to_vec();
+                *bad.last_mut().unwrap() ^= 0x01;
+                self.tcp.write_all(&bad)?;
+                Ok(buf.len())
+            }
         }
-        thread::sleep(DRIP_PAUSE);
-        if self.stop.load(Ordering::SeqCst) {
-            return Err(io::Error::other("server stopped"));
-        }
-        self.tcp.write(&buf[..1])
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -131,7 +152,7 @@ struct TlsPeer {
 }
 
 impl TlsPeer {
-    fn start(drip_handshake: bool, then: impl FnOnce(&mut SslStream<DripStream>) + Send + 'static) -> TlsPeer {
+    fn start(handshake: Fault, then: impl FnOnce(&mut SslStream<ServerSocket>) + Send + 'static) -> TlsPeer {
         let (cert, key) = leaf("localhost", &["DNS:localhost", "IP:127.0.0.1"], None, -1, 30);
         let mut acc = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
         acc.set_certificate(&cert).unwrap();
@@ -144,7 +165,7 @@ impl TlsPeer {
         let handle = thread::spawn(move || {
             let (tcp, _) = listener.accept().unwrap();
             tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let stream = DripStream { tcp, dripping: drip_handshake, stop: server_stop };
+            let stream = ServerSocket { tcp, fault: handshake, stop: server_stop };
             if let Ok(mut tls) = acc.accept(stream) {
                 then(&mut tls);
             }
@@ -179,7 +200,7 @@ fn smtps_connect(port: u16, limit: Duration) -> (Result<(), Error>, Duration) {
 
 #[test]
 fn dripped_tls_handshake_cannot_extend_the_deadline() {
-    let peer = TlsPeer::start(true, |_| {});
+    let peer = TlsPeer::start(Fault::Drip, |_| {});
     let (result, elapsed) = smtps_connect(peer.port, Duration::from_secs(6));
     let e = result.expect_err("a handshake dripped at ten bytes a second completed within 1 s");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
@@ -188,9 +209,9 @@ fn dripped_tls_handshake_cannot_extend_the_deadline() {
 
 #[test]
 fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
-    let peer = TlsPeer::start(false, |tls| {
+    let peer = TlsPeer::start(Fault::None, |tls| {
         // one record of about 130 bytes, ten bytes a second
-        tls.get_mut().dripping = true;
+        tls.get_mut().fault = Fault::Drip;
         let greeting = format!("220 {} ESMTP\r\n", "slow".repeat(25));
         let _ = tls.write_all(greeting.as_bytes());
     });
@@ -198,4 +219,54 @@ fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
     let e = result.expect_err("a greeting record dripped at ten bytes a second arrived within 1 s");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+}
+
+/// The greeting the TLS servers below send, or fail to send intact.
+const GREETING: &[u8] = b"220 mx.tls.test ESMTP\r\n";
+
+#[test]
+fn plain_text_injected_after_the_handshake_is_a_tls_record_error() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        // under the TLS layer, straight into the TCP stream
+        let _ = tls.get_mut().tcp.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("plain text under TLS was accepted");
+    assert_eq!(e.kind(), ErrorKind::TlsRecord, "{e}");
+}
+
+#[test]
+fn a_record_that_fails_authentication_is_a_tls_record_error() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        tls.get_mut().fault = Fault::CorruptNextWrite;
+        let _ = tls.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a record with a broken MAC was accepted");
+    assert_eq!(e.kind(), ErrorKind::TlsRecord, "{e}");
+}
+
+#[test]
+fn a_close_without_close_notify_is_server_disconnected() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        // half a greeting, then a TCP close with no TLS close_notify
+        let _ = tls.write_all(&GREETING[..10]);
+        let _ = tls.get_ref().tcp.shutdown(std::net::Shutdown::Both);
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("half a greeting was accepted");
+    assert_eq!(e.kind(), ErrorKind::ServerDisconnected, "{e}");
+}
+
+#[test]
+fn the_intact_greeting_is_read() {
+    // the servers above differ from this one only by their fault
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        let _ = tls.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    result.unwrap();
 }

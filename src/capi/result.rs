@@ -61,6 +61,9 @@ pub enum smtp_result {
     /// The server's certificate failed verification (untrusted chain, expired, wrong host
     /// name). Nothing was sent over the connection after the handshake. Is-a `TLS_ERROR`.
     TlsCertificate = 301,
+    /// TLS failed after the handshake: a record that does not authenticate (bad MAC), plain
+    /// text injected into the TLS stream, a fatal alert. Session closed. Is-a `TLS_ERROR`.
+    TlsRecord = 302,
     /// An argument was refused before anything was sent (smtplib's `ValueError`), e.g. CR or
     /// LF in an address, or an index out of range.
     InvalidArgument = 400,
@@ -82,7 +85,7 @@ pub enum smtp_result {
 }
 
 /// Every code, for the lookup functions and tests.
-pub(crate) const ALL: [smtp_result; 28] = [
+pub(crate) const ALL: [smtp_result; 29] = [
     smtp_result::Ok,
     smtp_result::SmtpError,
     smtp_result::ServerDisconnected,
@@ -103,6 +106,7 @@ pub(crate) const ALL: [smtp_result; 28] = [
     smtp_result::Timeout,
     smtp_result::TlsError,
     smtp_result::TlsCertificate,
+    smtp_result::TlsRecord,
     smtp_result::InvalidArgument,
     smtp_result::NullArgument,
     smtp_result::InvalidUtf8,
@@ -126,7 +130,7 @@ impl smtp_result {
             ServerDisconnected | NotSupported | ResponseError | RecipientsRefused | ProtocolError | MessageTooLarge
             | CredentialsPolicy => Some(SmtpError),
             TlsRequired => Some(NotSupported),
-            TlsCertificate => Some(TlsError),
+            TlsCertificate | TlsRecord => Some(TlsError),
             DeliveryUnknown => Some(ServerDisconnected),
             SenderRefused | DataError | ConnectError | HeloError | AuthenticationError => Some(ResponseError),
             Timeout => Some(IoError),
@@ -177,6 +181,10 @@ impl smtp_result {
                 b"SMTP_RESULT_TLS_CERTIFICATE\0",
                 b"the server's certificate failed verification (chain, expiry or host name)\0",
             ),
+            TlsRecord => (
+                b"SMTP_RESULT_TLS_RECORD\0",
+                b"TLS failed after the handshake (bad record MAC, plain text injected, fatal alert)\0",
+            ),
             IoError => (b"SMTP_RESULT_IO_ERROR\0", b"operating-system error (resolve, connect, read or write)\0"),
             Timeout => (b"SMTP_RESULT_TIMEOUT\0", b"timed out\0"),
             InvalidArgument => (b"SMTP_RESULT_INVALID_ARGUMENT\0", b"invalid argument (ValueError)\0"),
@@ -213,6 +221,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
         ErrorKind::TlsRequired => smtp_result::TlsRequired,
         ErrorKind::Tls => smtp_result::TlsError,
         ErrorKind::TlsCertificate => smtp_result::TlsCertificate,
+        ErrorKind::TlsRecord => smtp_result::TlsRecord,
         ErrorKind::Timeout => smtp_result::Timeout,
         ErrorKind::Io => smtp_result::IoError,
         ErrorKind::InvalidArgument => smtp_result::InvalidArgument,
@@ -285,6 +294,8 @@ mod tests {
         assert!(!smtp_result_is_a(Timeout as i32, SmtpError as i32));
         assert!(smtp_result_is_a(TlsRequired as i32, NotSupported as i32));
         assert!(smtp_result_is_a(TlsCertificate as i32, TlsError as i32));
+        assert!(smtp_result_is_a(TlsRecord as i32, TlsError as i32));
+        assert!(!smtp_result_is_a(TlsRecord as i32, IoError as i32));
         assert!(!smtp_result_is_a(999, 999));
         let mut names: Vec<_> = ALL.iter().map(|r| *r as i32).collect();
         names.dedup();

@@ -5,14 +5,14 @@
 
 mod socket;
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
-use crate::tls::{TlsConfig, TlsInfo};
+use crate::tls::{self, TlsConfig, TlsInfo};
 use openssl::ssl::SslStream;
 use socket::{connect_tcp_addr, connect_unix, PlainSocket};
 
@@ -99,19 +99,39 @@ impl Stream {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Read some bytes; `Ok(0)` at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         match self {
-            Stream::Plain(p) => p.read(buf),
-            Stream::Tls(t) => t.read(buf),
-            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+            Stream::Plain(p) => p.read(buf).map_err(|e| Error::from_io(&e, "read")),
+            Stream::Tls(t) => loop {
+                match t.ssl_read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) => {
+                        if let Some(n) = tls::after_handshake(e, "read")? {
+                            return Ok(n);
+                        }
+                    }
+                }
+            },
+            Stream::Gone => Err(Error::disconnected("not connected")),
         }
     }
 
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// Write some of `buf`; `Ok(0)` when the peer has closed the stream.
+    fn write(&mut self, buf: &[u8]) -> Result<usize> {
         match self {
-            Stream::Plain(p) => p.write(buf),
-            Stream::Tls(t) => t.write(buf),
-            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+            Stream::Plain(p) => p.write(buf).map_err(|e| Error::from_io(&e, "write")),
+            Stream::Tls(t) => loop {
+                match t.ssl_write(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) => {
+                        if let Some(n) = tls::after_handshake(e, "write")? {
+                            return Ok(n);
+                        }
+                    }
+                }
+            },
+            Stream::Gone => Err(Error::disconnected("not connected")),
         }
     }
 
@@ -206,11 +226,9 @@ impl Connection {
         while !data.is_empty() {
             let deadline = self.deadline();
             self.stream.set_deadline(deadline);
-            match self.stream.write(data) {
-                Ok(0) => return Err(Error::disconnected("connection closed while writing")),
-                Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(&e, "write")),
+            match self.stream.write(data)? {
+                0 => return Err(Error::disconnected("connection closed while writing")),
+                n => data = &data[n..],
             }
         }
         Ok(())
@@ -265,15 +283,10 @@ impl Connection {
                     }))
                 }
                 Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let e = Error::from_io(&e, "read");
-                    return Err(if e.kind() == crate::ErrorKind::Timeout {
-                        Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply")
-                    } else {
-                        e
-                    });
+                Err(e) if e.kind() == crate::ErrorKind::Timeout => {
+                    return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"))
                 }
+                Err(e) => return Err(e),
             }
         }
     }

@@ -111,10 +111,16 @@ impl PlainSocket {
 
 impl Read for PlainSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.arm(Direction::Read)?;
-        match &mut self.kind {
-            Kind::Tcp(s) => s.read(buf),
-            Kind::Unix(s) => s.read(buf),
+        loop {
+            self.arm(Direction::Read)?;
+            let result = match &mut self.kind {
+                Kind::Tcp(s) => s.read(buf),
+                Kind::Unix(s) => s.read(buf),
+            };
+            // a signal is not an error; OpenSSL must never see EINTR
+            if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
+                return result;
+            }
         }
     }
 }
@@ -124,8 +130,13 @@ impl Write for PlainSocket {
     /// never a SIGPIPE that would kill a C program keeping the default disposition. (Rust's
     /// `UnixStream::write` is a plain `write(2)` before Rust 1.89, and TLS writes come here too.)
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.arm(Direction::Write)?;
-        self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
+        loop {
+            self.arm(Direction::Write)?;
+            let result = self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL);
+            if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
+                return result;
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
