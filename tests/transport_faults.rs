@@ -1,12 +1,13 @@
 //! Transport faults: the session timeout bounds every step of getting connected and every
-//! read whatever the peer does (a Unix-socket listener that never accepts, a TLS server that
-//! drips its handshake or its records one byte at a time), and TLS that breaks after the
-//! handshake is reported as TLS.
+//! read whatever the peer does (a Unix-socket listener that never accepts, a name server that
+//! never answers, a TLS server that drips its handshake or its records one byte at a time),
+//! and TLS that breaks after the handshake is reported as TLS.
 
 mod support;
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -18,7 +19,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use smtpclient::session::SessionKind;
 use smtpclient::{Error, ErrorKind, Session};
 use support::certs::leaf;
-use support::TempDir;
+use support::{ScriptedServer, Step, TempDir};
 
 fn session(kind: SessionKind, timeout: Duration) -> Session {
     let mut s = Session::new(kind);
@@ -269,4 +270,69 @@ fn the_intact_greeting_is_read() {
     });
     let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
     result.unwrap();
+}
+
+// ------------------------------------------------------------------------------ name resolution
+
+/// Set in the copy of this test binary that runs inside the private namespaces.
+const INSIDE_NAMESPACES: &str = "SMTPCLIENT_TEST_INSIDE_RESOLVER_NAMESPACES";
+
+/// A name server that never answers, made hermetic: the test binary runs itself again under
+/// `unshare --mount --net` (root required), in a network namespace of its own (only a loopback
+/// interface, so no query can leave the machine) with bind-mounted `/etc/resolv.conf` (one
+/// name server, 127.0.0.1, where the test binds a UDP socket and never answers),
+/// `/etc/hosts` (localhost only) and `/etc/nsswitch.conf` (`hosts: files dns`). The resolver
+/// would wait 30 s; the connect must give up at the session's 1 s timeout, a second slow
+/// resolution must not wait behind the first, and a name from /etc/hosts must still resolve.
+#[test]
+fn name_resolution_that_never_answers_times_out() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_some() {
+        return slow_resolution_inside_the_namespaces();
+    }
+    let dir = TempDir::new("smtpclient-resolver");
+    let files = [
+        ("resolv.conf", "nameserver 127.0.0.1\noptions timeout:30 attempts:1\n"),
+        ("hosts", "127.0.0.1 localhost\n"),
+        ("nsswitch.conf", "hosts: files dns\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let script = r#"set -e
+ip link set lo up
+for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
+exec "$2" --exact name_resolution_that_never_answers_times_out --nocapture --test-threads=1"#;
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("unshare")
+        .args(["--mount", "--net", "sh", "-c", script, "sh"])
+        .arg(dir.path())
+        .arg(exe)
+        .env(INSIDE_NAMESPACES, "1")
+        .output()
+        .expect("running unshare (util-linux)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "inside the namespaces ({}):\n{text}", out.status);
+    assert!(text.contains("1 passed"), "the test did not run inside the namespaces:\n{text}");
+}
+
+fn slow_resolution_inside_the_namespaces() {
+    let _blackhole = UdpSocket::bind("127.0.0.1:53").expect("binding the silent name server");
+    let timeout = Duration::from_secs(1);
+    for name in ["mx.never-answered.test", "mx2.never-answered.test"] {
+        let mut s = session(SessionKind::Smtp, timeout);
+        let start = Instant::now();
+        let e = s.connect(name, 25).expect_err("a name nobody answers for resolved");
+        let elapsed = start.elapsed();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
+        assert!(e.message().contains(name), "{e}");
+        assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500), "{name}: {elapsed:?}");
+    }
+    // both resolutions above are still waiting for the name server; /etc/hosts is not
+    let server = ScriptedServer::tcp(vec![Step::reply("220 mx ESMTP"), Step::ReadUntilClose]);
+    let mut s = session(SessionKind::Smtp, timeout);
+    let start = Instant::now();
+    s.connect("localhost", server.port()).unwrap();
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    s.close();
+    server.finish().assert_ok();
 }

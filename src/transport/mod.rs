@@ -3,10 +3,11 @@
 //!
 //! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
 
+mod resolve;
 mod socket;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -324,23 +325,28 @@ impl Connection {
     }
 }
 
+/// Resolve `host` within `timeout` (see [`resolve`] for what becomes of a resolution that
+/// outlives it); `what` prefixes the host in messages.
+fn resolve_within(host: &str, port: u16, timeout: Option<Duration>, what: &str) -> Result<Vec<SocketAddr>> {
+    resolve::resolve(host, port, timeout.map(|t| Instant::now() + t)).map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut {
+            let ms = timeout.unwrap_or_default().as_millis();
+            Error::new(crate::ErrorKind::Timeout, format!("resolving {what}{host} timed out after {ms} ms"))
+        } else {
+            Error::new(crate::ErrorKind::Io, format!("cannot resolve {what}{host}: {e}"))
+        }
+    })
+}
+
 fn connect_tcp(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
     source: Option<&(String, u16)>,
 ) -> Result<(TcpStream, SocketAddr)> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve {host}: {e}")))?
-        .collect();
-    let source_addrs: Option<Vec<SocketAddr>> = match source {
-        Some((h, p)) => Some(
-            (h.as_str(), *p)
-                .to_socket_addrs()
-                .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve source address {h}: {e}")))?
-                .collect(),
-        ),
+    let addrs = resolve_within(host, port, timeout, "")?;
+    let source_addrs = match source {
+        Some((h, p)) => Some(resolve_within(h, *p, timeout, "source address ")?),
         None => None,
     };
     let mut last_err = Error::new(crate::ErrorKind::Io, format!("{host} resolved to no address"));
