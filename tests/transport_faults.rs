@@ -85,6 +85,14 @@ fn unix_connect_to_a_full_backlog_times_out() {
     let e = result.expect_err("connect succeeded on a listener that never accepts");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("connect to {} timed out after 600 ms", wedged.path);
+    assert!(e.message().contains(&wanted), "{e}");
+}
+
+/// "(N bytes received)" in a timeout message: N.
+fn bytes_received(message: &str) -> u64 {
+    let before = message.strip_suffix(" bytes received)").unwrap_or_else(|| panic!("no byte count: {message}"));
+    before.rsplit('(').next().unwrap().parse().unwrap_or_else(|_| panic!("no byte count: {message}"))
 }
 
 // ------------------------------------------------------------------------------ TLS servers
@@ -206,6 +214,10 @@ fn dripped_tls_handshake_cannot_extend_the_deadline() {
     let e = result.expect_err("a handshake dripped at ten bytes a second completed within 1 s");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("TLS handshake with 127.0.0.1:{} timed out after 1000 ms (", peer.port);
+    assert!(e.message().starts_with(&wanted), "{e}");
+    // about ten bytes came in that second
+    assert!((3..=20).contains(&bytes_received(e.message())), "{e}");
 }
 
 #[test]
@@ -220,6 +232,10 @@ fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
     let e = result.expect_err("a greeting record dripped at ten bytes a second arrived within 1 s");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("timed out after 1000 ms waiting for the reply from 127.0.0.1:{} (", peer.port);
+    assert!(e.message().starts_with(&wanted), "{e}");
+    // the dripped bytes, and the session tickets TLS 1.3 sends after the handshake
+    assert!(bytes_received(e.message()) >= 3, "{e}");
 }
 
 /// The greeting the TLS servers below send, or fail to send intact.
@@ -275,44 +291,70 @@ fn the_intact_greeting_is_read() {
 // ------------------------------------------------------------------------------ name resolution
 
 /// Set in the copy of this test binary that runs inside the private namespaces.
-const INSIDE_NAMESPACES: &str = "SMTPCLIENT_TEST_INSIDE_RESOLVER_NAMESPACES";
+const INSIDE_NAMESPACES: &str = "SMTPCLIENT_TEST_INSIDE_PRIVATE_NAMESPACES";
 
-/// A name server that never answers, made hermetic: the test binary runs itself again under
-/// `unshare --mount --net` (root required), in a network namespace of its own (only a loopback
-/// interface, so no query can leave the machine) with bind-mounted `/etc/resolv.conf` (one
-/// name server, 127.0.0.1, where the test binds a UDP socket and never answers),
-/// `/etc/hosts` (localhost only) and `/etc/nsswitch.conf` (`hosts: files dns`). The resolver
-/// would wait 30 s; the connect must give up at the session's 1 s timeout, a second slow
-/// resolution must not wait behind the first, and a name from /etc/hosts must still resolve.
-#[test]
-fn name_resolution_that_never_answers_times_out() {
-    if std::env::var_os(INSIDE_NAMESPACES).is_some() {
-        return slow_resolution_inside_the_namespaces();
-    }
-    let dir = TempDir::new("smtpclient-resolver");
+/// Run the test `name` of this binary again under `unshare --mount --net` (root required): in
+/// a network namespace of its own, with only a loopback interface (so nothing can leave the
+/// machine and every other network is unreachable), and with bind-mounted `/etc/resolv.conf`
+/// (one name server, 127.0.0.1, where nothing answers unless the test binds port 53),
+/// `/etc/hosts` (localhost only) and `/etc/nsswitch.conf` (`hosts: files dns`).
+fn run_in_private_namespaces(name: &str) {
+    let dir = TempDir::new("smtpclient-namespaces");
     let files = [
         ("resolv.conf", "nameserver 127.0.0.1\noptions timeout:30 attempts:1\n"),
         ("hosts", "127.0.0.1 localhost\n"),
         ("nsswitch.conf", "hosts: files dns\n"),
     ];
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.path().join(file), text).unwrap();
     }
     let script = r#"set -e
 ip link set lo up
 for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
-exec "$2" --exact name_resolution_that_never_answers_times_out --nocapture --test-threads=1"#;
+exec "$2" --exact "$3" --nocapture --test-threads=1"#;
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("unshare")
         .args(["--mount", "--net", "sh", "-c", script, "sh"])
         .arg(dir.path())
         .arg(exe)
+        .arg(name)
         .env(INSIDE_NAMESPACES, "1")
         .output()
         .expect("running unshare (util-linux)");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "inside the namespaces ({}):\n{text}", out.status);
     assert!(text.contains("1 passed"), "the test did not run inside the namespaces:\n{text}");
+}
+
+/// A name server that never answers (hermetic: see [`run_in_private_namespaces`]; the test
+/// binds 127.0.0.1:53 and never answers). The resolver would wait 30 s; the connect must give
+/// up at the session's 1 s timeout, a second slow resolution must not wait behind the first,
+/// and a name from /etc/hosts must still resolve at once.
+#[test]
+fn name_resolution_that_never_answers_times_out() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("name_resolution_that_never_answers_times_out");
+    }
+    slow_resolution_inside_the_namespaces();
+}
+
+/// Unknown names, unreachable hosts and refused connections each have their own kind, which
+/// names the OS error when there is one (hermetic: see [`run_in_private_namespaces`]).
+#[test]
+fn unknown_name_and_unreachable_network_have_their_own_kinds() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("unknown_name_and_unreachable_network_have_their_own_kinds");
+    }
+    // nothing on 127.0.0.1:53: the resolver is refused at once
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(5));
+    let e = s.connect("mx.unknown.test", 25).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NameResolution, "{e}");
+    assert!(e.message().contains("mx.unknown.test"), "{e}");
+    // TEST-NET-1, and no route to anywhere but loopback
+    let e = s.connect("192.0.2.1", 25).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HostUnreachable, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ENETUNREACH), "{e}");
+    assert!(!s.is_connected());
 }
 
 fn slow_resolution_inside_the_namespaces() {
@@ -324,7 +366,7 @@ fn slow_resolution_inside_the_namespaces() {
         let e = s.connect(name, 25).expect_err("a name nobody answers for resolved");
         let elapsed = start.elapsed();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
-        assert!(e.message().contains(name), "{e}");
+        assert_eq!(e.message(), format!("resolving {name} timed out after 1000 ms"));
         assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500), "{name}: {elapsed:?}");
     }
     // both resolutions above are still waiting for the name server; /etc/hosts is not
@@ -335,4 +377,75 @@ fn slow_resolution_inside_the_namespaces() {
     assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
     s.close();
     server.finish().assert_ok();
+}
+
+// ------------------------------------------------------------------------------ kinds and messages
+
+#[test]
+fn refused_connections_are_connection_refused_with_the_os_error() {
+    // a port nobody listens on: bind, read the port, close
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(5));
+    let e = s.connect("127.0.0.1", port).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ECONNREFUSED), "{e}");
+    // a Unix socket file whose listener is gone
+    let dir = TempDir::new("smtpclient-refused");
+    let path = dir.path().join("gone.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let mut s = session(SessionKind::Lmtp, Duration::from_secs(5));
+    let e = s.connect(path.to_str().unwrap(), 0).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ECONNREFUSED), "{e}");
+}
+
+#[test]
+fn tcp_connect_to_a_full_backlog_times_out_naming_host_address_and_limit() {
+    // backlog 0 holds one connection; once it is queued, Linux drops further SYNs
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        if c.connect_timeout(&addr.into(), Duration::from_millis(200)).is_err() {
+            break;
+        }
+        queued.push(c);
+        assert!(queued.len() < 16, "the backlog of listen(0) never filled");
+    }
+    let mut s = session(SessionKind::Smtp, Duration::from_millis(700));
+    let start = Instant::now();
+    let e = s.connect("localhost", addr.port()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
+    assert!(e.message().contains(&format!("connect to localhost ({addr}) timed out after 700 ms")), "{e}");
+}
+
+#[test]
+fn a_write_the_server_never_reads_times_out_naming_the_bytes_written() {
+    let mut steps = support::greet_and_ehlo(&[]);
+    steps.extend([
+        Step::expect("MAIL FROM:"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:"),
+        Step::reply("250 ok"),
+        Step::expect("DATA"),
+        Step::reply("354 go"),
+        // never reads the body, and closes after 6 s: a write not bounded by the 1 s timeout
+        // would end then, as a disconnection
+        Step::sleep_ms(6000),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(1));
+    s.connect(&server.addr(), 0).unwrap();
+    // more than the loopback socket buffers hold
+    let body = vec![b'x'; 32 << 20];
+    let e = s.sendmail("a@example.test", &["b@example.test"], &body, &[], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let wanted = format!("writing to {} timed out after 1000 ms (", server.addr());
+    assert!(e.message().contains(&wanted), "{e}");
+    assert!(e.message().contains(" bytes written)"), "{e}");
+    drop(server.finish());
 }

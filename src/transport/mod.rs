@@ -9,9 +9,11 @@ mod socket;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
 use crate::tls::{self, TlsConfig, TlsInfo};
 use openssl::ssl::SslStream;
@@ -155,6 +157,10 @@ pub struct Connection {
     end: usize,
     timeout: Option<Duration>,
     peer: Peer,
+    /// The endpoint as messages name it: `host:port` or the socket path.
+    name: String,
+    /// Bytes read from the socket so far (see `PlainSocket::received`).
+    received: Arc<AtomicU64>,
 }
 
 /// What kind of peer a connection reaches: used by policies such as "credentials only over TLS
@@ -184,18 +190,39 @@ impl Connection {
     /// Connect to `endpoint`. TCP tries every resolved address in order until one connects
     /// within `timeout`; `source` binds the local end first (port 0 = any).
     pub fn open(endpoint: &Endpoint, timeout: Option<Duration>, source: Option<&(String, u16)>) -> Result<Self> {
-        let (stream, peer) = match endpoint {
+        let (socket, peer, name) = match endpoint {
             Endpoint::Tcp { host, port } => {
                 let (s, addr) = connect_tcp(host, *port, timeout, source)?;
-                (Stream::Plain(PlainSocket::tcp(s)), Peer::Ip(addr))
+                let name = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+                (PlainSocket::tcp(s), Peer::Ip(addr), name)
             }
             Endpoint::Unix(path) => {
-                let s = connect_unix(Path::new(path), timeout)
-                    .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
-                (Stream::Plain(PlainSocket::unix(s)), Peer::Unix)
+                let s = connect_unix(Path::new(path), timeout).map_err(|e| {
+                    let e = Error::from_io(&e, &format!("connect to {path}"));
+                    if e.kind() == ErrorKind::Timeout {
+                        e.reworded(format!("connect to {path} timed out after {}", limit(timeout)))
+                    } else {
+                        e
+                    }
+                })?;
+                (PlainSocket::unix(s), Peer::Unix, path.clone())
             }
         };
-        Ok(Connection { stream, buf: vec![0; READ_BUF].into_boxed_slice(), start: 0, end: 0, timeout, peer })
+        let received = socket.received();
+        Ok(Connection {
+            stream: Stream::Plain(socket),
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            timeout,
+            peer,
+            name,
+            received,
+        })
+    }
+
+    fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     /// The peer this connection reaches.
@@ -224,12 +251,21 @@ impl Connection {
     /// moving server is not cut off in the middle of a large body); for TLS one such write is
     /// at most one record.
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+        let total = data.len();
         while !data.is_empty() {
             let deadline = self.deadline();
             self.stream.set_deadline(deadline);
-            match self.stream.write(data)? {
-                0 => return Err(Error::disconnected("connection closed while writing")),
-                n => data = &data[n..],
+            match self.stream.write(data) {
+                Ok(0) => return Err(Error::disconnected("connection closed while writing")),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == ErrorKind::Timeout => {
+                    let (name, written) = (&self.name, total - data.len());
+                    let after = limit(self.timeout);
+                    return Err(e.reworded(format!(
+                        "writing to {name} timed out after {after} ({written} of {total} bytes written)"
+                    )));
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -240,9 +276,19 @@ impl Connection {
     pub fn read_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
         let deadline = self.deadline();
         self.stream.set_deadline(deadline);
+        let received_before = self.received();
         let mut parser = ReplyParser::new();
         loop {
-            let line_end = self.read_line()?;
+            let line_end = self.read_line().map_err(|e| {
+                if e.kind() != ErrorKind::Timeout {
+                    return e;
+                }
+                let (name, after) = (&self.name, limit(self.timeout));
+                let received = self.received() - received_before;
+                e.reworded(format!(
+                    "timed out after {after} waiting for the reply from {name} ({received} bytes received)"
+                ))
+            })?;
             let raw = &self.buf[self.start..line_end];
             on_line(raw);
             // CRLF only: a bare LF ending a line would let reply text carry a second reply
@@ -284,9 +330,6 @@ impl Connection {
                     }))
                 }
                 Ok(n) => self.end += n,
-                Err(e) if e.kind() == crate::ErrorKind::Timeout => {
-                    return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"))
-                }
                 Err(e) => return Err(e),
             }
         }
@@ -314,7 +357,15 @@ impl Connection {
         let mut plain = plain;
         // one deadline for the whole handshake, however many reads and writes it takes
         plain.set_deadline(self.deadline());
-        let (tls, info) = config.handshake(plain, host)?;
+        let received_before = self.received();
+        let (tls, info) = config.handshake(plain, host).map_err(|e| {
+            if e.kind() != ErrorKind::Timeout {
+                return e;
+            }
+            let (name, after) = (&self.name, limit(self.timeout));
+            let received = self.received() - received_before;
+            e.reworded(format!("TLS handshake with {name} timed out after {after} ({received} bytes received)"))
+        })?;
         self.stream = Stream::Tls(Box::new(tls));
         Ok(info)
     }
@@ -325,15 +376,19 @@ impl Connection {
     }
 }
 
+/// A timeout as messages state it, e.g. "3000 ms".
+fn limit(timeout: Option<Duration>) -> String {
+    format!("{} ms", timeout.unwrap_or_default().as_millis())
+}
+
 /// Resolve `host` within `timeout` (see [`resolve`] for what becomes of a resolution that
 /// outlives it); `what` prefixes the host in messages.
 fn resolve_within(host: &str, port: u16, timeout: Option<Duration>, what: &str) -> Result<Vec<SocketAddr>> {
     resolve::resolve(host, port, timeout.map(|t| Instant::now() + t)).map_err(|e| {
         if e.kind() == io::ErrorKind::TimedOut {
-            let ms = timeout.unwrap_or_default().as_millis();
-            Error::new(crate::ErrorKind::Timeout, format!("resolving {what}{host} timed out after {ms} ms"))
+            Error::new(ErrorKind::Timeout, format!("resolving {what}{host} timed out after {}", limit(timeout)))
         } else {
-            Error::new(crate::ErrorKind::Io, format!("cannot resolve {what}{host}: {e}"))
+            Error::new(ErrorKind::NameResolution, format!("cannot resolve {what}{host}: {e}"))
         }
     })
 }
@@ -349,13 +404,13 @@ fn connect_tcp(
         Some((h, p)) => Some(resolve_within(h, *p, timeout, "source address ")?),
         None => None,
     };
-    let mut last_err = Error::new(crate::ErrorKind::Io, format!("{host} resolved to no address"));
+    let mut last_err = Error::new(ErrorKind::NameResolution, format!("{host} resolved to no address"));
     for addr in addrs {
         let bind = match &source_addrs {
             Some(list) => match list.iter().find(|s| s.is_ipv4() == addr.is_ipv4()) {
                 Some(s) => Some(*s),
                 None => {
-                    last_err = Error::new(crate::ErrorKind::Io, format!("no source address of the family of {addr}"));
+                    last_err = Error::new(ErrorKind::Io, format!("no source address of the family of {addr}"));
                     continue;
                 }
             },
@@ -363,7 +418,14 @@ fn connect_tcp(
         };
         match connect_tcp_addr(addr, timeout, bind) {
             Ok(s) => return Ok((s, addr)),
-            Err(e) => last_err = Error::from_io(&e, &format!("connect to {addr}")),
+            Err(e) => {
+                let e = Error::from_io(&e, &format!("connect to {host} ({addr})"));
+                last_err = if e.kind() == ErrorKind::Timeout {
+                    e.reworded(format!("connect to {host} ({addr}) timed out after {}", limit(timeout)))
+                } else {
+                    e
+                };
+            }
         }
     }
     Err(last_err)

@@ -9,6 +9,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
@@ -33,6 +35,9 @@ pub(super) struct PlainSocket {
     /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as last set: a system call is made only to change them.
     read_timeout_set: Option<Duration>,
     write_timeout_set: Option<Duration>,
+    /// Bytes read so far, TLS records included; shared so the count outlives a failed TLS
+    /// handshake, which consumes the socket.
+    received: Arc<AtomicU64>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,7 +56,12 @@ impl PlainSocket {
     }
 
     fn new(kind: Kind) -> PlainSocket {
-        PlainSocket { kind, deadline: None, read_timeout_set: None, write_timeout_set: None }
+        PlainSocket { kind, deadline: None, read_timeout_set: None, write_timeout_set: None, received: Arc::default() }
+    }
+
+    /// The count of bytes read from this socket, kept up to date by every later read.
+    pub(super) fn received(&self) -> Arc<AtomicU64> {
+        self.received.clone()
     }
 
     fn sock_ref(&self) -> SockRef<'_> {
@@ -117,9 +127,14 @@ impl Read for PlainSocket {
                 Kind::Tcp(s) => s.read(buf),
                 Kind::Unix(s) => s.read(buf),
             };
-            // a signal is not an error; OpenSSL must never see EINTR
-            if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
-                return result;
+            match result {
+                Ok(n) => {
+                    self.received.fetch_add(n as u64, Ordering::Relaxed);
+                    return Ok(n);
+                }
+                // a signal is not an error; OpenSSL must never see EINTR
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
     }
