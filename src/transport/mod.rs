@@ -1,5 +1,5 @@
-//! Connections: TCP (every resolved address tried, optional source address) and Unix sockets,
-//! with a deadline on every read and write and bounded line reads.
+//! Connections: TCP (the name resolved under the timeout, every resolved address tried,
+//! optional source address) and Unix sockets, with deadlines (`socket`) and bounded line reads.
 //!
 //! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
 
@@ -198,12 +198,9 @@ impl Connection {
             }
             Endpoint::Unix(path) => {
                 let s = connect_unix(Path::new(path), timeout).map_err(|e| {
-                    let e = Error::from_io(&e, &format!("connect to {path}"));
-                    if e.kind() == ErrorKind::Timeout {
-                        e.reworded(format!("connect to {path} timed out after {}", limit(timeout)))
-                    } else {
-                        e
-                    }
+                    explain_timeout(Error::from_io(&e, &format!("connect to {path}")), || {
+                        format!("connect to {path} timed out after {}", limit(timeout))
+                    })
                 })?;
                 (PlainSocket::unix(s), Peer::Unix, path.clone())
             }
@@ -258,14 +255,12 @@ impl Connection {
             match self.stream.write(data) {
                 Ok(0) => return Err(Error::disconnected("connection closed while writing")),
                 Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == ErrorKind::Timeout => {
-                    let (name, written) = (&self.name, total - data.len());
-                    let after = limit(self.timeout);
-                    return Err(e.reworded(format!(
-                        "writing to {name} timed out after {after} ({written} of {total} bytes written)"
-                    )));
+                Err(e) => {
+                    let (name, after, written) = (&self.name, limit(self.timeout), total - data.len());
+                    return Err(explain_timeout(e, || {
+                        format!("writing to {name} timed out after {after} ({written} of {total} bytes written)")
+                    }));
                 }
-                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -280,14 +275,11 @@ impl Connection {
         let mut parser = ReplyParser::new();
         loop {
             let line_end = self.read_line().map_err(|e| {
-                if e.kind() != ErrorKind::Timeout {
-                    return e;
-                }
-                let (name, after) = (&self.name, limit(self.timeout));
-                let received = self.received() - received_before;
-                e.reworded(format!(
-                    "timed out after {after} waiting for the reply from {name} ({received} bytes received)"
-                ))
+                explain_timeout(e, || {
+                    let (name, after) = (&self.name, limit(self.timeout));
+                    let received = self.received() - received_before;
+                    format!("timed out after {after} waiting for the reply from {name} ({received} bytes received)")
+                })
             })?;
             let raw = &self.buf[self.start..line_end];
             on_line(raw);
@@ -347,24 +339,22 @@ impl Connection {
         if self.has_buffered_input() {
             return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
         }
-        let plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
+        let mut plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
             Stream::Plain(p) => p,
             other => {
                 self.stream = other;
                 return Err(Error::bad_state("TLS is already active"));
             }
         };
-        let mut plain = plain;
         // one deadline for the whole handshake, however many reads and writes it takes
         plain.set_deadline(self.deadline());
         let received_before = self.received();
         let (tls, info) = config.handshake(plain, host).map_err(|e| {
-            if e.kind() != ErrorKind::Timeout {
-                return e;
-            }
-            let (name, after) = (&self.name, limit(self.timeout));
-            let received = self.received() - received_before;
-            e.reworded(format!("TLS handshake with {name} timed out after {after} ({received} bytes received)"))
+            explain_timeout(e, || {
+                let (name, after) = (&self.name, limit(self.timeout));
+                let received = self.received() - received_before;
+                format!("TLS handshake with {name} timed out after {after} ({received} bytes received)")
+            })
         })?;
         self.stream = Stream::Tls(Box::new(tls));
         Ok(info)
@@ -379,6 +369,16 @@ impl Connection {
 /// A timeout as messages state it, e.g. "3000 ms".
 fn limit(timeout: Option<Duration>) -> String {
     format!("{} ms", timeout.unwrap_or_default().as_millis())
+}
+
+/// `e`, with the message `say()` when it is a timeout: one that names the step, the peer, the
+/// limit and how far it got.
+fn explain_timeout(e: Error, say: impl FnOnce() -> String) -> Error {
+    if e.kind() == ErrorKind::Timeout {
+        e.reworded(say())
+    } else {
+        e
+    }
 }
 
 /// Resolve `host` within `timeout` (see [`resolve`] for what becomes of a resolution that
@@ -419,12 +419,9 @@ fn connect_tcp(
         match connect_tcp_addr(addr, timeout, bind) {
             Ok(s) => return Ok((s, addr)),
             Err(e) => {
-                let e = Error::from_io(&e, &format!("connect to {host} ({addr})"));
-                last_err = if e.kind() == ErrorKind::Timeout {
-                    e.reworded(format!("connect to {host} ({addr}) timed out after {}", limit(timeout)))
-                } else {
-                    e
-                };
+                last_err = explain_timeout(Error::from_io(&e, &format!("connect to {host} ({addr})")), || {
+                    format!("connect to {host} ({addr}) timed out after {}", limit(timeout))
+                });
             }
         }
     }

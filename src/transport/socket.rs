@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-/// How much later than the deadline a system call may end. The socket's timeout is changed
-/// only when what is left differs from it by more than this, so the common case (a reply that
-/// arrives in one read) needs no extra system call.
+/// How far the socket's timeout may be from what is left of the deadline. It is changed only
+/// when they differ by more than this, so the common case (one operation after another, each
+/// with the whole timeout) needs no extra system call. A call may end this much after the
+/// deadline; one that ends before it is simply made again.
 const DEADLINE_SLACK: Duration = Duration::from_millis(20);
 
 #[derive(Debug)]
@@ -94,8 +95,7 @@ impl PlainSocket {
         };
         let close_enough = match (set, want) {
             (None, None) => true,
-            // never shorter than what is left (that would fail early), at most a little longer
-            (Some(set), Some(left)) => set >= left && set - left <= DEADLINE_SLACK,
+            (Some(set), Some(left)) => set.max(left) - set.min(left) <= DEADLINE_SLACK,
             _ => false,
         };
         if !close_enough {
@@ -114,6 +114,16 @@ impl PlainSocket {
         Ok(())
     }
 
+    /// Whether `result` is to be retried: interrupted by a signal (OpenSSL must never see
+    /// EINTR), or a socket timeout that ended before the deadline.
+    fn again<T>(&self, result: &io::Result<T>) -> bool {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.deadline.is_some_and(|d| Instant::now() < d),
+            _ => false,
+        }
+    }
+
     pub(super) fn shutdown(&self) {
         let _ = self.sock_ref().shutdown(Shutdown::Both);
     }
@@ -127,14 +137,11 @@ impl Read for PlainSocket {
                 Kind::Tcp(s) => s.read(buf),
                 Kind::Unix(s) => s.read(buf),
             };
-            match result {
-                Ok(n) => {
-                    self.received.fetch_add(n as u64, Ordering::Relaxed);
-                    return Ok(n);
-                }
-                // a signal is not an error; OpenSSL must never see EINTR
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            if let Ok(n) = result {
+                self.received.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            if !self.again(&result) {
+                return result;
             }
         }
     }
@@ -148,7 +155,7 @@ impl Write for PlainSocket {
         loop {
             self.arm(Direction::Write)?;
             let result = self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL);
-            if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
+            if !self.again(&result) {
                 return result;
             }
         }
