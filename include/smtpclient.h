@@ -5,7 +5,8 @@
  *
  * Thread safety
  * -------------
- * libsmtpclient has no global state and needs no initialisation call. Different handles are
+ * libsmtpclient needs no initialisation call; its only global state is a small pool of threads
+ * that resolve host names under the session timeout (see the README). Different handles are
  * fully independent and may be used on different threads at the same time. A handle may be
  * created on one thread and used on another. On one session:
  * - Mutating calls (every function taking a non-const `smtp_client *`, setters included) are
@@ -193,13 +194,27 @@ enum smtp_result
      */
     SMTP_RESULT_TLS_REQUIRED = 114,
     /**
-     * An operating-system error: name resolution, connect, read or write. Session closed.
+     * An operating-system error: name resolution, connect, read or write (base of the
+     * 200s; the more specific codes below are kinds of it). Session closed.
      */
     SMTP_RESULT_IO_ERROR = 200,
     /**
      * A deadline expired. Is-a `IO_ERROR`. Session closed.
      */
     SMTP_RESULT_TIMEOUT = 201,
+    /**
+     * The host name could not be resolved (no such name, no address, or the resolver
+     * failed). Is-a `IO_ERROR`.
+     */
+    SMTP_RESULT_NAME_RESOLUTION = 202,
+    /**
+     * The connection was refused: nothing listens on that port or Unix socket. Is-a `IO_ERROR`.
+     */
+    SMTP_RESULT_CONNECTION_REFUSED = 203,
+    /**
+     * No route to the host or its network. Is-a `IO_ERROR`.
+     */
+    SMTP_RESULT_HOST_UNREACHABLE = 204,
     /**
      * The TLS handshake failed (protocol version, cipher, alert, not TLS). Session closed.
      */
@@ -209,6 +224,11 @@ enum smtp_result
      * name). Nothing was sent over the connection after the handshake. Is-a `TLS_ERROR`.
      */
     SMTP_RESULT_TLS_CERTIFICATE = 301,
+    /**
+     * TLS failed after the handshake: a record that does not authenticate (bad MAC), plain
+     * text injected into the TLS stream, a fatal alert. Session closed. Is-a `TLS_ERROR`.
+     */
+    SMTP_RESULT_TLS_RECORD = 302,
     /**
      * An argument was refused before anything was sent (smtplib's `ValueError`), e.g. CR or
      * LF in an address, or an index out of range.

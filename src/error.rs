@@ -50,13 +50,25 @@ pub enum ErrorKind {
     Tls,
     /// The server's certificate failed verification (chain, expiry, or host name).
     TlsCertificate,
+    /// TLS failed after the handshake: a record that does not authenticate (bad MAC), plain
+    /// text injected into the TLS stream, a fatal alert. The session is closed. Is-a `Tls`.
+    TlsRecord,
     /// The server broke the protocol: a malformed reply, a reply over the size limits,
     /// unexpected bytes. The session is closed. Is-a `SMTPException`.
     Protocol,
     /// A deadline expired (connect, read or write). The session is closed.
     Timeout,
-    /// An operating-system error (resolution, connect, read, write). The session is closed.
+    /// An operating-system error (connect, read, write) with no more specific kind below.
+    /// The session is closed.
     Io,
+    /// The host name could not be resolved (no such name, no address, or the resolver
+    /// failed). Is-a `Io`.
+    NameResolution,
+    /// The peer refused the connection: nothing listens on that port or Unix socket
+    /// (`ECONNREFUSED`). Is-a `Io`.
+    ConnectionRefused,
+    /// No route to the host or its network (`EHOSTUNREACH`, `ENETUNREACH`). Is-a `Io`.
+    HostUnreachable,
     /// A caller argument was refused before anything was sent (smtplib's `ValueError`).
     InvalidArgument,
     /// The call is not valid in the session's current state (e.g. not connected).
@@ -73,6 +85,7 @@ pub struct Error {
     reply: Option<Reply>,
     sender: Option<String>,
     callback_value: i32,
+    os_error: Option<i32>,
 }
 
 /// Result alias for the core.
@@ -81,18 +94,18 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An error of `kind` with a human message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), reply: None, sender: None, callback_value: 0 }
+        Error { kind, message: message.into(), reply: None, sender: None, callback_value: 0, os_error: None }
     }
 
     /// An error carrying the server reply that caused it; the message is the reply itself.
     pub fn with_reply(kind: ErrorKind, reply: Reply) -> Self {
         let message = format!("{} {}", reply.code(), reply.text());
-        Error { kind, message, reply: Some(reply), sender: None, callback_value: 0 }
+        Error { kind, message, reply: Some(reply), sender: None, callback_value: 0, os_error: None }
     }
 
     /// An error of `kind` carrying `reply`, with its own message.
     pub fn with_reply_message(kind: ErrorKind, reply: Reply, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), reply: Some(reply), sender: None, callback_value: 0 }
+        Error { kind, message: message.into(), reply: Some(reply), sender: None, callback_value: 0, os_error: None }
     }
 
     /// `SMTPSenderRefused`: keeps the refused sender beside the reply.
@@ -130,18 +143,39 @@ impl Error {
     }
 
     /// An I/O error during `doing`, classified: timeouts are [`ErrorKind::Timeout`], a peer
-    /// closing or resetting the connection is [`ErrorKind::ServerDisconnected`].
+    /// closing or resetting the connection is [`ErrorKind::ServerDisconnected`], a refused
+    /// connection [`ErrorKind::ConnectionRefused`], an unreachable host or network
+    /// [`ErrorKind::HostUnreachable`]. The OS error number is kept ([`Error::os_error`]).
     pub fn from_io(err: &io::Error, doing: &str) -> Self {
-        let kind = match err.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe => ErrorKind::ServerDisconnected,
+        let kind = match (err.kind(), err.raw_os_error()) {
+            (io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut, _) => ErrorKind::Timeout,
+            (_, Some(libc::ECONNREFUSED)) => ErrorKind::ConnectionRefused,
+            (_, Some(libc::EHOSTUNREACH | libc::ENETUNREACH)) => ErrorKind::HostUnreachable,
+            (
+                io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe,
+                _,
+            ) => ErrorKind::ServerDisconnected,
             _ => ErrorKind::Io,
         };
         let what = if kind == ErrorKind::Timeout { "timed out".to_owned() } else { err.to_string() };
-        Error::new(kind, format!("{doing}: {what}"))
+        let mut e = Error::new(kind, format!("{doing}: {what}"));
+        e.os_error = err.raw_os_error();
+        e
+    }
+
+    /// The same error with another message (kind, reply and OS error kept).
+    pub(crate) fn reworded(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The operating system's error number (`errno`) behind the error, when there was one:
+    /// e.g. `ECONNREFUSED` for [`ErrorKind::ConnectionRefused`].
+    pub fn os_error(&self) -> Option<i32> {
+        self.os_error
     }
 
     /// The kind, i.e. which smtplib exception this is.

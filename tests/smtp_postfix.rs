@@ -299,15 +299,15 @@ fn commands_without_connection_are_server_disconnected() {
 }
 
 #[test]
-fn connection_refused_is_io_error() {
+fn connection_refused_and_unknown_host_have_their_own_kinds() {
     // a port nobody listens on: bind, read the port, close
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut s = Session::new(SessionKind::Smtp);
     let e = s.connect("127.0.0.1", port).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
     assert!(!s.is_connected());
     let e = s.connect("no-such-host.invalid", 25).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert_eq!(e.kind(), ErrorKind::NameResolution, "{e}");
 }
 
 #[test]

@@ -52,15 +52,26 @@ pub enum smtp_result {
     /// TLS was required but is not available: STARTTLS not offered or refused, or the server
     /// fell back to HELO. Nothing but QUIT was sent. Is-a `NOT_SUPPORTED`.
     TlsRequired = 114,
-    /// An operating-system error: name resolution, connect, read or write. Session closed.
+    /// An operating-system error: name resolution, connect, read or write (base of the
+    /// 200s; the more specific codes below are kinds of it). Session closed.
     IoError = 200,
     /// A deadline expired. Is-a `IO_ERROR`. Session closed.
     Timeout = 201,
+    /// The host name could not be resolved (no such name, no address, or the resolver
+    /// failed). Is-a `IO_ERROR`.
+    NameResolution = 202,
+    /// The connection was refused: nothing listens on that port or Unix socket. Is-a `IO_ERROR`.
+    ConnectionRefused = 203,
+    /// No route to the host or its network. Is-a `IO_ERROR`.
+    HostUnreachable = 204,
     /// The TLS handshake failed (protocol version, cipher, alert, not TLS). Session closed.
     TlsError = 300,
     /// The server's certificate failed verification (untrusted chain, expired, wrong host
     /// name). Nothing was sent over the connection after the handshake. Is-a `TLS_ERROR`.
     TlsCertificate = 301,
+    /// TLS failed after the handshake: a record that does not authenticate (bad MAC), plain
+    /// text injected into the TLS stream, a fatal alert. Session closed. Is-a `TLS_ERROR`.
+    TlsRecord = 302,
     /// An argument was refused before anything was sent (smtplib's `ValueError`), e.g. CR or
     /// LF in an address, or an index out of range.
     InvalidArgument = 400,
@@ -86,7 +97,7 @@ pub enum smtp_result {
 }
 
 /// Every code, for the lookup functions and tests.
-pub(crate) const ALL: [smtp_result; 29] = [
+pub(crate) const ALL: [smtp_result; 33] = [
     smtp_result::Ok,
     smtp_result::SmtpError,
     smtp_result::ServerDisconnected,
@@ -105,8 +116,12 @@ pub(crate) const ALL: [smtp_result; 29] = [
     smtp_result::TlsRequired,
     smtp_result::IoError,
     smtp_result::Timeout,
+    smtp_result::NameResolution,
+    smtp_result::ConnectionRefused,
+    smtp_result::HostUnreachable,
     smtp_result::TlsError,
     smtp_result::TlsCertificate,
+    smtp_result::TlsRecord,
     smtp_result::InvalidArgument,
     smtp_result::NullArgument,
     smtp_result::InvalidUtf8,
@@ -131,10 +146,10 @@ impl smtp_result {
             ServerDisconnected | NotSupported | ResponseError | RecipientsRefused | ProtocolError | MessageTooLarge
             | CredentialsPolicy => Some(SmtpError),
             TlsRequired => Some(NotSupported),
-            TlsCertificate => Some(TlsError),
+            TlsCertificate | TlsRecord => Some(TlsError),
             DeliveryUnknown => Some(ServerDisconnected),
             SenderRefused | DataError | ConnectError | HeloError | AuthenticationError => Some(ResponseError),
-            Timeout => Some(IoError),
+            Timeout | NameResolution | ConnectionRefused | HostUnreachable => Some(IoError),
             NullArgument | InvalidUtf8 => Some(InvalidArgument),
             _ => None,
         }
@@ -182,8 +197,15 @@ impl smtp_result {
                 b"SMTP_RESULT_TLS_CERTIFICATE\0",
                 b"the server's certificate failed verification (chain, expiry or host name)\0",
             ),
+            TlsRecord => (
+                b"SMTP_RESULT_TLS_RECORD\0",
+                b"TLS failed after the handshake (bad record MAC, plain text injected, fatal alert)\0",
+            ),
             IoError => (b"SMTP_RESULT_IO_ERROR\0", b"operating-system error (resolve, connect, read or write)\0"),
             Timeout => (b"SMTP_RESULT_TIMEOUT\0", b"timed out\0"),
+            NameResolution => (b"SMTP_RESULT_NAME_RESOLUTION\0", b"the host name could not be resolved\0"),
+            ConnectionRefused => (b"SMTP_RESULT_CONNECTION_REFUSED\0", b"connection refused\0"),
+            HostUnreachable => (b"SMTP_RESULT_HOST_UNREACHABLE\0", b"no route to the host or its network\0"),
             InvalidArgument => (b"SMTP_RESULT_INVALID_ARGUMENT\0", b"invalid argument (ValueError)\0"),
             NullArgument => (b"SMTP_RESULT_NULL_ARGUMENT\0", b"a required pointer argument was NULL\0"),
             InvalidUtf8 => (b"SMTP_RESULT_INVALID_UTF8\0", b"a string argument is not valid UTF-8\0"),
@@ -221,8 +243,12 @@ pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
         ErrorKind::TlsRequired => smtp_result::TlsRequired,
         ErrorKind::Tls => smtp_result::TlsError,
         ErrorKind::TlsCertificate => smtp_result::TlsCertificate,
+        ErrorKind::TlsRecord => smtp_result::TlsRecord,
         ErrorKind::Timeout => smtp_result::Timeout,
         ErrorKind::Io => smtp_result::IoError,
+        ErrorKind::NameResolution => smtp_result::NameResolution,
+        ErrorKind::ConnectionRefused => smtp_result::ConnectionRefused,
+        ErrorKind::HostUnreachable => smtp_result::HostUnreachable,
         ErrorKind::InvalidArgument => smtp_result::InvalidArgument,
         ErrorKind::BadState => smtp_result::BadState,
         ErrorKind::CallbackAborted => smtp_result::CallbackAborted,
@@ -293,6 +319,12 @@ mod tests {
         assert!(!smtp_result_is_a(Timeout as i32, SmtpError as i32));
         assert!(smtp_result_is_a(TlsRequired as i32, NotSupported as i32));
         assert!(smtp_result_is_a(TlsCertificate as i32, TlsError as i32));
+        assert!(smtp_result_is_a(TlsRecord as i32, TlsError as i32));
+        assert!(!smtp_result_is_a(TlsRecord as i32, IoError as i32));
+        for r in [NameResolution, ConnectionRefused, HostUnreachable] {
+            assert!(smtp_result_is_a(r as i32, IoError as i32));
+            assert!(!smtp_result_is_a(r as i32, Timeout as i32));
+        }
         assert!(!smtp_result_is_a(999, 999));
         let mut names: Vec<_> = ALL.iter().map(|r| *r as i32).collect();
         names.dedup();

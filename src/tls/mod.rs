@@ -169,7 +169,13 @@ impl TlsConfig {
             }
             Err(HandshakeError::Failure(mid)) => {
                 let verify = mid.ssl().verify_result();
-                if verify != X509VerifyResult::OK {
+                let timed_out = mid
+                    .error()
+                    .io_error()
+                    .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+                if timed_out {
+                    Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
+                } else if verify != X509VerifyResult::OK {
                     Err(Error::new(
                         ErrorKind::TlsCertificate,
                         format!("certificate verification failed for {name}: {}", verify.error_string()),
@@ -181,6 +187,43 @@ impl TlsConfig {
             Err(HandshakeError::SetupFailure(e)) => Err(Error::new(ErrorKind::Tls, format!("TLS setup: {e}"))),
             Err(HandshakeError::WouldBlock(_)) => {
                 Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
+            }
+        }
+    }
+}
+
+/// OpenSSL's library code for SSL errors (`ERR_LIB_SSL`).
+const ERR_LIB_SSL: std::ffi::c_int = 20;
+/// OpenSSL 3's reason for a peer that closed the connection without a TLS close_notify
+/// (`SSL_R_UNEXPECTED_EOF_WHILE_READING`).
+const SSL_R_UNEXPECTED_EOF_WHILE_READING: std::ffi::c_int = 294;
+
+/// What a failed `SSL_read` or `SSL_write` on an established TLS connection means, `doing`
+/// naming the operation: `Ok(None)` to try again (OpenSSL handled a non-application record),
+/// `Ok(Some(0))` for the end of the stream, or the error: the socket's own (timeout, reset)
+/// as [`Error::from_io`] classifies it, a close without close_notify as
+/// [`ErrorKind::ServerDisconnected`] (SMTP frames its own data, so nothing is lost unseen),
+/// and anything else TLS rejected (a record that fails authentication, plain text injected
+/// into the stream, a fatal alert) as [`ErrorKind::TlsRecord`].
+pub(crate) fn after_handshake(e: openssl::ssl::Error, doing: &str) -> Result<Option<usize>> {
+    use openssl::ssl::ErrorCode;
+    if let Some(io) = e.io_error() {
+        return Err(Error::from_io(io, doing));
+    }
+    match e.code() {
+        ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(None),
+        ErrorCode::ZERO_RETURN | ErrorCode::SYSCALL => Ok(Some(0)),
+        _ => {
+            let unexpected_eof = e.ssl_error().is_some_and(|stack| {
+                stack
+                    .errors()
+                    .iter()
+                    .any(|x| x.library_code() == ERR_LIB_SSL && x.reason_code() == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            });
+            if unexpected_eof {
+                Ok(Some(0))
+            } else {
+                Err(Error::new(ErrorKind::TlsRecord, format!("{doing}: TLS failed after the handshake: {e}")))
             }
         }
     }

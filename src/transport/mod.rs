@@ -1,20 +1,23 @@
-//! Connections: TCP (every resolved address tried, optional source address) and Unix sockets,
-//! with a deadline on every read and write and bounded line reads.
+//! Connections: TCP (the name resolved under the timeout, every resolved address tried,
+//! optional source address) and Unix sockets, with deadlines (`socket`) and bounded line reads.
 //!
 //! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
 
+mod resolve;
+mod socket;
+
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Socket, Type};
-
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Reply, ReplyParser, MAX_LINE};
-use crate::tls::{TlsConfig, TlsInfo};
+use crate::tls::{self, TlsConfig, TlsInfo};
 use openssl::ssl::SslStream;
+use socket::{connect_tcp_addr, connect_unix, PlainSocket};
 
 /// Where a session connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,69 +74,17 @@ impl Endpoint {
     }
 }
 
-/// A plain socket.
-#[derive(Debug)]
-enum Plain {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Plain {
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Plain::Tcp(s) => s.set_read_timeout(t),
-            Plain::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Plain::Tcp(s) => s.set_write_timeout(t),
-            Plain::Unix(s) => s.set_write_timeout(t),
-        }
-    }
-
-    fn shutdown(&self) {
-        let _ = match self {
-            Plain::Tcp(s) => s.shutdown(Shutdown::Both),
-            Plain::Unix(s) => s.shutdown(Shutdown::Both),
-        };
-    }
-}
-
-impl Read for Plain {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.read(buf),
-            Plain::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Plain {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.write(buf),
-            Plain::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The byte stream under a connection: plain, or TLS over the plain socket.
 #[derive(Debug)]
 enum Stream {
-    Plain(Plain),
-    Tls(Box<SslStream<Plain>>),
+    Plain(PlainSocket),
+    Tls(Box<SslStream<PlainSocket>>),
     /// Only while the TLS handshake owns the socket, or after it failed.
     Gone,
 }
 
 impl Stream {
-    fn plain(&self) -> Option<&Plain> {
+    fn plain(&self) -> Option<&PlainSocket> {
         match self {
             Stream::Plain(p) => Some(p),
             Stream::Tls(t) => Some(t.get_ref()),
@@ -141,27 +92,49 @@ impl Stream {
         }
     }
 
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.plain().map_or(Ok(()), |p| p.set_read_timeout(t))
-    }
-
-    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.plain().map_or(Ok(()), |p| p.set_write_timeout(t))
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// The deadline of the operation starting now: every system call under it, TLS records
+    /// included, ends by then.
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
         match self {
-            Stream::Plain(p) => p.read(buf),
-            Stream::Tls(t) => t.read(buf),
-            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+            Stream::Plain(p) => p.set_deadline(deadline),
+            Stream::Tls(t) => t.get_mut().set_deadline(deadline),
+            Stream::Gone => {}
         }
     }
 
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// Read some bytes; `Ok(0)` at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         match self {
-            Stream::Plain(p) => p.write(buf),
-            Stream::Tls(t) => t.write(buf),
-            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+            Stream::Plain(p) => p.read(buf).map_err(|e| Error::from_io(&e, "read")),
+            Stream::Tls(t) => loop {
+                match t.ssl_read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) => {
+                        if let Some(n) = tls::after_handshake(e, "read")? {
+                            return Ok(n);
+                        }
+                    }
+                }
+            },
+            Stream::Gone => Err(Error::disconnected("not connected")),
+        }
+    }
+
+    /// Write some of `buf`; `Ok(0)` when the peer has closed the stream.
+    fn write(&mut self, buf: &[u8]) -> Result<usize> {
+        match self {
+            Stream::Plain(p) => p.write(buf).map_err(|e| Error::from_io(&e, "write")),
+            Stream::Tls(t) => loop {
+                match t.ssl_write(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) => {
+                        if let Some(n) = tls::after_handshake(e, "write")? {
+                            return Ok(n);
+                        }
+                    }
+                }
+            },
+            Stream::Gone => Err(Error::disconnected("not connected")),
         }
     }
 
@@ -183,9 +156,11 @@ pub struct Connection {
     start: usize,
     end: usize,
     timeout: Option<Duration>,
-    /// The socket's SO_RCVTIMEO as last set: a system call is made only when it must change.
-    read_timeout_set: Option<Duration>,
     peer: Peer,
+    /// The endpoint as messages name it: `host:port` or the socket path.
+    name: String,
+    /// Bytes read from the socket so far (see `PlainSocket::received`).
+    received: Arc<AtomicU64>,
 }
 
 /// What kind of peer a connection reaches: used by policies such as "credentials only over TLS
@@ -215,28 +190,36 @@ impl Connection {
     /// Connect to `endpoint`. TCP tries every resolved address in order until one connects
     /// within `timeout`; `source` binds the local end first (port 0 = any).
     pub fn open(endpoint: &Endpoint, timeout: Option<Duration>, source: Option<&(String, u16)>) -> Result<Self> {
-        let (stream, peer) = match endpoint {
+        let (socket, peer, name) = match endpoint {
             Endpoint::Tcp { host, port } => {
                 let (s, addr) = connect_tcp(host, *port, timeout, source)?;
-                (Stream::Plain(Plain::Tcp(s)), Peer::Ip(addr))
+                let name = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+                (PlainSocket::tcp(s), Peer::Ip(addr), name)
             }
             Endpoint::Unix(path) => {
-                let s = UnixStream::connect(Path::new(path))
-                    .map_err(|e| Error::from_io(&e, &format!("connect to {path}")))?;
-                (Stream::Plain(Plain::Unix(s)), Peer::Unix)
+                let s = connect_unix(Path::new(path), timeout).map_err(|e| {
+                    explain_timeout(Error::from_io(&e, &format!("connect to {path}")), || {
+                        format!("connect to {path} timed out after {}", limit(timeout))
+                    })
+                })?;
+                (PlainSocket::unix(s), Peer::Unix, path.clone())
             }
         };
-        stream.set_read_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
-        stream.set_write_timeout(timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
+        let received = socket.received();
         Ok(Connection {
-            stream,
+            stream: Stream::Plain(socket),
             buf: vec![0; READ_BUF].into_boxed_slice(),
             start: 0,
             end: 0,
             timeout,
-            read_timeout_set: timeout,
             peer,
+            name,
+            received,
         })
+    }
+
+    fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     /// The peer this connection reaches.
@@ -246,9 +229,13 @@ impl Connection {
 
     /// Change the deadline used for later reads and writes (`None` = wait forever).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        // applied from the next operation on
         self.timeout = timeout;
-        // applied now to writes; reads get it at the start of the next reply
-        let _ = self.stream.set_write_timeout(timeout);
+    }
+
+    /// The deadline of an operation starting now.
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
     }
 
     /// Whether bytes the server sent are waiting unread (a desync or injection sign at points
@@ -257,14 +244,23 @@ impl Connection {
         self.start < self.end
     }
 
-    /// Write all of `data`; each write system call has the session's deadline.
+    /// Write all of `data`. Each write that makes progress has the whole timeout (a slow but
+    /// moving server is not cut off in the middle of a large body); for TLS one such write is
+    /// at most one record.
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+        let total = data.len();
         while !data.is_empty() {
+            let deadline = self.deadline();
+            self.stream.set_deadline(deadline);
             match self.stream.write(data) {
                 Ok(0) => return Err(Error::disconnected("connection closed while writing")),
                 Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(&e, "write")),
+                Err(e) => {
+                    let (name, after, written) = (&self.name, limit(self.timeout), total - data.len());
+                    return Err(explain_timeout(e, || {
+                        format!("writing to {name} timed out after {after} ({written} of {total} bytes written)")
+                    }));
+                }
             }
         }
         Ok(())
@@ -273,10 +269,18 @@ impl Connection {
     /// Read one complete reply. The whole reply must arrive within the timeout, counted from
     /// now (a server dripping one byte at a time cannot hold us beyond it).
     pub fn read_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
-        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let deadline = self.deadline();
+        self.stream.set_deadline(deadline);
+        let received_before = self.received();
         let mut parser = ReplyParser::new();
         loop {
-            let line_end = self.read_line(deadline, parser.in_progress())?;
+            let line_end = self.read_line().map_err(|e| {
+                explain_timeout(e, || {
+                    let (name, after) = (&self.name, limit(self.timeout));
+                    let received = self.received() - received_before;
+                    format!("timed out after {after} waiting for the reply from {name} ({received} bytes received)")
+                })
+            })?;
             let raw = &self.buf[self.start..line_end];
             on_line(raw);
             // CRLF only: a bare LF ending a line would let reply text carry a second reply
@@ -292,7 +296,7 @@ impl Connection {
     }
 
     /// Make sure a whole line (ending in LF) is buffered; returns the index just past its LF.
-    fn read_line(&mut self, deadline: Option<Instant>, parser_started: bool) -> Result<usize> {
+    fn read_line(&mut self) -> Result<usize> {
         let mut scanned = self.start;
         loop {
             if let Some(i) = self.buf[scanned..self.end].iter().position(|&b| b == b'\n') {
@@ -309,7 +313,6 @@ impl Connection {
                 self.end -= self.start;
                 self.start = 0;
             }
-            self.arm_read_timeout(deadline, scanned == self.start && !parser_started)?;
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     return Err(Error::disconnected(if self.start < self.end {
@@ -319,8 +322,7 @@ impl Connection {
                     }))
                 }
                 Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(&e, "read")),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -337,39 +339,25 @@ impl Connection {
         if self.has_buffered_input() {
             return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
         }
-        let plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
+        let mut plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
             Stream::Plain(p) => p,
             other => {
                 self.stream = other;
                 return Err(Error::bad_state("TLS is already active"));
             }
         };
-        plain.set_read_timeout(self.timeout).map_err(|e| Error::from_io(&e, "set timeout"))?;
-        self.read_timeout_set = self.timeout;
-        let (tls, info) = config.handshake(plain, host)?;
+        // one deadline for the whole handshake, however many reads and writes it takes
+        plain.set_deadline(self.deadline());
+        let received_before = self.received();
+        let (tls, info) = config.handshake(plain, host).map_err(|e| {
+            explain_timeout(e, || {
+                let (name, after) = (&self.name, limit(self.timeout));
+                let received = self.received() - received_before;
+                format!("TLS handshake with {name} timed out after {after} ({received} bytes received)")
+            })
+        })?;
         self.stream = Stream::Tls(Box::new(tls));
         Ok(info)
-    }
-
-    /// Make the next read wait no longer than the reply's deadline allows. The first read of
-    /// a reply may wait the whole timeout (the deadline is that far away), so the common case
-    /// needs no system call; later reads of a reply that arrives in pieces get what is left.
-    fn arm_read_timeout(&mut self, deadline: Option<Instant>, first_read: bool) -> Result<()> {
-        let want = match deadline {
-            None => None,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Error::new(crate::ErrorKind::Timeout, "timed out waiting for the server's reply"));
-                }
-                Some(if first_read { self.timeout.unwrap_or(left) } else { left })
-            }
-        };
-        if want != self.read_timeout_set {
-            self.stream.set_read_timeout(want).map_err(|e| Error::from_io(&e, "set timeout"))?;
-            self.read_timeout_set = want;
-        }
-        Ok(())
     }
 
     /// Close both directions now; nothing more is sent.
@@ -378,57 +366,66 @@ impl Connection {
     }
 }
 
+/// A timeout as messages state it, e.g. "3000 ms".
+fn limit(timeout: Option<Duration>) -> String {
+    format!("{} ms", timeout.unwrap_or_default().as_millis())
+}
+
+/// `e`, with the message `say()` when it is a timeout: one that names the step, the peer, the
+/// limit and how far it got.
+fn explain_timeout(e: Error, say: impl FnOnce() -> String) -> Error {
+    if e.kind() == ErrorKind::Timeout {
+        e.reworded(say())
+    } else {
+        e
+    }
+}
+
+/// Resolve `host` within `timeout` (see [`resolve`] for what becomes of a resolution that
+/// outlives it); `what` prefixes the host in messages.
+fn resolve_within(host: &str, port: u16, timeout: Option<Duration>, what: &str) -> Result<Vec<SocketAddr>> {
+    resolve::resolve(host, port, timeout.map(|t| Instant::now() + t)).map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut {
+            Error::new(ErrorKind::Timeout, format!("resolving {what}{host} timed out after {}", limit(timeout)))
+        } else {
+            Error::new(ErrorKind::NameResolution, format!("cannot resolve {what}{host}: {e}"))
+        }
+    })
+}
+
 fn connect_tcp(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
     source: Option<&(String, u16)>,
 ) -> Result<(TcpStream, SocketAddr)> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve {host}: {e}")))?
-        .collect();
-    let source_addrs: Option<Vec<SocketAddr>> = match source {
-        Some((h, p)) => Some(
-            (h.as_str(), *p)
-                .to_socket_addrs()
-                .map_err(|e| Error::new(crate::ErrorKind::Io, format!("cannot resolve source address {h}: {e}")))?
-                .collect(),
-        ),
+    let addrs = resolve_within(host, port, timeout, "")?;
+    let source_addrs = match source {
+        Some((h, p)) => Some(resolve_within(h, *p, timeout, "source address ")?),
         None => None,
     };
-    let mut last_err = Error::new(crate::ErrorKind::Io, format!("{host} resolved to no address"));
+    let mut last_err = Error::new(ErrorKind::NameResolution, format!("{host} resolved to no address"));
     for addr in addrs {
         let bind = match &source_addrs {
             Some(list) => match list.iter().find(|s| s.is_ipv4() == addr.is_ipv4()) {
                 Some(s) => Some(*s),
                 None => {
-                    last_err = Error::new(crate::ErrorKind::Io, format!("no source address of the family of {addr}"));
+                    last_err = Error::new(ErrorKind::Io, format!("no source address of the family of {addr}"));
                     continue;
                 }
             },
             None => None,
         };
-        match connect_one(addr, timeout, bind) {
+        match connect_tcp_addr(addr, timeout, bind) {
             Ok(s) => return Ok((s, addr)),
-            Err(e) => last_err = Error::from_io(&e, &format!("connect to {addr}")),
+            Err(e) => {
+                last_err = explain_timeout(Error::from_io(&e, &format!("connect to {host} ({addr})")), || {
+                    format!("connect to {host} ({addr}) timed out after {}", limit(timeout))
+                });
+            }
         }
     }
     Err(last_err)
-}
-
-fn connect_one(addr: SocketAddr, timeout: Option<Duration>, bind: Option<SocketAddr>) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    if let Some(b) = bind {
-        socket.bind(&b.into())?;
-    }
-    match timeout {
-        Some(t) => socket.connect_timeout(&addr.into(), t)?,
-        None => socket.connect(&addr.into())?,
-    }
-    let stream: TcpStream = socket.into();
-    stream.set_nodelay(true)?;
-    Ok(stream)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 #   2. builds tests/c/api_test.c and examples/send.c (through a copy of examples/Makefile) with
 #      -std=c99 -Wall -Wextra -Wpedantic -Werror, finding the library ONLY through pkg-config
 #      pointed at that install;
-#   3. runs api_test and several `send` runs (SMTP to Postfix, LMTP over the Unix socket) under
+#   3. runs api_test, sigpipe_test (a server gone mid-body must give an error code, not SIGPIPE)
+#      and several `send` runs (SMTP to Postfix, LMTP over the Unix socket) under
 #      valgrind: any memory error or leak of any kind fails;
 #   4. links api_test against the static library (pkg-config --static) and runs it once;
 #   5. builds api_test with -fsanitize=address,undefined and runs it once (leak checking on);
@@ -159,6 +160,12 @@ log "compiling api_test (shared)"
   > "$LOGS/cc-api_test.log" 2>&1 || { show_log "$LOGS/cc-api_test.log"; fatal "compile api_test.c (shared)"; }
 pass "compile api_test.c with pkg-config --cflags --libs, -std=c99 -Wall -Wextra -Wpedantic -Werror"
 
+log "compiling sigpipe_test (shared)"
+# shellcheck disable=SC2086  # pkg-config output is a list of flags
+"$CC" "${CSTD_FLAGS[@]}" -pthread $PC_CFLAGS -o "$BIN/sigpipe_test" "$ROOT/tests/c/sigpipe_test.c" $PC_LIBS \
+  > "$LOGS/cc-sigpipe_test.log" 2>&1 || { show_log "$LOGS/cc-sigpipe_test.log"; fatal "compile sigpipe_test.c"; }
+pass "compile sigpipe_test.c with pkg-config --cflags --libs, -std=c99 -Wall -Wextra -Wpedantic -Werror"
+
 log "compiling examples/send.c with a copy of examples/Makefile"
 mkdir -p "$TMP/examples"
 cp "$ROOT/examples/send.c" "$ROOT/examples/Makefile" "$TMP/examples/"
@@ -236,6 +243,19 @@ if [ "$rc" -eq 0 ]; then
 else
   show_log "$LOGS/borrow_matrix_asan.out"
   fail "borrowed-string matrix under ASan (exit $rc)"
+fi
+
+# ---------------------------------------------------------------------------- SIGPIPE
+# A server that closes in the middle of the body, and the default SIGPIPE disposition: an
+# error code, not a killed process (exit 141 from the shell would mean SIGPIPE).
+log "running sigpipe_test under valgrind"
+rc=0
+run_valgrind sigpipe_test "$BIN/sigpipe_test" > "$LOGS/sigpipe_test.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "sigpipe_test under valgrind: $(api_result "$LOGS/sigpipe_test.out"); no SIGPIPE, no memory errors"
+else
+  api_failures "$LOGS/sigpipe_test.out"
+  fail "sigpipe_test under valgrind (exit $rc: $(api_result "$LOGS/sigpipe_test.out"))"
 fi
 
 # ---------------------------------------------------------------------------- send example

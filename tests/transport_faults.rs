@@ -1,0 +1,451 @@
+//! Transport faults: the session timeout bounds every step of getting connected and every
+//! read whatever the peer does (a Unix-socket listener that never accepts, a name server that
+//! never answers, a TLS server that drips its handshake or its records one byte at a time),
+//! and TLS that breaks after the handshake is reported as TLS.
+
+mod support;
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use smtpclient::session::SessionKind;
+use smtpclient::{Error, ErrorKind, Session};
+use support::certs::leaf;
+use support::{ScriptedServer, Step, TempDir};
+
+fn session(kind: SessionKind, timeout: Duration) -> Session {
+    let mut s = Session::new(kind);
+    s.set_local_hostname(Some("client.example.test")).unwrap();
+    s.set_timeout(Some(timeout));
+    s
+}
+
+/// A Unix-socket listener that never accepts and whose backlog is already full, so that a
+/// further connect has to wait for room. Holds the queued connections open.
+struct WedgedUnixListener {
+    _dir: TempDir,
+    path: String,
+    listener: Option<Socket>,
+    _queued: Vec<Socket>,
+}
+
+impl WedgedUnixListener {
+    fn new() -> WedgedUnixListener {
+        let dir = TempDir::new("smtpclient-wedged");
+        let path = dir.path().join("lmtp.sock");
+        let addr = SockAddr::unix(&path).unwrap();
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&addr).unwrap();
+        listener.listen(1).unwrap();
+        let mut queued = Vec::new();
+        loop {
+            let c = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            c.set_nonblocking(true).unwrap();
+            match c.connect(&addr) {
+                Ok(()) => queued.push(c),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the backlog: {e}"),
+            }
+            assert!(queued.len() < 64, "the backlog of listen(1) never filled");
+        }
+        let path = path.to_str().unwrap().to_owned();
+        WedgedUnixListener { _dir: dir, path, listener: Some(listener), _queued: queued }
+    }
+
+    /// Close the listener: a connect still waiting on it ends (refused).
+    fn close(&mut self) {
+        self.listener = None;
+    }
+}
+
+#[test]
+fn unix_connect_to_a_full_backlog_times_out() {
+    let mut wedged = WedgedUnixListener::new();
+    let path = wedged.path.clone();
+    let (tx, rx) = mpsc::channel();
+    let client = thread::spawn(move || {
+        let mut s = session(SessionKind::Lmtp, Duration::from_millis(600));
+        let start = Instant::now();
+        let result = s.connect(&path, 0).map(|_| ());
+        let _ = tx.send((result, start.elapsed()));
+    });
+    let outcome = rx.recv_timeout(Duration::from_secs(5));
+    // release a client still blocked in connect before failing, so the test ends
+    wedged.close();
+    let (result, elapsed) = outcome.expect("connect to a wedged Unix socket was still blocked after 5 s");
+    client.join().unwrap();
+    let e = result.expect_err("connect succeeded on a listener that never accepts");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("connect to {} timed out after 600 ms", wedged.path);
+    assert!(e.message().contains(&wanted), "{e}");
+}
+
+/// "(N bytes received)" in a timeout message: N.
+fn bytes_received(message: &str) -> u64 {
+    let before = message.strip_suffix(" bytes received)").unwrap_or_else(|| panic!("no byte count: {message}"));
+    before.rsplit('(').next().unwrap().parse().unwrap_or_else(|_| panic!("no byte count: {message}"))
+}
+
+// ------------------------------------------------------------------------------ TLS servers
+
+/// What the server socket does to the bytes it writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    /// Nothing.
+    None,
+    /// One byte per `DRIP_PAUSE`.
+    Drip,
+    /// Flip the last byte of the next write (the end of a TLS record: its MAC or tag).
+    CorruptNextWrite,
+}
+
+/// The server's end of the connection, faulty on demand; `stop` makes every later dripped
+/// write fail, which ends the server.
+struct ServerSocket {
+    tcp: TcpStream,
+    fault: Fault,
+    stop: Arc<AtomicBool>,
+}
+
+/// Ten bytes a second: each byte comes well within the client's timeout, no reply or record does.
+const DRIP_PAUSE: Duration = Duration::from_millis(100);
+
+impl Read for ServerSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for ServerSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.fault {
+            _ if buf.is_empty() => Ok(0),
+            Fault::None => self.tcp.write(buf),
+            Fault::Drip => {
+                thread::sleep(DRIP_PAUSE);
+                if self.stop.load(Ordering::SeqCst) {
+                    return Err(io::Error::other("server stopped"));
+                }
+                self.tcp.write(&buf[..1])
+            }
+            Fault::CorruptNextWrite => {
+                self.fault = Fault::None;
+                let mut bad = buf.to_vec();
+                *bad.last_mut().unwrap() ^= 0x01;
+                self.tcp.write_all(&bad)?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// A one-connection implicit-TLS server with a self-signed certificate; after the handshake
+/// it runs `then` on the TLS stream. Dropping it stops a drip still under way.
+struct TlsPeer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl TlsPeer {
+    fn start(handshake: Fault, then: impl FnOnce(&mut SslStream<ServerSocket>) + Send + 'static) -> TlsPeer {
+        let (cert, key) = leaf("localhost", &["DNS:localhost", "IP:127.0.0.1"], None, -1, 30);
+        let mut acc = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        acc.set_certificate(&cert).unwrap();
+        acc.set_private_key(&key).unwrap();
+        let acc = acc.build();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let server_stop = stop.clone();
+        let handle = thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let stream = ServerSocket { tcp, fault: handshake, stop: server_stop };
+            if let Ok(mut tls) = acc.accept(stream) {
+                then(&mut tls);
+            }
+        });
+        TlsPeer { port, stop, handle: Some(handle) }
+    }
+}
+
+impl Drop for TlsPeer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// An SMTPS session (no certificate verification: these tests are about what comes after)
+/// with a 1 s timeout connects to `port`, in a thread; the outcome and how long it took, or a
+/// panic if it has not returned after `limit`.
+fn smtps_connect(port: u16, limit: Duration) -> (Result<(), Error>, Duration) {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut s = session(SessionKind::Smtps, Duration::from_secs(1));
+        s.tls_config_mut().insecure_skip_verify = true;
+        let start = Instant::now();
+        let result = s.connect("127.0.0.1", port).map(|_| ());
+        let _ = tx.send((result, start.elapsed()));
+    });
+    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("connect had not returned after {limit:?}"))
+}
+
+#[test]
+fn dripped_tls_handshake_cannot_extend_the_deadline() {
+    let peer = TlsPeer::start(Fault::Drip, |_| {});
+    let (result, elapsed) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a handshake dripped at ten bytes a second completed within 1 s");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("TLS handshake with 127.0.0.1:{} timed out after 1000 ms (", peer.port);
+    assert!(e.message().starts_with(&wanted), "{e}");
+    // about ten bytes came in that second
+    assert!((3..=20).contains(&bytes_received(e.message())), "{e}");
+}
+
+#[test]
+fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        // one record of about 130 bytes, ten bytes a second
+        tls.get_mut().fault = Fault::Drip;
+        let greeting = format!("220 {} ESMTP\r\n", "slow".repeat(25));
+        let _ = tls.write_all(greeting.as_bytes());
+    });
+    let (result, elapsed) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a greeting record dripped at ten bytes a second arrived within 1 s");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    let wanted = format!("timed out after 1000 ms waiting for the reply from 127.0.0.1:{} (", peer.port);
+    assert!(e.message().starts_with(&wanted), "{e}");
+    // the dripped bytes, and the session tickets TLS 1.3 sends after the handshake
+    assert!(bytes_received(e.message()) >= 3, "{e}");
+}
+
+/// The greeting the TLS servers below send, or fail to send intact.
+const GREETING: &[u8] = b"220 mx.tls.test ESMTP\r\n";
+
+#[test]
+fn plain_text_injected_after_the_handshake_is_a_tls_record_error() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        // under the TLS layer, straight into the TCP stream
+        let _ = tls.get_mut().tcp.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("plain text under TLS was accepted");
+    assert_eq!(e.kind(), ErrorKind::TlsRecord, "{e}");
+}
+
+#[test]
+fn a_record_that_fails_authentication_is_a_tls_record_error() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        tls.get_mut().fault = Fault::CorruptNextWrite;
+        let _ = tls.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("a record with a broken MAC was accepted");
+    assert_eq!(e.kind(), ErrorKind::TlsRecord, "{e}");
+}
+
+#[test]
+fn a_close_without_close_notify_is_server_disconnected() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        // half a greeting, then a TCP close with no TLS close_notify
+        let _ = tls.write_all(&GREETING[..10]);
+        let _ = tls.get_ref().tcp.shutdown(std::net::Shutdown::Both);
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    let e = result.expect_err("half a greeting was accepted");
+    assert_eq!(e.kind(), ErrorKind::ServerDisconnected, "{e}");
+}
+
+#[test]
+fn the_intact_greeting_is_read() {
+    // the servers above differ from this one only by their fault
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        let _ = tls.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (result, _) = smtps_connect(peer.port, Duration::from_secs(6));
+    result.unwrap();
+}
+
+// ------------------------------------------------------------------------------ name resolution
+
+/// Set in the copy of this test binary that runs inside the private namespaces.
+const INSIDE_NAMESPACES: &str = "SMTPCLIENT_TEST_INSIDE_PRIVATE_NAMESPACES";
+
+/// Run the test `name` of this binary again under `unshare --mount --net` (root required): in
+/// a network namespace of its own, with only a loopback interface (so nothing can leave the
+/// machine and every other network is unreachable), and with bind-mounted `/etc/resolv.conf`
+/// (one name server, 127.0.0.1, where nothing answers unless the test binds port 53),
+/// `/etc/hosts` (localhost only) and `/etc/nsswitch.conf` (`hosts: files dns`).
+fn run_in_private_namespaces(name: &str) {
+    let dir = TempDir::new("smtpclient-namespaces");
+    let files = [
+        ("resolv.conf", "nameserver 127.0.0.1\noptions timeout:30 attempts:1\n"),
+        ("hosts", "127.0.0.1 localhost\n"),
+        ("nsswitch.conf", "hosts: files dns\n"),
+    ];
+    for (file, text) in files {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let script = r#"set -e
+ip link set lo up
+for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
+exec "$2" --exact "$3" --nocapture --test-threads=1"#;
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("unshare")
+        .args(["--mount", "--net", "sh", "-c", script, "sh"])
+        .arg(dir.path())
+        .arg(exe)
+        .arg(name)
+        .env(INSIDE_NAMESPACES, "1")
+        .output()
+        .expect("running unshare (util-linux)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "inside the namespaces ({}):\n{text}", out.status);
+    assert!(text.contains("1 passed"), "the test did not run inside the namespaces:\n{text}");
+}
+
+/// A name server that never answers (hermetic: see [`run_in_private_namespaces`]; the test
+/// binds 127.0.0.1:53 and never answers). The resolver would wait 30 s; the connect must give
+/// up at the session's 1 s timeout, a second slow resolution must not wait behind the first,
+/// and a name from /etc/hosts must still resolve at once.
+#[test]
+fn name_resolution_that_never_answers_times_out() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("name_resolution_that_never_answers_times_out");
+    }
+    slow_resolution_inside_the_namespaces();
+}
+
+/// Unknown names, unreachable hosts and refused connections each have their own kind, which
+/// names the OS error when there is one (hermetic: see [`run_in_private_namespaces`]).
+#[test]
+fn unknown_name_and_unreachable_network_have_their_own_kinds() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("unknown_name_and_unreachable_network_have_their_own_kinds");
+    }
+    // nothing on 127.0.0.1:53: the resolver is refused at once
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(5));
+    let e = s.connect("mx.unknown.test", 25).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NameResolution, "{e}");
+    assert!(e.message().contains("mx.unknown.test"), "{e}");
+    // TEST-NET-1, and no route to anywhere but loopback
+    let e = s.connect("192.0.2.1", 25).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HostUnreachable, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ENETUNREACH), "{e}");
+    assert!(!s.is_connected());
+}
+
+fn slow_resolution_inside_the_namespaces() {
+    let _blackhole = UdpSocket::bind("127.0.0.1:53").expect("binding the silent name server");
+    let timeout = Duration::from_secs(1);
+    for name in ["mx.never-answered.test", "mx2.never-answered.test"] {
+        let mut s = session(SessionKind::Smtp, timeout);
+        let start = Instant::now();
+        let e = s.connect(name, 25).expect_err("a name nobody answers for resolved");
+        let elapsed = start.elapsed();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
+        assert_eq!(e.message(), format!("resolving {name} timed out after 1000 ms"));
+        assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500), "{name}: {elapsed:?}");
+    }
+    // both resolutions above are still waiting for the name server; /etc/hosts is not
+    let server = ScriptedServer::tcp(vec![Step::reply("220 mx ESMTP"), Step::ReadUntilClose]);
+    let mut s = session(SessionKind::Smtp, timeout);
+    let start = Instant::now();
+    s.connect("localhost", server.port()).unwrap();
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    s.close();
+    server.finish().assert_ok();
+}
+
+// ------------------------------------------------------------------------------ kinds and messages
+
+#[test]
+fn refused_connections_are_connection_refused_with_the_os_error() {
+    // a port nobody listens on: bind, read the port, close
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(5));
+    let e = s.connect("127.0.0.1", port).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ECONNREFUSED), "{e}");
+    // a Unix socket file whose listener is gone
+    let dir = TempDir::new("smtpclient-refused");
+    let path = dir.path().join("gone.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let mut s = session(SessionKind::Lmtp, Duration::from_secs(5));
+    let e = s.connect(path.to_str().unwrap(), 0).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    assert_eq!(e.os_error(), Some(libc::ECONNREFUSED), "{e}");
+}
+
+#[test]
+fn tcp_connect_to_a_full_backlog_times_out_naming_host_address_and_limit() {
+    // backlog 0 holds one connection; once it is queued, Linux drops further SYNs
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        if c.connect_timeout(&addr.into(), Duration::from_millis(200)).is_err() {
+            break;
+        }
+        queued.push(c);
+        assert!(queued.len() < 16, "the backlog of listen(0) never filled");
+    }
+    let mut s = session(SessionKind::Smtp, Duration::from_millis(700));
+    let start = Instant::now();
+    let e = s.connect("localhost", addr.port()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
+    assert!(e.message().contains(&format!("connect to localhost ({addr}) timed out after 700 ms")), "{e}");
+}
+
+#[test]
+fn a_write_the_server_never_reads_times_out_naming_the_bytes_written() {
+    let mut steps = support::greet_and_ehlo(&[]);
+    steps.extend([
+        Step::expect("MAIL FROM:"),
+        Step::reply("250 ok"),
+        Step::expect("RCPT TO:"),
+        Step::reply("250 ok"),
+        Step::expect("DATA"),
+        Step::reply("354 go"),
+        // never reads the body, and closes after 6 s: a write not bounded by the 1 s timeout
+        // would end then, as a disconnection
+        Step::sleep_ms(6000),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let mut s = session(SessionKind::Smtp, Duration::from_secs(1));
+    s.connect(&server.addr(), 0).unwrap();
+    // more than the loopback socket buffers hold
+    let body = vec![b'x'; 32 << 20];
+    let e = s.sendmail("a@example.test", &["b@example.test"], &body, &[], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let wanted = format!("writing to {} timed out after 1000 ms (", server.addr());
+    assert!(e.message().contains(&wanted), "{e}");
+    assert!(e.message().contains(" bytes written)"), "{e}");
+    drop(server.finish());
+}
