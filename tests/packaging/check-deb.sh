@@ -7,8 +7,8 @@
 #      the .deb/.buildinfo/.changes files dpkg-buildpackage writes into the parent directory land
 #      in scratch space (-d: Debian 12's rustc/cargo are too old for this crate, the rustup
 #      toolchain on PATH is used instead, and -d skips the Build-Depends check; see debian/rules);
-#   2. checks each package's name, version, dependencies and file list: libsmtpclient0.1 (named
-#      after the SONAME libsmtpclient.so.0.1) holds the real .so.X.Y.Z and the SONAME link;
+#   2. checks each package's name, version, dependencies and file list: libsmtpclient0.2 (named
+#      after the SONAME libsmtpclient.so.0.2) holds the real .so.X.Y.Z and the SONAME link;
 #      libsmtpclient-dev the header, the .so link, the .a and the .pc;
 #   3. extracts both with `dpkg-deb -x` into a scratch root, builds tests/packaging/consumer.c
 #      against it through pkg-config (PKG_CONFIG_SYSROOT_DIR) and runs it with only the runtime
