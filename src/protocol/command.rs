@@ -83,32 +83,12 @@ fn check_mailbox(addr: &str) -> Result<()> {
     if local.len() > MAX_LOCAL_PART {
         return Err(Error::invalid(format!("local part longer than {MAX_LOCAL_PART} octets: {addr:?}")));
     }
-    if addr.is_ascii() {
-        // the common case, byte by byte: nothing to decode, nothing deceptive
-        let mut quoted = false;
-        let mut escaped = false;
-        for (i, &b) in addr.as_bytes().iter().enumerate() {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' if quoted => escaped = true,
-                b'"' if i <= local.len() => quoted = !quoted,
-                b' ' | b'\t' if !quoted => return Err(Error::invalid(format!("unquoted space in address {addr:?}"))),
-                b if b.is_ascii_control() => {
-                    return Err(Error::invalid(format!("control character in address {addr:?}")))
-                }
-                _ => {}
-            }
-        }
-        return Ok(());
-    }
-    let mut quoted = false;
+    let quoted_end = quoted_local_part_end(addr, local)?;
     let mut escaped = false;
     for (i, c) in addr.char_indices() {
+        let in_quotes = quoted_end.is_some_and(|end| i > 0 && i < end);
+        // controls and deceptive characters are refused even quoted or escaped
         match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' if i <= local.len() => quoted = !quoted,
-            ' ' | '\t' if !quoted => return Err(Error::invalid(format!("unquoted space in address {addr:?}"))),
             c if c.is_control() => return Err(Error::invalid(format!("control character in address {addr:?}"))),
             c if is_deceptive(c) => {
                 return Err(Error::invalid(format!(
@@ -116,10 +96,36 @@ fn check_mailbox(addr: &str) -> Result<()> {
                     u32::from(c)
                 )))
             }
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            ' ' if !in_quotes => return Err(Error::invalid(format!("unquoted space in address {addr:?}"))),
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Where the closing quote of a quoted local part is, after checking that `"` appears in
+/// `addr` only as a quoted local part (RFC 5321 Quoted-string): opened by the first character
+/// and closed, unescaped, as the last character of the local part (right before the `@`).
+/// Anything else would let a space or a parameter through as if it were quoted:
+/// `"a@victim.test NOTIFY=NEVER` must not become `<"a@victim.test NOTIFY=NEVER>`.
+fn quoted_local_part_end(addr: &str, local: &str) -> Result<Option<usize>> {
+    let unbalanced = || Error::invalid(format!("quote in address outside a quoted local part: {addr:?}"));
+    if !local.starts_with('"') {
+        return if addr.contains('"') { Err(unbalanced()) } else { Ok(None) };
+    }
+    let mut escaped = false;
+    for (i, c) in local.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' if i + 1 == local.len() && !addr[local.len()..].contains('"') => return Ok(Some(i)),
+            '"' => return Err(unbalanced()),
+            _ => {}
+        }
+    }
+    Err(unbalanced())
 }
 
 /// Characters that display as nothing or as another character: format characters
@@ -226,6 +232,27 @@ mod tests {
         assert!(check_mail_rcpt_line(513, false).is_err());
         assert!(check_mail_rcpt_line(1024, true).is_ok());
         assert!(check_mail_rcpt_line(1025, true).is_err());
+    }
+
+    #[test]
+    fn quotes_only_around_the_whole_local_part() {
+        for ok in ["\"a b\"@c.test", "\"a@b\"@c.test", "\"a\\\"b\"@c.test", "\"\"@c.test", "\"postmaster\""] {
+            quote_address(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for bad in [
+            "\"a@victim.test NOTIFY=NEVER",
+            "\"a b@c.test",
+            "x\"@y z@w.test",
+            "a\"b\"@c.test",
+            "\"a\"b@c.test",
+            "\"a\"@c.test\"",
+            "\"a b\"@c\".test",
+            "\"a\\\"@c.test",
+            "\"",
+            "\"a\t\"@c.test",
+        ] {
+            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! Security review of the session: the TLS policy on every entry point, secrets in the last
+//! reply, address and hello-name syntax, SMTPUTF8 without the extension, VRFY / EXPN
+//! arguments, AUTH outcomes and `login`'s attempts, debug escaping and command-line lengths.
+//!
+//! Each test plays the server with the scripted server of `tests/support` (which records the
+//! exact bytes the client wrote) or uses the real Postfix of the test bed where a real server
+//! shows the behaviour.
+
+mod support;
+
+use std::time::Duration;
+
+use smtpclient::session::SessionKind;
+use smtpclient::{ErrorKind, Session};
+use support::{greet_and_ehlo, ScriptResult, ScriptedServer, Step};
+
+const HELLO: &str = "client.example.test";
+const EHLO: &str = "EHLO client.example.test\r\n";
+const FROM: &str = "a@example.test";
+const TO: &str = "b@example.test";
+const MSG: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
+
+fn session() -> Session {
+    let mut s = Session::new(SessionKind::Smtp);
+    s.set_local_hostname(Some(HELLO)).unwrap();
+    s.set_timeout(Some(Duration::from_secs(3)));
+    s
+}
+
+/// Play `steps`, give `f` a connected session, drop it (closing the connection) and return
+/// `f`'s result and what the server saw.
+fn scripted<T>(steps: Vec<Step>, mut s: Session, f: impl FnOnce(&mut Session) -> T) -> (T, ScriptResult) {
+    let server = ScriptedServer::tcp(steps);
+    s.connect(&server.addr(), 0).expect("connect to the scripted server");
+    let out = f(&mut s);
+    drop(s);
+    (out, server.finish())
+}
+
+fn with(mut steps: Vec<Step>, more: impl IntoIterator<Item = Step>) -> Vec<Step> {
+    steps.extend(more);
+    steps
+}
+// =============================================================================================
+// 3. Quotes in an address
+// =============================================================================================
+
+/// An unbalanced quote does not make the rest of the address, parameters included, "quoted".
+#[test]
+fn unbalanced_quotes_never_reach_the_wire() {
+    let bad = ["\"a@victim.test NOTIFY=NEVER", "\"a b@c.test", "x\"@y z@w.test", "\"a\"b@c.test"];
+    let steps = with(greet_and_ehlo(&["DSN"]), [Step::expect("NOOP"), Step::reply("250 ok")]);
+    let (kinds, r) = scripted(steps, session(), |s| {
+        s.ehlo(None).unwrap();
+        let mut kinds = Vec::new();
+        for b in bad {
+            kinds.push(s.mail(b, &[]).map(drop).map_err(|e| e.kind()));
+            kinds.push(s.rcpt(b, &[]).map(drop).map_err(|e| e.kind()));
+            kinds.push(s.sendmail(FROM, &[b], MSG, &[], &[]).map_err(|e| e.kind()));
+            kinds.push(s.sendmail(b, &[TO], MSG, &[], &[]).map_err(|e| e.kind()));
+        }
+        s.noop().unwrap();
+        kinds
+    });
+    assert!(kinds.iter().all(|k| *k == Err(ErrorKind::InvalidArgument)), "{kinds:?}");
+    assert_eq!(r.wire_str(), format!("{EHLO}NOOP\r\n"));
+    r.assert_ok();
+}
+
+/// A properly quoted local part with a space still goes out, quotes and all.
+#[test]
+fn a_quoted_local_part_is_sent_as_given() {
+    let steps = with(greet_and_ehlo(&[]), [Step::expect("RCPT TO:<\"a b\"@c.test>"), Step::reply("250 ok")]);
+    let (res, r) = scripted(steps, session(), |s| {
+        s.ehlo(None).unwrap();
+        s.rcpt("\"a b\"@c.test", &[]).map(|r| r.code())
+    });
+    assert_eq!(res.unwrap(), 250);
+    r.assert_ok();
+}
