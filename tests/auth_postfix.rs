@@ -648,13 +648,16 @@ fn invalid_credentials_are_refused_before_anything_is_sent() {
 }
 
 #[test]
-fn reply_503_already_authenticated_is_success() {
+fn reply_503_to_auth_is_a_failure() {
+    // smtplib reads 503 as "already authenticated"; this session never sends a second AUTH, so
+    // a 503 can only mean the exchange failed
     let server = script(
         &["AUTH PLAIN"],
         vec![Step::expect("AUTH PLAIN"), Step::reply("503 5.5.1 Error: already authenticated")],
     );
-    let (res, r) = scripted(server, |s| s.login(USER, PASS, true));
-    res.unwrap();
+    let (res, r) = scripted(server, |s| (s.login(USER, PASS, true), s.is_authenticated()));
+    assert_eq!(res.0.unwrap_err().kind(), ErrorKind::Authentication);
+    assert!(!res.1);
     r.assert_ok();
 }
 

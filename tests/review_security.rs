@@ -10,6 +10,7 @@ mod support;
 
 use std::time::Duration;
 
+use smtpclient::auth::AuthStep;
 use smtpclient::session::SessionKind;
 use smtpclient::{ErrorKind, Session};
 use support::{greet_and_ehlo, ScriptResult, ScriptedServer, Step};
@@ -19,6 +20,8 @@ const EHLO: &str = "EHLO client.example.test\r\n";
 const FROM: &str = "a@example.test";
 const TO: &str = "b@example.test";
 const MSG: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
+const USER: &str = "alice";
+const PASS: &str = "alice-pass";
 
 fn session() -> Session {
     let mut s = Session::new(SessionKind::Smtp);
@@ -77,4 +80,46 @@ fn a_quoted_local_part_is_sent_as_given() {
     });
     assert_eq!(res.unwrap(), 250);
     r.assert_ok();
+}
+
+// =============================================================================================
+// 7. AUTH outcomes: only 235 is success
+// =============================================================================================
+
+/// A 503 to AUTH is a failed exchange, for `login` and for `auth`.
+#[test]
+fn reply_503_to_auth_is_an_authentication_failure() {
+    for use_login in [true, false] {
+        let steps = with(
+            greet_and_ehlo(&["AUTH PLAIN"]),
+            [Step::expect("AUTH PLAIN"), Step::reply("503 5.5.1 Error: already authenticated")],
+        );
+        let (res, r) = scripted(steps, session(), |s| {
+            let res = if use_login {
+                s.login(USER, PASS, true)
+            } else {
+                s.auth("PLAIN", &mut |_, _| AuthStep::Respond(format!("\0{USER}\0{PASS}").into_bytes()), true)
+            };
+            (res, s.is_authenticated())
+        });
+        let (res, authenticated) = res;
+        let e = res.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+        assert_eq!(e.reply().map(|r| r.code()), Some(503));
+        assert!(!authenticated);
+        r.assert_ok();
+    }
+}
+
+/// Any final reply but 235 is a failure: 2xx others, 3xx other than 334, 4xx, 5xx.
+#[test]
+fn only_235_ends_an_auth_exchange_successfully() {
+    for reply in ["250 2.0.0 ok", "220 hello", "354 go on", "454 4.7.0 try later", "501 5.5.2 cannot decode"] {
+        let steps = with(greet_and_ehlo(&["AUTH PLAIN"]), [Step::expect("AUTH PLAIN"), Step::reply(reply)]);
+        let (res, r) = scripted(steps, session(), |s| (s.login(USER, PASS, true), s.is_authenticated()));
+        let e = res.0.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Authentication, "{reply}: {e}");
+        assert!(!res.1, "{reply}");
+        r.assert_ok();
+    }
 }

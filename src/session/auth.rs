@@ -116,7 +116,7 @@ impl Session {
     /// EHLO (or HELO) if not done yet; then, among the mechanisms the server advertises,
     /// CRAM-MD5, PLAIN and LOGIN in that order. `initial_response_ok` sends PLAIN's response
     /// and LOGIN's user name on the `AUTH` line (RFC 4954 initial response); CRAM-MD5 never has
-    /// one. A 235 reply, or 503 (already authenticated), is success.
+    /// one. Only a 235 reply is success (a 503 is a failure, see [`Session::auth`]).
     ///
     /// Stricter than smtplib: a failed mechanism is followed by the next one only over TLS with
     /// a verified peer; otherwise the first mechanism's error is returned (no downgrade to a
@@ -273,9 +273,10 @@ impl Session {
     ///
     /// The mechanism is sent upper-cased and need not be advertised (as in smtplib). At most 5
     /// challenges are answered; a 6th, or one that is not strict base64, is cancelled with `*`
-    /// and fails with [`ErrorKind::Authentication`]. 235 or 503 (already authenticated) is
-    /// success; any other final reply is [`ErrorKind::Authentication`] with that reply
-    /// (secrets the server echoes scrubbed).
+    /// and fails with [`ErrorKind::Authentication`]. 235 is success; any other final reply
+    /// (503 included: this session never sends a second AUTH, so it cannot mean "already
+    /// authenticated") is [`ErrorKind::Authentication`] with that reply (secrets the server
+    /// echoes scrubbed).
     ///
     /// Errors besides: [`ErrorKind::InvalidArgument`] (a mechanism name that is not 1 to 20 of
     /// `A-Z 0-9 - _`, or a response over 8192 bytes; the exchange is cancelled if it started),
@@ -307,7 +308,7 @@ impl Session {
     // ------------------------------------------------------------------------------ exchange
 
     /// Run one SASL exchange for `mechanism` (already checked and upper-cased); returns the
-    /// final 235 / 503 reply.
+    /// final 235 reply.
     fn sasl_exchange(
         &mut self,
         mechanism: &str,
@@ -385,8 +386,10 @@ impl Session {
             let shown = if data.is_empty() { "" } else { REDACTED };
             reply = self.auth_command(&line, shown, red)?;
         }
+        // Only 235 ends an exchange successfully. smtplib reads 503 as "already authenticated",
+        // but this session never sends a second AUTH, so a 503 means the exchange failed.
         match reply.code() {
-            235 | 503 => {
+            235 => {
                 self.authenticated = true;
                 Ok(red.scrub_reply(&reply))
             }
