@@ -10,6 +10,9 @@ mod support;
 
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
 use smtpclient::auth::AuthStep;
 use smtpclient::session::SessionKind;
 use smtpclient::{ErrorKind, Session};
@@ -44,6 +47,41 @@ fn with(mut steps: Vec<Step>, more: impl IntoIterator<Item = Step>) -> Vec<Step>
     steps.extend(more);
     steps
 }
+
+fn plain_blob(user: &str, pass: &str) -> String {
+    B64.encode(format!("\0{user}\0{pass}"))
+}
+
+// =============================================================================================
+// 2. A secret echoed in a reply never stays in the last reply
+// =============================================================================================
+
+/// The server echoes the password in its 535 and sends more bytes behind it: the session
+/// fails on the surplus, and the last reply it keeps is the scrubbed one.
+#[test]
+fn echoed_password_is_scrubbed_from_the_last_reply_even_when_surplus_bytes_follow() {
+    let steps = with(
+        greet_and_ehlo(&["AUTH PLAIN"]),
+        [
+            Step::expect("AUTH PLAIN"),
+            Step::send(format!("535 5.7.8 bad password {PASS} for {}\r\n250 surplus\r\n", plain_blob(USER, PASS))),
+        ],
+    );
+    let (res, r) = scripted(steps, session(), |s| {
+        let e = s.login(USER, PASS, true).unwrap_err();
+        let last = s.last_reply().map(|r| (r.code(), r.text())).unwrap();
+        (e, last)
+    });
+    let (e, (code, text)) = res;
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert!(!e.message().contains(PASS), "{e}");
+    assert_eq!(code, 535);
+    assert!(!text.contains(PASS), "the password survives in the last reply: {text:?}");
+    assert!(!text.contains(&plain_blob(USER, PASS)), "the response survives in the last reply: {text:?}");
+    assert!(text.contains("[redacted]"), "{text:?}");
+    r.assert_ok();
+}
+
 // =============================================================================================
 // 3. Quotes in an address
 // =============================================================================================

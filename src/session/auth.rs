@@ -403,7 +403,7 @@ impl Session {
 
     /// Send one line of an AUTH exchange with `command_secret` and read the reply. Debug output
     /// shows `shown`, hides 334 challenges, and scrubs known secrets from other replies; the
-    /// last reply and any error are scrubbed too. The returned reply is the raw one (its
+    /// last reply (kept scrubbed by `command_secret` on every path) and any error are too. The returned reply is the raw one (its
     /// challenge is needed as sent).
     fn auth_command(&mut self, line: &[u8], shown: &str, red: &Redactor) -> Result<Reply> {
         let level = self.debug_level;
@@ -412,7 +412,7 @@ impl Session {
             let s = format!("{shown}\r\n");
             self.debug(DebugKind::Sent, s.as_bytes());
         }
-        let res = self.command_secret(line);
+        let res = self.command_secret(line, red);
         if level > 0 && was_connected && !self.is_connected() {
             self.debug(DebugKind::Info, b"connection closed");
         }
@@ -426,7 +426,6 @@ impl Session {
             };
             self.debug(DebugKind::Received, text.as_bytes());
         }
-        self.last_reply = Some(clean);
         Ok(reply)
     }
 

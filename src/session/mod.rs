@@ -17,6 +17,7 @@ use std::time::Duration;
 pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead, RecipientStatus};
 
+use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{
     check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_address, Features, Reply,
@@ -357,6 +358,13 @@ impl Session {
     /// Read one reply; it becomes the last reply. A 421 closes the connection (the server is
     /// going away; RFC 5321 §3.8), after the reply is recorded.
     fn read_reply(&mut self) -> Result<Reply> {
+        self.read_reply_scrubbed(None)
+    }
+
+    /// [`Session::read_reply`], with the secrets `red` knows removed from the copy kept as the
+    /// last reply before it is stored, so no later failure can leave an echoed secret there.
+    /// The reply returned is the raw one (an AUTH challenge is needed as sent).
+    fn read_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let want_lines = self.debug_level > 0;
         let res = self.on_conn(|c| {
@@ -370,7 +378,10 @@ impl Session {
             self.debug(DebugKind::Received, l);
         }
         let reply = res?;
-        self.last_reply = Some(reply.clone());
+        self.last_reply = Some(match red {
+            Some(red) => red.scrub_reply(&reply),
+            None => reply.clone(),
+        });
         if reply.code() == 421 {
             self.close();
         }
@@ -388,7 +399,12 @@ impl Session {
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
     /// unsolicited, and would otherwise be taken as the reply to the next command.
     fn read_only_reply(&mut self) -> Result<Reply> {
-        let reply = self.read_reply()?;
+        self.read_only_reply_scrubbed(None)
+    }
+
+    /// [`Session::read_only_reply`], keeping a copy scrubbed by `red` as the last reply.
+    fn read_only_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
+        let reply = self.read_reply_scrubbed(red)?;
         self.expect_no_more_input()?;
         Ok(reply)
     }
@@ -403,8 +419,9 @@ impl Session {
     }
 
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
-    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`).
-    pub(crate) fn command_secret(&mut self, line: &[u8]) -> Result<Reply> {
+    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`). The last reply
+    /// is kept scrubbed of what `red` knows, whatever happens after the reply is read.
+    pub(crate) fn command_secret(&mut self, line: &[u8], red: &Redactor) -> Result<Reply> {
         let one_line =
             line.strip_suffix(b"\r\n").is_some_and(|body| !body.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
         if !one_line {
@@ -412,7 +429,7 @@ impl Session {
         }
         self.conn()?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply());
+        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply_scrubbed(Some(red)));
         self.debug_level = level;
         res
     }
