@@ -15,8 +15,9 @@ use base64::Engine as _;
 
 use smtpclient::auth::AuthStep;
 use smtpclient::session::SessionKind;
+use smtpclient::tls::TlsPolicy;
 use smtpclient::{ErrorKind, Session};
-use support::{greet_and_ehlo, ScriptResult, ScriptedServer, Step};
+use support::{greet_and_ehlo, unique_marker, ScriptResult, ScriptedServer, Step, TestBed};
 
 const HELLO: &str = "client.example.test";
 const EHLO: &str = "EHLO client.example.test\r\n";
@@ -48,8 +49,136 @@ fn with(mut steps: Vec<Step>, more: impl IntoIterator<Item = Step>) -> Vec<Step>
     steps
 }
 
+fn quit() -> [Step; 2] {
+    [Step::expect("QUIT"), Step::reply("221 bye")]
+}
+
 fn plain_blob(user: &str, pass: &str) -> String {
     B64.encode(format!("\0{user}\0{pass}"))
+}
+
+// =============================================================================================
+// 1. Required TLS on every command that carries mail or credentials
+// =============================================================================================
+
+/// An entry point that sends mail or credentials, by name.
+type EntryPoint = (&'static str, fn(&mut Session) -> Result<(), ErrorKind>);
+
+fn entry_points() -> Vec<EntryPoint> {
+    fn kind<T>(r: smtpclient::Result<T>) -> Result<(), ErrorKind> {
+        r.map(drop).map_err(|e| e.kind())
+    }
+    vec![
+        ("mail", |s| kind(s.mail(FROM, &[]))),
+        ("rcpt", |s| kind(s.rcpt(TO, &[]))),
+        ("data", |s| kind(s.data(MSG))),
+        ("docmd MAIL", |s| kind(s.docmd("MAIL", "FROM:<a@example.test>"))),
+        ("docmd whole line", |s| kind(s.docmd("rcpt TO:<b@example.test>", ""))),
+        ("verify", |s| kind(s.verify(TO))),
+        ("expn", |s| kind(s.expn("list"))),
+        ("sendmail (BDAT)", |s| kind(s.sendmail(FROM, &[TO], MSG, &[], &[]))),
+        ("send_message", |s| {
+            kind(s.send_message(b"From: a@example.test\r\nTo: b@example.test\r\n\r\nhi\r\n", None, None, &[], &[]))
+        }),
+        ("login", |s| kind(s.login(USER, PASS, true))),
+        ("auth", |s| kind(s.auth("PLAIN", &mut |_, _| AuthStep::Respond(b"\0alice\0alice-pass".to_vec()), true))),
+    ]
+}
+
+/// The server's EHLO reply: everything but STARTTLS (CHUNKING, so sendmail would use BDAT).
+const NO_STARTTLS: [&str; 4] = ["PIPELINING", "CHUNKING", "AUTH PLAIN", "SMTPUTF8"];
+
+#[track_caller]
+fn assert_refused_before_anything(name: &str, res: Result<(), ErrorKind>, r: &ScriptResult, expected_wire: &str) {
+    assert_eq!(res, Err(ErrorKind::TlsRequired), "{name}: wire {:?}", r.wire_str());
+    assert_eq!(r.wire_str(), expected_wire, "{name}: only the greeting, STARTTLS and QUIT may go out");
+    r.assert_ok();
+}
+
+/// After a hand-made EHLO whose reply offers no STARTTLS, every entry point fails with
+/// TlsRequired having sent nothing but QUIT.
+#[test]
+fn required_tls_after_a_hand_made_ehlo_without_starttls_sends_only_quit() {
+    for (name, call) in entry_points() {
+        let steps = with(greet_and_ehlo(&NO_STARTTLS), quit());
+        let mut s = session();
+        s.set_tls_policy(TlsPolicy::Required);
+        let (res, r) = scripted(steps, s, |s| {
+            s.ehlo(None).unwrap();
+            call(s)
+        });
+        assert_refused_before_anything(name, res, &r, &format!("{EHLO}QUIT\r\n"));
+    }
+}
+
+/// After a hand-made HELO (which cannot offer STARTTLS) the same.
+#[test]
+fn required_tls_after_a_hand_made_helo_sends_only_quit() {
+    for (name, call) in entry_points() {
+        let steps = with(vec![Step::reply("220 mx ESMTP"), Step::expect("HELO "), Step::reply("250 mx")], quit());
+        let mut s = session();
+        s.set_tls_policy(TlsPolicy::Required);
+        let (res, r) = scripted(steps, s, |s| {
+            s.helo(None).unwrap();
+            call(s)
+        });
+        assert_refused_before_anything(name, res, &r, "HELO client.example.test\r\nQUIT\r\n");
+    }
+}
+
+/// Without any greeting, the low-level calls greet first and then apply the policy.
+#[test]
+fn required_tls_without_a_greeting_greets_then_sends_only_quit() {
+    for (name, call) in entry_points() {
+        let steps = with(greet_and_ehlo(&NO_STARTTLS), quit());
+        let mut s = session();
+        s.set_tls_policy(TlsPolicy::Required);
+        let (res, r) = scripted(steps, s, call);
+        assert_refused_before_anything(name, res, &r, &format!("{EHLO}QUIT\r\n"));
+    }
+}
+
+/// When the server offers STARTTLS after a hand-made EHLO, STARTTLS comes first; refused, the
+/// call fails having sent nothing but QUIT.
+#[test]
+fn required_tls_sends_starttls_before_any_envelope() {
+    let mut ext = vec!["STARTTLS"];
+    ext.extend(NO_STARTTLS);
+    for (name, call) in entry_points() {
+        let steps = with(
+            greet_and_ehlo(&ext),
+            with(vec![Step::expect("STARTTLS"), Step::reply("454 4.7.0 TLS not available")], quit()),
+        );
+        let mut s = session();
+        s.set_tls_policy(TlsPolicy::Required);
+        let (res, r) = scripted(steps, s, |s| {
+            s.ehlo(None).unwrap();
+            call(s)
+        });
+        assert_refused_before_anything(name, res, &r, &format!("{EHLO}STARTTLS\r\nQUIT\r\n"));
+    }
+}
+
+/// Against Postfix with a verified certificate: a hand-made EHLO, then MAIL, RCPT and DATA
+/// by hand go out over TLS (STARTTLS is done by the first of them) and the message arrives.
+#[test]
+fn required_tls_low_level_transaction_goes_over_tls_with_postfix() {
+    let bed = TestBed::get();
+    let mut s = session();
+    s.set_timeout(Some(Duration::from_secs(20)));
+    s.tls_config_mut().ca_file = Some(bed.smtp_ca_file.clone());
+    s.set_tls_policy(TlsPolicy::Required);
+    s.connect(&format!("localhost:{}", bed.smtp_port), 0).unwrap();
+    s.ehlo(None).unwrap();
+    assert!(s.has_extn("starttls") && s.tls_info().is_none());
+    assert_eq!(s.mail("alice@example.test", &[]).unwrap().code(), 250);
+    assert!(s.tls_info().is_some_and(|t| t.verified), "MAIL went out without TLS");
+    assert_eq!(s.rcpt("alice@example.test", &[]).unwrap().code(), 250);
+    let marker = unique_marker("review-required-tls");
+    let msg = format!("From: alice@example.test\r\nTo: alice@example.test\r\nSubject: {marker}\r\n\r\n{marker}\r\n");
+    assert_eq!(s.data(msg.as_bytes()).unwrap().code(), 250);
+    s.quit().unwrap();
+    assert!(bed.wait_for_postfix_mail("alice", &marker, Duration::from_secs(15)).is_some(), "{marker} not delivered");
 }
 
 // =============================================================================================

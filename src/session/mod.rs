@@ -392,8 +392,16 @@ impl Session {
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
         let line = command_line(verb, args)?;
         self.conn()?;
-        self.send_bytes(&line)?;
+        self.send_command(&line)?;
         self.read_only_reply()
+    }
+
+    /// Write command lines (one, or a pipelined batch that starts with one; a BDAT chunk
+    /// behind its command line). Every command goes out through here, so this is where the
+    /// TLS policy is enforced (see [`Session::enforce_tls_policy_before`]).
+    fn send_command(&mut self, lines: &[u8]) -> Result<()> {
+        self.enforce_tls_policy_before(lines)?;
+        self.send_bytes(lines)
     }
 
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
@@ -428,6 +436,7 @@ impl Session {
             return Err(Error::invalid("a command line must be one line ending in CRLF"));
         }
         self.conn()?;
+        self.enforce_tls_policy_before(line)?;
         let level = std::mem::replace(&mut self.debug_level, 0);
         let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply_scrubbed(Some(red)));
         self.debug_level = level;
@@ -530,6 +539,8 @@ impl Session {
     /// the extension ([`ErrorKind::NotSupported`] otherwise, nothing sent).
     pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
         let addr = quote_address(sender)?;
+        // before the options are chosen: STARTTLS changes the capabilities they depend on
+        self.enforce_tls_policy_before(b"MAIL")?;
         let args = self.with_options(format!("FROM:{addr}"), options, true)?;
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         self.transaction.begin(sender, utf8);
@@ -542,6 +553,7 @@ impl Session {
     /// The result is kept per recipient (see [`Session::recipients`]).
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
         let addr = quote_address(recipient)?;
+        self.enforce_tls_policy_before(b"RCPT")?;
         let args = self.with_options(format!("TO:{addr}"), options, false)?;
         let reply = self.command("RCPT", &args)?;
         self.transaction.add_recipient(recipient, reply.clone());

@@ -343,7 +343,7 @@ impl Session {
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_bytes(&frame[start..])
+            self.send_command(&frame[start..])
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
@@ -600,7 +600,7 @@ impl Session {
             }
         };
         self.transaction.begin(from, utf8);
-        self.send_bytes(&batch)?;
+        self.send_command(&batch)?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
 
