@@ -290,3 +290,174 @@ fn only_235_ends_an_auth_exchange_successfully() {
         r.assert_ok();
     }
 }
+
+// =============================================================================================
+// 11. login: one attempt on wrong credentials; the next mechanism only when the mechanism failed
+// =============================================================================================
+
+/// The test CA (in a file the session is pointed at) and a leaf for 127.0.0.1 it signed.
+struct Pki {
+    ca_file: std::path::PathBuf,
+    leaf: support::certs::Identity,
+    _dir: support::TempDir,
+}
+
+fn pki() -> &'static Pki {
+    static PKI: std::sync::OnceLock<Pki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = support::TempDir::new("smtpclient-review-pki");
+        let ca = support::certs::new_ca("review test CA");
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.cert.to_pem().unwrap()).unwrap();
+        let leaf = support::certs::leaf("localhost", &["DNS:localhost", "IP:127.0.0.1"], Some(&ca), -1, 30);
+        Pki { ca_file, leaf, _dir: dir }
+    })
+}
+
+/// What `verified_tls_server` reports: the lines the client sent over TLS, and the mismatches.
+type TlsTranscript = std::thread::JoinHandle<(Vec<String>, Vec<String>)>;
+
+/// A one-connection server that offers STARTTLS, does the handshake with a certificate the
+/// session verifies, answers EHLO over TLS with `extensions`, then for each `(prefix, reply)`
+/// reads a line (a mismatch unless it starts with `prefix`) and sends `reply`. It returns every
+/// line the client sent over TLS, and the mismatches.
+fn verified_tls_server(
+    extensions: &'static [&'static str],
+    exchange: Vec<(&'static str, String)>,
+) -> (String, TlsTranscript) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut acceptor =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate(&pki().leaf.0).unwrap();
+    acceptor.set_private_key(&pki().leaf.1).unwrap();
+    let acceptor = acceptor.build();
+    let handle = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut plain = BufReader::new(tcp.try_clone().unwrap());
+        let mut line = String::new();
+        tcp.write_all(b"220 mx.review.test ESMTP\r\n").unwrap();
+        plain.read_line(&mut line).unwrap();
+        tcp.write_all(&support::ehlo_reply("mx.review.test", &["STARTTLS"])).unwrap();
+        line.clear();
+        plain.read_line(&mut line).unwrap();
+        assert_eq!(line, "STARTTLS\r\n");
+        tcp.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+        let mut tls = BufReader::new(acceptor.accept(tcp).unwrap());
+        let mut lines = Vec::new();
+        let mut mismatches = Vec::new();
+        let mut read = |tls: &mut BufReader<openssl::ssl::SslStream<std::net::TcpStream>>| {
+            let mut l = String::new();
+            tls.read_line(&mut l).ok().filter(|&n| n > 0)?;
+            lines.push(l.trim_end().to_owned());
+            Some(l)
+        };
+        read(&mut tls);
+        tls.get_mut().write_all(&support::ehlo_reply("mx.review.test", extensions)).unwrap();
+        for (prefix, reply) in exchange {
+            match read(&mut tls) {
+                Some(l) if l.starts_with(prefix) => {}
+                other => mismatches.push(format!("expected {prefix:?}, got {other:?}")),
+            }
+            tls.get_mut().write_all(support::lines(&reply).as_slice()).unwrap();
+        }
+        while read(&mut tls).is_some() {}
+        (lines, mismatches)
+    });
+    (addr, handle)
+}
+
+/// Log in over verified TLS against `verified_tls_server`; the result and the AUTH lines sent.
+fn login_over_verified_tls(
+    extensions: &'static [&'static str],
+    exchange: Vec<(&'static str, String)>,
+    password: &str,
+) -> (smtpclient::Result<()>, Vec<String>) {
+    let (addr, server) = verified_tls_server(extensions, exchange);
+    let mut s = session();
+    s.tls_config_mut().ca_file = Some(pki().ca_file.clone());
+    s.connect(&addr, 0).unwrap();
+    s.starttls().unwrap();
+    assert!(s.tls_info().is_some_and(|t| t.verified));
+    let res = s.login(USER, password, true);
+    drop(s);
+    let (lines, mismatches) = server.join().unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}\nclient sent: {lines:?}");
+    (res, lines.into_iter().filter(|l| l.starts_with("AUTH")).collect())
+}
+
+const ALL_THREE: &[&str] = &["AUTH CRAM-MD5 PLAIN LOGIN"];
+
+fn challenge() -> String {
+    format!("334 {}", B64.encode("<1896.697170952@mx.review.test>"))
+}
+
+/// A 535 to the first mechanism ends login, over verified TLS too: one failed attempt only.
+#[test]
+fn wrong_password_is_one_attempt_even_over_verified_tls() {
+    let exchange = vec![("AUTH CRAM-MD5", challenge()), ("", "535 5.7.8 Error: authentication failed".into())];
+    let (res, auths) = login_over_verified_tls(ALL_THREE, exchange, "wrong-password");
+    let e = res.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert_eq!(e.reply().map(|r| r.code()), Some(535));
+    assert_eq!(auths, ["AUTH CRAM-MD5"]);
+    assert!(e.message().contains("CRAM-MD5") && e.message().contains("535"), "{e}");
+}
+
+/// When the mechanism itself fails (504, 534, 538), the next one is tried; the error names each
+/// mechanism with its reply, and a 535 still stops the sequence.
+#[test]
+fn a_failed_mechanism_moves_on_and_the_error_names_every_attempt() {
+    let exchange = vec![
+        ("AUTH CRAM-MD5", "504 5.5.4 mechanism not available".to_owned()),
+        ("AUTH PLAIN", "535 5.7.8 Error: authentication failed".to_owned()),
+    ];
+    let (res, auths) = login_over_verified_tls(ALL_THREE, exchange, "wrong-password");
+    let e = res.unwrap_err();
+    assert_eq!(auths, ["AUTH CRAM-MD5", &format!("AUTH PLAIN {}", plain_blob(USER, "wrong-password"))]);
+    assert_eq!(e.kind(), ErrorKind::Authentication);
+    assert_eq!(e.reply().map(|r| r.code()), Some(535));
+    let m = e.message();
+    assert!(m.contains("CRAM-MD5 failed: 504") && m.contains("PLAIN failed: 535"), "{m}");
+    assert!(!m.contains("wrong-password") && !m.contains("LOGIN"), "{m}");
+
+    let exchange = vec![
+        ("AUTH CRAM-MD5", "534 5.7.9 too weak".to_owned()),
+        ("AUTH PLAIN", "538 5.7.11 encryption required".to_owned()),
+        ("AUTH LOGIN", "235 2.7.0 ok".to_owned()),
+    ];
+    let (res, auths) = login_over_verified_tls(ALL_THREE, exchange, PASS);
+    res.unwrap();
+    assert_eq!(auths.len(), 3, "{auths:?}");
+}
+
+/// A malformed challenge is a broken mechanism: cancelled, then the next one is tried.
+#[test]
+fn a_malformed_challenge_moves_on_to_the_next_mechanism() {
+    let exchange = vec![
+        ("AUTH CRAM-MD5", "334 not*base64".to_owned()),
+        ("*", "501 5.7.0 cancelled".to_owned()),
+        ("AUTH PLAIN", "235 2.7.0 ok".to_owned()),
+    ];
+    let (res, auths) = login_over_verified_tls(ALL_THREE, exchange, PASS);
+    res.unwrap();
+    assert_eq!(auths, ["AUTH CRAM-MD5", &format!("AUTH PLAIN {}", plain_blob(USER, PASS))]);
+}
+
+/// Without verified TLS a failed mechanism is still the end (no downgrade), and a 454 (a
+/// temporary failure, not a mechanism one) ends login over verified TLS too.
+#[test]
+fn other_refusals_end_login() {
+    let exchange = vec![("AUTH CRAM-MD5", "454 4.7.0 temporary authentication failure".to_owned())];
+    let (res, auths) = login_over_verified_tls(ALL_THREE, exchange, PASS);
+    assert_eq!(res.unwrap_err().reply().map(|r| r.code()), Some(454));
+    assert_eq!(auths, ["AUTH CRAM-MD5"]);
+
+    let steps = with(greet_and_ehlo(ALL_THREE), [Step::expect("AUTH CRAM-MD5"), Step::reply("504 5.5.4 no")]);
+    let (res, r) = scripted(steps, session(), |s| s.login(USER, PASS, true));
+    assert_eq!(res.unwrap_err().reply().map(|r| r.code()), Some(504));
+    assert_eq!(r.wire_str().matches("AUTH").count(), 1, "{}", r.wire_str());
+    r.assert_ok();
+}
