@@ -461,3 +461,83 @@ fn other_refusals_end_login() {
     assert_eq!(r.wire_str().matches("AUTH").count(), 1, "{}", r.wire_str());
     r.assert_ok();
 }
+
+// =============================================================================================
+// 10. Empty addresses and angle brackets: one rule on every path
+// =============================================================================================
+
+/// A call that takes an envelope address, by name.
+type AddressCall = (&'static str, fn(&mut Session, &str) -> Result<(), ErrorKind>);
+
+/// Every call that takes an envelope address, as sender or as recipient.
+fn address_calls() -> Vec<AddressCall> {
+    fn kind<T>(r: smtpclient::Result<T>) -> Result<(), ErrorKind> {
+        r.map(drop).map_err(|e| e.kind())
+    }
+    vec![
+        ("mail", |s, a| kind(s.mail(a, &[]))),
+        ("rcpt", |s, a| kind(s.rcpt(a, &[]))),
+        ("sendmail from", |s, a| kind(s.sendmail(a, &[TO], MSG, &[], &[]))),
+        ("sendmail to", |s, a| kind(s.sendmail(FROM, &[a], MSG, &[], &[]))),
+        ("send_message from", |s, a| kind(s.send_message(MSG, Some(a), Some(&[TO]), &[], &[]))),
+        ("send_message to", |s, a| kind(s.send_message(MSG, Some(FROM), Some(&[a]), &[], &[]))),
+    ]
+}
+
+/// `<` and `>` anywhere in an address given to the library are refused, before any byte.
+#[test]
+fn angle_brackets_are_refused_on_every_path() {
+    let steps = with(greet_and_ehlo(&[]), [Step::expect("NOOP"), Step::reply("250 ok")]);
+    let (kinds, r) = scripted(steps, session(), |s| {
+        s.ehlo(None).unwrap();
+        let mut kinds = Vec::new();
+        for (name, call) in address_calls() {
+            for a in ["<b@example.test>", "<>", "b@example.test>", "<b@example.test"] {
+                kinds.push((name, a, call(s, a)));
+            }
+        }
+        s.noop().unwrap();
+        kinds
+    });
+    for (name, a, k) in kinds {
+        assert_eq!(k, Err(ErrorKind::InvalidArgument), "{name} {a:?}");
+    }
+    assert_eq!(r.wire_str(), format!("{EHLO}NOOP\r\n"));
+}
+
+/// An empty recipient is refused everywhere; an empty sender is the null reverse-path.
+#[test]
+fn empty_recipient_is_refused_and_empty_sender_is_the_null_reverse_path() {
+    let steps = with(
+        greet_and_ehlo(&[]),
+        [
+            Step::expect("MAIL FROM:<>"),
+            Step::reply("250 ok"),
+            Step::expect("RCPT TO:<b@example.test>"),
+            Step::reply("250 ok"),
+            Step::expect("DATA"),
+            Step::reply("354 go"),
+            Step::ExpectData,
+            Step::reply("250 queued"),
+            Step::expect("MAIL FROM:<>"),
+            Step::reply("250 ok"),
+        ],
+    );
+    let (kinds, r) = scripted(steps, session(), |s| {
+        s.ehlo(None).unwrap();
+        let mut kinds = Vec::new();
+        for (name, call) in address_calls().into_iter().filter(|(n, _)| !n.contains("from") && *n != "mail") {
+            for a in ["", "  "] {
+                kinds.push((name, call(s, a)));
+            }
+        }
+        s.sendmail("", &[TO], MSG, &[], &[]).unwrap();
+        s.mail("", &[]).unwrap();
+        kinds
+    });
+    for (name, k) in kinds {
+        assert_eq!(k, Err(ErrorKind::InvalidArgument), "{name}");
+    }
+    r.assert_ok();
+    assert!(!r.wire_str().contains("RCPT TO:<>"), "{}", r.wire_str());
+}

@@ -43,20 +43,35 @@ pub fn command_line(verb: &str, args: &str) -> Result<Vec<u8>> {
     Ok(line)
 }
 
-/// Quote an address for MAIL FROM / RCPT TO as smtplib's `quoteaddr` does for a plain address:
-/// `<addr>`, with an existing pair of angle brackets kept and an empty address giving `<>`.
-pub fn quote_address(addr: &str) -> Result<String> {
+/// `<addr>` for MAIL FROM, after [`check_address`]; the empty address is smtplib's empty
+/// sender, the null reverse-path `<>` (RFC 5321 §4.5.5).
+pub fn quote_reverse_path(addr: &str) -> Result<String> {
+    Ok(format!("<{}>", check_address(addr, true)?))
+}
+
+/// `<addr>` for RCPT TO, after [`check_address`]; an empty recipient is refused.
+pub fn quote_forward_path(addr: &str) -> Result<String> {
+    Ok(format!("<{}>", check_address(addr, false)?))
+}
+
+/// The one rule for an address the caller gives the library (MAIL, RCPT, `sendmail`,
+/// `send_message`'s envelope, VRFY / EXPN after the address is extracted): surrounding
+/// whitespace is dropped; empty is refused unless `null_allowed` (the reverse-path); `<` and
+/// `>` are refused anywhere, the library adds the brackets itself; then the mailbox syntax
+/// checks. Returns the address as it goes between the brackets.
+pub fn check_address(addr: &str, null_allowed: bool) -> Result<&str> {
     check_line_safe("address", addr)?;
     let trimmed = addr.trim();
-    let inner = match trimmed.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-        Some(inner) => inner,
-        None => trimmed,
-    };
-    if inner.contains(['<', '>']) {
-        return Err(Error::invalid(format!("address contains '<' or '>': {inner:?}")));
+    if trimmed.is_empty() && !null_allowed {
+        return Err(Error::invalid("empty address (only the sender may be empty: the null reverse-path)"));
     }
-    check_mailbox(inner)?;
-    Ok(format!("<{inner}>"))
+    if trimmed.contains(['<', '>']) {
+        return Err(Error::invalid(format!(
+            "address contains '<' or '>': {trimmed:?} (give the bare address; the brackets are added)"
+        )));
+    }
+    check_mailbox(trimmed)?;
+    Ok(trimmed)
 }
 
 /// Longest local part and longest path (RFC 5321 §4.5.3.1.1 and §4.5.3.1.3).
@@ -180,7 +195,8 @@ mod tests {
     fn refuses_cr_lf_nul_everywhere() {
         for bad in ["a@b\r\nRCPT TO:<x@y>", "a@b\nDATA", "a@b\rX", "a@b\0"] {
             assert_eq!(check_line_safe("address", bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
-            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+            assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+            assert_eq!(quote_forward_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
             assert!(command_line("MAIL", bad).is_err());
             assert!(command_line(bad, "").is_err());
             assert!(check_esmtp_param(bad).is_err());
@@ -200,17 +216,23 @@ mod tests {
 
     #[test]
     fn quotes_addresses() {
-        assert_eq!(quote_address("a@b").unwrap(), "<a@b>");
-        assert_eq!(quote_address("<a@b>").unwrap(), "<a@b>");
-        assert_eq!(quote_address("").unwrap(), "<>");
-        assert_eq!(quote_address("<>").unwrap(), "<>");
-        assert!(quote_address("a<b>@c").is_err());
+        assert_eq!(quote_forward_path("a@b").unwrap(), "<a@b>");
+        assert_eq!(quote_reverse_path(" a@b ").unwrap(), "<a@b>");
+        // the null reverse-path is for the sender only
+        assert_eq!(quote_reverse_path("").unwrap(), "<>");
+        assert_eq!(quote_forward_path("").unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(quote_forward_path("  ").unwrap_err().kind(), ErrorKind::InvalidArgument);
+        // brackets are the library's to add: refused anywhere in what the caller gives
+        for bad in ["<a@b>", "<>", "a<b>@c", "<a@b", "a@b>"] {
+            assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert_eq!(quote_forward_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
     }
 
     #[test]
     fn mailbox_syntax() {
         for ok in ["a@b.test", "\"a b\"@c.test", "jörg@example.test", "", "x@[127.0.0.1]", "\"a\\\" b\"@c.test"] {
-            quote_address(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+            quote_reverse_path(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }
         let long_local = format!("{}@c.test", "l".repeat(65));
         let long_path = format!("a@{}.test", "d".repeat(250));
@@ -226,7 +248,7 @@ mod tests {
             "a@c.test\u{feff}",
             "a\u{7f}@c.test",
         ] {
-            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
         assert!(check_mail_rcpt_line(512, false).is_ok());
         assert!(check_mail_rcpt_line(513, false).is_err());
@@ -237,7 +259,7 @@ mod tests {
     #[test]
     fn quotes_only_around_the_whole_local_part() {
         for ok in ["\"a b\"@c.test", "\"a@b\"@c.test", "\"a\\\"b\"@c.test", "\"\"@c.test", "\"postmaster\""] {
-            quote_address(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+            quote_reverse_path(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }
         for bad in [
             "\"a@victim.test NOTIFY=NEVER",
@@ -251,7 +273,7 @@ mod tests {
             "\"",
             "\"a\t\"@c.test",
         ] {
-            assert_eq!(quote_address(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
     }
 

@@ -20,7 +20,8 @@ pub use transaction::{Body, BodyRead, RecipientStatus};
 use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{
-    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_address, Features, Reply,
+    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_forward_path, quote_reverse_path,
+    Features, Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -535,10 +536,12 @@ impl Session {
     }
 
     /// smtplib's `mail(sender, options)`: MAIL FROM, returning the reply whatever its code.
+    /// The sender is the bare address (`<` or `>` anywhere is [`ErrorKind::InvalidArgument`];
+    /// the library adds the brackets); `""` is the null reverse-path `MAIL FROM:<>`.
     /// Options are sent only to an ESMTP server (as smtplib does); SMTPUTF8 among them needs
     /// the extension ([`ErrorKind::NotSupported`] otherwise, nothing sent).
     pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_address(sender)?;
+        let addr = quote_reverse_path(sender)?;
         // before the options are chosen: STARTTLS changes the capabilities they depend on
         self.enforce_tls_policy_before(b"MAIL")?;
         let args = self.with_options(format!("FROM:{addr}"), options, true)?;
@@ -550,9 +553,11 @@ impl Session {
     }
 
     /// smtplib's `rcpt(recipient, options)`: RCPT TO, returning the reply whatever its code.
-    /// The result is kept per recipient (see [`Session::recipients`]).
+    /// The recipient is the bare address, never empty and without `<` or `>`
+    /// ([`ErrorKind::InvalidArgument`], nothing sent). The result is kept per recipient (see
+    /// [`Session::recipients`]).
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_address(recipient)?;
+        let addr = quote_forward_path(recipient)?;
         self.enforce_tls_policy_before(b"RCPT")?;
         let args = self.with_options(format!("TO:{addr}"), options, false)?;
         let reply = self.command("RCPT", &args)?;

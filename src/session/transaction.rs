@@ -3,7 +3,7 @@
 use super::{Session, SessionKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{envelope_from_headers, needs_smtputf8, normalized_len, strip_bcc, DataEncoder};
-use crate::protocol::{check_esmtp_param, command_line, quote_address, Reply};
+use crate::protocol::{check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
@@ -464,8 +464,8 @@ impl Session {
         if to.is_empty() {
             return Err(Error::invalid("no recipients"));
         }
-        let quoted_from = quote_address(from)?;
-        let quoted_to = to.iter().map(|r| quote_address(r)).collect::<Result<Vec<_>>>()?;
+        let quoted_from = quote_reverse_path(from)?;
+        let quoted_to = to.iter().map(|r| quote_forward_path(r)).collect::<Result<Vec<_>>>()?;
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
         }
@@ -714,9 +714,9 @@ impl Session {
             None => derived.map(|e| e.to).unwrap_or_default(),
         };
         // the envelope is checked before anything is sent, as sendmail would check it
-        quote_address(&from)?;
+        quote_reverse_path(&from)?;
         for r in &to {
-            quote_address(r)?;
+            quote_forward_path(r)?;
         }
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
