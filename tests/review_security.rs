@@ -541,3 +541,64 @@ fn empty_recipient_is_refused_and_empty_sender_is_the_null_reverse_path() {
     r.assert_ok();
     assert!(!r.wire_str().contains("RCPT TO:<>"), "{}", r.wire_str());
 }
+
+// =============================================================================================
+// 9. Command lines: 512 octets plus the allowances of advertised extensions the line uses
+// =============================================================================================
+
+/// `SIZE=100` and an `X-PAD` option making a MAIL line of exactly `len` octets (CRLF included).
+fn padded_mail_options(len: usize) -> Vec<String> {
+    let fixed = format!("MAIL FROM:<{FROM}> SIZE=100 X-PAD=\r\n").len();
+    vec!["SIZE=100".to_owned(), format!("X-PAD={}", "p".repeat(len - fixed))]
+}
+
+/// Just under and just over the limit with SIZE advertised (512 + 26), and the same line to
+/// a server that does not advertise SIZE (512 only): only lines within the limit go out.
+#[test]
+fn mail_line_length_counts_only_advertised_allowances() {
+    let cases = [(&["SIZE 1000000"][..], 538, true), (&["SIZE 1000000"][..], 539, false), (&[][..], 538, false)];
+    for (extensions, len, sent) in cases {
+        let mut steps = greet_and_ehlo(extensions);
+        if sent {
+            steps.extend([Step::expect("MAIL FROM:"), Step::reply("250 ok")]);
+        }
+        steps.extend([Step::expect("NOOP"), Step::reply("250 ok")]);
+        let options = padded_mail_options(len);
+        let (res, r) = scripted(steps, session(), |s| {
+            s.ehlo(None).unwrap();
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            let res = s.mail(FROM, &options).map(|r| r.code()).map_err(|e| e.kind());
+            s.noop().unwrap();
+            res
+        });
+        r.assert_ok();
+        if sent {
+            assert_eq!(res, Ok(250));
+            assert_eq!(r.lines[1].len() + 2, len);
+        } else {
+            assert_eq!(res, Err(ErrorKind::InvalidArgument), "{extensions:?} {len}");
+            assert!(!r.wire_str().contains("MAIL"), "{}", r.wire_str());
+        }
+    }
+}
+
+/// A 600-octet MAIL line made long by a caller's own parameter, which no extension allows
+/// for: refused before anything is sent, in the lock-step and the pipelined paths alike.
+#[test]
+fn a_600_octet_mail_line_is_refused_before_sending() {
+    let long = format!("X-LONG={}", "v".repeat(600 - format!("MAIL FROM:<{FROM}> X-LONG=\r\n").len()));
+    for extensions in [&["SIZE 1000000", "DSN", "AUTH PLAIN"][..], &["PIPELINING", "SIZE 1000000"][..]] {
+        let steps = with(greet_and_ehlo(extensions), [Step::expect("NOOP"), Step::reply("250 ok")]);
+        let (res, r) = scripted(steps, session(), |s| {
+            s.ehlo(None).unwrap();
+            let res = [
+                s.mail(FROM, &[&long]).map(drop).map_err(|e| e.kind()),
+                s.sendmail(FROM, &[TO], MSG, &[&long], &[]).map_err(|e| e.kind()),
+            ];
+            s.noop().unwrap();
+            res
+        });
+        assert_eq!(res, [Err(ErrorKind::InvalidArgument); 2], "{extensions:?}");
+        assert_eq!(r.wire_str(), format!("{EHLO}NOOP\r\n"));
+    }
+}

@@ -2,13 +2,75 @@
 //!
 //! Anything that becomes part of a command line (verb, address, ESMTP option, EHLO name,
 //! `docmd` arguments) is checked here before a byte is written: CR, LF and NUL are refused
-//! (smtplib's `ValueError`, CVE-2015-9096 class), and a line may not exceed the RFC 5321 limit.
+//! (smtplib's `ValueError`, CVE-2015-9096 class), and a line may not exceed the RFC 5321
+//! limit plus the allowances of the extensions it uses ([`LINE_ALLOWANCES`]).
 
+use super::Features;
 use crate::error::{Error, Result};
 
-/// Longest command line we send, CRLF included (RFC 5321 §4.5.3.1.4 is 512; we allow the
-/// extended lengths ESMTP options such as AUTH initial responses need).
-pub const MAX_COMMAND_LINE: usize = 12 * 1024;
+/// Longest command line, CRLF included, before any extension's allowance (RFC 5321
+/// §4.5.3.1.4: "SMTP extensions may be used to increase this limit").
+pub const MAX_COMMAND_LINE: usize = 512;
+
+/// How many octets an ESMTP parameter may add to a command line (CRLF included in the base
+/// limit), granted only when the server advertised `extension` and the line carries
+/// `parameter`. An extension's allowance counts once per line, however many of its
+/// parameters the line carries.
+#[derive(Debug, Clone, Copy)]
+pub struct LineAllowance {
+    /// The command (`MAIL` or `RCPT`).
+    pub verb: &'static str,
+    /// The parameter keyword on that command.
+    pub parameter: &'static str,
+    /// The EHLO keyword of the extension that defines it.
+    pub extension: &'static str,
+    /// The extra octets allowed.
+    pub octets: usize,
+    /// Where the allowance is granted.
+    pub source: &'static str,
+}
+
+/// Every allowance, with the RFC section that grants it. Parameters without an entry (BODY=,
+/// REQUIRETLS, caller extensions) lengthen nothing: their line must fit in 512 octets plus
+/// what the other parameters on it are allowed.
+pub const LINE_ALLOWANCES: [LineAllowance; 7] = [
+    LineAllowance { verb: "MAIL", parameter: "SIZE", extension: "SIZE", octets: 26, source: "RFC 1870 §3 (5)" },
+    LineAllowance { verb: "MAIL", parameter: "RET", extension: "DSN", octets: 100, source: "RFC 3461 §4" },
+    LineAllowance { verb: "MAIL", parameter: "ENVID", extension: "DSN", octets: 100, source: "RFC 3461 §4" },
+    LineAllowance { verb: "RCPT", parameter: "NOTIFY", extension: "DSN", octets: 500, source: "RFC 3461 §4" },
+    LineAllowance { verb: "RCPT", parameter: "ORCPT", extension: "DSN", octets: 500, source: "RFC 3461 §4" },
+    LineAllowance { verb: "MAIL", parameter: "AUTH", extension: "AUTH", octets: 500, source: "RFC 4954 §3 (5)" },
+    LineAllowance {
+        verb: "MAIL",
+        parameter: "SMTPUTF8",
+        extension: "SMTPUTF8",
+        octets: 10,
+        source: "RFC 6531 §3.1 (5)",
+    },
+];
+
+/// The longest `line` (without its CRLF) may be with CRLF: [`MAX_COMMAND_LINE`] plus the
+/// allowance of each extension `advertised` whose parameter the line carries. Parameters are
+/// what follows the path's closing `>` (an address never holds one, see [`check_address`]).
+fn line_limit(line: &str, advertised: &Features) -> usize {
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let params = rest.split_once('>').map_or("", |(_, params)| params);
+    let mut granted: Vec<&str> = Vec::new();
+    let mut limit = MAX_COMMAND_LINE;
+    for keyword in params.split(' ').filter(|p| !p.is_empty()).map(|p| p.split('=').next().unwrap_or(p)) {
+        for a in &LINE_ALLOWANCES {
+            let applies = a.verb.eq_ignore_ascii_case(verb)
+                && a.parameter.eq_ignore_ascii_case(keyword)
+                && !granted.contains(&a.extension)
+                && advertised.has(a.extension);
+            if applies {
+                granted.push(a.extension);
+                limit += a.octets;
+            }
+        }
+    }
+    limit
+}
 
 /// Refuse CR, LF and NUL in a piece of caller data that will become part of a command line.
 pub fn check_line_safe(what: &str, value: &str) -> Result<()> {
@@ -23,24 +85,31 @@ pub fn check_line_safe(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Build `VERB[ ARGS]\r\n` after checking both parts. The only function that makes a command line.
-pub fn command_line(verb: &str, args: &str) -> Result<Vec<u8>> {
+/// Build `VERB[ ARGS]\r\n` after checking both parts, and its length against the limit for
+/// the extensions the server `advertised` (see [`LINE_ALLOWANCES`]). The only function that makes
+/// a command line.
+pub fn command_line(verb: &str, args: &str, advertised: &Features) -> Result<Vec<u8>> {
     check_line_safe("command", verb)?;
     check_line_safe("command argument", args)?;
     if verb.trim().is_empty() {
         return Err(Error::invalid("command verb is empty"));
     }
-    let mut line = Vec::with_capacity(verb.len() + args.len() + 3);
-    line.extend_from_slice(verb.as_bytes());
+    let mut line = String::with_capacity(verb.len() + args.len() + 3);
+    line.push_str(verb);
     if !args.is_empty() {
-        line.push(b' ');
-        line.extend_from_slice(args.as_bytes());
+        line.push(' ');
+        line.push_str(args);
     }
-    line.extend_from_slice(b"\r\n");
-    if line.len() > MAX_COMMAND_LINE {
-        return Err(Error::invalid(format!("command line longer than {MAX_COMMAND_LINE} bytes")));
+    let limit = line_limit(&line, advertised);
+    line.push_str("\r\n");
+    if line.len() > limit {
+        return Err(Error::invalid(format!(
+            "command line of {} octets is longer than the {limit} allowed (RFC 5321 §4.5.3.1.4 and the \
+             extensions the server advertised)",
+            line.len()
+        )));
     }
-    Ok(line)
+    Ok(line.into_bytes())
 }
 
 /// `<addr>` for MAIL FROM, after [`check_address`]; the empty address is smtplib's empty
@@ -153,16 +222,6 @@ fn is_deceptive(c: char) -> bool {
         | 0xFEFF | 0xFF00..=0xFFEF | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
-/// Longest MAIL or RCPT command line: 512 octets (RFC 5321 §4.5.3.1.4), plus 512 when ESMTP
-/// parameters are present (RFC 1869 §4.1.2).
-pub fn check_mail_rcpt_line(line_len: usize, has_params: bool) -> Result<()> {
-    let max = if has_params { 1024 } else { 512 };
-    if line_len > max {
-        return Err(Error::invalid(format!("MAIL/RCPT command line longer than {max} octets")));
-    }
-    Ok(())
-}
-
 /// Check one ESMTP parameter (`KEYWORD` or `KEYWORD=VALUE`) given for MAIL or RCPT (RFC 5321
 /// §4.1.2 esmtp-param): the keyword is `[A-Za-z0-9][A-Za-z0-9-]*`, the value printable ASCII
 /// (or UTF-8, for SMTPUTF8 parameters) without SP, `=` or controls.
@@ -197,21 +256,74 @@ mod tests {
             assert_eq!(check_line_safe("address", bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
             assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
             assert_eq!(quote_forward_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
-            assert!(command_line("MAIL", bad).is_err());
-            assert!(command_line(bad, "").is_err());
+            assert!(command_line("MAIL", bad, &none()).is_err());
+            assert!(command_line(bad, "", &none()).is_err());
             assert!(check_esmtp_param(bad).is_err());
         }
     }
 
     #[test]
     fn builds_lines() {
-        assert_eq!(command_line("NOOP", "").unwrap(), b"NOOP\r\n");
-        assert_eq!(command_line("MAIL", "FROM:<a@b>").unwrap(), b"MAIL FROM:<a@b>\r\n");
-        assert!(command_line("", "x").is_err());
-        assert!(command_line(" ", "x").is_err());
+        assert_eq!(command_line("NOOP", "", &none()).unwrap(), b"NOOP\r\n");
+        assert_eq!(command_line("MAIL", "FROM:<a@b>", &none()).unwrap(), b"MAIL FROM:<a@b>\r\n");
+        assert!(command_line("", "x", &none()).is_err());
+        assert!(command_line(" ", "x", &none()).is_err());
         // smtplib users write docmd("MAIL FROM:<a@b>") with the arguments in the verb
-        assert_eq!(command_line("MAIL FROM:<a@b>", "").unwrap(), b"MAIL FROM:<a@b>\r\n");
-        assert!(command_line("X", &"a".repeat(MAX_COMMAND_LINE)).is_err());
+        assert_eq!(command_line("MAIL FROM:<a@b>", "", &none()).unwrap(), b"MAIL FROM:<a@b>\r\n");
+    }
+
+    /// Features from an EHLO reply advertising `extensions`.
+    fn advertised(extensions: &[&str]) -> Features {
+        let mut lines = vec!["mx.test".to_owned()];
+        lines.extend(extensions.iter().map(|e| e.to_string()));
+        Features::parse(&crate::protocol::Reply::new(250, lines))
+    }
+
+    fn none() -> Features {
+        Features::default()
+    }
+
+    /// A MAIL line of exactly `len` octets (CRLF included) carrying `params`, padded by an
+    /// X-PAD parameter (which has no allowance).
+    fn mail_line_of(len: usize, params: &str) -> (String, String) {
+        let fixed = "MAIL FROM:<a@b.test>".len() + params.len() + " X-PAD=".len() + 2;
+        let args = format!("FROM:<a@b.test>{params} X-PAD={}", "p".repeat(len - fixed));
+        assert_eq!(5 + args.len() + 2, len);
+        ("MAIL".to_owned(), args)
+    }
+
+    #[test]
+    fn lines_are_limited_to_512_octets_plus_the_allowances_in_use() {
+        let ok = |len, params: &str, f: &Features| {
+            let (verb, args) = mail_line_of(len, params);
+            command_line(&verb, &args, f).map(|l| l.len())
+        };
+        // no extension: 512 including CRLF, whatever the verb
+        assert_eq!(ok(512, "", &none()).unwrap(), 512);
+        assert!(ok(513, "", &none()).is_err());
+        assert!(command_line("NOOP", &"n".repeat(505), &none()).is_ok());
+        assert!(command_line("NOOP", &"n".repeat(506), &none()).is_err());
+        // SIZE adds 26 when advertised and used; not when only one of the two
+        let size = advertised(&["SIZE 1000000"]);
+        assert_eq!(ok(538, " SIZE=100", &size).unwrap(), 538);
+        assert!(ok(539, " SIZE=100", &size).is_err());
+        assert!(ok(538, " SIZE=100", &none()).is_err(), "SIZE not advertised");
+        assert!(ok(538, "", &size).is_err(), "SIZE advertised but not used");
+        // DSN's MAIL allowance counts once for RET and ENVID together; RCPT has its own
+        let dsn = advertised(&["DSN"]);
+        assert!(ok(612, " RET=HDRS ENVID=x", &dsn).is_ok());
+        assert!(ok(613, " RET=HDRS ENVID=x", &dsn).is_err());
+        let rcpt = format!("TO:<a@b.test> NOTIFY=NEVER ORCPT=rfc822;{}", "o".repeat(1012 - 47));
+        assert_eq!(command_line("RCPT", &rcpt, &dsn).unwrap().len(), 1012);
+        assert!(command_line("RCPT", &format!("{rcpt}o"), &dsn).is_err());
+        assert!(command_line("MAIL", &rcpt.replacen("TO:", "FROM:", 1), &dsn).is_err(), "NOTIFY is RCPT's");
+        // several extensions add up; AUTH= is MAIL's (RFC 4954), SMTPUTF8 too (RFC 6531)
+        let all = advertised(&["SIZE", "DSN", "AUTH PLAIN", "SMTPUTF8"]);
+        assert!(ok(512 + 26 + 100 + 500 + 10, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_ok());
+        assert!(ok(512 + 26 + 100 + 500 + 11, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_err());
+        // a parameter inside the path does not count
+        assert!(command_line("MAIL", &format!("FROM:<SIZE=1@b.test> X={}", "x".repeat(490)), &advertised(&["SIZE"]))
+            .is_err());
     }
 
     #[test]
@@ -250,10 +362,6 @@ mod tests {
         ] {
             assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
-        assert!(check_mail_rcpt_line(512, false).is_ok());
-        assert!(check_mail_rcpt_line(513, false).is_err());
-        assert!(check_mail_rcpt_line(1024, true).is_ok());
-        assert!(check_mail_rcpt_line(1025, true).is_err());
     }
 
     #[test]

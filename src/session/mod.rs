@@ -20,8 +20,7 @@ pub use transaction::{Body, BodyRead, RecipientStatus};
 use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{
-    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_forward_path, quote_reverse_path,
-    Features, Reply,
+    check_esmtp_param, check_line_safe, command_line, quote_forward_path, quote_reverse_path, Features, Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -391,7 +390,7 @@ impl Session {
 
     /// Send one command line and read its reply.
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
-        let line = command_line(verb, args)?;
+        let line = command_line(verb, args, &self.features)?;
         self.conn()?;
         self.send_command(&line)?;
         self.read_only_reply()
@@ -584,15 +583,12 @@ impl Session {
                 "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
             ));
         }
-        let with_params = !options.is_empty() && self.does_esmtp;
-        if with_params {
+        if self.does_esmtp {
             for o in options {
                 args.push(' ');
                 args.push_str(o);
             }
         }
-        // "MAIL " / "RCPT " + arguments + CRLF
-        check_mail_rcpt_line(5 + args.len() + 2, with_params)?;
         Ok(args)
     }
 }

@@ -578,10 +578,10 @@ impl Session {
     ) -> Result<Reply> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         let mail_args = self.with_options(format!("FROM:{quoted_from}"), options, true)?;
-        let mut batch = command_line("MAIL", &mail_args)?;
+        let mut batch = command_line("MAIL", &mail_args, &self.features)?;
         for r in quoted_to {
             let args = self.with_options_for(format!("TO:{r}"), rcpt_options, utf8)?;
-            batch.extend_from_slice(&command_line("RCPT", &args)?);
+            batch.extend_from_slice(&command_line("RCPT", &args, &self.features)?);
         }
         let mut encoder = match transfer {
             Transfer::Bdat => Some(DataEncoder::new_unstuffed()),
