@@ -602,3 +602,36 @@ fn a_600_octet_mail_line_is_refused_before_sending() {
         assert_eq!(r.wire_str(), format!("{EHLO}NOOP\r\n"));
     }
 }
+
+// =============================================================================================
+// 4. A non-ASCII address never goes out without SMTPUTF8
+// =============================================================================================
+
+/// The server's side of a greeting, the client's, and what the client sends for it.
+type Greeting = (Vec<Step>, fn(&mut Session), &'static str);
+
+/// After HELO (nothing advertised), before any greeting, and after an EHLO without SMTPUTF8,
+/// MAIL with a UTF-8 sender and the SMTPUTF8 option is NotSupported and nothing is sent.
+#[test]
+fn utf8_sender_without_the_extension_is_not_supported_before_sending() {
+    let greetings: [Greeting; 3] = [
+        (
+            vec![Step::reply("220 mx ESMTP"), Step::expect("HELO "), Step::reply("250 mx")],
+            |s| drop(s.helo(None).unwrap()),
+            "HELO client.example.test\r\n",
+        ),
+        (vec![Step::reply("220 mx ESMTP")], |_| {}, ""),
+        (greet_and_ehlo(&["8BITMIME"]), |s| drop(s.ehlo(None).unwrap()), EHLO),
+    ];
+    for (steps, greet, wire) in greetings {
+        let steps = with(steps, [Step::expect("NOOP"), Step::reply("250 ok")]);
+        let (res, r) = scripted(steps, session(), |s| {
+            greet(s);
+            let res = s.mail("jörg@example.test", &["SMTPUTF8"]).map(|r| r.code()).map_err(|e| e.kind());
+            s.noop().unwrap();
+            res
+        });
+        assert_eq!(res, Err(ErrorKind::NotSupported), "after {wire:?}");
+        assert_eq!(r.wire_str(), format!("{wire}NOOP\r\n"));
+    }
+}

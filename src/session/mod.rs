@@ -538,7 +538,8 @@ impl Session {
     /// The sender is the bare address (`<` or `>` anywhere is [`ErrorKind::InvalidArgument`];
     /// the library adds the brackets); `""` is the null reverse-path `MAIL FROM:<>`.
     /// Options are sent only to an ESMTP server (as smtplib does); SMTPUTF8 among them needs
-    /// the extension ([`ErrorKind::NotSupported`] otherwise, nothing sent).
+    /// the extension advertised ([`ErrorKind::NotSupported`] otherwise, nothing sent; also
+    /// after HELO, so a non-ASCII sender never goes out with the option silently dropped).
     pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
         let addr = quote_reverse_path(sender)?;
         // before the options are chosen: STARTTLS changes the capabilities they depend on
@@ -567,7 +568,9 @@ impl Session {
     /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
     fn with_options(&self, args: String, options: &[&str], is_mail: bool) -> Result<String> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        if is_mail && utf8 && self.does_esmtp && !self.has_extn("smtputf8") {
+        // also after HELO or before any greeting (nothing advertised): options would be
+        // dropped there, and a UTF-8 address must never go out without SMTPUTF8 (RFC 6531)
+        if is_mail && utf8 && !self.has_extn("smtputf8") {
             return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
         }
         self.with_options_for(args, options, utf8 || self.transaction.smtputf8)
