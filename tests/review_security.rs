@@ -635,3 +635,29 @@ fn utf8_sender_without_the_extension_is_not_supported_before_sending() {
         assert_eq!(r.wire_str(), format!("{wire}NOOP\r\n"));
     }
 }
+
+// =============================================================================================
+// 5. The HELO / EHLO name is one word of visible ASCII
+// =============================================================================================
+
+/// TAB, ESC, DEL, a non-breaking space and non-ASCII are refused by helo, ehlo and
+/// set_local_hostname, before anything is sent.
+#[test]
+fn hello_names_with_invisible_or_non_ascii_characters_are_refused() {
+    let bad = ["a\tb", "mx\x1b[2J.example", "mx\x7f", "a\u{a0}b", "jörg.example", "", "a b"];
+    let steps = with(vec![Step::reply("220 mx ESMTP")], [Step::expect("NOOP"), Step::reply("250 ok")]);
+    let (kinds, r) = scripted(steps, session(), |s| {
+        let mut kinds = Vec::new();
+        for b in bad {
+            kinds.push((b, s.helo(Some(b)).map(drop).map_err(|e| e.kind())));
+            kinds.push((b, s.ehlo(Some(b)).map(drop).map_err(|e| e.kind())));
+            kinds.push((b, s.set_local_hostname(Some(b)).map_err(|e| e.kind())));
+        }
+        s.noop().unwrap();
+        kinds
+    });
+    for (b, k) in kinds {
+        assert_eq!(k, Err(ErrorKind::InvalidArgument), "{b:?}");
+    }
+    assert_eq!(r.wire_str(), "NOOP\r\n");
+}

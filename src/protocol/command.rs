@@ -112,6 +112,25 @@ pub fn command_line(verb: &str, args: &str, advertised: &Features) -> Result<Vec
     Ok(line.into_bytes())
 }
 
+/// The HELO / EHLO / LHLO name: one non-empty word of visible ASCII (0x21 to 0x7E), so no
+/// space, TAB, escape sequence or DEL reaches the line or the server's logs. Non-ASCII is
+/// refused too: the name goes out before the server has advertised anything (SMTPUTF8
+/// included), and RFC 5321's Domain and address literal are ASCII; an internationalized
+/// name is sent as its A-labels (`xn--...`). `what` names the value in the error message.
+pub fn check_hello_name(what: &str, name: &str) -> Result<()> {
+    check_line_safe(what, name)?;
+    if name.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if let Some(c) = name.chars().find(|c| !matches!(c, '\x21'..='\x7e')) {
+        return Err(Error::invalid(format!(
+            "{what} must be one word of visible ASCII characters: {name:?} holds U+{:04X}",
+            u32::from(c)
+        )));
+    }
+    Ok(())
+}
+
 /// `<addr>` for MAIL FROM, after [`check_address`]; the empty address is smtplib's empty
 /// sender, the null reverse-path `<>` (RFC 5321 §4.5.5).
 pub fn quote_reverse_path(addr: &str) -> Result<String> {
@@ -382,6 +401,16 @@ mod tests {
             "\"a\t\"@c.test",
         ] {
             assert_eq!(quote_reverse_path(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hello_names_are_one_word_of_visible_ascii() {
+        for ok in ["client.example.test", "[192.0.2.1]", "[IPv6:2001:db8::1]", "xn--jrg-goa.example", "!~"] {
+            check_hello_name("HELO name", ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for bad in ["", "a b", "a\tb", "a\x1b[2Jb", "a\x7f", "jörg.example", "a\u{a0}b", "a\r\nQUIT", "\0"] {
+            assert_eq!(check_hello_name("HELO name", bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
     }
 

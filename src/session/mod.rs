@@ -20,7 +20,8 @@ pub use transaction::{Body, BodyRead, RecipientStatus};
 use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{
-    check_esmtp_param, check_line_safe, command_line, quote_forward_path, quote_reverse_path, Features, Reply,
+    check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path, quote_reverse_path,
+    Features, Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -148,13 +149,12 @@ impl Session {
 
     // ---------------------------------------------------------------- settings
 
-    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN).
+    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN). It must be one
+    /// non-empty word of visible ASCII ([`ErrorKind::InvalidArgument`] otherwise: a space,
+    /// TAB, control character, DEL or non-ASCII character; IDNs go as `xn--` A-labels).
     pub fn set_local_hostname(&mut self, name: Option<&str>) -> Result<()> {
         if let Some(n) = name {
-            check_line_safe("local hostname", n)?;
-            if n.is_empty() || n.contains(' ') {
-                return Err(Error::invalid("local hostname must be one non-empty word"));
-            }
+            check_hello_name("local hostname", n)?;
         }
         self.local_hostname = name.map(str::to_owned);
         Ok(())
@@ -448,7 +448,8 @@ impl Session {
         self.command(cmd, args)
     }
 
-    /// smtplib's `helo(name)`.
+    /// smtplib's `helo(name)`. `name` (default: the local hostname) follows the rule of
+    /// [`Session::set_local_hostname`].
     pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
         let reply = self.command("HELO", &name)?;
@@ -474,10 +475,7 @@ impl Session {
     fn hello_name(&mut self, name: Option<&str>) -> Result<String> {
         match name {
             Some(n) => {
-                check_line_safe("HELO name", n)?;
-                if n.is_empty() || n.contains(' ') {
-                    return Err(Error::invalid("HELO name must be one non-empty word"));
-                }
+                check_hello_name("HELO name", n)?;
                 Ok(n.to_owned())
             }
             None => Ok(self.local_hostname().to_owned()),
