@@ -661,3 +661,58 @@ fn hello_names_with_invisible_or_non_ascii_characters_are_refused() {
     }
     assert_eq!(r.wire_str(), "NOOP\r\n");
 }
+
+// =============================================================================================
+// 6. VRFY and EXPN send the bare address, as smtplib does
+// =============================================================================================
+
+/// `verify` and `expn` send what smtplib's `_addr_only` (email.utils.parseaddr) finds.
+#[test]
+fn verify_and_expn_send_the_bare_address() {
+    let sent = [
+        ("Bob Smith <bob@example.test>", "VRFY bob@example.test"),
+        ("<bob@example.test>", "VRFY bob@example.test"),
+        ("  bob@example.test ", "VRFY bob@example.test"),
+        ("\"Smith, Bob\" <bob@example.test>", "VRFY bob@example.test"),
+        ("postmaster", "VRFY postmaster"),
+        ("Staff <staff@example.test>", "EXPN staff@example.test"),
+        ("staff", "EXPN staff"),
+    ];
+    let mut steps = vec![Step::reply("220 mx ESMTP")];
+    for (_, line) in sent {
+        steps.extend([Step::expect(line), Step::reply("252 cannot verify")]);
+    }
+    let (res, r) = scripted(steps, session(), |s| {
+        sent.iter()
+            .map(|(arg, line)| {
+                let reply = if line.starts_with("VRFY") { s.verify(arg) } else { s.expn(arg) };
+                reply.map(|r| r.code()).map_err(|e| e.kind())
+            })
+            .collect::<Vec<_>>()
+    });
+    r.assert_ok();
+    assert!(res.iter().all(|r| *r == Ok(252)), "{res:?}");
+    let lines: Vec<&str> = sent.iter().map(|(_, l)| *l).collect();
+    assert_eq!(r.lines, lines);
+}
+
+/// What is left after extraction follows the address rule: no unquoted space, not empty, no
+/// brackets, one address.
+#[test]
+fn verify_and_expn_refuse_what_is_not_one_address() {
+    let bad = ["Bob Smith", "", "  ", "<postmaster>", "a@example.test, b@example.test", "a@b.test\r\nRCPT TO:<x@y>"];
+    let steps = with(vec![Step::reply("220 mx ESMTP")], [Step::expect("NOOP"), Step::reply("250 ok")]);
+    let (kinds, r) = scripted(steps, session(), |s| {
+        let mut kinds = Vec::new();
+        for b in bad {
+            kinds.push((b, s.verify(b).map(drop).map_err(|e| e.kind())));
+            kinds.push((b, s.expn(b).map(drop).map_err(|e| e.kind())));
+        }
+        s.noop().unwrap();
+        kinds
+    });
+    for (b, k) in kinds {
+        assert_eq!(k, Err(ErrorKind::InvalidArgument), "{b:?}");
+    }
+    assert_eq!(r.wire_str(), "NOOP\r\n");
+}

@@ -5,4 +5,4 @@ mod data;
 mod headers;
 
 pub use data::{normalized_len, DataEncoder};
-pub use headers::{envelope_from_headers, needs_smtputf8, strip_bcc, HeaderEnvelope};
+pub use headers::{envelope_from_headers, needs_smtputf8, parse_address_list, strip_bcc, HeaderEnvelope};

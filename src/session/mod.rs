@@ -19,9 +19,10 @@ pub use transaction::{Body, BodyRead, RecipientStatus};
 
 use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::parse_address_list;
 use crate::protocol::{
-    check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path, quote_reverse_path,
-    Features, Reply,
+    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
+    quote_reverse_path, Features, Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -504,16 +505,21 @@ impl Session {
         self.apply_tls_policy()
     }
 
-    /// smtplib's `verify(address)`: VRFY.
+    /// smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only`
+    /// finds it (`"Bob <bob@example.test>"` sends `VRFY bob@example.test`); a user or list
+    /// name that is not a mailbox (`postmaster`) is sent as given. What is sent follows the
+    /// rule for every address ([`ErrorKind::InvalidArgument`], nothing sent: empty, `<` or `>`,
+    /// an unquoted space, more than one address).
     pub fn verify(&mut self, address: &str) -> Result<Reply> {
-        check_line_safe("address", address)?;
-        self.command("VRFY", address.trim())
+        let address = address_only(address)?;
+        self.command("VRFY", &address)
     }
 
-    /// smtplib's `expn(address)`: EXPN.
+    /// smtplib's `expn(address)`: EXPN with the bare address or list name, as for
+    /// [`Session::verify`].
     pub fn expn(&mut self, address: &str) -> Result<Reply> {
-        check_line_safe("address", address)?;
-        self.command("EXPN", address.trim())
+        let address = address_only(address)?;
+        self.command("EXPN", &address)
     }
 
     /// smtplib's `help(args)`: HELP.
@@ -592,6 +598,24 @@ impl Session {
         }
         Ok(args)
     }
+}
+
+/// smtplib's `_addr_only`: the address `email.utils.parseaddr` finds in `arg` (`Bob
+/// <bob@example.test>` gives `bob@example.test`), or `arg` itself when it holds no mailbox (a
+/// user or list name such as `postmaster`). Either way the result must pass the address rule
+/// ([`check_address`]: not empty, no `<` or `>`, no unquoted space...); more than one address
+/// is [`ErrorKind::InvalidArgument`] too.
+fn address_only(arg: &str) -> Result<String> {
+    check_line_safe("address", arg)?;
+    let address = match parse_address_list(arg) {
+        Ok(found) if found.len() > 1 => {
+            return Err(Error::invalid(format!("one address expected, {} given: {arg:?}", found.len())))
+        }
+        Ok(mut found) if found.len() == 1 => found.remove(0),
+        _ => arg.trim().to_owned(),
+    };
+    check_address(&address, false)?;
+    Ok(address)
 }
 
 impl Drop for Session {
