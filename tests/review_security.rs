@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use smtpclient::auth::AuthStep;
-use smtpclient::session::SessionKind;
+use smtpclient::session::{DebugKind, SessionKind};
 use smtpclient::tls::TlsPolicy;
 use smtpclient::{ErrorKind, Session};
 use support::{greet_and_ehlo, unique_marker, ScriptResult, ScriptedServer, Step, TestBed};
@@ -715,4 +715,50 @@ fn verify_and_expn_refuse_what_is_not_one_address() {
         assert_eq!(k, Err(ErrorKind::InvalidArgument), "{b:?}");
     }
     assert_eq!(r.wire_str(), "NOOP\r\n");
+}
+
+// =============================================================================================
+// 8. Server bytes reach a debug callback escaped, as on stderr
+// =============================================================================================
+
+/// Debug events a sink collected: kind and data.
+type Events = std::sync::Arc<std::sync::Mutex<Vec<(DebugKind, Vec<u8>)>>>;
+
+/// ESC, BEL and other controls in replies (plain commands and AUTH alike) reach the debug
+/// callback escaped; the bytes the library sends are passed as they are.
+#[test]
+fn server_control_bytes_reach_the_debug_callback_escaped() {
+    let steps = with(
+        greet_and_ehlo(&["AUTH PLAIN"]),
+        [
+            Step::expect("NOOP"),
+            Step::send("250-mx \x1b[2J\x1b]0;pwned\x07\r\n250 ok \x7f\t\\\r\n"),
+            Step::expect("AUTH PLAIN"),
+            Step::send("535 5.7.8 no \x1b[31mred\r\n"),
+        ],
+    );
+    let events: Events = Default::default();
+    let sink = events.clone();
+    let mut s = session();
+    s.set_debug_level(1);
+    s.set_debug_sink(Some(Box::new(move |e| sink.lock().unwrap().push((e.kind, e.data.to_vec())))));
+    let (_, r) = scripted(steps, s, |s| {
+        s.ehlo(None).unwrap();
+        s.noop().unwrap();
+        s.login(USER, PASS, true).unwrap_err();
+    });
+    r.assert_ok();
+    let events = events.lock().unwrap();
+    let received: Vec<String> = events
+        .iter()
+        .filter(|(k, _)| *k == DebugKind::Received)
+        .map(|(_, d)| String::from_utf8(d.clone()).expect("escaped data is ASCII"))
+        .collect();
+    for line in &received {
+        assert!(line.bytes().all(|b| (0x20..=0x7e).contains(&b)), "unescaped byte in {line:?}");
+    }
+    assert!(received.contains(&"250-mx \\x1b[2J\\x1b]0;pwned\\x07\\r\\n".to_owned()), "{received:?}");
+    assert!(received.contains(&"250 ok \\x7f\\t\\\\\\r\\n".to_owned()), "{received:?}");
+    assert!(received.iter().any(|l| l.starts_with("535 5.7.8 no \\x1b[31mred")), "{received:?}");
+    assert!(events.iter().any(|(k, d)| *k == DebugKind::Sent && d == b"NOOP\r\n"), "sent bytes stay raw");
 }

@@ -197,6 +197,14 @@ impl Session {
         if self.debug_level == 0 {
             return;
         }
+        // server bytes are escaped once, here, for whichever sink gets them
+        let escaped;
+        let data = if kind == DebugKind::Received {
+            escaped = debug::escape(data);
+            &escaped[..]
+        } else {
+            data
+        };
         let event = DebugEvent { kind, data };
         match &mut self.debug_sink {
             Some(sink) => sink(&event),
