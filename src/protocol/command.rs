@@ -12,10 +12,9 @@ use crate::error::{Error, Result};
 /// §4.5.3.1.4: "SMTP extensions may be used to increase this limit").
 pub const MAX_COMMAND_LINE: usize = 512;
 
-/// How many octets an ESMTP parameter may add to a command line (CRLF included in the base
-/// limit), granted only when the server advertised `extension` and the line carries
-/// `parameter`. An extension's allowance counts once per line, however many of its
-/// parameters the line carries.
+/// How many octets an ESMTP parameter (with the space before it) may add to a command line,
+/// granted only when the server advertised `extension` and the line carries `parameter`.
+/// Each parameter counts once per line (RFC 3461 §4.5 and RFC 5321 allow it only once).
 #[derive(Debug, Clone, Copy)]
 pub struct LineAllowance {
     /// The command (`MAIL` or `RCPT`).
@@ -26,19 +25,45 @@ pub struct LineAllowance {
     pub extension: &'static str,
     /// The extra octets allowed.
     pub octets: usize,
-    /// Where the allowance is granted.
+    /// Where the allowance comes from.
     pub source: &'static str,
 }
 
-/// Every allowance, with the RFC section that grants it. Parameters without an entry (BODY=,
-/// REQUIRETLS, caller extensions) lengthen nothing: their line must fit in 512 octets plus
-/// what the other parameters on it are allowed.
+/// Every allowance, with the RFC section it comes from. RFC 1870, 4954 and 6531 state the
+/// increase of the MAIL line; RFC 3461 states none, so its parameters are allowed their own
+/// maximum length (plus the separating space). Parameters without an entry (BODY=,
+/// REQUIRETLS, a caller's own) lengthen nothing: their line must fit in 512 octets plus what
+/// the other parameters on it are allowed.
 pub const LINE_ALLOWANCES: [LineAllowance; 7] = [
     LineAllowance { verb: "MAIL", parameter: "SIZE", extension: "SIZE", octets: 26, source: "RFC 1870 §3 (5)" },
-    LineAllowance { verb: "MAIL", parameter: "RET", extension: "DSN", octets: 100, source: "RFC 3461 §4" },
-    LineAllowance { verb: "MAIL", parameter: "ENVID", extension: "DSN", octets: 100, source: "RFC 3461 §4" },
-    LineAllowance { verb: "RCPT", parameter: "NOTIFY", extension: "DSN", octets: 500, source: "RFC 3461 §4" },
-    LineAllowance { verb: "RCPT", parameter: "ORCPT", extension: "DSN", octets: 500, source: "RFC 3461 §4" },
+    LineAllowance {
+        verb: "MAIL",
+        parameter: "RET",
+        extension: "DSN",
+        octets: 1 + "RET=FULL".len(),
+        source: "RFC 3461 §4.3 (RET=FULL or RET=HDRS)",
+    },
+    LineAllowance {
+        verb: "MAIL",
+        parameter: "ENVID",
+        extension: "DSN",
+        octets: 1 + "ENVID=".len() + 100,
+        source: "RFC 3461 §4.4 (ENVID up to 100 characters)",
+    },
+    LineAllowance {
+        verb: "RCPT",
+        parameter: "NOTIFY",
+        extension: "DSN",
+        octets: 1 + "NOTIFY=SUCCESS,FAILURE,DELAY".len(),
+        source: "RFC 3461 §4.1 (the longest NOTIFY value)",
+    },
+    LineAllowance {
+        verb: "RCPT",
+        parameter: "ORCPT",
+        extension: "DSN",
+        octets: 1 + 500,
+        source: "RFC 3461 §4.2 (the ORCPT parameter up to 500 characters)",
+    },
     LineAllowance { verb: "MAIL", parameter: "AUTH", extension: "AUTH", octets: 500, source: "RFC 4954 §3 (5)" },
     LineAllowance {
         verb: "MAIL",
@@ -50,8 +75,9 @@ pub const LINE_ALLOWANCES: [LineAllowance; 7] = [
 ];
 
 /// The longest `line` (without its CRLF) may be with CRLF: [`MAX_COMMAND_LINE`] plus the
-/// allowance of each extension `advertised` whose parameter the line carries. Parameters are
-/// what follows the path's closing `>` (an address never holds one, see [`check_address`]).
+/// allowance of each parameter the line carries whose extension was `advertised`, once per
+/// parameter. Parameters are what follows the path's closing `>` (an address never holds
+/// one, see [`check_address`]).
 fn line_limit(line: &str, advertised: &Features) -> usize {
     let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
     let params = rest.split_once('>').map_or("", |(_, params)| params);
@@ -61,10 +87,10 @@ fn line_limit(line: &str, advertised: &Features) -> usize {
         for a in &LINE_ALLOWANCES {
             let applies = a.verb.eq_ignore_ascii_case(verb)
                 && a.parameter.eq_ignore_ascii_case(keyword)
-                && !granted.contains(&a.extension)
+                && !granted.contains(&a.parameter)
                 && advertised.has(a.extension);
             if applies {
-                granted.push(a.extension);
+                granted.push(a.parameter);
                 limit += a.octets;
             }
         }
@@ -328,18 +354,20 @@ mod tests {
         assert!(ok(539, " SIZE=100", &size).is_err());
         assert!(ok(538, " SIZE=100", &none()).is_err(), "SIZE not advertised");
         assert!(ok(538, "", &size).is_err(), "SIZE advertised but not used");
-        // DSN's MAIL allowance counts once for RET and ENVID together; RCPT has its own
+        // DSN: RET 9 and ENVID 107 on MAIL; NOTIFY 29 and ORCPT 501 on RCPT; each once
         let dsn = advertised(&["DSN"]);
-        assert!(ok(612, " RET=HDRS ENVID=x", &dsn).is_ok());
-        assert!(ok(613, " RET=HDRS ENVID=x", &dsn).is_err());
-        let rcpt = format!("TO:<a@b.test> NOTIFY=NEVER ORCPT=rfc822;{}", "o".repeat(1012 - 47));
-        assert_eq!(command_line("RCPT", &rcpt, &dsn).unwrap().len(), 1012);
+        assert!(ok(512 + 9 + 107, " RET=HDRS ENVID=x", &dsn).is_ok());
+        assert!(ok(512 + 9 + 107 + 1, " RET=HDRS ENVID=x", &dsn).is_err());
+        assert!(ok(512 + 9 + 1, " RET=HDRS RET=FULL", &dsn).is_err(), "a repeated parameter counts once");
+        let len = 512 + 29 + 501;
+        let rcpt = format!("TO:<a@b.test> NOTIFY=NEVER ORCPT=rfc822;{}", "o".repeat(len - 47));
+        assert_eq!(command_line("RCPT", &rcpt, &dsn).unwrap().len(), len);
         assert!(command_line("RCPT", &format!("{rcpt}o"), &dsn).is_err());
         assert!(command_line("MAIL", &rcpt.replacen("TO:", "FROM:", 1), &dsn).is_err(), "NOTIFY is RCPT's");
         // several extensions add up; AUTH= is MAIL's (RFC 4954), SMTPUTF8 too (RFC 6531)
         let all = advertised(&["SIZE", "DSN", "AUTH PLAIN", "SMTPUTF8"]);
-        assert!(ok(512 + 26 + 100 + 500 + 10, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_ok());
-        assert!(ok(512 + 26 + 100 + 500 + 11, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_err());
+        assert!(ok(512 + 26 + 9 + 500 + 10, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_ok());
+        assert!(ok(512 + 26 + 9 + 500 + 11, " SIZE=1 RET=FULL AUTH=<> SMTPUTF8", &all).is_err());
         // a parameter inside the path does not count
         assert!(command_line("MAIL", &format!("FROM:<SIZE=1@b.test> X={}", "x".repeat(490)), &advertised(&["SIZE"]))
             .is_err());

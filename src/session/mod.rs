@@ -453,6 +453,8 @@ impl Session {
     }
 
     /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.
+    /// A command that carries mail or credentials (MAIL, RCPT, DATA, BDAT, VRFY, EXPN, AUTH)
+    /// passes the TLS policy first, as every other way of sending one does.
     pub fn docmd(&mut self, cmd: &str, args: &str) -> Result<Reply> {
         self.command(cmd, args)
     }
