@@ -340,7 +340,10 @@ enum smtp_debug_kind
      */
     SMTP_DEBUG_KIND_SENT = 1,
     /**
-     * One reply line from the server, line end included.
+     * One reply line from the server, line end included, escaped: printable ASCII as is with
+     * `\` doubled, CR, LF and TAB as `\r`, `\n`, `\t`, every other byte as `\xNN` (the same
+     * escaping as the stderr output), so no control byte from the server reaches a terminal
+     * or log through the callback.
      */
     SMTP_DEBUG_KIND_RECEIVED = 2,
     /**
@@ -369,12 +372,15 @@ enum smtp_tls_policy
      */
     SMTP_TLS_POLICY_NONE = 0,
     /**
-     * STARTTLS before the first transaction or login when the server offers it, plain text
+     * STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+     * VRFY, EXPN, AUTH, however they are sent) when the server offers it, plain text
      * otherwise. An attacker on the path can strip it: never the default.
      */
     SMTP_TLS_POLICY_OPPORTUNISTIC = 1,
     /**
-     * STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+     * STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+     * VRFY, EXPN, AUTH, however they are sent, `smtp_client_docmd()` included), or fail with
+     * `SMTP_RESULT_TLS_REQUIRED`
      * having sent nothing but QUIT.
      */
     SMTP_TLS_POLICY_REQUIRED = 2,
@@ -702,6 +708,9 @@ extern "C" {
  * `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
  * bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
  * (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_login(smtp_client *client,
@@ -723,6 +732,9 @@ smtp_result smtp_client_login(smtp_client *client,
  * `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
  * with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
  * connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_login_oauth(smtp_client *client,
@@ -752,6 +764,9 @@ smtp_result smtp_client_login_oauth(smtp_client *client,
  * `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
  * exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
  * `callback` NULL), `INVALID_UTF8`, and connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_auth(smtp_client *client,
@@ -877,7 +892,8 @@ void smtp_client_free(smtp_client *client);
 
 /**
  * Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
- * qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
+ * qualified name, or `[address]`). The name is one non-empty word of visible ASCII (0x21 to
+ * 0x7E; an internationalised name goes in its `xn--` form). Errors: `INVALID_ARGUMENT`,
  * `INVALID_UTF8`.
  */
 SMTPCLIENT_WARN_UNUSED
@@ -952,7 +968,13 @@ bool smtp_client_is_connected(const smtp_client *client);
 /**
  * smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
  * reply, available through `smtp_client_last_reply_code()` / `_text()` whatever its code.
- * Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
+ * A command line is at most 512 octets with CRLF (RFC 5321 §4.5.3.1.4), plus the allowance of
+ * each advertised extension whose parameter the line carries. MAIL, RCPT, DATA, BDAT, VRFY,
+ * EXPN and AUTH go through the TLS policy (see below). Errors: `INVALID_ARGUMENT` (CR, LF or
+ * NUL; the line too long: nothing sent), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_docmd(smtp_client *client,
@@ -975,16 +997,26 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo(smtp_client *client, const c
 /**
  * smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
  * refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo_or_helo_if_needed(smtp_client *client);
 
 /**
- * smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
+ * smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only` extracts it
+ * (`"Bob <bob@example.org>"` sends `VRFY bob@example.org`; a plain name such as `postmaster`
+ * is sent as given); the reply is the last reply whatever its code. Errors:
+ * `INVALID_ARGUMENT` (not one address), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_verify(smtp_client *client, const char *address);
 
 /**
- * smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
+ * smtplib's `expn(address)`: EXPN with the bare address, as `smtp_client_verify()`; the reply is
+ * the last reply whatever its code. Errors as `smtp_client_verify()`.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_expn(smtp_client *client, const char *address);
 
@@ -1007,8 +1039,14 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_noop(smtp_client *client);
  * smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
  * an ESMTP server). The reply is the last reply whatever its code: check
  * `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
- * Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
- * non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
+ * The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
+ * (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
+ * octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
+ * non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
+ * connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_mail(smtp_client *client,
@@ -1018,7 +1056,8 @@ smtp_result smtp_client_mail(smtp_client *client,
 
 /**
  * smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
- * code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`.
+ * code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
+ * an empty recipient is `INVALID_ARGUMENT`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_rcpt(smtp_client *client,
@@ -1033,6 +1072,9 @@ smtp_result smtp_client_rcpt(smtp_client *client,
  * each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_client_recipient_get()`). Errors: `DATA_ERROR` (DATA
  * not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
  * after the end mark, before the reply), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_data(smtp_client *client,
@@ -1052,8 +1094,11 @@ smtp_result smtp_client_data(smtp_client *client,
  * status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
  * list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
  * after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
- * server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
- * `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
+ * server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
+ * or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_sendmail(smtp_client *client,

@@ -336,9 +336,9 @@ fn starttls_then_login_then_deliver_on_submission() {
 }
 
 #[test]
-fn verified_tls_allows_fallback_to_the_next_mechanism() {
-    // over TLS with a verified peer a failed CRAM-MD5 is followed by PLAIN, then LOGIN; the
-    // error returned is the last mechanism's
+fn wrong_password_over_verified_tls_is_one_attempt() {
+    // a 535 ends login even over TLS with a verified peer: PLAIN and LOGIN would only add two
+    // more failures to the account's lockout counter on the server
     let bed = TestBed::get();
     let mut s = new_session();
     s.tls_config_mut().ca_file = Some(bed.smtp_ca_file.clone());
@@ -349,7 +349,8 @@ fn verified_tls_allows_fallback_to_the_next_mechanism() {
     let e = s.login(USER, "wrong-password-789", true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert_eq!(e.reply().unwrap().code(), 535);
-    assert!(e.message().contains("AUTH LOGIN"), "the last mechanism's error: {e}");
+    assert!(e.message().contains("AUTH CRAM-MD5 failed: 535"), "the mechanism and its reply: {e}");
+    assert!(!e.message().contains("PLAIN") && !e.message().contains("AUTH LOGIN"), "{e}");
     s.quit().unwrap();
     let sent: Vec<String> = events
         .lock()
@@ -358,7 +359,7 @@ fn verified_tls_allows_fallback_to_the_next_mechanism() {
         .filter(|(k, d)| *k == DebugKind::Sent && d.starts_with(b"AUTH"))
         .map(|(_, d)| String::from_utf8_lossy(d).trim_end().to_owned())
         .collect();
-    assert_eq!(sent, ["AUTH CRAM-MD5", "AUTH PLAIN [redacted]", "AUTH LOGIN [redacted]"]);
+    assert_eq!(sent, ["AUTH CRAM-MD5"], "one attempt only");
     assert_no_secret(&events, &["wrong-password-789"]);
 }
 
@@ -649,13 +650,16 @@ fn invalid_credentials_are_refused_before_anything_is_sent() {
 }
 
 #[test]
-fn reply_503_already_authenticated_is_success() {
+fn reply_503_to_auth_is_a_failure() {
+    // smtplib reads 503 as "already authenticated"; this session never sends a second AUTH, so
+    // a 503 can only mean the exchange failed
     let server = script(
         &["AUTH PLAIN"],
         vec![Step::expect("AUTH PLAIN"), Step::reply("503 5.5.1 Error: already authenticated")],
     );
-    let (res, r) = scripted(server, |s| s.login(USER, PASS, true));
-    res.unwrap();
+    let (res, r) = scripted(server, |s| (s.login(USER, PASS, true), s.is_authenticated()));
+    assert_eq!(res.0.unwrap_err().kind(), ErrorKind::Authentication);
+    assert!(!res.1);
     r.assert_ok();
 }
 

@@ -134,6 +134,9 @@ fn initial_response_arg(value: i32) -> CResult<bool> {
 /// `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
 /// bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
 /// (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_login(
@@ -163,6 +166,9 @@ pub extern "C" fn smtp_client_login(
 /// `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
 /// with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
 /// connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_login_oauth(
@@ -204,6 +210,9 @@ pub extern "C" fn smtp_client_login_oauth(
 /// `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
 /// exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
 /// `callback` NULL), `INVALID_UTF8`, and connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_auth(

@@ -42,7 +42,10 @@ pub enum smtp_debug_kind {
     Connect = 0,
     /// Bytes written to the server (message bodies over 4 KiB are summarised).
     Sent = 1,
-    /// One reply line from the server, line end included.
+    /// One reply line from the server, line end included, escaped: printable ASCII as is with
+    /// `\` doubled, CR, LF and TAB as `\r`, `\n`, `\t`, every other byte as `\xNN` (the same
+    /// escaping as the stderr output), so no control byte from the server reaches a terminal
+    /// or log through the callback.
     Received = 2,
     /// A remark from the library.
     Info = 3,
@@ -90,7 +93,8 @@ pub extern "C" fn smtp_client_free(client: *mut smtp_client) {
 // ---------------------------------------------------------------- settings
 
 /// Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
-/// qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
+/// qualified name, or `[address]`). The name is one non-empty word of visible ASCII (0x21 to
+/// 0x7E; an internationalised name goes in its `xn--` form). Errors: `INVALID_ARGUMENT`,
 /// `INVALID_UTF8`.
 #[must_use]
 #[no_mangle]
@@ -230,7 +234,13 @@ pub extern "C" fn smtp_client_is_connected(client: *const smtp_client) -> bool {
 
 /// smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
 /// reply, available through `smtp_client_last_reply_code()` / `_text()` whatever its code.
-/// Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
+/// A command line is at most 512 octets with CRLF (RFC 5321 §4.5.3.1.4), plus the allowance of
+/// each advertised extension whose parameter the line carries. MAIL, RCPT, DATA, BDAT, VRFY,
+/// EXPN and AUTH go through the TLS policy (see below). Errors: `INVALID_ARGUMENT` (CR, LF or
+/// NUL; the line too long: nothing sent), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_docmd(client: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> smtp_result {
@@ -271,13 +281,22 @@ pub extern "C" fn smtp_client_ehlo(client: *mut smtp_client, name: *const c_char
 
 /// smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
 /// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_ehlo_or_helo_if_needed(client: *mut smtp_client) -> smtp_result {
     session_call(client, |h| Ok(h.core.ehlo_or_helo_if_needed()?))
 }
 
-/// smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
+/// smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only` extracts it
+/// (`"Bob <bob@example.org>"` sends `VRFY bob@example.org`; a plain name such as `postmaster`
+/// is sent as given); the reply is the last reply whatever its code. Errors:
+/// `INVALID_ARGUMENT` (not one address), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_verify(client: *mut smtp_client, address: *const c_char) -> smtp_result {
@@ -288,7 +307,8 @@ pub extern "C" fn smtp_client_verify(client: *mut smtp_client, address: *const c
     })
 }
 
-/// smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
+/// smtplib's `expn(address)`: EXPN with the bare address, as `smtp_client_verify()`; the reply is
+/// the last reply whatever its code. Errors as `smtp_client_verify()`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_expn(client: *mut smtp_client, address: *const c_char) -> smtp_result {
@@ -333,8 +353,14 @@ pub extern "C" fn smtp_client_noop(client: *mut smtp_client) -> smtp_result {
 /// smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
 /// an ESMTP server). The reply is the last reply whatever its code: check
 /// `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
-/// Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
-/// non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
+/// The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
+/// (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
+/// octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
+/// non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
+/// connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_mail(
@@ -352,7 +378,8 @@ pub extern "C" fn smtp_client_mail(
 }
 
 /// smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
-/// code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`.
+/// code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
+/// an empty recipient is `INVALID_ARGUMENT`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_rcpt(
@@ -375,6 +402,9 @@ pub extern "C" fn smtp_client_rcpt(
 /// each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_client_recipient_get()`). Errors: `DATA_ERROR` (DATA
 /// not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
 /// after the end mark, before the reply), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_data(client: *mut smtp_client, msg: *const u8, len: usize) -> smtp_result {
@@ -397,8 +427,11 @@ pub extern "C" fn smtp_client_data(client: *mut smtp_client, msg: *const u8, len
 /// status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
 /// list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
 /// after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
-/// server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
-/// `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
+/// server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
+/// or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_sendmail(

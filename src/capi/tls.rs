@@ -14,10 +14,13 @@ use crate::tls::{TlsPolicy, TlsVersion};
 pub enum smtp_tls_policy {
     /// TLS only when `smtp_client_starttls()` is called (smtplib's behaviour). The default.
     None = 0,
-    /// STARTTLS before the first transaction or login when the server offers it, plain text
+    /// STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+    /// VRFY, EXPN, AUTH, however they are sent) when the server offers it, plain text
     /// otherwise. An attacker on the path can strip it: never the default.
     Opportunistic = 1,
-    /// STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+    /// STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+    /// VRFY, EXPN, AUTH, however they are sent, `smtp_client_docmd()` included), or fail with
+    /// `SMTP_RESULT_TLS_REQUIRED`
     /// having sent nothing but QUIT.
     Required = 2,
 }
