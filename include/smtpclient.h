@@ -50,7 +50,14 @@
  * - Results: fallible functions return an `int32_t` result code; 0 means success, so
  *   `if (rc)` tests for failure. Codes are stable: never renumbered or reused.
  * - Errors: the detail of the last failure (server reply code and text, enhanced status code, a
- *   human-readable message) is kept on the session, and every mutating call resets it on entry.
+ *   human-readable message, the OS error number) is kept on the session, and every mutating
+ *   call resets it on entry. Each function lists the codes it returns; a listed code also covers
+ *   its kinds (smtp_result_is_a()). Besides those, any session function may return
+ *   SMTP_RESULT_NULL_ARGUMENT, _INVALID_UTF8 (a string argument), _BAD_HANDLE,
+ *   _REENTRANT_CALL, _CONCURRENT_CALL and _PANIC. "Connection errors" in a list means
+ *   SMTP_RESULT_SERVER_DISCONNECTED, _TIMEOUT, _IO_ERROR (with its kinds _NAME_RESOLUTION,
+ *   _CONNECTION_REFUSED, _HOST_UNREACHABLE), _PROTOCOL_ERROR and _TLS_RECORD; each of them
+ *   closes the session.
  * - NULL: a NULL handle or required pointer gives an error code, never a crash. Getters that
  *   cannot fail return a documented fallback: "" for strings, except the few documented to
  *   return NULL for "none" (smtp_client_helo_resp(), _ehlo_resp(), _feature(),
@@ -910,7 +917,8 @@ smtp_result smtp_client_set_timeout_ms(smtp_client *client,
 
 /**
  * Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
- * (smtplib's `source_address`). NULL `host` removes the setting.
+ * (smtplib's `source_address`). NULL `host` removes the setting; the name is resolved when
+ * connecting. Errors: `INVALID_ARGUMENT` (CR, LF or NUL in `host`).
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_source_address(smtp_client *client,
@@ -983,14 +991,16 @@ smtp_result smtp_client_docmd(smtp_client *client,
 
 /**
  * smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
- * and `smtp_client_helo_resp()`, whatever its code.
+ * and `smtp_client_helo_resp()`, whatever its code. Errors: `INVALID_ARGUMENT` (a name that
+ * is not one word of visible ASCII), connection errors.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_helo(smtp_client *client, const char *name);
 
 /**
  * smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
  * extensions are parsed (`smtp_client_has_extn()`); the reply is the last reply and
- * `smtp_client_ehlo_resp()`, whatever its code.
+ * `smtp_client_ehlo_resp()`, whatever its code. Errors: `INVALID_ARGUMENT` (a name that is not
+ * one word of visible ASCII), connection errors.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo(smtp_client *client, const char *name);
 
@@ -1021,7 +1031,8 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_verify(smtp_client *client, const
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_expn(smtp_client *client, const char *address);
 
 /**
- * smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
+ * smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply. Errors:
+ * `INVALID_ARGUMENT` (CR, LF or NUL in `args`), connection errors.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_help(smtp_client *client, const char *args);
 
@@ -1360,6 +1371,7 @@ smtp_result smtp_client_set_tls_min_version(smtp_client *client,
  * The name sent as SNI and checked against the certificate's subjectAltName (never its
  * CN). Default (NULL): the host given to `smtp_client_connect()`, never a name the server sends.
  * An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
+ * Errors: `INVALID_ARGUMENT` (CR, LF or NUL in `name`).
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_tls_server_name(smtp_client *client,

@@ -117,7 +117,8 @@ pub extern "C" fn smtp_client_set_timeout_ms(client: *mut smtp_client, timeout_m
 }
 
 /// Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
-/// (smtplib's `source_address`). NULL `host` removes the setting.
+/// (smtplib's `source_address`). NULL `host` removes the setting; the name is resolved when
+/// connecting. Errors: `INVALID_ARGUMENT` (CR, LF or NUL in `host`).
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_source_address(
@@ -255,7 +256,8 @@ pub extern "C" fn smtp_client_docmd(client: *mut smtp_client, cmd: *const c_char
 }
 
 /// smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
-/// and `smtp_client_helo_resp()`, whatever its code.
+/// and `smtp_client_helo_resp()`, whatever its code. Errors: `INVALID_ARGUMENT` (a name that
+/// is not one word of visible ASCII), connection errors.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_helo(client: *mut smtp_client, name: *const c_char) -> smtp_result {
@@ -268,7 +270,8 @@ pub extern "C" fn smtp_client_helo(client: *mut smtp_client, name: *const c_char
 
 /// smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
 /// extensions are parsed (`smtp_client_has_extn()`); the reply is the last reply and
-/// `smtp_client_ehlo_resp()`, whatever its code.
+/// `smtp_client_ehlo_resp()`, whatever its code. Errors: `INVALID_ARGUMENT` (a name that is not
+/// one word of visible ASCII), connection errors.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_ehlo(client: *mut smtp_client, name: *const c_char) -> smtp_result {
@@ -319,7 +322,8 @@ pub extern "C" fn smtp_client_expn(client: *mut smtp_client, address: *const c_c
     })
 }
 
-/// smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
+/// smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply. Errors:
+/// `INVALID_ARGUMENT` (CR, LF or NUL in `args`), connection errors.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_help(client: *mut smtp_client, args: *const c_char) -> smtp_result {

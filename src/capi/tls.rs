@@ -107,6 +107,7 @@ pub extern "C" fn smtp_client_set_tls_min_version(client: *mut smtp_client, vers
 /// The name sent as SNI and checked against the certificate's subjectAltName (never its
 /// CN). Default (NULL): the host given to `smtp_client_connect()`, never a name the server sends.
 /// An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
+/// Errors: `INVALID_ARGUMENT` (CR, LF or NUL in `name`).
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_tls_server_name(client: *mut smtp_client, name: *const c_char) -> smtp_result {

@@ -13,6 +13,9 @@ Every other argument gets a valid default from DEFAULTS below; a getter needs a 
 PREPARE (how to bring a session to a state where that string exists). A new function or
 parameter the tables do not know makes this script fail, so the matrix cannot silently miss it.
 
+Each result is also checked against the codes the function's documentation lists (a code not
+listed, nor a kind of one listed, fails), so the header's error lists are tested, not trusted.
+
 The program prints TAP and exits 1 when a check fails; tests/c/run.sh runs it under valgrind and
 AddressSanitizer, which catch a string that was freed before the call read it.
 """
@@ -150,6 +153,34 @@ static void check(bool pass, const char *getter, const char *call, const char *w
 '''
 
 
+# Codes any session function may return besides those its documentation lists: the header's
+# overview says so for all of them.
+GENERIC_CODES = ["NULL_ARGUMENT", "INVALID_UTF8", "BAD_HANDLE", "REENTRANT_CALL", "CONCURRENT_CALL", "PANIC"]
+# What "connection errors" means in a function's documentation (the header's overview).
+CONNECTION_ERRORS = ["SERVER_DISCONNECTED", "TIMEOUT", "IO_ERROR", "PROTOCOL_ERROR", "TLS_RECORD"]
+
+
+def documented_codes(header):
+    """{function: set of result names its doc comment lists}, with "connection errors" and
+    "Errors as `smtp_x()`" resolved."""
+    names = set(re.findall(r"\bSMTP_RESULT_([A-Z0-9_]+) =", header))
+    docs, refs = {}, {}
+    for m in re.finditer(r"/\*\*((?:(?!\*/).)*)\*/\s*(?:SMTPCLIENT_WARN_UNUSED\s+)?[\w \*]*?\b(smtp_\w+)\(", header, re.S):
+        doc, fn = m.group(1), m.group(2)
+        codes = {c for c in re.findall(r"`(?:SMTP_RESULT_)?([A-Z][A-Z0-9_]+)`", doc) if c in names}
+        if re.search(r"connection\s+errors", doc):
+            codes |= set(CONNECTION_ERRORS)
+        docs[fn] = codes
+        refs[fn] = re.findall(r"(?:[Ee]rrors|[Tt]hen)\s+as\s+`(smtp_\w+)\(\)`", doc)
+    def resolve(fn, seen=()):
+        out = set(docs.get(fn, ()))
+        for r in refs.get(fn, ()):
+            if r not in seen:
+                out |= resolve(r, seen + (fn,))
+        return out
+    return {fn: resolve(fn) for fn in docs}
+
+
 def parse_functions(header):
     text = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
     text = re.sub(r"\bSMTPCLIENT_\w+\b", "", text)  # attribute macros
@@ -183,7 +214,9 @@ def default_for(func, ptype, pname):
 
 def main():
     header_path, out_path = sys.argv[1], sys.argv[2]
-    funcs = parse_functions(open(header_path).read())
+    header = open(header_path).read()
+    funcs = parse_functions(header)
+    documented = documented_codes(header)
     if len(funcs) < 40:
         sys.exit(f"gen_borrow_matrix: only {len(funcs)} functions parsed from {header_path}")
 
@@ -262,7 +295,13 @@ def main():
         else:
             pre.append(f"    (void){expr};\n    return SMTP_RESULT_OK;")
         out.append(f"static smtp_result call_{ci}(smtp_client *s, const char *p)\n{{\n" + "\n".join(pre) + "\n}\n")
-        call_rows.append(f'    {{ "{name}:{params[pos][1]}", call_{ci} }},')
+        if norm(ret) == "smtp_result":
+            allowed = sorted(documented.get(name, set()) | set(GENERIC_CODES) | {"OK"})
+            out.append(f"static const smtp_result allowed_{ci}[] = {{ "
+                       + ", ".join(f"SMTP_RESULT_{c}" for c in allowed) + " };\n")
+            call_rows.append(f'    {{ "{name}:{params[pos][1]}", call_{ci}, allowed_{ci}, {len(allowed)} }},')
+        else:
+            call_rows.append(f'    {{ "{name}:{params[pos][1]}", call_{ci}, NULL, 0 }},')
 
     out.append(
         "static const struct { const char *name; fetch_fn fetch; bool (*prepare)(smtp_client *); } getters[] = {\n"
@@ -270,7 +309,9 @@ def main():
         + "\n};\n"
     )
     out.append(
-        "static const struct { const char *name; smtp_result (*call)(smtp_client *, const char *); } calls[] = {\n"
+        "static const struct {\n    const char *name;\n    smtp_result (*call)(smtp_client *, const char *);\n"
+        "    const smtp_result *allowed; /* the codes its documentation lists (and their kinds) */\n"
+        "    size_t n_allowed;\n} calls[] = {\n"
         + "\n".join(call_rows)
         + "\n};\n"
     )
@@ -308,7 +349,15 @@ int main(void)
             }
             smtp_result rc = calls[c].call(s, p);
             bool known = strcmp(smtp_result_name(rc), smtp_result_name(-12345)) != 0;
-            check(known, getters[g].name, calls[c].name, smtp_result_name(rc));
+            /* a code the function's documentation does not list (as itself or a kind of one
+               it lists) is a failure: the error lists are checked, not trusted */
+            bool listed = calls[c].allowed == NULL;
+            for (size_t i = 0; i < calls[c].n_allowed; i++)
+                listed = listed || smtp_result_is_a(rc, calls[c].allowed[i]);
+            check(known && listed, getters[g].name, calls[c].name,
+                  listed ? smtp_result_name(rc) : "a result its documentation does not list");
+            if (!listed)
+                printf("#   %s returned %s: %s\n", calls[c].name, smtp_result_name(rc), smtp_client_last_error_message(s));
             smtp_client_free(s);
         }
     }
