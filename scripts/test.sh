@@ -56,9 +56,10 @@ RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
 step "fuzzing: every target for 30 s, and every past crash replayed (scripts/fuzz.sh)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-step "header and exported symbols"
+step "header, exported symbols and man pages"
 make check-header
 make check-symbols
+make check-man
 
 step "C programs against the installed library (pkg-config, valgrind, ASan, static)"
 bash tests/c/run.sh
