@@ -70,7 +70,10 @@ bash examples/run-consumers.sh
 step "packaging: make install layout, static link, version macros"
 bash tests/packaging/check-install.sh
 
-step "packaging: Debian packages built in a scratch copy and checked"
+step "packaging: CMake (find_package) and Meson (pkg-config) consumers send through Postfix"
+bash tests/packaging/check-build-systems.sh
+
+step "packaging: Debian packages built in a scratch copy and checked (symbols, lintian)"
 bash tests/packaging/check-deb.sh
 
 step "all tests passed"
