@@ -14,7 +14,11 @@
 #   make uninstall         remove what `make install` put there (same variables)
 #   make check-symbols     exported symbols == tests/abi/symbols.txt, all smtp_*, none of
 #                          libESMTP's names, and the SONAME
-#   make update-symbols    rewrite tests/abi/symbols.txt from the built library
+#   make check-abi         abidiff against tests/abi/libsmtpclient.abi: fails on any ABI change
+#                          unless the SONAME changed with it (additions allowed)
+#   make update-abi-baseline  rewrite tests/abi/libsmtpclient.abi (abidw) for a release
+#   make update-symbols    rewrite tests/abi/symbols.txt from the built library, and
+#                          debian/libsmtpclient<SOVERSION>.symbols from that list
 #   make clean
 #
 # Using a DESTDIR install (tests, packaging): the .pc file holds the real PREFIX, not DESTDIR, so
@@ -94,7 +98,7 @@ PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 
 .PHONY: all header check-header check-cbindgen header-config install uninstall pkgconfig \
-	check-symbols update-symbols clean man check-man cmake-config
+	check-symbols update-symbols clean man check-man cmake-config abi-lib check-abi update-abi-baseline
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -266,8 +270,28 @@ uninstall: man
 check-symbols: all
 	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh $(RELEASE_DIR)/$(LIB_LINKNAME)
 
+# libabigail: the ABI of the released library (tests/abi/libsmtpclient.abi) against the build.
+# The release profile keeps only line tables (debug = 1), so the ABI is read from the same code
+# built with full debug information (cargo's `abi` profile, Cargo.toml) in $(ABI_LIB).
+ABI_BASELINE := tests/abi/libsmtpclient.abi
+ABI_LIB := $(CARGO_TARGET_DIR)/abi/$(LIB_LINKNAME)
+# Hashed type ids and no locations: the file changes only when the ABI does.
+ABIDW_FLAGS := --no-show-locs --no-comp-dir-path --no-corpus-path --type-id-style hash
+
+abi-lib:
+	$(CARGO) build --locked --profile abi --lib
+
+check-abi: abi-lib
+	bash tests/abi/check-abi.sh $(ABI_BASELINE) $(ABI_LIB)
+
+# Run for a release, after its last ABI change (README, "ABI baseline").
+update-abi-baseline: abi-lib
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $(ABI_LIB)
+	@echo "wrote $(ABI_BASELINE) from $(ABI_LIB) ($$(readelf -d $(ABI_LIB) | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'))"
+
 update-symbols: all
 	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh --update $(RELEASE_DIR)/$(LIB_LINKNAME)
+	bash scripts/update-debian-symbols.sh $(VERSION) $(SOVERSION)
 
 # ---------------------------------------------------------------------------------------------
 # Clean (double-colon: other parts of the Makefile add their own `clean::` rules)

@@ -61,6 +61,9 @@ make check-header
 make check-symbols
 make check-man
 
+step "ABI against the last release's baseline (abidiff, tests/abi/libsmtpclient.abi)"
+make check-abi
+
 step "C programs against the installed library (pkg-config, valgrind, ASan, static)"
 bash tests/c/run.sh
 
