@@ -2,11 +2,11 @@
  *
  *   client HOST PORT small  COUNT  PIPELINING CHUNKING THREADS
  *       COUNT small messages in total, split over THREADS threads, one session each,
- *       smtp_sendmail() in a loop on that one connection.
+ *       smtp_client_sendmail() in a loop on that one connection.
  *   client HOST PORT big    MBYTES PIPELINING CHUNKING 1
- *       one message of MBYTES MB from memory with smtp_sendmail().
+ *       one message of MBYTES MB from memory with smtp_client_sendmail().
  *   client HOST PORT stream MBYTES PIPELINING CHUNKING 1
- *       one message of MBYTES MB with smtp_sendmail_stream(), generated line by line in the
+ *       one message of MBYTES MB with smtp_client_sendmail_stream(), generated line by line in the
  *       read callback (no message buffer); reports the peak RSS.
  *
  * PIPELINING and CHUNKING (0/1) are the session settings; the server must offer the extension
@@ -29,22 +29,30 @@ struct job {
 };
 
 static void fail(smtp_client *c, const char *what, smtp_result r) {
-    fprintf(stderr, "client: %s: %s: %s\n", what, smtp_result_name(r), smtp_session_last_error_message(c));
+    fprintf(stderr, "client: %s: %s: %s\n", what, smtp_result_name(r), smtp_client_last_error_message(c));
+}
+
+/* End a session the way every client in the benchmark does: QUIT (its reply does not change
+   what was measured), then free. */
+static void quit_and_free(smtp_client *c) {
+    if (smtp_client_quit(c) != SMTP_RESULT_OK)
+        fprintf(stderr, "client: QUIT: %s\n", smtp_client_last_error_message(c));
+    smtp_client_free(c);
 }
 
 static smtp_client *open_session(struct job *j) {
-    smtp_client *c = smtp_session_new(SMTP_SESSION_KIND_SMTP);
+    smtp_client *c = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
     if (!c) {
-        fprintf(stderr, "client: smtp_session_new failed\n");
+        fprintf(stderr, "client: smtp_client_new failed\n");
         return NULL;
     }
     smtp_result r;
-    if ((r = smtp_session_set_local_hostname(c, BENCH_EHLO)) != SMTP_RESULT_OK ||
-        (r = smtp_session_set_pipelining(c, j->pipelining)) != SMTP_RESULT_OK ||
-        (r = smtp_session_set_chunking(c, j->chunking)) != SMTP_RESULT_OK ||
-        (r = smtp_connect(c, j->host, (uint16_t)j->port)) != SMTP_RESULT_OK) {
+    if ((r = smtp_client_set_local_hostname(c, BENCH_EHLO)) != SMTP_RESULT_OK ||
+        (r = smtp_client_set_pipelining(c, j->pipelining ? SMTP_EXTENSION_USE_WHEN_OFFERED : SMTP_EXTENSION_USE_NEVER)) != SMTP_RESULT_OK ||
+        (r = smtp_client_set_chunking(c, j->chunking ? SMTP_EXTENSION_USE_WHEN_OFFERED : SMTP_EXTENSION_USE_NEVER)) != SMTP_RESULT_OK ||
+        (r = smtp_client_connect(c, j->host, (uint16_t)j->port)) != SMTP_RESULT_OK) {
         fail(c, "setup/connect", r);
-        smtp_session_free(c);
+        smtp_client_free(c);
         return NULL;
     }
     return c;
@@ -59,15 +67,14 @@ static void *run_small(void *arg) {
     }
     const char *to[] = { BENCH_RCPT };
     for (long i = 0; i < j->count; i++) {
-        smtp_result r = smtp_sendmail(c, BENCH_FROM, to, 1, (const uint8_t *)j->msg, j->len, NULL, 0, NULL, 0);
+        smtp_result r = smtp_client_sendmail(c, BENCH_FROM, to, 1, (const uint8_t *)j->msg, j->len, NULL);
         if (r != SMTP_RESULT_OK) {
-            fail(c, "smtp_sendmail", r);
+            fail(c, "smtp_client_sendmail", r);
             j->failed = 1;
             break;
         }
     }
-    smtp_quit(c);
-    smtp_session_free(c);
+    quit_and_free(c);
     return NULL;
 }
 
@@ -151,14 +158,13 @@ int main(int argc, char **argv) {
         double t0 = bench_now();
         smtp_client *c = open_session(&base);
         if (!c) return 1;
-        smtp_result r = smtp_sendmail(c, BENCH_FROM, to, 1, (const uint8_t *)msg, len, NULL, 0, NULL, 0);
+        smtp_result r = smtp_client_sendmail(c, BENCH_FROM, to, 1, (const uint8_t *)msg, len, NULL);
         if (r != SMTP_RESULT_OK) {
-            fail(c, "smtp_sendmail", r);
+            fail(c, "smtp_client_sendmail", r);
             return 1;
         }
-        smtp_quit(c);
+        quit_and_free(c);
         double dt = bench_now() - t0;
-        smtp_session_free(c);
         bench_report(1, (double)len, dt);
         free(msg);
         return 0;
@@ -172,14 +178,17 @@ int main(int argc, char **argv) {
         double t0 = bench_now();
         smtp_client *c = open_session(&base);
         if (!c) return 1;
-        smtp_result r = smtp_sendmail_stream(c, BENCH_FROM, to, 1, gen_read, &g, (int64_t)total, NULL, 0, NULL, 0);
+        smtp_send_options *options = smtp_send_options_new();
+        smtp_result r = options ? smtp_send_options_set_size_estimate(options, (int64_t)total) : SMTP_RESULT_PANIC;
+        if (r == SMTP_RESULT_OK)
+            r = smtp_client_sendmail_stream(c, BENCH_FROM, to, 1, gen_read, &g, options);
+        smtp_send_options_free(options);
         if (r != SMTP_RESULT_OK) {
-            fail(c, "smtp_sendmail_stream", r);
+            fail(c, "smtp_client_sendmail_stream", r);
             return 1;
         }
-        smtp_quit(c);
+        quit_and_free(c);
         double dt = bench_now() - t0;
-        smtp_session_free(c);
         bench_report(1, (double)total, dt);
         return 0;
     }

@@ -438,7 +438,7 @@ def main():
 
 {big_table(fig)}
 
-### One {size_label(args.stream_mb)} message streamed with `smtp_sendmail_stream()` (unpinned)
+### One {size_label(args.stream_mb)} message streamed with `smtp_client_sendmail_stream()` (unpinned)
 
 {stream_table(fig)}
 """
@@ -491,9 +491,9 @@ two clients taken minutes apart at most) show how stable it is on this machine.
             md.append(f.read().rstrip() + '\n')
     md.append("""## How each figure is taken
 
-- libsmtpclient (`bench/client.c`): `smtp_session_new`, `smtp_session_set_pipelining` /
-  `smtp_session_set_chunking`, `smtp_connect`, then `smtp_sendmail` in a loop (small messages; the large message from memory) or
-  `smtp_sendmail_stream` with a callback that writes the lines into the library's buffer (streamed), `smtp_quit`.
+- libsmtpclient (`bench/client.c`): `smtp_client_new`, `smtp_client_set_pipelining` /
+  `smtp_client_set_chunking`, `smtp_client_connect`, then `smtp_client_sendmail` in a loop (small messages; the large message from memory) or
+  `smtp_client_sendmail_stream` with a callback that writes the lines into the library's buffer (streamed), `smtp_client_quit`.
   "Pipelining" = pipelining on, chunking off (DATA); "BDAT" = both on; "no pipelining" = both off.
 - smtp-source: `-d -m N -s 1` (one connection), `-s 4` (4 sessions), `-l BYTES` (one large message); it speaks
   HELO and never pipelines. Timed from fork to exit (`bench/timed.py`).

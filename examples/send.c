@@ -61,22 +61,22 @@ static void print_error(const smtp_client *session, const char *what, smtp_resul
      * print them, or copy them if you need them later. Never free them. */
     fflush(stdout); /* keep the order of stdout and stderr lines when both go to one file */
     fprintf(stderr, "%s failed: %s: %s\n", what, smtp_result_name(rc),
-            smtp_session_last_error_message(session));
-    if (smtp_session_last_error_reply_code(session) != 0) {
-        fprintf(stderr, "  server replied: %d %s\n", (int)smtp_session_last_error_reply_code(session),
-                smtp_session_last_error_reply_text(session));
+            smtp_client_last_error_message(session));
+    if (smtp_client_last_error_reply_code(session) != 0) {
+        fprintf(stderr, "  server replied: %d %s\n", (int)smtp_client_last_error_reply_code(session),
+                smtp_client_last_error_reply_text(session));
     }
 }
 
 int main(int argc, char **argv)
 {
-    int kind = SMTP_SESSION_KIND_SMTP;
+    int kind = SMTP_CLIENT_KIND_SMTP;
     int debug = 0;
     int i = 1;
 
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--lmtp") == 0) {
-            kind = SMTP_SESSION_KIND_LMTP;
+            kind = SMTP_CLIENT_KIND_LMTP;
         } else if (strcmp(argv[i], "--debug") == 0) {
             debug = 1;
         } else if (strcmp(argv[i], "--") == 0) {
@@ -105,8 +105,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* The caller owns the session and must release it with smtp_session_free(). */
-    smtp_client *session = smtp_session_new(kind);
+    /* The caller owns the session and must release it with smtp_client_free(). */
+    smtp_client *session = smtp_client_new(kind);
     if (session == NULL) {
         fprintf(stderr, "send: cannot create a session\n");
         free(msg);
@@ -116,14 +116,14 @@ int main(int argc, char **argv)
     size_t accepted = 0;
     smtp_result rc = SMTP_RESULT_OK;
     if (debug) {
-        rc = smtp_session_set_debuglevel(session, 1); /* dialogue on stderr */
+        rc = smtp_client_set_debuglevel(session, 1); /* dialogue on stderr */
     }
     if (rc == SMTP_RESULT_OK) {
-        rc = smtp_session_set_timeout_ms(session, 30000);
+        rc = smtp_client_set_timeout_ms(session, 30000);
     }
     if (rc == SMTP_RESULT_OK) {
         /* Port 0: take it from a HOST:PORT suffix, else the protocol's default. */
-        rc = smtp_connect(session, server, 0);
+        rc = smtp_client_connect(session, server, 0);
         if (rc != SMTP_RESULT_OK) {
             print_error(session, "connect", rc);
         }
@@ -132,16 +132,16 @@ int main(int argc, char **argv)
         /* EHLO (LHLO), MAIL, one RCPT per recipient, DATA. The message is sent as it is, with
          * line endings normalised to CRLF and dot-stuffing done by the library. No mail or
          * RCPT options: NULL with a count of 0. */
-        rc = smtp_sendmail(session, from, to, n_to, msg, len, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(session, from, to, n_to, msg, len, NULL);
 
         /* One entry per RCPT sent, accepted or not (also after a failure). rcpt_code is the
          * reply to RCPT TO; data_code is, for LMTP, the recipient's own reply after the
          * message (0 for SMTP, where one reply after the message covers everyone). */
-        size_t n = smtp_session_recipient_count(session);
+        size_t n = smtp_client_recipient_count(session);
         for (size_t r = 0; r < n; r++) {
             const char *address = NULL, *text = NULL;
             int32_t rcpt_code = 0, data_code = 0;
-            if (smtp_session_recipient_get(session, r, &address, &rcpt_code, &data_code, &text)
+            if (smtp_client_recipient_get(session, r, &address, &rcpt_code, &data_code, &text)
                 != SMTP_RESULT_OK) {
                 continue;
             }
@@ -156,11 +156,11 @@ int main(int argc, char **argv)
         }
 
         /* The refused recipients alone (smtplib's sendmail() result), with the refusing reply. */
-        size_t n_refused = smtp_session_refused_count(session);
+        size_t n_refused = smtp_client_refused_count(session);
         for (size_t r = 0; r < n_refused; r++) {
             const char *address = NULL, *text = NULL;
             int32_t code = 0;
-            if (smtp_session_refused_get(session, r, &address, &code, &text) == SMTP_RESULT_OK) {
+            if (smtp_client_refused_get(session, r, &address, &code, &text) == SMTP_RESULT_OK) {
                 printf("refused: %s: %d %s\n", address, (int)code, text);
             }
         }
@@ -172,14 +172,14 @@ int main(int argc, char **argv)
 
     /* QUIT politely if still connected (some errors close the connection). The session is
      * closed afterwards whatever QUIT returns, so a failure here changes nothing. */
-    if (smtp_session_is_connected(session)) {
-        smtp_result quit_rc = smtp_quit(session);
+    if (smtp_client_is_connected(session)) {
+        smtp_result quit_rc = smtp_client_quit(session);
         if (quit_rc != SMTP_RESULT_OK) {
             print_error(session, "quit", quit_rc);
         }
     }
     /* Frees the session and every string borrowed from it. */
-    smtp_session_free(session);
+    smtp_client_free(session);
     free(msg);
 
     printf("%zu of %zu recipient(s) accepted the message\n", accepted, n_to);

@@ -26,14 +26,14 @@
  * borrowed string stays valid until the next mutating call on that session *returns*, or until
  * the session is freed; copy it to keep it longer. Every call reads its arguments before it
  * releases any borrowed string, so a borrowed string may be passed straight back in:
- * `smtp_rcpt(s, address_from_smtp_session_refused_get, NULL, 0)` is correct. Do not free them.
+ * `smtp_client_rcpt(s, address_from_smtp_session_refused_get, NULL, 0)` is correct. Do not free them.
  *
  * Callbacks
  * ---------
  * Callbacks (debug, AUTH steps, message body reads) run synchronously, on the thread that made
  * the call, while that call is in progress. Inside a callback no function of the same session
  * may be used: mutating calls return SMTP_RESULT_REENTRANT_CALL and do nothing, getters return
- * their fallback value, and smtp_session_free() is ignored. Functions of other sessions, and
+ * their fallback value, and smtp_client_free() is ignored. Functions of other sessions, and
  * smtp_auth_response_set() on the writer the AUTH callback was given, may be called. Data a
  * callback receives is borrowed for the duration of that callback. A callback must not unwind
  * into the library (no C++ exception, longjmp or Go panic may cross it). Userdata given with a
@@ -53,7 +53,7 @@
  *   human-readable message) is kept on the session, and every mutating call resets it on entry.
  * - NULL: a NULL handle or required pointer gives an error code, never a crash. Getters that
  *   cannot fail return a documented fallback: "" for strings, except the few documented to
- *   return NULL for "none" (smtp_session_helo_resp(), _ehlo_resp(), _feature(),
+ *   return NULL for "none" (smtp_client_helo_resp(), _ehlo_resp(), _feature(),
  *   _last_error_sender()).
  * - Strings passed in are NUL-terminated UTF-8 and are copied; the library keeps no pointer to
  *   them after the call returns. Message data and arrays are passed as (pointer, count); a
@@ -82,15 +82,29 @@
 /** Major version of the libsmtpclient this header belongs to. */
 #define SMTPCLIENT_VERSION_MAJOR 0
 /** Minor version of the libsmtpclient this header belongs to. */
-#define SMTPCLIENT_VERSION_MINOR 1
+#define SMTPCLIENT_VERSION_MINOR 2
 /** Patch version of the libsmtpclient this header belongs to. */
 #define SMTPCLIENT_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10203 for 1.2.3: compare with `>=`. */
-#define SMTPCLIENT_VERSION_NUMBER 100
+#define SMTPCLIENT_VERSION_NUMBER 200
 /** The full version as a string literal, e.g. "1.2.3". */
-#define SMTPCLIENT_VERSION_STRING "0.1.0"
+#define SMTPCLIENT_VERSION_STRING "0.2.0"
 
-/** Marks functions whose result must be checked. Define it before including to override. */
+/*
+ * Marks every function that returns a result code: ignoring one is a compiler warning.
+ * [[nodiscard]] in C++17 and C23 (a cast to void silences it), GCC's and Clang's
+ * warn_unused_result before that (which a cast to void does not silence: test the result, or
+ * define SMTPCLIENT_WARN_UNUSED as empty before including this header).
+ */
+#ifndef SMTPCLIENT_WARN_UNUSED
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define SMTPCLIENT_WARN_UNUSED [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L && defined(__has_c_attribute)
+#if __has_c_attribute(nodiscard)
+#define SMTPCLIENT_WARN_UNUSED [[nodiscard]]
+#endif
+#endif
+#endif
 #ifndef SMTPCLIENT_WARN_UNUSED
 #if defined(__GNUC__) || defined(__clang__)
 #define SMTPCLIENT_WARN_UNUSED __attribute__((warn_unused_result))
@@ -255,7 +269,7 @@ enum smtp_result
      */
     SMTP_RESULT_REENTRANT_CALL = 405,
     /**
-     * A callback asked to abort; `smtp_session_last_callback_value()` gives its value.
+     * A callback asked to abort; `smtp_client_last_callback_value()` gives its value.
      */
     SMTP_RESULT_CALLBACK_ABORTED = 406,
     /**
@@ -279,9 +293,9 @@ typedef int32_t smtp_result;
 #endif // __cplusplus
 
 /**
- * Session kinds for `smtp_session_new()`. The values are ABI.
+ * Session kinds for `smtp_client_new()`. The values are ABI.
  */
-enum smtp_session_kind
+enum smtp_client_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -289,23 +303,23 @@ enum smtp_session_kind
     /**
      * SMTP / ESMTP (smtplib's `SMTP`), default port 25.
      */
-    SMTP_SESSION_KIND_SMTP = 0,
+    SMTP_CLIENT_KIND_SMTP = 0,
     /**
      * SMTP over implicit TLS (smtplib's `SMTP_SSL`), default port 465; the handshake, with
-     * the session's TLS settings, happens in `smtp_connect()` before the greeting.
+     * the session's TLS settings, happens in `smtp_client_connect()` before the greeting.
      */
-    SMTP_SESSION_KIND_SMTPS = 1,
+    SMTP_CLIENT_KIND_SMTPS = 1,
     /**
      * LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
      * 2003; a host starting with `/` is a Unix socket.
      */
-    SMTP_SESSION_KIND_LMTP = 2,
+    SMTP_CLIENT_KIND_LMTP = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum smtp_session_kind smtp_session_kind;
+typedef enum smtp_client_kind smtp_client_kind;
 #else
-typedef int32_t smtp_session_kind;
+typedef int32_t smtp_client_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -326,7 +340,10 @@ enum smtp_debug_kind
      */
     SMTP_DEBUG_KIND_SENT = 1,
     /**
-     * One reply line from the server, line end included.
+     * One reply line from the server, line end included, escaped: printable ASCII as is with
+     * `\` doubled, CR, LF and TAB as `\r`, `\n`, `\t`, every other byte as `\xNN` (the same
+     * escaping as the stderr output), so no control byte from the server reaches a terminal
+     * or log through the callback.
      */
     SMTP_DEBUG_KIND_RECEIVED = 2,
     /**
@@ -343,7 +360,7 @@ typedef int32_t smtp_debug_kind;
 #endif // __cplusplus
 
 /**
- * TLS policy for a plain SMTP or LMTP session (`smtp_session_set_tls_policy()`). Values are ABI.
+ * TLS policy for a plain SMTP or LMTP session (`smtp_client_set_tls_policy()`). Values are ABI.
  */
 enum smtp_tls_policy
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -351,16 +368,19 @@ enum smtp_tls_policy
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * TLS only when `smtp_starttls()` is called (smtplib's behaviour). The default.
+     * TLS only when `smtp_client_starttls()` is called (smtplib's behaviour). The default.
      */
     SMTP_TLS_POLICY_NONE = 0,
     /**
-     * STARTTLS before the first transaction or login when the server offers it, plain text
+     * STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+     * VRFY, EXPN, AUTH, however they are sent) when the server offers it, plain text
      * otherwise. An attacker on the path can strip it: never the default.
      */
     SMTP_TLS_POLICY_OPPORTUNISTIC = 1,
     /**
-     * STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+     * STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+     * VRFY, EXPN, AUTH, however they are sent, `smtp_client_docmd()` included), or fail with
+     * `SMTP_RESULT_TLS_REQUIRED`
      * having sent nothing but QUIT.
      */
     SMTP_TLS_POLICY_REQUIRED = 2,
@@ -374,7 +394,7 @@ typedef int32_t smtp_tls_policy;
 #endif // __cplusplus
 
 /**
- * Minimum TLS protocol version (`smtp_session_set_tls_min_version()`). Values are ABI.
+ * Minimum TLS protocol version (`smtp_client_set_tls_min_version()`). Values are ABI.
  */
 enum smtp_tls_version
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -419,7 +439,7 @@ enum smtp_auth_step
     SMTP_AUTH_STEP_NO_INITIAL_RESPONSE = 1,
     /**
      * Cancel the exchange. Any negative value (and any value other than 0 and 1) does the
-     * same, and `smtp_session_last_callback_value()` gives back the value returned.
+     * same, and `smtp_client_last_callback_value()` gives back the value returned.
      */
     SMTP_AUTH_STEP_ABORT = -1,
 };
@@ -432,7 +452,7 @@ typedef int32_t smtp_auth_step;
 #endif // __cplusplus
 
 /**
- * The bearer-token mechanisms of `smtp_login_oauth()`. Values are ABI.
+ * The bearer-token mechanisms of `smtp_client_login_oauth()`. Values are ABI.
  */
 enum smtp_oauth_mechanism
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -457,6 +477,137 @@ typedef int32_t smtp_oauth_mechanism;
 #endif // __cplusplus
 
 /**
+ * Whether an AUTH exchange may send its first response on the `AUTH` line (RFC 4954 initial
+ * response; smtplib's `initial_response_ok`). The values are ABI.
+ */
+enum smtp_initial_response
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Send the first response on the `AUTH` line (smtplib's default, one round trip less).
+     */
+    SMTP_INITIAL_RESPONSE_SEND = 0,
+    /**
+     * Send `AUTH <mechanism>` alone and answer the server's first challenge.
+     */
+    SMTP_INITIAL_RESPONSE_WAIT = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_initial_response smtp_initial_response;
+#else
+typedef int32_t smtp_initial_response;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether the library uses an ESMTP extension the server offers (`smtp_client_set_pipelining()`,
+ * `smtp_client_set_chunking()`). The values are ABI.
+ */
+enum smtp_extension_use
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Use it when the server advertises it (the default).
+     */
+    SMTP_EXTENSION_USE_WHEN_OFFERED = 0,
+    /**
+     * Never use it, even when advertised.
+     */
+    SMTP_EXTENSION_USE_NEVER = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_extension_use smtp_extension_use;
+#else
+typedef int32_t smtp_extension_use;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether credentials may be sent over a connection without TLS (`smtp_client_set_cleartext_credentials()`).
+ * The values are ABI.
+ */
+enum smtp_cleartext_credentials
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Never send credentials without TLS, except to a trusted local peer (the default).
+     */
+    SMTP_CLEARTEXT_CREDENTIALS_REFUSE = 0,
+    /**
+     * Send them to any server without TLS. Insecure: anyone on the path can read or replay them.
+     */
+    SMTP_CLEARTEXT_CREDENTIALS_ALLOW = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_cleartext_credentials smtp_cleartext_credentials;
+#else
+typedef int32_t smtp_cleartext_credentials;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether a loopback or Unix-socket server is trusted with credentials without TLS
+ * (`smtp_client_set_local_peer()`). The values are ABI.
+ */
+enum smtp_local_peer
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A loopback (127.0.0.0/8, ::1) or Unix-socket server is this machine: trusted (the default).
+     */
+    SMTP_LOCAL_PEER_TRUSTED = 0,
+    /**
+     * Such a server needs TLS (or `SMTP_CLEARTEXT_CREDENTIALS_ALLOW`) like any other.
+     */
+    SMTP_LOCAL_PEER_UNTRUSTED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_local_peer smtp_local_peer;
+#else
+typedef int32_t smtp_local_peer;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether the server's certificate and host name are verified (`smtp_client_set_tls_verify()`).
+ * The values are ABI.
+ */
+enum smtp_tls_verify
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Verify the chain against the trusted CAs and the host name (the default).
+     */
+    SMTP_TLS_VERIFY_PEER = 0,
+    /**
+     * INSECURE: verify nothing, so anyone on the network path can read and change the
+     * session, credentials included. For testing only.
+     */
+    SMTP_TLS_VERIFY_NONE_INSECURE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_tls_verify smtp_tls_verify;
+#else
+typedef int32_t smtp_tls_verify;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
  * callback; fill it with `smtp_auth_response_set()`.
  */
@@ -464,15 +615,23 @@ typedef struct smtp_auth_response smtp_auth_response;
 
 /**
  * One SMTP, SMTPS or LMTP client session (smtplib's `SMTP` object): an opaque handle made by
- * `smtp_session_new()` and released with `smtp_session_free()`. (Not called `smtp_session`:
+ * `smtp_client_new()` and released with `smtp_client_free()`. (Not called `smtp_session`:
  * libESMTP's header already declares `struct smtp_session`, and a program must be able to
  * include both headers without mixing the two libraries' handles up.)
  */
 typedef struct smtp_client smtp_client;
 
 /**
- * One step of an `smtp_auth()` exchange, called synchronously from inside `smtp_auth()`:
- * `userdata` as given to `smtp_auth()`; `challenge` / `challenge_len`: the server's challenge,
+ * Options for `smtp_client_sendmail()`, `smtp_client_sendmail_stream()` and
+ * `smtp_client_send_message()`: an opaque object made by `smtp_send_options_new()` and
+ * released with `smtp_send_options_free()`. One options object may serve many sends, on any
+ * session; a send reads it and keeps nothing. Passing NULL instead means no options.
+ */
+typedef struct smtp_send_options smtp_send_options;
+
+/**
+ * One step of an `smtp_client_auth()` exchange, called synchronously from inside `smtp_client_auth()`:
+ * `userdata` as given to `smtp_client_auth()`; `challenge` / `challenge_len`: the server's challenge,
  * base64-decoded (it may contain any byte, is not NUL-terminated, and is borrowed for the
  * duration of the call; at most 16384 bytes), or NULL and 0 when `is_initial` is true (the
  * library asks for an initial response); `tls_active`: whether the connection is protected by
@@ -509,9 +668,9 @@ typedef void (*smtp_userdata_free)(void *userdata);
 
 /**
  * Fills `buf` (capacity `capacity` bytes) with the next part of the message for
- * `smtp_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
- * of the message, or a negative value to abort (kept, `smtp_session_last_callback_value()`).
- * `userdata` comes first. Runs on the calling thread during `smtp_sendmail_stream()`; it must
+ * `smtp_client_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
+ * of the message, or a negative value to abort (kept, `smtp_client_last_callback_value()`).
+ * `userdata` comes first. Runs on the calling thread during `smtp_client_sendmail_stream()`; it must
  * not call functions of the same session and must not unwind.
  */
 typedef int64_t (*smtp_read_callback)(void *userdata, uint8_t *buf, size_t capacity);
@@ -524,15 +683,19 @@ extern "C" {
  * smtplib's `login(user, password, initial_response_ok)`.
  *
  * EHLO (or HELO) if not done yet, then CRAM-MD5, PLAIN and LOGIN in that order among the
- * mechanisms the server advertises. `initial_response_ok` sends PLAIN's response and LOGIN's
- * user name on the `AUTH` line (RFC 4954 initial response). 235, or 503 (already
- * authenticated), is success. `user` and `password` are UTF-8, borrowed for the duration of
- * the call only; the library's copies (responses and their base64) are zeroed when done.
+ * mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends PLAIN's response and
+ * LOGIN's user name on the `AUTH` line. 235 is success; any other final reply is a failure.
+ * One deliberate difference from smtplib: the first 535 (credentials refused) ends the login,
+ * since another mechanism cannot make wrong credentials right and each try counts against
+ * the account's lockout; the next mechanism is tried only when the mechanism itself failed
+ * (504, 534, 538, a malformed challenge). The error message names each mechanism tried with
+ * its reply. `user` and `password` are UTF-8, borrowed for the duration of the call only; the
+ * library's copies (responses and their base64) are zeroed when done.
  *
  * Security, beyond smtplib:
  * - Credentials are not sent over a connection without TLS unless the server is loopback or
- *   a Unix socket (see `smtp_session_set_local_peer_is_safe()`) or cleartext credentials were
- *   allowed (`smtp_session_set_allow_cleartext_credentials()`): `SMTP_RESULT_CREDENTIALS_POLICY`,
+ *   a Unix socket (see `smtp_client_set_local_peer()`) or cleartext credentials were
+ *   allowed (`smtp_client_set_cleartext_credentials()`): `SMTP_RESULT_CREDENTIALS_POLICY`,
  *   and nothing of AUTH is sent.
  * - After a mechanism fails, the next one is tried only over TLS with a verified peer;
  *   otherwise the first mechanism's error is returned (no downgrade from CRAM-MD5 to PLAIN).
@@ -545,11 +708,15 @@ extern "C" {
  * `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
  * bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
  * (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_login(smtp_client *session,
-                       const char *user,
-                       const char *password,
-                       bool initial_response_ok);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_login(smtp_client *client,
+                              const char *user,
+                              const char *password,
+                              int32_t initial_response);
 
 /**
  * Log in with an OAuth 2.0 bearer token: `mechanism` is `SMTP_OAUTH_MECHANISM_XOAUTH2` or
@@ -557,7 +724,7 @@ smtp_result smtp_login(smtp_client *session,
  * advertised; the token goes in the initial response. When the server answers with an error
  * challenge (a JSON status), the library acknowledges it as the mechanism requires and the
  * server's final reply is the error; the JSON status is added to the error message. `user`
- * and `token` are borrowed for the call only; the same credential policy as `smtp_login()`
+ * and `token` are borrowed for the call only; the same credential policy as `smtp_client_login()`
  * applies.
  *
  * Errors: `AUTHENTICATION_ERROR`, `NOT_SUPPORTED` (no AUTH), `SMTP_ERROR` (the mechanism is
@@ -565,38 +732,48 @@ smtp_result smtp_login(smtp_client *session,
  * `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
  * with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
  * connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_login_oauth(smtp_client *session,
-                             int32_t mechanism,
-                             const char *user,
-                             const char *token);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_login_oauth(smtp_client *client,
+                                    int32_t mechanism,
+                                    const char *user,
+                                    const char *token);
 
 /**
  * smtplib's `auth(mechanism, authobject, initial_response_ok)`: any SASL mechanism, its
  * steps computed by `callback`.
  *
  * `mechanism` (1 to 20 of `A-Z a-z 0-9 - _`) is sent upper-cased; it need not be advertised.
- * EHLO if needed, then the credential policy of `smtp_login()` (not for `EXTERNAL`). When
- * `initial_response_ok` is true the callback is first called with `is_initial` true: a
+ * EHLO if needed, then the credential policy of `smtp_client_login()` (not for `EXTERNAL`). With
+ * `SMTP_INITIAL_RESPONSE_SEND` the callback is first called with `is_initial` true: a
  * response is sent on the `AUTH` line (base64; an empty one as `=`), or
  * `SMTP_AUTH_STEP_NO_INITIAL_RESPONSE` sends `AUTH <mechanism>` alone. Then for each 334
  * challenge the callback gets the decoded bytes and its response is sent base64-encoded.
- * At most 5 challenges are answered. 235 or 503 (already authenticated) is success.
+ * At most 5 challenges are answered. 235 is success; any other final reply (a 503 too: the
+ * library itself refuses a second AUTH, so a 503 can only mean the exchange failed) is
+ * `AUTHENTICATION_ERROR`.
  * `userdata` is passed to the callback as is; the library keeps nothing after the call.
  *
  * Errors: `AUTHENTICATION_ERROR` (any other final reply; a challenge that is not strict
  * base64, or a 6th challenge, which the library cancels with `*`), `CALLBACK_ABORTED` (the
  * callback returned a value other than 0 and 1, or 1 for a challenge; `*` was sent if the
- * exchange had started; `smtp_session_last_callback_value()` gives the value),
+ * exchange had started; `smtp_client_last_callback_value()` gives the value),
  * `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
  * exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
  * `callback` NULL), `INVALID_UTF8`, and connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_auth(smtp_client *session,
-                      const char *mechanism,
-                      smtp_auth_callback callback,
-                      void *userdata,
-                      bool initial_response_ok);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_auth(smtp_client *client,
+                             const char *mechanism,
+                             smtp_auth_callback callback,
+                             void *userdata,
+                             int32_t initial_response);
 
 /**
  * Set the response of the current `smtp_auth_callback` step: `len` bytes at `data` (any
@@ -608,30 +785,76 @@ smtp_result smtp_auth(smtp_client *session,
  * (`response` is not the writer of a running callback; best-effort detection),
  * `INVALID_ARGUMENT` (`len` over 8192 bytes).
  */
-smtp_result smtp_auth_response_set(smtp_auth_response *response, const uint8_t *data, size_t len);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_auth_response_set(smtp_auth_response *response,
+                                   const uint8_t *data,
+                                   size_t len);
 
 /**
- * Allow (true) or refuse (false, the default) sending credentials over a connection that is
- * not protected by TLS to any server. Insecure: anyone on the path can read or replay them.
- * Applies to `smtp_login()`, `smtp_login_oauth()` and `smtp_auth()`. Errors: `NULL_ARGUMENT`,
- * `BAD_HANDLE` (the session itself).
+ * Allow or refuse (`smtp_cleartext_credentials`; refused by default) sending credentials over a
+ * connection that is not protected by TLS to any server. Applies to `smtp_client_login()`,
+ * `smtp_client_login_oauth()` and `smtp_client_auth()`. Errors: `INVALID_ARGUMENT` (unknown
+ * value), `NULL_ARGUMENT`, `BAD_HANDLE`.
  */
-smtp_result smtp_session_set_allow_cleartext_credentials(smtp_client *session, bool allow);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_cleartext_credentials(smtp_client *client,
+                                                  int32_t cleartext);
 
 /**
  * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
- * reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+ * reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()` and `smtp_client_auth()` return `BAD_STATE` without
  * sending anything (one AUTH per session, RFC 4954).
  */
-bool smtp_session_is_authenticated(const smtp_client *session);
+bool smtp_client_is_authenticated(const smtp_client *client);
 
 /**
- * Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials
- * without TLS: true (the default) or false, which makes such a connection need TLS (or
- * `smtp_session_set_allow_cleartext_credentials()`) like any other. Errors: `NULL_ARGUMENT`,
- * `BAD_HANDLE` (the session itself).
+ * Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server is trusted with credentials
+ * without TLS (`smtp_local_peer`; trusted by default). Errors: `INVALID_ARGUMENT` (unknown
+ * value), `NULL_ARGUMENT`, `BAD_HANDLE`.
  */
-smtp_result smtp_session_set_local_peer_is_safe(smtp_client *session, bool safe);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_local_peer(smtp_client *client,
+                                       int32_t local_peer);
+
+/**
+ * Create an options object with no options. The caller owns it and releases it with
+ * `smtp_send_options_free()`. Returns NULL only when out of memory is reported as a panic.
+ */
+smtp_send_options *smtp_send_options_new(void);
+
+/**
+ * Free an options object. NULL is a no-op; it must not be freed twice, nor while a send on
+ * another thread reads it (ignored then).
+ */
+void smtp_send_options_free(smtp_send_options *options);
+
+/**
+ * Add an ESMTP option for MAIL FROM (smtplib's `mail_options` item), e.g. `"BODY=8BITMIME"`
+ * or `"SMTPUTF8"`. Options are sent only to an ESMTP server, after the library's own (SIZE).
+ * Errors: `INVALID_ARGUMENT` (not `KEYWORD` or `KEYWORD=VALUE` of RFC 5321 §4.1.2: empty, a
+ * space, CR, LF, a control character), `NULL_ARGUMENT`, `INVALID_UTF8`, `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_add_mail_option(smtp_send_options *options,
+                                              const char *option);
+
+/**
+ * Add an ESMTP option sent with every RCPT TO (smtplib's `rcpt_options` item), e.g.
+ * `"NOTIFY=FAILURE"`. Errors as `smtp_send_options_add_mail_option()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_add_rcpt_option(smtp_send_options *options,
+                                              const char *option);
+
+/**
+ * For `smtp_client_sendmail_stream()`: the message size in octets with CRLF line ends, sent as
+ * SIZE and checked against the server's limit before anything is sent; -1 (the default) when
+ * unknown. Sends of a whole message in memory compute the size themselves and ignore this.
+ * Errors: `INVALID_ARGUMENT` (below -1), `NULL_ARGUMENT`, `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_size_estimate(smtp_send_options *options,
+                                                int64_t size);
 
 /**
  * A static, NUL-terminated English description of `code` (never NULL; "unknown result
@@ -654,53 +877,62 @@ const char *smtp_result_name(int32_t code);
 bool smtp_result_is_a(int32_t code, int32_t base);
 
 /**
- * Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP`,
- * `SMTP_SESSION_KIND_SMTPS` or `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
- * and releases it with `smtp_session_free()`.
+ * Create an unconnected session of `kind` (`SMTP_CLIENT_KIND_SMTP`,
+ * `SMTP_CLIENT_KIND_SMTPS` or `SMTP_CLIENT_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
+ * and releases it with `smtp_client_free()`.
  */
-smtp_client *smtp_session_new(int32_t kind);
+smtp_client *smtp_client_new(int32_t kind);
 
 /**
  * Free a session: closes the connection without sending QUIT (smtplib's `close()`), calls
  * the debug userdata's destructor, and releases everything. NULL is a no-op. Must not be
  * called twice, nor from inside one of the session's callbacks (ignored there).
  */
-void smtp_session_free(smtp_client *session);
+void smtp_client_free(smtp_client *client);
 
 /**
  * Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
- * qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
+ * qualified name, or `[address]`). The name is one non-empty word of visible ASCII (0x21 to
+ * 0x7E; an internationalised name goes in its `xn--` form). Errors: `INVALID_ARGUMENT`,
  * `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_local_hostname(smtp_client *session, const char *name);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_local_hostname(smtp_client *client,
+                                           const char *name);
 
 /**
  * Set the timeout in milliseconds for connecting and for every read and write (each reply
  * must arrive whole within it). 0 means wait forever. Default: 60000.
  */
-smtp_result smtp_session_set_timeout_ms(smtp_client *session, uint32_t timeout_ms);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_timeout_ms(smtp_client *client,
+                                       uint32_t timeout_ms);
 
 /**
  * Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
  * (smtplib's `source_address`). NULL `host` removes the setting.
  */
-smtp_result smtp_session_set_source_address(smtp_client *session, const char *host, uint16_t port);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_source_address(smtp_client *client,
+                                           const char *host,
+                                           uint16_t port);
 
 /**
  * smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
  * Events go to stderr unless a callback is set. Errors: `INVALID_ARGUMENT` outside 0–2.
  */
-smtp_result smtp_session_set_debuglevel(smtp_client *session, int32_t level);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_debuglevel(smtp_client *client, int32_t level);
 
 /**
  * Send debug events to `callback` instead of stderr (NULL `callback`: back to stderr).
  * `userdata_free`, when not NULL, is called with `userdata` once the callback is replaced or
  * the session freed.
  */
-smtp_result smtp_session_set_debug_callback(smtp_client *session,
-                                            smtp_debug_callback callback,
-                                            void *userdata,
-                                            smtp_userdata_free userdata_free);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_debug_callback(smtp_client *client,
+                                           smtp_debug_callback callback,
+                                           void *userdata,
+                                           smtp_userdata_free userdata_free);
 
 /**
  * smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
@@ -711,305 +943,341 @@ smtp_result smtp_session_set_debug_callback(smtp_client *session,
  * `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
  * connected), `INVALID_ARGUMENT`.
  */
-smtp_result smtp_connect(smtp_client *session,
-                         const char *host,
-                         uint16_t port);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_connect(smtp_client *client,
+                                const char *host,
+                                uint16_t port);
 
 /**
  * smtplib's `quit()`: send QUIT and close, whatever the reply. Errors:
  * `SERVER_DISCONNECTED` when not connected; the session is closed in every case.
  */
-smtp_result smtp_quit(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_quit(smtp_client *client);
 
 /**
  * smtplib's `close()`: close the connection without sending anything. Closing a closed
  * session is not an error.
  */
-smtp_result smtp_close(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_close(smtp_client *client);
 
 /**
  * Whether the session has an open connection.
  */
-bool smtp_session_is_connected(const smtp_client *session);
+bool smtp_client_is_connected(const smtp_client *client);
 
 /**
  * smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
- * reply, available through `smtp_session_last_reply_code()` / `_text()` whatever its code.
- * Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
+ * reply, available through `smtp_client_last_reply_code()` / `_text()` whatever its code.
+ * A command line is at most 512 octets with CRLF (RFC 5321 §4.5.3.1.4), plus the allowance of
+ * each advertised extension whose parameter the line carries. MAIL, RCPT, DATA, BDAT, VRFY,
+ * EXPN and AUTH go through the TLS policy (see below). Errors: `INVALID_ARGUMENT` (CR, LF or
+ * NUL; the line too long: nothing sent), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_docmd(smtp_client *session, const char *cmd, const char *args);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_docmd(smtp_client *client,
+                              const char *cmd,
+                              const char *args);
 
 /**
  * smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
- * and `smtp_session_helo_resp()`, whatever its code.
+ * and `smtp_client_helo_resp()`, whatever its code.
  */
-smtp_result smtp_helo(smtp_client *session, const char *name);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_helo(smtp_client *client, const char *name);
 
 /**
  * smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
- * extensions are parsed (`smtp_has_extn()`); the reply is the last reply and
- * `smtp_session_ehlo_resp()`, whatever its code.
+ * extensions are parsed (`smtp_client_has_extn()`); the reply is the last reply and
+ * `smtp_client_ehlo_resp()`, whatever its code.
  */
-smtp_result smtp_ehlo(smtp_client *session, const char *name);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo(smtp_client *client, const char *name);
 
 /**
  * smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
  * refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_ehlo_or_helo_if_needed(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo_or_helo_if_needed(smtp_client *client);
 
 /**
- * smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
+ * smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only` extracts it
+ * (`"Bob <bob@example.org>"` sends `VRFY bob@example.org`; a plain name such as `postmaster`
+ * is sent as given); the reply is the last reply whatever its code. Errors:
+ * `INVALID_ARGUMENT` (not one address), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_verify(smtp_client *session, const char *address);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_verify(smtp_client *client, const char *address);
 
 /**
- * smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
+ * smtplib's `expn(address)`: EXPN with the bare address, as `smtp_client_verify()`; the reply is
+ * the last reply whatever its code. Errors as `smtp_client_verify()`.
  */
-smtp_result smtp_expn(smtp_client *session, const char *address);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_expn(smtp_client *client, const char *address);
 
 /**
  * smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
  */
-smtp_result smtp_help(smtp_client *session, const char *args);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_help(smtp_client *client, const char *args);
 
 /**
  * smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
  */
-smtp_result smtp_rset(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_rset(smtp_client *client);
 
 /**
  * smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
  */
-smtp_result smtp_noop(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_noop(smtp_client *client);
 
 /**
  * smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
  * an ESMTP server). The reply is the last reply whatever its code: check
- * `smtp_session_last_reply_code()`. Starts a new transaction (the recipient list is reset).
- * Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
- * non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
+ * `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
+ * The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
+ * (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
+ * octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
+ * non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
+ * connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_mail(smtp_client *session,
-                      const char *sender,
-                      const char *const *options,
-                      size_t n_options);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_mail(smtp_client *client,
+                             const char *sender,
+                             const char *const *options,
+                             size_t n_options);
 
 /**
  * smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
- * code, and is kept per recipient (`smtp_session_recipient_get()`). Errors as `smtp_mail()`.
+ * code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
+ * an empty recipient is `INVALID_ARGUMENT`.
  */
-smtp_result smtp_rcpt(smtp_client *session,
-                      const char *recipient,
-                      const char *const *options,
-                      size_t n_options);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_rcpt(smtp_client *client,
+                             const char *recipient,
+                             const char *const *options,
+                             size_t n_options);
 
 /**
  * smtplib's `data(msg)`: DATA, then the `len` bytes at `msg` with every line ending
  * normalised to CRLF and lines starting with `.` dot-stuffed, then the end mark. The final
  * reply is the last reply whatever its code; for LMTP one reply is read after the data for
- * each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
+ * each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_client_recipient_get()`). Errors: `DATA_ERROR` (DATA
  * not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
  * after the end mark, before the reply), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
-smtp_result smtp_data(smtp_client *session,
-                      const uint8_t *msg,
-                      size_t len);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_data(smtp_client *client,
+                             const uint8_t *msg,
+                             size_t len);
 
 /**
- * smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`.
+ * smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`, the ESMTP options in
+ * `options` (`smtp_send_options`; NULL for none).
  *
  * EHLO/HELO if needed; `SIZE=` when offered (refused with `MESSAGE_TOO_LARGE` before MAIL
  * if over the server's limit); MAIL; RCPT for each of the `n_to` recipients; DATA with the
  * message normalised and dot-stuffed. Returns `SMTP_RESULT_OK` if at least one recipient
- * was accepted; the refused ones are listed by `smtp_session_refused_get()`. Errors:
- * `SENDER_REFUSED` (sender kept, `smtp_session_last_error_sender()`), `RECIPIENTS_REFUSED`
+ * was accepted; the refused ones are listed by `smtp_client_refused_get()`. Errors:
+ * `SENDER_REFUSED` (sender kept, `smtp_client_last_error_sender()`), `RECIPIENTS_REFUSED`
  * (all refused: the message says how many, and the last error's reply, code and enhanced
  * status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
  * list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
  * after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
- * server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
- * `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
+ * server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
+ * or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
  */
-smtp_result smtp_sendmail(smtp_client *session,
-                          const char *from,
-                          const char *const *to,
-                          size_t n_to,
-                          const uint8_t *msg,
-                          size_t len,
-                          const char *const *mail_options,
-                          size_t n_mail_options,
-                          const char *const *rcpt_options,
-                          size_t n_rcpt_options);
-
-/**
- * `smtp_sendmail()` (same results, same choice of reply when all recipients are refused) with
- * the message pulled from `read` in chunks, so a message of any size
- * goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
- * `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
- * against the server's limit; -1 when unknown. An abort before the transaction starts sends
- * nothing; an abort later closes the session so no partial message can be delivered
- * (`CALLBACK_ABORTED`). Other errors as `smtp_sendmail()`.
- */
-smtp_result smtp_sendmail_stream(smtp_client *session,
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_sendmail(smtp_client *client,
                                  const char *from,
                                  const char *const *to,
                                  size_t n_to,
-                                 smtp_read_callback read,
-                                 void *userdata,
-                                 int64_t size_estimate,
-                                 const char *const *mail_options,
-                                 size_t n_mail_options,
-                                 const char *const *rcpt_options,
-                                 size_t n_rcpt_options);
+                                 const uint8_t *msg,
+                                 size_t len,
+                                 const smtp_send_options *options);
 
 /**
- * Use PIPELINING when the server offers it (default true): MAIL, every RCPT and DATA (or the
- * first BDAT chunk) in one write, with the same results as without.
+ * `smtp_client_sendmail()` (same results, same choice of reply when all recipients are refused) with
+ * the message pulled from `read` in chunks, so a message of any size
+ * goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
+ * The size estimate of `options` (`smtp_send_options_set_size_estimate()`), when set, is sent
+ * as SIZE and checked against the server's limit. An abort before the transaction starts sends
+ * nothing; an abort later closes the session so no partial message can be delivered
+ * (`CALLBACK_ABORTED`). Other errors as `smtp_client_sendmail()`.
  */
-smtp_result smtp_session_set_pipelining(smtp_client *session, bool enabled);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_sendmail_stream(smtp_client *client,
+                                        const char *from,
+                                        const char *const *to,
+                                        size_t n_to,
+                                        smtp_read_callback read,
+                                        void *userdata,
+                                        const smtp_send_options *options);
 
 /**
- * Use CHUNKING / BDAT when the server offers it (default true). BODY=BINARYMIME among the
- * mail options needs it and sends the message bytes unchanged.
+ * Use PIPELINING when the server offers it (`SMTP_EXTENSION_USE_WHEN_OFFERED`, the default):
+ * MAIL, every RCPT and DATA (or the first BDAT chunk) in one write, with the same results as
+ * without; or never (`SMTP_EXTENSION_USE_NEVER`). Errors: `INVALID_ARGUMENT` (unknown value).
  */
-smtp_result smtp_session_set_chunking(smtp_client *session, bool enabled);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_pipelining(smtp_client *client,
+                                       int32_t pipelining);
+
+/**
+ * Use CHUNKING / BDAT when the server offers it (`SMTP_EXTENSION_USE_WHEN_OFFERED`, the
+ * default), or never. BODY=BINARYMIME among the mail options needs it and sends the message
+ * bytes unchanged. Errors: `INVALID_ARGUMENT` (unknown value).
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_chunking(smtp_client *client, int32_t chunking);
 
 /**
  * smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
- * RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
+ * RFC 5322 message, the ESMTP options in `options` (NULL for none). NULL `from` takes the sender from the headers (Sender, else From); NULL
  * `to` takes the recipients from To, Bcc and Cc; each half is read from the headers only when
  * it is not given, as smtplib does. A single `Resent-*` block takes precedence; more than one
  * is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
  * leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
- * lacks SMTPUTF8). Then as `smtp_sendmail()`.
+ * lacks SMTPUTF8). Then as `smtp_client_sendmail()`.
  */
-smtp_result smtp_send_message(smtp_client *session,
-                              const uint8_t *msg,
-                              size_t len,
-                              const char *from,
-                              const char *const *to,
-                              size_t n_to,
-                              const char *const *mail_options,
-                              size_t n_mail_options,
-                              const char *const *rcpt_options,
-                              size_t n_rcpt_options);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_send_message(smtp_client *client,
+                                     const uint8_t *msg,
+                                     size_t len,
+                                     const char *from,
+                                     const char *const *to,
+                                     size_t n_to,
+                                     const smtp_send_options *options);
 
 /**
  * smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
  */
-bool smtp_has_extn(const smtp_client *session, const char *name);
+bool smtp_client_has_extn(const smtp_client *client, const char *name);
 
 /**
  * The parameters advertised with extension `name` (any case), "" for a keyword without
  * parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
  */
-const char *smtp_session_feature(const smtp_client *session, const char *name);
+const char *smtp_client_feature(const smtp_client *client, const char *name);
 
 /**
  * Number of extensions the server advertised.
  */
-size_t smtp_session_feature_count(const smtp_client *session);
+size_t smtp_client_feature_count(const smtp_client *client);
 
 /**
  * The `index`th advertised extension: its lower-case keyword and its parameters (borrowed).
  * Errors: `INVALID_ARGUMENT` when `index` is out of range (outputs untouched).
  */
-smtp_result smtp_session_feature_get(const smtp_client *session,
-                                     size_t index,
-                                     const char **name_out,
-                                     const char **params_out);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_feature_get(const smtp_client *client,
+                                    size_t index,
+                                    const char **name_out,
+                                    const char **params_out);
 
 /**
  * smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
  */
-bool smtp_session_does_esmtp(const smtp_client *session);
+bool smtp_client_does_esmtp(const smtp_client *client);
 
 /**
  * smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
  */
-const char *smtp_session_helo_resp(const smtp_client *session);
+const char *smtp_client_helo_resp(const smtp_client *client);
 
 /**
  * smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
  */
-const char *smtp_session_ehlo_resp(const smtp_client *session);
+const char *smtp_client_ehlo_resp(const smtp_client *client);
 
 /**
  * The code of the last reply received (e.g. 250), 0 if none yet.
  */
-int32_t smtp_session_last_reply_code(const smtp_client *session);
+int32_t smtp_client_last_reply_code(const smtp_client *client);
 
 /**
  * The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
  * if none. Borrowed.
  */
-const char *smtp_session_last_reply_text(const smtp_client *session);
+const char *smtp_client_last_reply_text(const smtp_client *client);
 
 /**
  * The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
  * success; every mutating call resets it at entry).
  */
-int32_t smtp_session_last_result(const smtp_client *session);
+int32_t smtp_client_last_result(const smtp_client *client);
 
 /**
  * A human-readable description of the last error ("" after a success). Borrowed.
  */
-const char *smtp_session_last_error_message(const smtp_client *session);
+const char *smtp_client_last_error_message(const smtp_client *client);
 
 /**
  * The code of the server reply that caused the last error (e.g. 550 for a refused sender),
  * 0 when the error did not come from a reply.
  */
-int32_t smtp_session_last_error_reply_code(const smtp_client *session);
+int32_t smtp_client_last_error_reply_code(const smtp_client *client);
 
 /**
  * The text of the server reply that caused the last error, "" when none. Borrowed.
  */
-const char *smtp_session_last_error_reply_text(const smtp_client *session);
+const char *smtp_client_last_error_reply_text(const smtp_client *client);
 
 /**
  * The RFC 3463 enhanced status code (`class.subject.detail`) of the reply that caused the last
  * error, when the server sent one. Returns false (outputs untouched) when there is none.
  */
-bool smtp_session_last_error_enhanced_status(const smtp_client *session,
-                                             int32_t *class_out,
-                                             int32_t *subject_out,
-                                             int32_t *detail_out);
+bool smtp_client_last_error_enhanced_status(const smtp_client *client,
+                                            int32_t *class_out,
+                                            int32_t *subject_out,
+                                            int32_t *detail_out);
 
 /**
  * The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
  */
-const char *smtp_session_last_error_sender(const smtp_client *session);
+const char *smtp_client_last_error_sender(const smtp_client *client);
 
 /**
  * The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
  */
-int32_t smtp_session_last_callback_value(const smtp_client *session);
+int32_t smtp_client_last_callback_value(const smtp_client *client);
 
 /**
  * Number of refused recipients of the current or last transaction (smtplib's `sendmail`
  * result dict: for SMTP, every RCPT not answered 250 or 251). For LMTP, a recipient with a
  * reply after the data is refused when that reply refused it, and only then. Reset by
- * `smtp_mail()` and each send.
+ * `smtp_client_mail()` and each send.
  */
-size_t smtp_session_refused_count(const smtp_client *session);
+size_t smtp_client_refused_count(const smtp_client *client);
 
 /**
  * The `index`th refused recipient: address, the refusing reply's code and text (borrowed
  * until the next mutating call). NULL outputs are skipped. Errors: `INVALID_ARGUMENT` when
  * `index` is out of range (outputs untouched).
  */
-smtp_result smtp_session_refused_get(const smtp_client *session,
-                                     size_t index,
-                                     const char **address_out,
-                                     int32_t *code_out,
-                                     const char **text_out);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_refused_get(const smtp_client *client,
+                                    size_t index,
+                                    const char **address_out,
+                                    int32_t *code_out,
+                                    const char **text_out);
 
 /**
  * Number of recipients of the current or last transaction, accepted or not, in RCPT order.
  */
-size_t smtp_session_recipient_count(const smtp_client *session);
+size_t smtp_client_recipient_count(const smtp_client *client);
 
 /**
  * The `index`th recipient: address, its RCPT reply code, its own reply code after the data
@@ -1017,12 +1285,13 @@ size_t smtp_session_recipient_count(const smtp_client *session);
  * when there is one, else the RCPT reply). Borrowed; NULL outputs skipped. Errors:
  * `INVALID_ARGUMENT` when `index` is out of range.
  */
-smtp_result smtp_session_recipient_get(const smtp_client *session,
-                                       size_t index,
-                                       const char **address_out,
-                                       int32_t *rcpt_code_out,
-                                       int32_t *data_code_out,
-                                       const char **text_out);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_recipient_get(const smtp_client *client,
+                                      size_t index,
+                                      const char **address_out,
+                                      int32_t *rcpt_code_out,
+                                      int32_t *data_code_out,
+                                      const char **text_out);
 
 /**
  * The RFC 3463 enhanced status code (`class.subject.detail`, e.g. 5.1.1) of the `index`th
@@ -1030,61 +1299,69 @@ smtp_result smtp_session_recipient_get(const smtp_client *session,
  * reply), parsed, so that a caller deciding to retry or bounce need not parse reply text.
  * Returns false (outputs untouched) when that reply carried none or `index` is out of range.
  */
-bool smtp_session_recipient_enhanced_status(const smtp_client *session,
-                                            size_t index,
-                                            int32_t *class_out,
-                                            int32_t *subject_out,
-                                            int32_t *detail_out);
+bool smtp_client_recipient_enhanced_status(const smtp_client *client,
+                                           size_t index,
+                                           int32_t *class_out,
+                                           int32_t *subject_out,
+                                           int32_t *detail_out);
 
 /**
  * Trust the CA certificates in the PEM file at `path` instead of the system trust store
  * (NULL: back to the system store unless a CA directory is set). The path is copied; the
  * file is read at the next handshake. Errors: `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_tls_ca_file(smtp_client *session, const char *path);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_tls_ca_file(smtp_client *client,
+                                        const char *path);
 
 /**
  * Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
  * of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
  */
-smtp_result smtp_session_set_tls_ca_dir(smtp_client *session, const char *path);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_tls_ca_dir(smtp_client *client,
+                                       const char *path);
 
 /**
  * Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
  * key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
  */
-smtp_result smtp_session_set_tls_client_cert(smtp_client *session,
-                                             const char *chain_file,
-                                             const char *key_file);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_tls_client_cert(smtp_client *client,
+                                            const char *chain_file,
+                                            const char *key_file);
 
 /**
  * Set the lowest TLS version accepted: `SMTP_TLS_VERSION_TLS12` (default) or
  * `SMTP_TLS_VERSION_TLS13`. Errors: `INVALID_ARGUMENT` for another value.
  */
-smtp_result smtp_session_set_tls_min_version(smtp_client *session, int32_t version);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_tls_min_version(smtp_client *client,
+                                            int32_t version);
 
 /**
  * The name sent as SNI and checked against the certificate's subjectAltName (never its
- * CN). Default (NULL): the host given to `smtp_connect()`, never a name the server sends.
+ * CN). Default (NULL): the host given to `smtp_client_connect()`, never a name the server sends.
  * An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
  */
-smtp_result smtp_session_set_tls_server_name(smtp_client *session, const char *name);
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_tls_server_name(smtp_client *client,
+                                            const char *name);
 
 /**
- * INSECURE: when `insecure` is true, the server's certificate and host name are NOT
- * verified, so anyone on the network path can read and change the session, credentials
- * included. Verification is on by default; only turn it off for testing.
+ * Set certificate verification (`smtp_tls_verify`): `SMTP_TLS_VERIFY_PEER` (the default) or
+ * `SMTP_TLS_VERIFY_NONE_INSECURE`, for testing only. Errors: `INVALID_ARGUMENT` (unknown value).
  */
-smtp_result smtp_session_set_tls_insecure_skip_verify(smtp_client *session, bool insecure);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_tls_verify(smtp_client *client, int32_t verify);
 
 /**
  * Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
- * `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
+ * `smtp_client_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
  * STARTTLS. Under `OPPORTUNISTIC`, a STARTTLS the server refuses (e.g. 454) is remembered for
  * the connection: the session goes on in plain text and does not ask again until it
  * reconnects (RFC 3207 §4). Errors: `INVALID_ARGUMENT` for an unknown value.
  */
-smtp_result smtp_session_set_tls_policy(smtp_client *session, int32_t policy);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_tls_policy(smtp_client *client, int32_t policy);
 
 /**
  * smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
@@ -1096,32 +1373,32 @@ smtp_result smtp_session_set_tls_policy(smtp_client *session, int32_t policy);
  * connection errors. A refusal leaves the plain connection open (as smtplib); every failure
  * after a 220 closes the session.
  */
-smtp_result smtp_starttls(smtp_client *session);
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_starttls(smtp_client *client);
 
 /**
  * Whether the current connection is protected by TLS (false once the connection is closed or
- * lost: after a 421, an I/O error, QUIT or `smtp_close()`).
+ * lost: after a 421, an I/O error, QUIT or `smtp_client_close()`).
  */
-bool smtp_session_tls_active(const smtp_client *session);
+bool smtp_client_tls_active(const smtp_client *client);
 
 /**
  * Whether the peer's certificate chain and host name were verified (false without TLS, and
  * with verification turned off).
  */
-bool smtp_session_tls_peer_verified(const smtp_client *session);
+bool smtp_client_tls_peer_verified(const smtp_client *client);
 
 /**
  * The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
  */
-const char *smtp_session_tls_version(const smtp_client *session);
+const char *smtp_client_tls_version(const smtp_client *client);
 
 /**
  * The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
  */
-const char *smtp_session_tls_cipher(const smtp_client *session);
+const char *smtp_client_tls_cipher(const smtp_client *client);
 
 /**
- * The library version as a static string, e.g. "0.1.0". Thread-safe.
+ * The library version as a static string, e.g. "0.2.0". Thread-safe.
  */
 const char *smtp_lib_version(void);
 

@@ -155,12 +155,15 @@ def read_declaration(lines, i, doc):
     m = re.match(r"typedef\s+.*?\(\s*\*\s*(\w+)\s*\)\s*\((.*)\)\s*;$", decl)
     if m:
         return {"kind": "callback", "name": m.group(1), "decl": decl, "params": split_params(m.group(2)), "doc": doc}, i
+    # Attribute macros (SMTPCLIENT_WARN_UNUSED, SMTPCLIENT_DEPRECATED("...")) are noted and left
+    # out of the synopsis; DEPRECATED's parentheses must not be taken for the parameter list.
+    attr_re = r'SMTPCLIENT_[A-Z_]+(?:\(\s*"(?:[^"\\]|\\.)*"\s*\))?\s*'
+    attrs = [a.strip() for a in re.findall(attr_re, decl)]
+    decl = re.sub(attr_re, "", decl)
     m = re.match(r"(.*?)\b(\w+)\s*\((.*)\)\s*;$", decl)
     if not m or decl.startswith("typedef"):
         raise HeaderError(f"unrecognised declaration after a doc comment: {decl}")
     ret = m.group(1).strip()
-    attrs = re.findall(r"SMTPCLIENT_\w+(?:\([^)]*\))?", ret)
-    ret = re.sub(r"SMTPCLIENT_\w+(?:\([^)]*\))?\s*", "", ret).strip()
     return {
         "kind": "function",
         "name": m.group(2),
@@ -375,6 +378,8 @@ def page_function(f, ctx):
     out += [".SH DESCRIPTION"] + render_blocks(desc, inline)
     if any(a.startswith("SMTPCLIENT_DEPRECATED") for a in f["attrs"]):
         out += [".PP", "This function is deprecated."]
+    if "SMTPCLIENT_WARN_UNUSED" in f["attrs"]:
+        out += [".PP", "The result must be checked (declared with \\fBSMTPCLIENT_WARN_UNUSED\\fP)."]
     if f["ret"] == "smtp_result":
         out += [".SH RETURN VALUE", ".PP", roff_line(inline(ctx["result_sentence"]))]
     if errors:

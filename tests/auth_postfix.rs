@@ -3,7 +3,7 @@
 //! Against the real Postfix of the test bed (SASL through Dovecot: PLAIN, LOGIN, CRAM-MD5
 //! before TLS on the loopback port; AUTH only after STARTTLS on submission), and against the
 //! scripted server for the exact wire bytes and for hostile or broken exchanges. The C API
-//! (`smtp_login`, `smtp_auth` with a C callback, the policy setters) is exercised through
+//! (`smtp_client_login`, `smtp_client_auth` with a C callback, the policy setters) is exercised through
 //! the exported symbols.
 
 mod support;
@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use smtpclient::auth::{AuthStep, OAuthMechanism};
+use smtpclient::capi::auth::{smtp_cleartext_credentials, smtp_initial_response, smtp_local_peer};
 use smtpclient::session::{CredentialPolicy, DebugKind, SessionKind};
 use smtpclient::{ErrorKind, Session};
 use support::{contains, greet_and_ehlo, unique_marker, ScriptResult, ScriptedServer, Step, TestBed};
@@ -335,9 +336,9 @@ fn starttls_then_login_then_deliver_on_submission() {
 }
 
 #[test]
-fn verified_tls_allows_fallback_to_the_next_mechanism() {
-    // over TLS with a verified peer a failed CRAM-MD5 is followed by PLAIN, then LOGIN; the
-    // error returned is the last mechanism's
+fn wrong_password_over_verified_tls_is_one_attempt() {
+    // a 535 ends login even over TLS with a verified peer: PLAIN and LOGIN would only add two
+    // more failures to the account's lockout counter on the server
     let bed = TestBed::get();
     let mut s = new_session();
     s.tls_config_mut().ca_file = Some(bed.smtp_ca_file.clone());
@@ -348,7 +349,8 @@ fn verified_tls_allows_fallback_to_the_next_mechanism() {
     let e = s.login(USER, "wrong-password-789", true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert_eq!(e.reply().unwrap().code(), 535);
-    assert!(e.message().contains("AUTH LOGIN"), "the last mechanism's error: {e}");
+    assert!(e.message().contains("AUTH CRAM-MD5 failed: 535"), "the mechanism and its reply: {e}");
+    assert!(!e.message().contains("PLAIN") && !e.message().contains("AUTH LOGIN"), "{e}");
     s.quit().unwrap();
     let sent: Vec<String> = events
         .lock()
@@ -357,7 +359,7 @@ fn verified_tls_allows_fallback_to_the_next_mechanism() {
         .filter(|(k, d)| *k == DebugKind::Sent && d.starts_with(b"AUTH"))
         .map(|(_, d)| String::from_utf8_lossy(d).trim_end().to_owned())
         .collect();
-    assert_eq!(sent, ["AUTH CRAM-MD5", "AUTH PLAIN [redacted]", "AUTH LOGIN [redacted]"]);
+    assert_eq!(sent, ["AUTH CRAM-MD5"], "one attempt only");
     assert_no_secret(&events, &["wrong-password-789"]);
 }
 
@@ -648,13 +650,16 @@ fn invalid_credentials_are_refused_before_anything_is_sent() {
 }
 
 #[test]
-fn reply_503_already_authenticated_is_success() {
+fn reply_503_to_auth_is_a_failure() {
+    // smtplib reads 503 as "already authenticated"; this session never sends a second AUTH, so
+    // a 503 can only mean the exchange failed
     let server = script(
         &["AUTH PLAIN"],
         vec![Step::expect("AUTH PLAIN"), Step::reply("503 5.5.1 Error: already authenticated")],
     );
-    let (res, r) = scripted(server, |s| s.login(USER, PASS, true));
-    res.unwrap();
+    let (res, r) = scripted(server, |s| (s.login(USER, PASS, true), s.is_authenticated()));
+    assert_eq!(res.0.unwrap_err().kind(), ErrorKind::Authentication);
+    assert!(!res.1);
     r.assert_ok();
 }
 
@@ -927,27 +932,27 @@ type smtp_auth_callback =
     Option<unsafe extern "C" fn(*mut c_void, *const u8, usize, bool, bool, *mut smtp_auth_response) -> i32>;
 
 extern "C" {
-    fn smtp_session_new(kind: i32) -> *mut smtp_session;
-    fn smtp_session_free(s: *mut smtp_session);
-    fn smtp_session_set_local_hostname(s: *mut smtp_session, name: *const c_char) -> i32;
-    fn smtp_session_set_source_address(s: *mut smtp_session, host: *const c_char, port: u16) -> i32;
-    fn smtp_connect(s: *mut smtp_session, host: *const c_char, port: u16) -> i32;
-    fn smtp_quit(s: *mut smtp_session) -> i32;
-    fn smtp_login(s: *mut smtp_session, user: *const c_char, password: *const c_char, iro: bool) -> i32;
-    fn smtp_login_oauth(s: *mut smtp_session, mechanism: i32, user: *const c_char, token: *const c_char) -> i32;
-    fn smtp_auth(
+    fn smtp_client_new(kind: i32) -> *mut smtp_session;
+    fn smtp_client_free(s: *mut smtp_session);
+    fn smtp_client_set_local_hostname(s: *mut smtp_session, name: *const c_char) -> i32;
+    fn smtp_client_set_source_address(s: *mut smtp_session, host: *const c_char, port: u16) -> i32;
+    fn smtp_client_connect(s: *mut smtp_session, host: *const c_char, port: u16) -> i32;
+    fn smtp_client_quit(s: *mut smtp_session) -> i32;
+    fn smtp_client_login(s: *mut smtp_session, user: *const c_char, password: *const c_char, iro: i32) -> i32;
+    fn smtp_client_login_oauth(s: *mut smtp_session, mechanism: i32, user: *const c_char, token: *const c_char) -> i32;
+    fn smtp_client_auth(
         s: *mut smtp_session,
         mechanism: *const c_char,
         cb: smtp_auth_callback,
         userdata: *mut c_void,
-        iro: bool,
+        iro: i32,
     ) -> i32;
     fn smtp_auth_response_set(r: *mut smtp_auth_response, data: *const u8, len: usize) -> i32;
-    fn smtp_session_set_allow_cleartext_credentials(s: *mut smtp_session, allow: bool) -> i32;
-    fn smtp_session_set_local_peer_is_safe(s: *mut smtp_session, safe: bool) -> i32;
-    fn smtp_session_last_callback_value(s: *const smtp_session) -> i32;
-    fn smtp_session_last_error_reply_code(s: *const smtp_session) -> i32;
-    fn smtp_session_last_error_message(s: *const smtp_session) -> *const c_char;
+    fn smtp_client_set_cleartext_credentials(s: *mut smtp_session, cleartext: i32) -> i32;
+    fn smtp_client_set_local_peer(s: *mut smtp_session, local_peer: i32) -> i32;
+    fn smtp_client_last_callback_value(s: *const smtp_session) -> i32;
+    fn smtp_client_last_error_reply_code(s: *const smtp_session) -> i32;
+    fn smtp_client_last_error_message(s: *const smtp_session) -> *const c_char;
 }
 
 const OK: i32 = 0;
@@ -962,26 +967,26 @@ struct CSession(*mut smtp_session);
 
 impl CSession {
     fn postfix() -> CSession {
-        let s = CSession(unsafe { smtp_session_new(0) });
+        let s = CSession(unsafe { smtp_client_new(0) });
         assert!(!s.0.is_null());
         let name = CString::new(HELLO).unwrap();
         let host = CString::new(TestBed::get().smtp_addr()).unwrap();
         let source = CString::new(own_source_address()).unwrap();
         unsafe {
-            assert_eq!(smtp_session_set_local_hostname(s.0, name.as_ptr()), OK);
-            assert_eq!(smtp_session_set_source_address(s.0, source.as_ptr(), 0), OK);
-            assert_eq!(smtp_connect(s.0, host.as_ptr(), 0), OK);
+            assert_eq!(smtp_client_set_local_hostname(s.0, name.as_ptr()), OK);
+            assert_eq!(smtp_client_set_source_address(s.0, source.as_ptr(), 0), OK);
+            assert_eq!(smtp_client_connect(s.0, host.as_ptr(), 0), OK);
         }
         s
     }
     fn message(&self) -> String {
-        unsafe { CStr::from_ptr(smtp_session_last_error_message(self.0)) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(smtp_client_last_error_message(self.0)) }.to_string_lossy().into_owned()
     }
 }
 
 impl Drop for CSession {
     fn drop(&mut self) {
-        unsafe { smtp_session_free(self.0) }
+        unsafe { smtp_client_free(self.0) }
     }
 }
 
@@ -1008,7 +1013,7 @@ unsafe extern "C" fn login_cb(
     let ch =
         if challenge.is_null() { None } else { Some(unsafe { std::slice::from_raw_parts(challenge, len) }.to_vec()) };
     st.calls.push((is_initial, ch, tls_active));
-    st.reentrant.push(unsafe { smtp_session_set_local_peer_is_safe(st.session, true) });
+    st.reentrant.push(unsafe { smtp_client_set_local_peer(st.session, smtp_local_peer::Trusted as i32) });
     if let Some(v) = st.abort_with {
         return v;
     }
@@ -1023,43 +1028,77 @@ fn c_login_and_auth_against_postfix() {
     let wrong = CString::new("wrong-pass-456").unwrap();
     let s = CSession::postfix();
     unsafe {
-        assert_eq!(smtp_login(s.0, user.as_ptr(), wrong.as_ptr(), true), AUTHENTICATION_ERROR);
-        assert_eq!(smtp_session_last_error_reply_code(s.0), 535);
+        assert_eq!(
+            smtp_client_login(s.0, user.as_ptr(), wrong.as_ptr(), smtp_initial_response::Send as i32),
+            AUTHENTICATION_ERROR
+        );
+        assert_eq!(smtp_client_last_error_reply_code(s.0), 535);
         assert!(!s.message().contains("wrong-pass-456"), "{}", s.message());
-        assert_eq!(smtp_login(s.0, user.as_ptr(), std::ptr::null(), true), NULL_ARGUMENT);
-        assert_eq!(smtp_login(s.0, user.as_ptr(), pass.as_ptr(), true), OK);
-        assert_eq!(smtp_quit(s.0), OK);
+        assert_eq!(
+            smtp_client_login(s.0, user.as_ptr(), std::ptr::null(), smtp_initial_response::Send as i32),
+            NULL_ARGUMENT
+        );
+        assert_eq!(smtp_client_login(s.0, user.as_ptr(), pass.as_ptr(), smtp_initial_response::Send as i32), OK);
+        assert_eq!(smtp_client_quit(s.0), OK);
     }
 
-    // smtp_auth with LOGIN, two challenges, re-entry refused inside the callback
+    // smtp_client_auth with LOGIN, two challenges, re-entry refused inside the callback
     let s = CSession::postfix();
     let mech = CString::new("login").unwrap();
     let mut st =
         CbState { session: s.0, user: USER, password: PASS, abort_with: None, calls: vec![], reentrant: vec![] };
-    let rc = unsafe { smtp_auth(s.0, mech.as_ptr(), Some(login_cb), &mut st as *mut CbState as *mut c_void, false) };
+    let rc = unsafe {
+        smtp_client_auth(
+            s.0,
+            mech.as_ptr(),
+            Some(login_cb),
+            &mut st as *mut CbState as *mut c_void,
+            smtp_initial_response::Wait as i32,
+        )
+    };
     assert_eq!(rc, OK, "{}", s.message());
     assert_eq!(st.calls, [(false, Some(b"Username:".to_vec()), false), (false, Some(b"Password:".to_vec()), false)]);
     assert_eq!(st.reentrant, [REENTRANT_CALL, REENTRANT_CALL]);
-    assert_eq!(unsafe { smtp_quit(s.0) }, OK);
+    assert_eq!(unsafe { smtp_client_quit(s.0) }, OK);
 
     // abort during a challenge: the value is kept
     let s = CSession::postfix();
     let mut st = CbState { session: s.0, abort_with: Some(-1234), ..st };
     st.calls.clear();
     st.reentrant.clear();
-    let rc = unsafe { smtp_auth(s.0, mech.as_ptr(), Some(login_cb), &mut st as *mut CbState as *mut c_void, false) };
+    let rc = unsafe {
+        smtp_client_auth(
+            s.0,
+            mech.as_ptr(),
+            Some(login_cb),
+            &mut st as *mut CbState as *mut c_void,
+            smtp_initial_response::Wait as i32,
+        )
+    };
     assert_eq!(rc, CALLBACK_ABORTED);
-    assert_eq!(unsafe { smtp_session_last_callback_value(s.0) }, -1234);
+    assert_eq!(unsafe { smtp_client_last_callback_value(s.0) }, -1234);
     assert_eq!(st.calls.len(), 1);
     // the exchange was cancelled cleanly: logging in still works
-    assert_eq!(unsafe { smtp_login(s.0, user.as_ptr(), pass.as_ptr(), true) }, OK);
+    assert_eq!(unsafe { smtp_client_login(s.0, user.as_ptr(), pass.as_ptr(), smtp_initial_response::Send as i32) }, OK);
 
     // argument errors
     unsafe {
-        assert_eq!(smtp_auth(s.0, mech.as_ptr(), None, std::ptr::null_mut(), true), NULL_ARGUMENT);
-        assert_eq!(smtp_auth(s.0, std::ptr::null(), Some(login_cb), std::ptr::null_mut(), true), NULL_ARGUMENT);
+        assert_eq!(
+            smtp_client_auth(s.0, mech.as_ptr(), None, std::ptr::null_mut(), smtp_initial_response::Send as i32),
+            NULL_ARGUMENT
+        );
+        assert_eq!(
+            smtp_client_auth(
+                s.0,
+                std::ptr::null(),
+                Some(login_cb),
+                std::ptr::null_mut(),
+                smtp_initial_response::Send as i32
+            ),
+            NULL_ARGUMENT
+        );
         let tok = CString::new("ya29.t").unwrap();
-        assert_eq!(smtp_login_oauth(s.0, 7, user.as_ptr(), tok.as_ptr()), INVALID_ARGUMENT);
+        assert_eq!(smtp_client_login_oauth(s.0, 7, user.as_ptr(), tok.as_ptr()), INVALID_ARGUMENT);
         assert_eq!(smtp_auth_response_set(std::ptr::null_mut(), std::ptr::null(), 0), NULL_ARGUMENT);
     }
 }
@@ -1070,13 +1109,19 @@ fn c_credential_policy_setters() {
     let pass = CString::new(PASS).unwrap();
     let s = CSession::postfix();
     unsafe {
-        assert_eq!(smtp_session_set_local_peer_is_safe(s.0, false), OK);
-        assert_eq!(smtp_login(s.0, user.as_ptr(), pass.as_ptr(), true), CREDENTIALS_POLICY);
+        assert_eq!(smtp_client_set_local_peer(s.0, smtp_local_peer::Untrusted as i32), OK);
+        assert_eq!(
+            smtp_client_login(s.0, user.as_ptr(), pass.as_ptr(), smtp_initial_response::Send as i32),
+            CREDENTIALS_POLICY
+        );
         assert!(s.message().contains("TLS"), "{}", s.message());
-        assert_eq!(smtp_session_set_allow_cleartext_credentials(s.0, true), OK);
-        assert_eq!(smtp_login(s.0, user.as_ptr(), pass.as_ptr(), true), OK);
-        assert_eq!(smtp_quit(s.0), OK);
-        assert_eq!(smtp_session_set_local_peer_is_safe(std::ptr::null_mut(), true), NULL_ARGUMENT);
-        assert_eq!(smtp_session_set_allow_cleartext_credentials(std::ptr::null_mut(), true), NULL_ARGUMENT);
+        assert_eq!(smtp_client_set_cleartext_credentials(s.0, smtp_cleartext_credentials::Allow as i32), OK);
+        assert_eq!(smtp_client_login(s.0, user.as_ptr(), pass.as_ptr(), smtp_initial_response::Send as i32), OK);
+        assert_eq!(smtp_client_quit(s.0), OK);
+        assert_eq!(smtp_client_set_local_peer(std::ptr::null_mut(), smtp_local_peer::Trusted as i32), NULL_ARGUMENT);
+        assert_eq!(
+            smtp_client_set_cleartext_credentials(std::ptr::null_mut(), smtp_cleartext_credentials::Allow as i32),
+            NULL_ARGUMENT
+        );
     }
 }

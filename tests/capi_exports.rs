@@ -29,9 +29,9 @@ const GUARDS: [&str; 8] = [
 const UNGUARDED_ALLOWED: [&str; 0] = [];
 
 /// Exports taking `*mut <handle>` that use `plain_call` instead of `session_call`:
-/// `smtp_session_free` must accept NULL and freed handles silently (it does its own checks in
+/// `smtp_client_free` must accept NULL and freed handles silently (it does its own checks in
 /// `guard::free_session`, including refusing to free from inside a callback).
-const MUT_SESSION_PLAIN: [&str; 1] = ["smtp_session_free"];
+const MUT_SESSION_PLAIN: [&str; 1] = ["smtp_client_free"];
 
 /// One exported item found in the source.
 #[derive(Debug, Clone)]
@@ -489,7 +489,7 @@ fn every_export_is_a_guarded_smtp_function_in_capi() {
     // The lint found what it must find (it cannot pass by parsing nothing).
     assert!(exports.len() >= 40, "only {} exports found", exports.len());
     for known in
-        ["smtp_session_new", "smtp_session_free", "smtp_sendmail", "smtp_session_last_result", "smtp_result_str"]
+        ["smtp_client_new", "smtp_client_free", "smtp_client_sendmail", "smtp_client_last_result", "smtp_result_str"]
     {
         assert!(exports.iter().any(|e| e.symbol == known), "{known} not found by the lint");
     }

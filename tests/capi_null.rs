@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use smtpclient::capi::{auth::*, result::*, session::*, tls::*, version::*};
 
-/// What `smtp_session_last_result` and the index getters (`smtp_session_feature_get`,
+/// What `smtp_client_last_result` and the index getters (`smtp_client_feature_get`,
 /// `_refused_get`, `_recipient_get`) return when there is no usable session (NULL, foreign):
 /// their `session_get` default. Not documented in their doc comments (see the report).
 const GETTER_RESULT_DEFAULT: smtp_result = smtp_result::BadHandle;
@@ -41,22 +41,22 @@ struct Session(*mut smtp_client);
 
 impl Session {
     fn new() -> Self {
-        let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+        let s = smtp_client_new(smtp_client_kind::Smtp as i32);
         assert!(!s.is_null());
         Session(s)
     }
     fn connected(server: &Server) -> Self {
         let s = Session::new();
-        assert_eq!(smtp_session_set_timeout_ms(s.0, 10_000), smtp_result::Ok);
-        assert_eq!(smtp_connect(s.0, c"127.0.0.1".as_ptr(), server.port), smtp_result::Ok, "{}", s.message());
+        assert_eq!(smtp_client_set_timeout_ms(s.0, 10_000), smtp_result::Ok);
+        assert_eq!(smtp_client_connect(s.0, c"127.0.0.1".as_ptr(), server.port), smtp_result::Ok, "{}", s.message());
         s
     }
     fn last_result(&self) -> i32 {
-        smtp_session_last_result(self.0)
+        smtp_client_last_result(self.0)
     }
     fn message(&self) -> String {
-        let p = smtp_session_last_error_message(self.0);
-        assert!(!p.is_null(), "smtp_session_last_error_message returned NULL");
+        let p = smtp_client_last_error_message(self.0);
+        assert!(!p.is_null(), "smtp_client_last_error_message returned NULL");
         unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
     }
     /// The last call's code and message agree with `code`, and the message contains every word.
@@ -71,7 +71,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        smtp_session_free(self.0)
+        smtp_client_free(self.0)
     }
 }
 
@@ -140,7 +140,7 @@ impl Server {
 
     /// The lines received so far, after a NOOP round trip (so everything sent before is in).
     fn lines(&self, s: &Session) -> Vec<String> {
-        assert_eq!(smtp_noop(s.0), smtp_result::Ok, "{}", s.message());
+        assert_eq!(smtp_client_noop(s.0), smtp_result::Ok, "{}", s.message());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = self.log.lock().unwrap().clone();
@@ -200,66 +200,68 @@ fn want<T: PartialEq + std::fmt::Debug>(got: T, expected: T) -> Result<(), Strin
 fn mutating_calls() -> Vec<Mutating> {
     const TO: [*const c_char; 1] = [c"b@example.org".as_ptr()];
     vec![
-        m("smtp_session_set_local_hostname", |s| smtp_session_set_local_hostname(s, c"client.example".as_ptr())),
-        m("smtp_session_set_timeout_ms", |s| smtp_session_set_timeout_ms(s, 1000)),
-        m("smtp_session_set_source_address", |s| smtp_session_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
-        m("smtp_session_set_debuglevel", |s| smtp_session_set_debuglevel(s, 1)),
-        m("smtp_session_set_debug_callback", |s| {
-            smtp_session_set_debug_callback(s, Some(ignore_event), null_mut(), None)
+        m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, c"client.example".as_ptr())),
+        m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, 1000)),
+        m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
+        m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 1)),
+        m("smtp_client_set_debug_callback", |s| {
+            smtp_client_set_debug_callback(s, Some(ignore_event), null_mut(), None)
         }),
-        m("smtp_connect", |s| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
-        m("smtp_quit", |s| smtp_quit(s)),
-        m("smtp_close", |s| smtp_close(s)),
-        m("smtp_docmd", |s| smtp_docmd(s, c"NOOP".as_ptr(), null())),
-        m("smtp_helo", |s| smtp_helo(s, c"client.example".as_ptr())),
-        m("smtp_ehlo", |s| smtp_ehlo(s, c"client.example".as_ptr())),
-        m("smtp_ehlo_or_helo_if_needed", |s| smtp_ehlo_or_helo_if_needed(s)),
-        m("smtp_verify", |s| smtp_verify(s, c"a@example.org".as_ptr())),
-        m("smtp_expn", |s| smtp_expn(s, c"list@example.org".as_ptr())),
-        m("smtp_help", |s| smtp_help(s, null())),
-        m("smtp_rset", |s| smtp_rset(s)),
-        m("smtp_noop", |s| smtp_noop(s)),
-        m("smtp_mail", |s| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
-        m("smtp_rcpt", |s| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
-        m("smtp_data", |s| smtp_data(s, MSG.as_ptr(), MSG.len())),
-        m("smtp_sendmail", |s| {
-            smtp_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0)
+        m("smtp_client_connect", |s| smtp_client_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_client_quit", |s| smtp_client_quit(s)),
+        m("smtp_client_close", |s| smtp_client_close(s)),
+        m("smtp_client_docmd", |s| smtp_client_docmd(s, c"NOOP".as_ptr(), null())),
+        m("smtp_client_helo", |s| smtp_client_helo(s, c"client.example".as_ptr())),
+        m("smtp_client_ehlo", |s| smtp_client_ehlo(s, c"client.example".as_ptr())),
+        m("smtp_client_ehlo_or_helo_if_needed", |s| smtp_client_ehlo_or_helo_if_needed(s)),
+        m("smtp_client_verify", |s| smtp_client_verify(s, c"a@example.org".as_ptr())),
+        m("smtp_client_expn", |s| smtp_client_expn(s, c"list@example.org".as_ptr())),
+        m("smtp_client_help", |s| smtp_client_help(s, null())),
+        m("smtp_client_rset", |s| smtp_client_rset(s)),
+        m("smtp_client_noop", |s| smtp_client_noop(s)),
+        m("smtp_client_mail", |s| smtp_client_mail(s, c"a@example.org".as_ptr(), null(), 0)),
+        m("smtp_client_rcpt", |s| smtp_client_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
+        m("smtp_client_data", |s| smtp_client_data(s, MSG.as_ptr(), MSG.len())),
+        m("smtp_client_sendmail", |s| {
+            smtp_client_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
         }),
-        m("smtp_send_message", |s| {
-            smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
+        m("smtp_client_send_message", |s| {
+            smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
         }),
-        m("smtp_session_set_tls_ca_file", |s| smtp_session_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())),
-        m("smtp_session_set_tls_ca_dir", |s| smtp_session_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())),
-        m("smtp_session_set_tls_client_cert", |s| {
-            smtp_session_set_tls_client_cert(s, c"/nonexistent/chain.pem".as_ptr(), c"/nonexistent/key.pem".as_ptr())
+        m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())),
+        m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())),
+        m("smtp_client_set_tls_client_cert", |s| {
+            smtp_client_set_tls_client_cert(s, c"/nonexistent/chain.pem".as_ptr(), c"/nonexistent/key.pem".as_ptr())
         }),
-        m("smtp_session_set_tls_min_version", |s| smtp_session_set_tls_min_version(s, 13)),
-        m("smtp_session_set_tls_server_name", |s| smtp_session_set_tls_server_name(s, c"mail.example".as_ptr())),
-        m("smtp_session_set_tls_insecure_skip_verify", |s| smtp_session_set_tls_insecure_skip_verify(s, false)),
-        m("smtp_session_set_tls_policy", |s| smtp_session_set_tls_policy(s, 2)),
-        m("smtp_starttls", |s| smtp_starttls(s)),
-        m("smtp_sendmail_stream", |s| {
-            smtp_sendmail_stream(
+        m("smtp_client_set_tls_min_version", |s| smtp_client_set_tls_min_version(s, 13)),
+        m("smtp_client_set_tls_server_name", |s| smtp_client_set_tls_server_name(s, c"mail.example".as_ptr())),
+        m("smtp_client_set_tls_verify", |s| smtp_client_set_tls_verify(s, smtp_tls_verify::Peer as i32)),
+        m("smtp_client_set_tls_policy", |s| smtp_client_set_tls_policy(s, 2)),
+        m("smtp_client_starttls", |s| smtp_client_starttls(s)),
+        m("smtp_client_sendmail_stream", |s| {
+            smtp_client_sendmail_stream(
                 s,
                 c"a@example.org".as_ptr(),
                 TO.as_ptr(),
                 1,
                 Some(read_nothing),
                 null_mut(),
-                -1,
                 null(),
-                0,
-                null(),
-                0,
             )
         }),
-        m("smtp_session_set_pipelining", |s| smtp_session_set_pipelining(s, false)),
-        m("smtp_session_set_chunking", |s| smtp_session_set_chunking(s, false)),
-        m("smtp_login", |s| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
-        m("smtp_login_oauth", |s| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
-        m("smtp_auth", |s| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
-        m("smtp_session_set_allow_cleartext_credentials", |s| smtp_session_set_allow_cleartext_credentials(s, false)),
-        m("smtp_session_set_local_peer_is_safe", |s| smtp_session_set_local_peer_is_safe(s, true)),
+        m("smtp_client_set_pipelining", |s| smtp_client_set_pipelining(s, smtp_extension_use::Never as i32)),
+        m("smtp_client_set_chunking", |s| smtp_client_set_chunking(s, smtp_extension_use::Never as i32)),
+        m("smtp_client_login", |s| {
+            smtp_client_login(s, c"user".as_ptr(), c"secret".as_ptr(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_login_oauth", |s| smtp_client_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
+        m("smtp_client_auth", |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_set_cleartext_credentials", |s| {
+            smtp_client_set_cleartext_credentials(s, smtp_cleartext_credentials::Refuse as i32)
+        }),
+        m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
     ]
 }
 
@@ -267,57 +269,57 @@ fn mutating_calls() -> Vec<Mutating> {
 /// handle that is not a usable session (output parameters untouched).
 fn getter_calls() -> Vec<Getter> {
     vec![
-        g("smtp_session_is_connected", |s| want(smtp_session_is_connected(s), false)),
-        g("smtp_session_is_authenticated", |s| want(smtp_session_is_authenticated(s), false)),
-        g("smtp_has_extn", |s| want(smtp_has_extn(s, c"size".as_ptr()), false)),
-        g("smtp_session_feature", |s| want(smtp_session_feature(s, c"size".as_ptr()), null())),
-        g("smtp_session_feature_count", |s| want(smtp_session_feature_count(s), 0)),
-        g("smtp_session_feature_get", |s| {
+        g("smtp_client_is_connected", |s| want(smtp_client_is_connected(s), false)),
+        g("smtp_client_is_authenticated", |s| want(smtp_client_is_authenticated(s), false)),
+        g("smtp_client_has_extn", |s| want(smtp_client_has_extn(s, c"size".as_ptr()), false)),
+        g("smtp_client_feature", |s| want(smtp_client_feature(s, c"size".as_ptr()), null())),
+        g("smtp_client_feature_count", |s| want(smtp_client_feature_count(s), 0)),
+        g("smtp_client_feature_get", |s| {
             let (mut n, mut p) = (untouched_ptr(), untouched_ptr());
-            want(smtp_session_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
+            want(smtp_client_feature_get(s, 0, &mut n, &mut p), GETTER_RESULT_DEFAULT)?;
             want((n, p), (untouched_ptr(), untouched_ptr()))
         }),
-        g("smtp_session_does_esmtp", |s| want(smtp_session_does_esmtp(s), false)),
-        g("smtp_session_helo_resp", |s| want(smtp_session_helo_resp(s), null())),
-        g("smtp_session_ehlo_resp", |s| want(smtp_session_ehlo_resp(s), null())),
-        g("smtp_session_last_reply_code", |s| want(smtp_session_last_reply_code(s), 0)),
-        g("smtp_session_last_reply_text", |s| want(text(smtp_session_last_reply_text(s)), Some(String::new()))),
-        g("smtp_session_last_result", |s| want(smtp_session_last_result(s), GETTER_RESULT_DEFAULT as i32)),
-        g("smtp_session_last_error_message", |s| want(text(smtp_session_last_error_message(s)), Some(String::new()))),
-        g("smtp_session_last_error_reply_code", |s| want(smtp_session_last_error_reply_code(s), 0)),
-        g("smtp_session_last_error_reply_text", |s| {
-            want(text(smtp_session_last_error_reply_text(s)), Some(String::new()))
+        g("smtp_client_does_esmtp", |s| want(smtp_client_does_esmtp(s), false)),
+        g("smtp_client_helo_resp", |s| want(smtp_client_helo_resp(s), null())),
+        g("smtp_client_ehlo_resp", |s| want(smtp_client_ehlo_resp(s), null())),
+        g("smtp_client_last_reply_code", |s| want(smtp_client_last_reply_code(s), 0)),
+        g("smtp_client_last_reply_text", |s| want(text(smtp_client_last_reply_text(s)), Some(String::new()))),
+        g("smtp_client_last_result", |s| want(smtp_client_last_result(s), GETTER_RESULT_DEFAULT as i32)),
+        g("smtp_client_last_error_message", |s| want(text(smtp_client_last_error_message(s)), Some(String::new()))),
+        g("smtp_client_last_error_reply_code", |s| want(smtp_client_last_error_reply_code(s), 0)),
+        g("smtp_client_last_error_reply_text", |s| {
+            want(text(smtp_client_last_error_reply_text(s)), Some(String::new()))
         }),
-        g("smtp_session_last_error_enhanced_status", |s| {
+        g("smtp_client_last_error_enhanced_status", |s| {
             let mut v = [UNTOUCHED_INT; 3];
             let [a, b, c] = &mut v;
-            want(smtp_session_last_error_enhanced_status(s, a, b, c), false)?;
+            want(smtp_client_last_error_enhanced_status(s, a, b, c), false)?;
             want(v, [UNTOUCHED_INT; 3])
         }),
-        g("smtp_session_recipient_enhanced_status", |s| {
+        g("smtp_client_recipient_enhanced_status", |s| {
             let mut v = [UNTOUCHED_INT; 3];
             let [a, b, c] = &mut v;
-            want(smtp_session_recipient_enhanced_status(s, 0, a, b, c), false)?;
+            want(smtp_client_recipient_enhanced_status(s, 0, a, b, c), false)?;
             want(v, [UNTOUCHED_INT; 3])
         }),
-        g("smtp_session_last_error_sender", |s| want(smtp_session_last_error_sender(s), null())),
-        g("smtp_session_last_callback_value", |s| want(smtp_session_last_callback_value(s), 0)),
-        g("smtp_session_refused_count", |s| want(smtp_session_refused_count(s), 0)),
-        g("smtp_session_refused_get", |s| {
+        g("smtp_client_last_error_sender", |s| want(smtp_client_last_error_sender(s), null())),
+        g("smtp_client_last_callback_value", |s| want(smtp_client_last_callback_value(s), 0)),
+        g("smtp_client_refused_count", |s| want(smtp_client_refused_count(s), 0)),
+        g("smtp_client_refused_get", |s| {
             let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-            want(smtp_session_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
+            want(smtp_client_refused_get(s, 0, &mut a, &mut c, &mut t), GETTER_RESULT_DEFAULT)?;
             want((a, c, t), (untouched_ptr(), UNTOUCHED_INT, untouched_ptr()))
         }),
-        g("smtp_session_recipient_count", |s| want(smtp_session_recipient_count(s), 0)),
-        g("smtp_session_recipient_get", |s| {
+        g("smtp_client_recipient_count", |s| want(smtp_client_recipient_count(s), 0)),
+        g("smtp_client_recipient_get", |s| {
             let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-            want(smtp_session_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
+            want(smtp_client_recipient_get(s, 0, &mut a, &mut r, &mut d, &mut t), GETTER_RESULT_DEFAULT)?;
             want((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()))
         }),
-        g("smtp_session_tls_active", |s| want(smtp_session_tls_active(s), false)),
-        g("smtp_session_tls_peer_verified", |s| want(smtp_session_tls_peer_verified(s), false)),
-        g("smtp_session_tls_version", |s| want(text(smtp_session_tls_version(s)), Some(String::new()))),
-        g("smtp_session_tls_cipher", |s| want(text(smtp_session_tls_cipher(s)), Some(String::new()))),
+        g("smtp_client_tls_active", |s| want(smtp_client_tls_active(s), false)),
+        g("smtp_client_tls_peer_verified", |s| want(smtp_client_tls_peer_verified(s), false)),
+        g("smtp_client_tls_version", |s| want(text(smtp_client_tls_version(s)), Some(String::new()))),
+        g("smtp_client_tls_cipher", |s| want(text(smtp_client_tls_cipher(s)), Some(String::new()))),
     ]
 }
 
@@ -330,8 +332,8 @@ const PLAIN: [&str; 8] = [
     "smtp_result_is_a",
     "smtp_lib_version",
     "smtp_lib_version_number",
-    "smtp_session_new",
-    "smtp_session_free",
+    "smtp_client_new",
+    "smtp_client_free",
 ];
 
 /// `(name, guard)` of every `#[no_mangle]` fn in src/capi: the guard is the first identifier
@@ -411,7 +413,7 @@ fn foreign_handles_return_bad_handle_and_are_not_written() {
         for (name, call) in getter_calls() {
             call(p).unwrap_or_else(|e| panic!("{name}(foreign {fill:#x}) {e}"));
         }
-        smtp_session_free(p);
+        smtp_client_free(p);
         assert!(buf.0.iter().all(|b| *b == fill), "the library wrote into a foreign buffer");
     }
     // A pointer one byte into a live session: refused on alignment, the session unharmed.
@@ -423,8 +425,8 @@ fn foreign_handles_return_bad_handle_and_are_not_written() {
     for (name, call) in getter_calls() {
         call(skewed).unwrap_or_else(|e| panic!("{name}(misaligned) {e}"));
     }
-    smtp_session_free(skewed);
-    assert_eq!(smtp_session_set_timeout_ms(s.0, 5), smtp_result::Ok, "the real session still works");
+    smtp_client_free(skewed);
+    assert_eq!(smtp_client_set_timeout_ms(s.0, 5), smtp_result::Ok, "the real session still works");
     assert_eq!(s.last_result(), smtp_result::Ok as i32);
 }
 
@@ -435,13 +437,13 @@ fn refused_set_debug_callback_does_not_free_userdata() {
     let ud = &frees as *const AtomicUsize as *mut c_void;
     let mut buf = [0u64; 32];
     for s in [null_mut(), buf.as_mut_ptr() as *mut smtp_client] {
-        let rc = smtp_session_set_debug_callback(s, Some(ignore_event), ud, Some(count_free));
+        let rc = smtp_client_set_debug_callback(s, Some(ignore_event), ud, Some(count_free));
         assert!(rc == smtp_result::NullArgument || rc == smtp_result::BadHandle, "{rc:?}");
     }
     assert_eq!(frees.load(Ordering::SeqCst), 0);
     // NULL callback with a destructor: accepted, and the destructor runs once at free.
     let s = Session::new();
-    assert_eq!(smtp_session_set_debug_callback(s.0, None, ud, Some(count_free)), smtp_result::Ok);
+    assert_eq!(smtp_client_set_debug_callback(s.0, None, ud, Some(count_free)), smtp_result::Ok);
     assert_eq!(frees.load(Ordering::SeqCst), 0);
     drop(s);
     assert_eq!(frees.load(Ordering::SeqCst), 1);
@@ -449,15 +451,15 @@ fn refused_set_debug_callback_does_not_free_userdata() {
 
 #[test]
 fn plain_functions() {
-    smtp_session_free(null_mut()); // no-op, no crash
+    smtp_client_free(null_mut()); // no-op, no crash
     for kind in [3, -1, i32::MIN, i32::MAX] {
-        assert!(smtp_session_new(kind).is_null(), "smtp_session_new({kind})");
+        assert!(smtp_client_new(kind).is_null(), "smtp_client_new({kind})");
     }
-    for kind in [smtp_session_kind::Smtp, smtp_session_kind::Smtps, smtp_session_kind::Lmtp] {
-        let s = smtp_session_new(kind as i32);
-        assert!(!s.is_null(), "smtp_session_new({kind:?})");
-        assert_eq!(smtp_session_last_result(s), smtp_result::Ok as i32);
-        smtp_session_free(s);
+    for kind in [smtp_client_kind::Smtp, smtp_client_kind::Smtps, smtp_client_kind::Lmtp] {
+        let s = smtp_client_new(kind as i32);
+        assert!(!s.is_null(), "smtp_client_new({kind:?})");
+        assert_eq!(smtp_client_last_result(s), smtp_result::Ok as i32);
+        smtp_client_free(s);
     }
     assert_eq!(text(smtp_lib_version()).as_deref(), Some(env!("CARGO_PKG_VERSION")));
     let (maj, min, pat): (u32, u32, u32) = (
@@ -493,7 +495,7 @@ fn plain_functions() {
         assert_eq!(code as i32, number, "{name}");
         assert_eq!(text(smtp_result_name(number)).as_deref(), Some(name), "{number}");
     }
-    let kinds = [smtp_session_kind::Smtp, smtp_session_kind::Smtps, smtp_session_kind::Lmtp];
+    let kinds = [smtp_client_kind::Smtp, smtp_client_kind::Smtps, smtp_client_kind::Lmtp];
     assert_eq!(kinds.map(|k| k as i32), [0, 1, 2], "the session kinds are ABI");
 }
 
@@ -509,159 +511,118 @@ fn null_required_arguments_return_null_argument() {
     let msg = (MSG.as_ptr(), MSG.len());
     type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
     let cases: Vec<Case> = vec![
-        ("smtp_connect host", Box::new(|| smtp_connect(p, null(), 25)), "host is NULL"),
-        ("smtp_docmd cmd", Box::new(|| smtp_docmd(p, null(), c"x".as_ptr())), "cmd is NULL"),
-        ("smtp_verify", Box::new(|| smtp_verify(p, null())), "address is NULL"),
-        ("smtp_expn", Box::new(|| smtp_expn(p, null())), "address is NULL"),
-        ("smtp_mail sender", Box::new(|| smtp_mail(p, null(), null(), 0)), "sender is NULL"),
-        ("smtp_mail options", Box::new(|| smtp_mail(p, a, null(), 1)), "options is NULL"),
-        ("smtp_mail options[1]", Box::new(|| smtp_mail(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
-        ("smtp_rcpt recipient", Box::new(|| smtp_rcpt(p, null(), null(), 0)), "recipient is NULL"),
-        ("smtp_rcpt options", Box::new(|| smtp_rcpt(p, a, null(), 3)), "options is NULL"),
-        ("smtp_rcpt options[1]", Box::new(|| smtp_rcpt(p, a, with_null.as_ptr(), 2)), "options[1] is NULL"),
-        ("smtp_data msg", Box::new(|| smtp_data(p, null(), 5)), "msg is NULL"),
-        ("smtp_login user", Box::new(|| smtp_login(p, null(), c"pw".as_ptr(), true)), "user is NULL"),
-        ("smtp_login password", Box::new(|| smtp_login(p, c"u".as_ptr(), null(), true)), "password is NULL"),
-        ("smtp_login_oauth user", Box::new(|| smtp_login_oauth(p, 0, null(), c"t".as_ptr())), "user is NULL"),
-        ("smtp_login_oauth token", Box::new(|| smtp_login_oauth(p, 1, c"u".as_ptr(), null())), "token is NULL"),
+        ("smtp_client_connect host", Box::new(|| smtp_client_connect(p, null(), 25)), "host is NULL"),
+        ("smtp_client_docmd cmd", Box::new(|| smtp_client_docmd(p, null(), c"x".as_ptr())), "cmd is NULL"),
+        ("smtp_client_verify", Box::new(|| smtp_client_verify(p, null())), "address is NULL"),
+        ("smtp_client_expn", Box::new(|| smtp_client_expn(p, null())), "address is NULL"),
+        ("smtp_client_mail sender", Box::new(|| smtp_client_mail(p, null(), null(), 0)), "sender is NULL"),
+        ("smtp_client_mail options", Box::new(|| smtp_client_mail(p, a, null(), 1)), "options is NULL"),
         (
-            "smtp_auth mechanism",
-            Box::new(|| smtp_auth(p, null(), Some(auth_abort), null_mut(), true)),
+            "smtp_client_mail options[1]",
+            Box::new(|| smtp_client_mail(p, a, with_null.as_ptr(), 2)),
+            "options[1] is NULL",
+        ),
+        ("smtp_client_rcpt recipient", Box::new(|| smtp_client_rcpt(p, null(), null(), 0)), "recipient is NULL"),
+        ("smtp_client_rcpt options", Box::new(|| smtp_client_rcpt(p, a, null(), 3)), "options is NULL"),
+        (
+            "smtp_client_rcpt options[1]",
+            Box::new(|| smtp_client_rcpt(p, a, with_null.as_ptr(), 2)),
+            "options[1] is NULL",
+        ),
+        ("smtp_client_data msg", Box::new(|| smtp_client_data(p, null(), 5)), "msg is NULL"),
+        (
+            "smtp_client_login user",
+            Box::new(|| smtp_client_login(p, null(), c"pw".as_ptr(), smtp_initial_response::Send as i32)),
+            "user is NULL",
+        ),
+        (
+            "smtp_client_login password",
+            Box::new(|| smtp_client_login(p, c"u".as_ptr(), null(), smtp_initial_response::Send as i32)),
+            "password is NULL",
+        ),
+        (
+            "smtp_client_login_oauth user",
+            Box::new(|| smtp_client_login_oauth(p, 0, null(), c"t".as_ptr())),
+            "user is NULL",
+        ),
+        (
+            "smtp_client_login_oauth token",
+            Box::new(|| smtp_client_login_oauth(p, 1, c"u".as_ptr(), null())),
+            "token is NULL",
+        ),
+        (
+            "smtp_client_auth mechanism",
+            Box::new(|| smtp_client_auth(p, null(), Some(auth_abort), null_mut(), smtp_initial_response::Send as i32)),
             "mechanism is NULL",
         ),
         (
-            "smtp_auth callback",
-            Box::new(|| smtp_auth(p, c"PLAIN".as_ptr(), None, null_mut(), true)),
+            "smtp_client_auth callback",
+            Box::new(|| smtp_client_auth(p, c"PLAIN".as_ptr(), None, null_mut(), smtp_initial_response::Send as i32)),
             "callback is NULL",
         ),
         (
-            "smtp_sendmail_stream from",
+            "smtp_client_sendmail_stream from",
             Box::new(|| {
-                smtp_sendmail_stream(
-                    p,
-                    null(),
-                    one.as_ptr(),
-                    1,
-                    Some(read_nothing),
-                    null_mut(),
-                    -1,
-                    null(),
-                    0,
-                    null(),
-                    0,
-                )
+                smtp_client_sendmail_stream(p, null(), one.as_ptr(), 1, Some(read_nothing), null_mut(), null())
             }),
             "from is NULL",
         ),
         (
-            "smtp_sendmail_stream to",
-            Box::new(|| {
-                smtp_sendmail_stream(p, a, null(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
-            }),
+            "smtp_client_sendmail_stream to",
+            Box::new(|| smtp_client_sendmail_stream(p, a, null(), 1, Some(read_nothing), null_mut(), null())),
             "to is NULL",
         ),
         (
-            "smtp_sendmail_stream read",
-            Box::new(|| smtp_sendmail_stream(p, a, one.as_ptr(), 1, None, null_mut(), -1, null(), 0, null(), 0)),
+            "smtp_client_sendmail_stream read",
+            Box::new(|| smtp_client_sendmail_stream(p, a, one.as_ptr(), 1, None, null_mut(), null())),
             "read callback is NULL",
         ),
         (
-            "smtp_sendmail_stream mail_options",
-            Box::new(|| {
-                smtp_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 1, null(), 0)
-            }),
-            "mail_options is NULL",
-        ),
-        (
-            "smtp_sendmail_stream rcpt_options[1]",
-            Box::new(|| {
-                smtp_sendmail_stream(
-                    p,
-                    a,
-                    one.as_ptr(),
-                    1,
-                    Some(read_nothing),
-                    null_mut(),
-                    -1,
-                    null(),
-                    0,
-                    with_null.as_ptr(),
-                    2,
-                )
-            }),
-            "rcpt_options[1] is NULL",
-        ),
-        (
-            "smtp_session_set_tls_client_cert chain_file",
-            Box::new(|| smtp_session_set_tls_client_cert(p, null(), c"/k.pem".as_ptr())),
+            "smtp_client_set_tls_client_cert chain_file",
+            Box::new(|| smtp_client_set_tls_client_cert(p, null(), c"/k.pem".as_ptr())),
             "chain_file is NULL",
         ),
         (
-            "smtp_session_set_tls_client_cert key_file",
-            Box::new(|| smtp_session_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
+            "smtp_client_set_tls_client_cert key_file",
+            Box::new(|| smtp_client_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
             "key_file is NULL",
         ),
         (
-            "smtp_sendmail from",
-            Box::new(|| smtp_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+            "smtp_client_sendmail from",
+            Box::new(|| smtp_client_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null())),
             "from is NULL",
         ),
         (
-            "smtp_sendmail to",
-            Box::new(|| smtp_sendmail(p, a, null(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+            "smtp_client_sendmail to",
+            Box::new(|| smtp_client_sendmail(p, a, null(), 1, msg.0, msg.1, null())),
             "to is NULL",
         ),
         (
-            "smtp_sendmail to[1]",
-            Box::new(|| smtp_sendmail(p, a, with_null.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
+            "smtp_client_sendmail to[1]",
+            Box::new(|| smtp_client_sendmail(p, a, with_null.as_ptr(), 2, msg.0, msg.1, null())),
             "to[1] is NULL",
         ),
         (
-            "smtp_sendmail msg",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, null(), 3, null(), 0, null(), 0)),
+            "smtp_client_sendmail msg",
+            Box::new(|| smtp_client_sendmail(p, a, one.as_ptr(), 1, null(), 3, null())),
             "msg is NULL",
         ),
         (
-            "smtp_sendmail mail_options",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 1, null(), 0)),
-            "mail_options is NULL",
-        ),
-        (
-            "smtp_sendmail rcpt_options",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 1)),
-            "rcpt_options is NULL",
-        ),
-        (
-            "smtp_sendmail rcpt_options[1]",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, with_null.as_ptr(), 2)),
-            "rcpt_options[1] is NULL",
-        ),
-        (
-            "smtp_send_message msg",
-            Box::new(|| smtp_send_message(p, null(), 4, a, one.as_ptr(), 1, null(), 0, null(), 0)),
+            "smtp_client_send_message msg",
+            Box::new(|| smtp_client_send_message(p, null(), 4, a, one.as_ptr(), 1, null())),
             "msg is NULL",
         ),
         (
-            "smtp_send_message to[1]",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, with_null.as_ptr(), 2, null(), 0, null(), 0)),
+            "smtp_client_send_message to[1]",
+            Box::new(|| smtp_client_send_message(p, msg.0, msg.1, a, with_null.as_ptr(), 2, null())),
             "to[1] is NULL",
-        ),
-        (
-            "smtp_send_message mail_options",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 2, null(), 0)),
-            "mail_options is NULL",
-        ),
-        (
-            "smtp_send_message rcpt_options",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, null(), 2)),
-            "rcpt_options is NULL",
         ),
     ];
     for (what, call, words) in &cases {
         assert_eq!(call(), smtp_result::NullArgument, "{what}");
         s.assert_error(smtp_result::NullArgument, &[words], what);
         // A NULL_ARGUMENT carries no reply.
-        assert_eq!(smtp_session_last_error_reply_code(p), 0, "{what}");
+        assert_eq!(smtp_client_last_error_reply_code(p), 0, "{what}");
     }
 }
 
@@ -673,42 +634,42 @@ fn null_optional_arguments_are_accepted() {
     let p = s.0;
     let a = c"a@example.org".as_ptr();
     let one: [*const c_char; 1] = [a];
-    assert_eq!(smtp_session_set_local_hostname(p, null()), smtp_result::Ok);
-    assert_eq!(smtp_session_set_source_address(p, null(), 0), smtp_result::Ok);
-    assert_eq!(smtp_session_set_debug_callback(p, None, null_mut(), None), smtp_result::Ok);
-    assert_eq!(smtp_session_set_tls_ca_file(p, null()), smtp_result::Ok);
-    assert_eq!(smtp_session_set_tls_ca_dir(p, null()), smtp_result::Ok);
-    assert_eq!(smtp_session_set_tls_client_cert(p, null(), null()), smtp_result::Ok);
-    assert_eq!(smtp_session_set_tls_server_name(p, null()), smtp_result::Ok);
-    assert_eq!(smtp_docmd(p, c"NOOP".as_ptr(), null()), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_helo(p, null()), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_ehlo(p, null()), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_help(p, null()), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_mail(p, a, null(), 0), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_rcpt(p, a, null(), 0), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_data(p, null(), 0), smtp_result::ServerDisconnected);
-    assert_eq!(smtp_sendmail(p, a, one.as_ptr(), 1, null(), 0, null(), 0, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_set_local_hostname(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_client_set_source_address(p, null(), 0), smtp_result::Ok);
+    assert_eq!(smtp_client_set_debug_callback(p, None, null_mut(), None), smtp_result::Ok);
+    assert_eq!(smtp_client_set_tls_ca_file(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_client_set_tls_ca_dir(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_client_set_tls_client_cert(p, null(), null()), smtp_result::Ok);
+    assert_eq!(smtp_client_set_tls_server_name(p, null()), smtp_result::Ok);
+    assert_eq!(smtp_client_docmd(p, c"NOOP".as_ptr(), null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_helo(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_ehlo(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_help(p, null()), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_mail(p, a, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_rcpt(p, a, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_data(p, null(), 0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_sendmail(p, a, one.as_ptr(), 1, null(), 0, null()), smtp_result::ServerDisconnected);
     // NULL from and to: taken from the headers.
     assert_eq!(
-        smtp_send_message(p, MSG.as_ptr(), MSG.len(), null(), null(), 7, null(), 0, null(), 0),
+        smtp_client_send_message(p, MSG.as_ptr(), MSG.len(), null(), null(), 7, null()),
         smtp_result::ServerDisconnected
     );
     // NULL to with no recipients is "no recipients", not a NULL argument.
-    assert_eq!(
-        smtp_sendmail(p, a, null(), 0, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0),
-        smtp_result::InvalidArgument
-    );
+    assert_eq!(smtp_client_sendmail(p, a, null(), 0, MSG.as_ptr(), MSG.len(), null()), smtp_result::InvalidArgument);
     s.assert_error(smtp_result::InvalidArgument, &["no recipients"], "sendmail without recipients");
-    let rc = smtp_sendmail_stream(p, a, null(), 0, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
+    let rc = smtp_client_sendmail_stream(p, a, null(), 0, Some(read_nothing), null_mut(), null());
     assert_eq!(rc, smtp_result::InvalidArgument);
     s.assert_error(smtp_result::InvalidArgument, &["no recipients"], "sendmail_stream without recipients");
     // NULL userdata is passed through as is.
-    let rc = smtp_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0);
+    let rc = smtp_client_sendmail_stream(p, a, one.as_ptr(), 1, Some(read_nothing), null_mut(), null());
     assert_eq!(rc, smtp_result::ServerDisconnected);
-    assert_eq!(smtp_auth(p, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), false), smtp_result::ServerDisconnected);
+    assert_eq!(
+        smtp_client_auth(p, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), smtp_initial_response::Wait as i32),
+        smtp_result::ServerDisconnected
+    );
     // NULL optional strings in getters: the default.
-    assert!(!smtp_has_extn(p, null()));
-    assert!(smtp_session_feature(p, null()).is_null());
+    assert!(!smtp_client_has_extn(p, null()));
+    assert!(smtp_client_feature(p, null()).is_null());
 }
 
 /// Getters with NULL output pointers skip them (one at a time) and still fill the others.
@@ -718,15 +679,15 @@ fn null_output_pointers_are_skipped() {
     let s = Session::connected(&server);
     let p = s.0;
     let to: [*const c_char; 2] = [c"good@example.org".as_ptr(), c"bad@example.org".as_ptr()];
-    assert_eq!(smtp_ehlo(p, c"client.example".as_ptr()), smtp_result::Ok);
-    assert_eq!(smtp_session_feature_count(p), 3);
-    assert_eq!(text(smtp_session_feature(p, c"SIZE".as_ptr())).as_deref(), Some("100000"));
-    assert_eq!(text(smtp_session_feature(p, c"8bitmime".as_ptr())).as_deref(), Some(""));
+    assert_eq!(smtp_client_ehlo(p, c"client.example".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_client_feature_count(p), 3);
+    assert_eq!(text(smtp_client_feature(p, c"SIZE".as_ptr())).as_deref(), Some("100000"));
+    assert_eq!(text(smtp_client_feature(p, c"8bitmime".as_ptr())).as_deref(), Some(""));
     for skip in 0..3 {
         let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
         let name_out: *mut *const c_char = if skip == 0 { null_mut() } else { &mut n };
         let params_out: *mut *const c_char = if skip == 1 { null_mut() } else { &mut pa };
-        assert_eq!(smtp_session_feature_get(p, 0, name_out, params_out), smtp_result::Ok);
+        assert_eq!(smtp_client_feature_get(p, 0, name_out, params_out), smtp_result::Ok);
         if skip != 0 {
             assert_eq!(text(n).as_deref(), Some("size"));
         }
@@ -735,13 +696,13 @@ fn null_output_pointers_are_skipped() {
         }
     }
 
-    let rc = smtp_sendmail(p, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
+    let rc = smtp_client_sendmail(p, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null());
     assert_eq!(rc, smtp_result::Ok, "{}", s.message());
-    assert_eq!(smtp_session_refused_count(p), 1);
-    assert_eq!(smtp_session_recipient_count(p), 2);
+    assert_eq!(smtp_client_refused_count(p), 1);
+    assert_eq!(smtp_client_recipient_count(p), 2);
     for skip in 0..4 {
         let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
-        let rc = smtp_session_refused_get(
+        let rc = smtp_client_refused_get(
             p,
             0,
             if skip == 0 { null_mut() } else { &mut a },
@@ -755,7 +716,7 @@ fn null_output_pointers_are_skipped() {
     }
     for skip in 0..5 {
         let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-        let rc = smtp_session_recipient_get(
+        let rc = smtp_client_recipient_get(
             p,
             1,
             if skip == 0 { null_mut() } else { &mut a },
@@ -771,18 +732,7 @@ fn null_output_pointers_are_skipped() {
     }
 
     // An error with an enhanced status: each output NULL in turn.
-    let rc = smtp_sendmail(
-        p,
-        c"refused@example.org".as_ptr(),
-        to.as_ptr(),
-        1,
-        MSG.as_ptr(),
-        MSG.len(),
-        null(),
-        0,
-        null(),
-        0,
-    );
+    let rc = smtp_client_sendmail(p, c"refused@example.org".as_ptr(), to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null());
     assert_eq!(rc, smtp_result::SenderRefused);
     for skip in 0..4 {
         let mut v = [UNTOUCHED_INT; 3];
@@ -790,7 +740,7 @@ fn null_output_pointers_are_skipped() {
         let c: *mut i32 = if skip == 0 { null_mut() } else { c };
         let sub: *mut i32 = if skip == 1 { null_mut() } else { sub };
         let d: *mut i32 = if skip == 2 { null_mut() } else { d };
-        assert!(smtp_session_last_error_enhanced_status(p, c, sub, d));
+        assert!(smtp_client_last_error_enhanced_status(p, c, sub, d));
         let mut expected = [5, 7, 1];
         if skip < 3 {
             expected[skip] = UNTOUCHED_INT;
@@ -804,18 +754,18 @@ fn null_output_pointers_are_skipped() {
 #[test]
 fn out_of_range_index_getters_return_invalid_argument() {
     fn check(p: *mut smtp_client, features: usize, refused: usize, recipients: usize) {
-        assert_eq!(smtp_session_feature_count(p), features);
-        assert_eq!(smtp_session_refused_count(p), refused);
-        assert_eq!(smtp_session_recipient_count(p), recipients);
+        assert_eq!(smtp_client_feature_count(p), features);
+        assert_eq!(smtp_client_refused_count(p), refused);
+        assert_eq!(smtp_client_recipient_count(p), recipients);
         for i in [features, features + 1, usize::MAX] {
             let (mut n, mut pa) = (untouched_ptr(), untouched_ptr());
-            assert_eq!(smtp_session_feature_get(p, i, &mut n, &mut pa), smtp_result::InvalidArgument, "feature {i}");
+            assert_eq!(smtp_client_feature_get(p, i, &mut n, &mut pa), smtp_result::InvalidArgument, "feature {i}");
             assert_eq!((n, pa), (untouched_ptr(), untouched_ptr()));
         }
         for i in [refused, refused + 1, usize::MAX] {
             let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
             assert_eq!(
-                smtp_session_refused_get(p, i, &mut a, &mut c, &mut t),
+                smtp_client_refused_get(p, i, &mut a, &mut c, &mut t),
                 smtp_result::InvalidArgument,
                 "refused {i}"
             );
@@ -823,12 +773,12 @@ fn out_of_range_index_getters_return_invalid_argument() {
         }
         for i in [recipients, recipients + 1, usize::MAX] {
             let (mut a, mut r, mut d, mut t) = (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr());
-            let rc = smtp_session_recipient_get(p, i, &mut a, &mut r, &mut d, &mut t);
+            let rc = smtp_client_recipient_get(p, i, &mut a, &mut r, &mut d, &mut t);
             assert_eq!(rc, smtp_result::InvalidArgument, "recipient {i}");
             assert_eq!((a, r, d, t), (untouched_ptr(), UNTOUCHED_INT, UNTOUCHED_INT, untouched_ptr()));
         }
         // Getters do not change the last result.
-        assert_eq!(smtp_session_last_result(p), smtp_result::Ok as i32);
+        assert_eq!(smtp_client_last_result(p), smtp_result::Ok as i32);
     }
     let fresh = Session::new();
     check(fresh.0, 0, 0, 0);
@@ -836,9 +786,8 @@ fn out_of_range_index_getters_return_invalid_argument() {
     let server = Server::start();
     let s = Session::connected(&server);
     let to: [*const c_char; 2] = [c"good@example.org".as_ptr(), c"bad@example.org".as_ptr()];
-    assert_eq!(smtp_ehlo(s.0, null()), smtp_result::Ok);
-    let rc =
-        smtp_sendmail(s.0, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
+    assert_eq!(smtp_client_ehlo(s.0, null()), smtp_result::Ok);
+    let rc = smtp_client_sendmail(s.0, c"a@example.org".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null());
     assert_eq!(rc, smtp_result::Ok, "{}", s.message());
     check(s.0, 3, 1, 2);
 }
@@ -855,110 +804,63 @@ fn invalid_utf8_returns_invalid_utf8() {
     let msg = (MSG.as_ptr(), MSG.len());
     type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
     let cases: Vec<Case> = vec![
-        ("set_local_hostname", Box::new(|| smtp_session_set_local_hostname(p, bad)), "name"),
-        ("set_source_address", Box::new(|| smtp_session_set_source_address(p, bad, 0)), "host"),
-        ("set_tls_ca_file", Box::new(|| smtp_session_set_tls_ca_file(p, bad)), "path"),
-        ("set_tls_ca_dir", Box::new(|| smtp_session_set_tls_ca_dir(p, bad)), "path"),
-        ("set_tls_client_cert chain", Box::new(|| smtp_session_set_tls_client_cert(p, bad, a)), "chain_file"),
-        ("set_tls_client_cert key", Box::new(|| smtp_session_set_tls_client_cert(p, a, bad)), "key_file"),
-        ("set_tls_server_name", Box::new(|| smtp_session_set_tls_server_name(p, bad)), "name"),
-        ("login user", Box::new(|| smtp_login(p, bad, a, true)), "user"),
-        ("login password", Box::new(|| smtp_login(p, a, bad, true)), "password"),
-        ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
-        ("login_oauth token", Box::new(|| smtp_login_oauth(p, 0, a, bad)), "token"),
-        ("auth mechanism", Box::new(|| smtp_auth(p, bad, Some(auth_abort), null_mut(), true)), "mechanism"),
+        ("set_local_hostname", Box::new(|| smtp_client_set_local_hostname(p, bad)), "name"),
+        ("set_source_address", Box::new(|| smtp_client_set_source_address(p, bad, 0)), "host"),
+        ("set_tls_ca_file", Box::new(|| smtp_client_set_tls_ca_file(p, bad)), "path"),
+        ("set_tls_ca_dir", Box::new(|| smtp_client_set_tls_ca_dir(p, bad)), "path"),
+        ("set_tls_client_cert chain", Box::new(|| smtp_client_set_tls_client_cert(p, bad, a)), "chain_file"),
+        ("set_tls_client_cert key", Box::new(|| smtp_client_set_tls_client_cert(p, a, bad)), "key_file"),
+        ("set_tls_server_name", Box::new(|| smtp_client_set_tls_server_name(p, bad)), "name"),
+        ("login user", Box::new(|| smtp_client_login(p, bad, a, smtp_initial_response::Send as i32)), "user"),
+        ("login password", Box::new(|| smtp_client_login(p, a, bad, smtp_initial_response::Send as i32)), "password"),
+        ("login_oauth user", Box::new(|| smtp_client_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
+        ("login_oauth token", Box::new(|| smtp_client_login_oauth(p, 0, a, bad)), "token"),
+        (
+            "auth mechanism",
+            Box::new(|| smtp_client_auth(p, bad, Some(auth_abort), null_mut(), smtp_initial_response::Send as i32)),
+            "mechanism",
+        ),
         (
             "sendmail_stream from",
-            Box::new(|| {
-                smtp_sendmail_stream(p, bad, one.as_ptr(), 1, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
-            }),
+            Box::new(|| smtp_client_sendmail_stream(p, bad, one.as_ptr(), 1, Some(read_nothing), null_mut(), null())),
             "from",
         ),
         (
             "sendmail_stream to",
-            Box::new(|| {
-                smtp_sendmail_stream(p, a, bad1.as_ptr(), 2, Some(read_nothing), null_mut(), -1, null(), 0, null(), 0)
-            }),
+            Box::new(|| smtp_client_sendmail_stream(p, a, bad1.as_ptr(), 2, Some(read_nothing), null_mut(), null())),
             "to[1]",
         ),
-        (
-            "sendmail_stream mail_options",
-            Box::new(|| {
-                smtp_sendmail_stream(
-                    p,
-                    a,
-                    one.as_ptr(),
-                    1,
-                    Some(read_nothing),
-                    null_mut(),
-                    -1,
-                    bad1.as_ptr(),
-                    2,
-                    null(),
-                    0,
-                )
-            }),
-            "mail_options[1]",
-        ),
-        ("connect", Box::new(|| smtp_connect(p, bad, 25)), "host"),
-        ("docmd cmd", Box::new(|| smtp_docmd(p, bad, null())), "cmd"),
-        ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), bad)), "args"),
-        ("helo", Box::new(|| smtp_helo(p, bad)), "name"),
-        ("ehlo", Box::new(|| smtp_ehlo(p, bad)), "name"),
-        ("verify", Box::new(|| smtp_verify(p, bad)), "address"),
-        ("expn", Box::new(|| smtp_expn(p, bad)), "address"),
-        ("help", Box::new(|| smtp_help(p, bad)), "args"),
-        ("mail sender", Box::new(|| smtp_mail(p, bad, null(), 0)), "sender"),
-        ("mail options", Box::new(|| smtp_mail(p, a, bad1.as_ptr(), 2)), "options[1]"),
-        ("rcpt recipient", Box::new(|| smtp_rcpt(p, bad, null(), 0)), "recipient"),
-        ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad1.as_ptr(), 2)), "options[1]"),
-        (
-            "sendmail from",
-            Box::new(|| smtp_sendmail(p, bad, one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
-            "from",
-        ),
-        (
-            "sendmail to",
-            Box::new(|| smtp_sendmail(p, a, bad1.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
-            "to[1]",
-        ),
-        (
-            "sendmail mail_options",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad1.as_ptr(), 2, null(), 0)),
-            "mail_options[1]",
-        ),
-        (
-            "sendmail rcpt_options",
-            Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad1.as_ptr(), 2)),
-            "rcpt_options[1]",
-        ),
+        ("connect", Box::new(|| smtp_client_connect(p, bad, 25)), "host"),
+        ("docmd cmd", Box::new(|| smtp_client_docmd(p, bad, null())), "cmd"),
+        ("docmd args", Box::new(|| smtp_client_docmd(p, c"NOOP".as_ptr(), bad)), "args"),
+        ("helo", Box::new(|| smtp_client_helo(p, bad)), "name"),
+        ("ehlo", Box::new(|| smtp_client_ehlo(p, bad)), "name"),
+        ("verify", Box::new(|| smtp_client_verify(p, bad)), "address"),
+        ("expn", Box::new(|| smtp_client_expn(p, bad)), "address"),
+        ("help", Box::new(|| smtp_client_help(p, bad)), "args"),
+        ("mail sender", Box::new(|| smtp_client_mail(p, bad, null(), 0)), "sender"),
+        ("mail options", Box::new(|| smtp_client_mail(p, a, bad1.as_ptr(), 2)), "options[1]"),
+        ("rcpt recipient", Box::new(|| smtp_client_rcpt(p, bad, null(), 0)), "recipient"),
+        ("rcpt options", Box::new(|| smtp_client_rcpt(p, a, bad1.as_ptr(), 2)), "options[1]"),
+        ("sendmail from", Box::new(|| smtp_client_sendmail(p, bad, one.as_ptr(), 1, msg.0, msg.1, null())), "from"),
+        ("sendmail to", Box::new(|| smtp_client_sendmail(p, a, bad1.as_ptr(), 2, msg.0, msg.1, null())), "to[1]"),
         (
             "send_message from",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, bad, one.as_ptr(), 1, null(), 0, null(), 0)),
+            Box::new(|| smtp_client_send_message(p, msg.0, msg.1, bad, one.as_ptr(), 1, null())),
             "from",
         ),
         (
             "send_message to",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, bad1.as_ptr(), 2, null(), 0, null(), 0)),
+            Box::new(|| smtp_client_send_message(p, msg.0, msg.1, a, bad1.as_ptr(), 2, null())),
             "to[1]",
-        ),
-        (
-            "send_message mail_options",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, bad1.as_ptr(), 2, null(), 0)),
-            "mail_options[1]",
-        ),
-        (
-            "send_message rcpt_options",
-            Box::new(|| smtp_send_message(p, msg.0, msg.1, a, one.as_ptr(), 1, null(), 0, bad1.as_ptr(), 2)),
-            "rcpt_options[1]",
         ),
     ];
     for (what, call, arg) in &cases {
         assert_eq!(call(), smtp_result::InvalidUtf8, "{what}");
         s.assert_error(smtp_result::InvalidUtf8, &[&format!("{arg} is not valid UTF-8")], what);
     }
-    assert!(!smtp_has_extn(p, bad));
-    assert!(smtp_session_feature(p, bad).is_null());
+    assert!(!smtp_client_has_extn(p, bad));
+    assert!(smtp_client_feature(p, bad).is_null());
 }
 
 /// CR or LF in anything that ends up on a command line: INVALID_ARGUMENT naming the argument
@@ -981,67 +883,49 @@ fn cr_and_lf_in_arguments_return_invalid_argument() {
             let p = s.0;
             type Case<'a> = (&'a str, Box<dyn Fn() -> smtp_result + 'a>, &'a str);
             let cases: Vec<Case> = vec![
-                (
-                    "set_local_hostname",
-                    Box::new(|| smtp_session_set_local_hostname(p, word.as_ptr())),
-                    "local hostname",
-                ),
+                ("set_local_hostname", Box::new(|| smtp_client_set_local_hostname(p, word.as_ptr())), "local hostname"),
                 (
                     "set_source_address",
-                    Box::new(|| smtp_session_set_source_address(p, word.as_ptr(), 0)),
+                    Box::new(|| smtp_client_set_source_address(p, word.as_ptr(), 0)),
                     "source address",
                 ),
                 (
                     "set_tls_server_name",
-                    Box::new(|| smtp_session_set_tls_server_name(p, word.as_ptr())),
+                    Box::new(|| smtp_client_set_tls_server_name(p, word.as_ptr())),
                     "TLS server name",
                 ),
-                ("docmd cmd", Box::new(|| smtp_docmd(p, word.as_ptr(), null())), "command"),
-                ("docmd args", Box::new(|| smtp_docmd(p, c"NOOP".as_ptr(), word.as_ptr())), "command argument"),
-                ("helo", Box::new(|| smtp_helo(p, word.as_ptr())), "HELO name"),
-                ("ehlo", Box::new(|| smtp_ehlo(p, word.as_ptr())), "HELO name"),
-                ("verify", Box::new(|| smtp_verify(p, addr.as_ptr())), "address"),
-                ("expn", Box::new(|| smtp_expn(p, addr.as_ptr())), "address"),
-                ("help", Box::new(|| smtp_help(p, word.as_ptr())), "command argument"),
-                ("mail sender", Box::new(|| smtp_mail(p, addr.as_ptr(), null(), 0)), "address"),
-                ("mail options", Box::new(|| smtp_mail(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
-                ("rcpt recipient", Box::new(|| smtp_rcpt(p, addr.as_ptr(), null(), 0)), "address"),
-                ("rcpt options", Box::new(|| smtp_rcpt(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
+                ("docmd cmd", Box::new(|| smtp_client_docmd(p, word.as_ptr(), null())), "command"),
+                ("docmd args", Box::new(|| smtp_client_docmd(p, c"NOOP".as_ptr(), word.as_ptr())), "command argument"),
+                ("helo", Box::new(|| smtp_client_helo(p, word.as_ptr())), "HELO name"),
+                ("ehlo", Box::new(|| smtp_client_ehlo(p, word.as_ptr())), "HELO name"),
+                ("verify", Box::new(|| smtp_client_verify(p, addr.as_ptr())), "address"),
+                ("expn", Box::new(|| smtp_client_expn(p, addr.as_ptr())), "address"),
+                ("help", Box::new(|| smtp_client_help(p, word.as_ptr())), "command argument"),
+                ("mail sender", Box::new(|| smtp_client_mail(p, addr.as_ptr(), null(), 0)), "address"),
+                ("mail options", Box::new(|| smtp_client_mail(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
+                ("rcpt recipient", Box::new(|| smtp_client_rcpt(p, addr.as_ptr(), null(), 0)), "address"),
+                ("rcpt options", Box::new(|| smtp_client_rcpt(p, a, bad_opt.as_ptr(), 1)), "ESMTP option"),
                 (
                     "sendmail from",
-                    Box::new(|| smtp_sendmail(p, addr.as_ptr(), one.as_ptr(), 1, msg.0, msg.1, null(), 0, null(), 0)),
+                    Box::new(|| smtp_client_sendmail(p, addr.as_ptr(), one.as_ptr(), 1, msg.0, msg.1, null())),
                     "address",
                 ),
                 (
                     "sendmail to",
-                    Box::new(|| smtp_sendmail(p, a, bad_to.as_ptr(), 2, msg.0, msg.1, null(), 0, null(), 0)),
+                    Box::new(|| smtp_client_sendmail(p, a, bad_to.as_ptr(), 2, msg.0, msg.1, null())),
                     "address",
-                ),
-                (
-                    "sendmail mail_options",
-                    Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, bad_opt.as_ptr(), 1, null(), 0)),
-                    "ESMTP option",
-                ),
-                (
-                    "sendmail rcpt_options",
-                    Box::new(|| smtp_sendmail(p, a, one.as_ptr(), 1, msg.0, msg.1, null(), 0, bad_opt.as_ptr(), 1)),
-                    "ESMTP option",
                 ),
                 (
                     "sendmail_stream from",
                     Box::new(|| {
-                        smtp_sendmail_stream(
+                        smtp_client_sendmail_stream(
                             p,
                             addr.as_ptr(),
                             one.as_ptr(),
                             1,
                             Some(read_nothing),
                             null_mut(),
-                            -1,
                             null(),
-                            0,
-                            null(),
-                            0,
                         )
                     }),
                     "address",
@@ -1049,44 +933,27 @@ fn cr_and_lf_in_arguments_return_invalid_argument() {
                 (
                     "sendmail_stream to",
                     Box::new(|| {
-                        smtp_sendmail_stream(
-                            p,
-                            a,
-                            bad_to.as_ptr(),
-                            2,
-                            Some(read_nothing),
-                            null_mut(),
-                            -1,
-                            null(),
-                            0,
-                            null(),
-                            0,
-                        )
+                        smtp_client_sendmail_stream(p, a, bad_to.as_ptr(), 2, Some(read_nothing), null_mut(), null())
                     }),
                     "address",
                 ),
                 (
-                    "sendmail_stream rcpt_options",
+                    "login user",
                     Box::new(|| {
-                        smtp_sendmail_stream(
-                            p,
-                            a,
-                            one.as_ptr(),
-                            1,
-                            Some(read_nothing),
-                            null_mut(),
-                            -1,
-                            null(),
-                            0,
-                            bad_opt.as_ptr(),
-                            1,
-                        )
+                        smtp_client_login(p, word.as_ptr(), c"pw".as_ptr(), smtp_initial_response::Send as i32)
                     }),
-                    "ESMTP option",
+                    "user",
                 ),
-                ("login user", Box::new(|| smtp_login(p, word.as_ptr(), c"pw".as_ptr(), true)), "user"),
-                ("login password", Box::new(|| smtp_login(p, c"u".as_ptr(), word.as_ptr(), true)), "password"),
-                ("login_oauth user", Box::new(|| smtp_login_oauth(p, 0, word.as_ptr(), c"tok".as_ptr())), "user"),
+                (
+                    "login password",
+                    Box::new(|| smtp_client_login(p, c"u".as_ptr(), word.as_ptr(), smtp_initial_response::Send as i32)),
+                    "password",
+                ),
+                (
+                    "login_oauth user",
+                    Box::new(|| smtp_client_login_oauth(p, 0, word.as_ptr(), c"tok".as_ptr())),
+                    "user",
+                ),
             ];
             for (what, call, arg) in &cases {
                 assert_eq!(call(), smtp_result::InvalidArgument, "{what} with {name}");
@@ -1095,11 +962,14 @@ fn cr_and_lf_in_arguments_return_invalid_argument() {
         }
         // A mechanism name with CR / LF is not a valid name (the message shows it as '?').
         for s in [&unconnected, &connected] {
-            assert_eq!(smtp_auth(s.0, word.as_ptr(), Some(auth_abort), null_mut(), true), smtp_result::InvalidArgument);
+            assert_eq!(
+                smtp_client_auth(s.0, word.as_ptr(), Some(auth_abort), null_mut(), smtp_initial_response::Send as i32),
+                smtp_result::InvalidArgument
+            );
             s.assert_error(smtp_result::InvalidArgument, &["SASL mechanism name", "client.example?RSET"], "auth");
         }
         // connect's host (unconnected only: connected, it would be BAD_STATE or refused anyway).
-        assert_eq!(smtp_connect(unconnected.0, word.as_ptr(), 25), smtp_result::InvalidArgument);
+        assert_eq!(smtp_client_connect(unconnected.0, word.as_ptr(), 25), smtp_result::InvalidArgument);
         unconnected.assert_error(
             smtp_result::InvalidArgument,
             &["host", &format!("contains a {name} character")],
@@ -1109,10 +979,10 @@ fn cr_and_lf_in_arguments_return_invalid_argument() {
     // Nothing reached the server: only the NOOP of each `lines` round trip.
     let after = server.lines(&connected);
     assert_eq!(&after[before.len()..], ["NOOP\r\n"], "refused calls sent bytes");
-    assert!(smtp_session_is_connected(connected.0));
+    assert!(smtp_client_is_connected(connected.0));
 }
 
-/// `smtp_send_message` checks its explicit from / to after it checks the connection and sends
+/// `smtp_client_send_message` checks its explicit from / to after it checks the connection and sends
 /// EHLO: unconnected, CR/LF in `from` gives SERVER_DISCONNECTED instead of INVALID_ARGUMENT,
 /// and connected, EHLO goes out before the refusal ("nothing was sent" is documented).
 #[test]
@@ -1124,7 +994,7 @@ fn send_message_checks_arguments_before_sending() {
     let one: [*const c_char; 1] = [c"b@example.org".as_ptr()];
     let before = server.lines(&connected);
     for s in [&unconnected, &connected] {
-        let rc = smtp_send_message(s.0, MSG.as_ptr(), MSG.len(), bad, one.as_ptr(), 1, null(), 0, null(), 0);
+        let rc = smtp_client_send_message(s.0, MSG.as_ptr(), MSG.len(), bad, one.as_ptr(), 1, null());
         assert_eq!(rc, smtp_result::InvalidArgument);
         s.assert_error(smtp_result::InvalidArgument, &["address", "contains a CR character"], "send_message");
     }
@@ -1137,33 +1007,37 @@ fn send_message_checks_arguments_before_sending() {
 fn settings_refuse_bad_values() {
     let s = Session::new();
     for level in [-1, 3, i32::MIN, i32::MAX] {
-        assert_eq!(smtp_session_set_debuglevel(s.0, level), smtp_result::InvalidArgument, "level {level}");
+        assert_eq!(smtp_client_set_debuglevel(s.0, level), smtp_result::InvalidArgument, "level {level}");
         s.assert_error(smtp_result::InvalidArgument, &[&format!("debug level {level}")], "set_debuglevel");
     }
     for level in 0..=2 {
-        assert_eq!(smtp_session_set_debuglevel(s.0, level), smtp_result::Ok);
+        assert_eq!(smtp_client_set_debuglevel(s.0, level), smtp_result::Ok);
     }
     for name in [c"", c"two words"] {
-        assert_eq!(smtp_session_set_local_hostname(s.0, name.as_ptr()), smtp_result::InvalidArgument, "{name:?}");
+        assert_eq!(smtp_client_set_local_hostname(s.0, name.as_ptr()), smtp_result::InvalidArgument, "{name:?}");
         s.assert_error(smtp_result::InvalidArgument, &["local hostname"], "set_local_hostname");
     }
-    assert_eq!(smtp_session_set_timeout_ms(s.0, 0), smtp_result::Ok);
+    assert_eq!(smtp_client_set_timeout_ms(s.0, 0), smtp_result::Ok);
     for v in [0, 11, 14, -12] {
-        assert_eq!(smtp_session_set_tls_min_version(s.0, v), smtp_result::InvalidArgument, "TLS version {v}");
+        assert_eq!(smtp_client_set_tls_min_version(s.0, v), smtp_result::InvalidArgument, "TLS version {v}");
         s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown TLS version {v}")], "set_tls_min_version");
     }
     for v in [12, 13] {
-        assert_eq!(smtp_session_set_tls_min_version(s.0, v), smtp_result::Ok);
+        assert_eq!(smtp_client_set_tls_min_version(s.0, v), smtp_result::Ok);
     }
     for v in [3, -1, i32::MAX] {
-        assert_eq!(smtp_session_set_tls_policy(s.0, v), smtp_result::InvalidArgument, "TLS policy {v}");
+        assert_eq!(smtp_client_set_tls_policy(s.0, v), smtp_result::InvalidArgument, "TLS policy {v}");
         s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown TLS policy {v}")], "set_tls_policy");
     }
     for v in 0..=2 {
-        assert_eq!(smtp_session_set_tls_policy(s.0, v), smtp_result::Ok);
+        assert_eq!(smtp_client_set_tls_policy(s.0, v), smtp_result::Ok);
     }
     for v in [2, -1, i32::MIN] {
-        assert_eq!(smtp_login_oauth(s.0, v, c"u".as_ptr(), c"tok".as_ptr()), smtp_result::InvalidArgument, "OAuth {v}");
+        assert_eq!(
+            smtp_client_login_oauth(s.0, v, c"u".as_ptr(), c"tok".as_ptr()),
+            smtp_result::InvalidArgument,
+            "OAuth {v}"
+        );
         s.assert_error(smtp_result::InvalidArgument, &[&format!("unknown OAuth mechanism {v}")], "login_oauth");
     }
 }
@@ -1176,25 +1050,25 @@ fn last_result_tracks_the_last_mutating_call() {
     let other = Session::new();
     assert_eq!(s.last_result(), smtp_result::Ok as i32);
     assert_eq!(s.message(), "");
-    assert_eq!(smtp_noop(s.0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_noop(s.0), smtp_result::ServerDisconnected);
     s.assert_error(smtp_result::ServerDisconnected, &["not connected"], "noop");
     // getters, NULL sessions and another session leave it alone
-    let _ = smtp_session_feature_count(s.0);
-    let _ = smtp_session_last_error_message(s.0);
-    assert_eq!(smtp_noop(null_mut()), smtp_result::NullArgument);
-    assert_eq!(smtp_session_set_timeout_ms(other.0, 10), smtp_result::Ok);
-    assert_eq!(smtp_session_set_debuglevel(other.0, 9), smtp_result::InvalidArgument);
+    let _ = smtp_client_feature_count(s.0);
+    let _ = smtp_client_last_error_message(s.0);
+    assert_eq!(smtp_client_noop(null_mut()), smtp_result::NullArgument);
+    assert_eq!(smtp_client_set_timeout_ms(other.0, 10), smtp_result::Ok);
+    assert_eq!(smtp_client_set_debuglevel(other.0, 9), smtp_result::InvalidArgument);
     assert_eq!(s.last_result(), smtp_result::ServerDisconnected as i32);
     assert_eq!(other.last_result(), smtp_result::InvalidArgument as i32);
     // the next error replaces it
-    assert_eq!(smtp_verify(s.0, null()), smtp_result::NullArgument);
+    assert_eq!(smtp_client_verify(s.0, null()), smtp_result::NullArgument);
     s.assert_error(smtp_result::NullArgument, &["address is NULL"], "verify");
     // a success resets code and message
-    assert_eq!(smtp_session_set_timeout_ms(s.0, 1000), smtp_result::Ok);
+    assert_eq!(smtp_client_set_timeout_ms(s.0, 1000), smtp_result::Ok);
     assert_eq!(s.last_result(), smtp_result::Ok as i32);
     assert_eq!(s.message(), "");
-    assert_eq!(smtp_helo(s.0, c"bad\nname".as_ptr()), smtp_result::InvalidArgument);
-    assert_eq!(smtp_close(s.0), smtp_result::Ok); // closing a closed session is not an error
+    assert_eq!(smtp_client_helo(s.0, c"bad\nname".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_client_close(s.0), smtp_result::Ok); // closing a closed session is not an error
     assert_eq!(s.last_result(), smtp_result::Ok as i32);
     assert_eq!(s.message(), "");
 }
@@ -1204,22 +1078,22 @@ fn last_result_tracks_the_last_mutating_call() {
 #[test]
 fn error_details() {
     fn assert_no_detail(p: *mut smtp_client, when: &str) {
-        assert_eq!(smtp_session_last_error_reply_code(p), 0, "{when}");
-        assert_eq!(text(smtp_session_last_error_reply_text(p)).as_deref(), Some(""), "{when}");
+        assert_eq!(smtp_client_last_error_reply_code(p), 0, "{when}");
+        assert_eq!(text(smtp_client_last_error_reply_text(p)).as_deref(), Some(""), "{when}");
         let mut v = [UNTOUCHED_INT; 3];
         let [a, b, c] = &mut v;
-        assert!(!smtp_session_last_error_enhanced_status(p, a, b, c), "{when}");
+        assert!(!smtp_client_last_error_enhanced_status(p, a, b, c), "{when}");
         assert_eq!(v, [UNTOUCHED_INT; 3], "{when}");
-        assert!(smtp_session_last_error_sender(p).is_null(), "{when}");
-        assert_eq!(smtp_session_last_callback_value(p), 0, "{when}");
+        assert!(smtp_client_last_error_sender(p).is_null(), "{when}");
+        assert_eq!(smtp_client_last_callback_value(p), 0, "{when}");
     }
     let fresh = Session::new();
     assert_no_detail(fresh.0, "fresh session");
-    assert_eq!(smtp_mail(fresh.0, null(), null(), 0), smtp_result::NullArgument);
+    assert_eq!(smtp_client_mail(fresh.0, null(), null(), 0), smtp_result::NullArgument);
     assert_no_detail(fresh.0, "NULL_ARGUMENT");
-    assert_eq!(smtp_mail(fresh.0, c"a\r@b".as_ptr(), null(), 0), smtp_result::InvalidArgument);
+    assert_eq!(smtp_client_mail(fresh.0, c"a\r@b".as_ptr(), null(), 0), smtp_result::InvalidArgument);
     assert_no_detail(fresh.0, "INVALID_ARGUMENT");
-    assert_eq!(smtp_noop(fresh.0), smtp_result::ServerDisconnected);
+    assert_eq!(smtp_client_noop(fresh.0), smtp_result::ServerDisconnected);
     assert_no_detail(fresh.0, "SERVER_DISCONNECTED");
 
     let server = Server::start();
@@ -1227,46 +1101,46 @@ fn error_details() {
     let to: [*const c_char; 1] = [c"b@example.org".as_ptr()];
     let from = c"refused@example.org".as_ptr();
     assert_eq!(
-        smtp_sendmail(s.0, from, to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0),
+        smtp_client_sendmail(s.0, from, to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null()),
         smtp_result::SenderRefused
     );
-    assert_eq!(smtp_session_last_error_reply_code(s.0), 550);
-    assert_eq!(text(smtp_session_last_error_reply_text(s.0)).as_deref(), Some("5.7.1 sender refused"));
-    assert_eq!(text(smtp_session_last_error_sender(s.0)).as_deref(), Some("refused@example.org"));
+    assert_eq!(smtp_client_last_error_reply_code(s.0), 550);
+    assert_eq!(text(smtp_client_last_error_reply_text(s.0)).as_deref(), Some("5.7.1 sender refused"));
+    assert_eq!(text(smtp_client_last_error_sender(s.0)).as_deref(), Some("refused@example.org"));
     let mut v = [0; 3];
     let [a, b, c] = &mut v;
-    assert!(smtp_session_last_error_enhanced_status(s.0, a, b, c));
+    assert!(smtp_client_last_error_enhanced_status(s.0, a, b, c));
     assert_eq!(v, [5, 7, 1]);
     // a success clears the detail
-    assert_eq!(smtp_noop(s.0), smtp_result::Ok);
+    assert_eq!(smtp_client_noop(s.0), smtp_result::Ok);
     assert_eq!(s.last_result(), smtp_result::Ok as i32);
     assert_no_detail(s.0, "after a success");
-    assert_eq!(smtp_session_last_reply_code(s.0), 250);
-    assert_eq!(text(smtp_session_last_reply_text(s.0)).as_deref(), Some("ok"));
+    assert_eq!(smtp_client_last_reply_code(s.0), 250);
+    assert_eq!(text(smtp_client_last_reply_text(s.0)).as_deref(), Some("ok"));
 }
 
-/// Every command before smtp_connect is SERVER_DISCONNECTED (smtplib's SMTPServerDisconnected).
+/// Every command before smtp_client_connect is SERVER_DISCONNECTED (smtplib's SMTPServerDisconnected).
 #[test]
 fn commands_before_connect_return_server_disconnected() {
     let skip = [
-        "smtp_session_set_local_hostname",
-        "smtp_session_set_timeout_ms",
-        "smtp_session_set_source_address",
-        "smtp_session_set_debuglevel",
-        "smtp_session_set_debug_callback",
-        "smtp_connect",
-        "smtp_close",
-        "smtp_session_set_tls_ca_file",
-        "smtp_session_set_tls_ca_dir",
-        "smtp_session_set_tls_client_cert",
-        "smtp_session_set_tls_min_version",
-        "smtp_session_set_tls_server_name",
-        "smtp_session_set_tls_insecure_skip_verify",
-        "smtp_session_set_tls_policy",
-        "smtp_session_set_pipelining",
-        "smtp_session_set_chunking",
-        "smtp_session_set_allow_cleartext_credentials",
-        "smtp_session_set_local_peer_is_safe",
+        "smtp_client_set_local_hostname",
+        "smtp_client_set_timeout_ms",
+        "smtp_client_set_source_address",
+        "smtp_client_set_debuglevel",
+        "smtp_client_set_debug_callback",
+        "smtp_client_connect",
+        "smtp_client_close",
+        "smtp_client_set_tls_ca_file",
+        "smtp_client_set_tls_ca_dir",
+        "smtp_client_set_tls_client_cert",
+        "smtp_client_set_tls_min_version",
+        "smtp_client_set_tls_server_name",
+        "smtp_client_set_tls_verify",
+        "smtp_client_set_tls_policy",
+        "smtp_client_set_pipelining",
+        "smtp_client_set_chunking",
+        "smtp_client_set_cleartext_credentials",
+        "smtp_client_set_local_peer",
     ];
     let mut checked = 0;
     for (name, call) in mutating_calls() {
@@ -1276,19 +1150,19 @@ fn commands_before_connect_return_server_disconnected() {
         let s = Session::new();
         assert_eq!(call(s.0), smtp_result::ServerDisconnected, "{name} before connect: {}", s.message());
         s.assert_error(smtp_result::ServerDisconnected, &["not connected"], name);
-        assert!(!smtp_session_is_connected(s.0));
+        assert!(!smtp_client_is_connected(s.0));
         checked += 1;
     }
     assert_eq!(checked, 20);
     // An SMTPS session is TLS by construction: STARTTLS is BAD_STATE even before connecting.
-    let smtps = smtp_session_new(smtp_session_kind::Smtps as i32);
-    assert_eq!(smtp_starttls(smtps), smtp_result::BadState);
-    assert_eq!(smtp_noop(smtps), smtp_result::ServerDisconnected);
-    smtp_session_free(smtps);
+    let smtps = smtp_client_new(smtp_client_kind::Smtps as i32);
+    assert_eq!(smtp_client_starttls(smtps), smtp_result::BadState);
+    assert_eq!(smtp_client_noop(smtps), smtp_result::ServerDisconnected);
+    smtp_client_free(smtps);
     // settings and close work unconnected
     let s = Session::new();
     for (name, call) in mutating_calls() {
-        if skip.contains(&name) && name != "smtp_connect" {
+        if skip.contains(&name) && name != "smtp_client_connect" {
             assert_eq!(call(s.0), smtp_result::Ok, "{name} unconnected: {}", s.message());
         }
     }
@@ -1333,7 +1207,13 @@ fn auth_response_writer() {
     let server = Server::start();
     let s = Session::connected(&server);
     let mut seen = Seen::default();
-    let rc = smtp_auth(s.0, c"plain".as_ptr(), Some(respond), &mut seen as *mut Seen as *mut c_void, true);
+    let rc = smtp_client_auth(
+        s.0,
+        c"plain".as_ptr(),
+        Some(respond),
+        &mut seen as *mut Seen as *mut c_void,
+        smtp_initial_response::Send as i32,
+    );
     assert_eq!(rc, smtp_result::Ok, "{}", s.message());
     assert_eq!(seen.calls, [(true, true, 0)], "one initial call, without a challenge");
     assert_eq!(
@@ -1361,29 +1241,22 @@ fn absurd_counts_are_refused_before_any_read() {
         .into_iter()
         .flat_map(|n| {
             [
-                (format!("mail options n={n}"), smtp_mail(s.0, from, o, n)),
-                (format!("rcpt options n={n}"), smtp_rcpt(s.0, from, o, n)),
-                (format!("sendmail to n={n}"), smtp_sendmail(s.0, from, o, n, b, 1, null(), 0, null(), 0)),
-                (format!("sendmail mail_options n={n}"), smtp_sendmail(s.0, from, o, 1, b, 1, o, n, null(), 0)),
-                (format!("sendmail rcpt_options n={n}"), smtp_sendmail(s.0, from, o, 1, b, 1, null(), 0, o, n)),
-                (format!("send_message to n={n}"), smtp_send_message(s.0, b, 1, from, o, n, null(), 0, null(), 0)),
-                (format!("send_message mail_options n={n}"), smtp_send_message(s.0, b, 1, from, o, 1, o, n, null(), 0)),
-                (format!("send_message rcpt_options n={n}"), smtp_send_message(s.0, b, 1, from, o, 1, null(), 0, o, n)),
+                (format!("mail options n={n}"), smtp_client_mail(s.0, from, o, n)),
+                (format!("rcpt options n={n}"), smtp_client_rcpt(s.0, from, o, n)),
+                (format!("sendmail to n={n}"), smtp_client_sendmail(s.0, from, o, n, b, 1, null())),
+                (format!("send_message to n={n}"), smtp_client_send_message(s.0, b, 1, from, o, n, null())),
             ]
         })
         .chain([
-            ("data len".to_string(), smtp_data(s.0, b, bytes_too_big)),
-            ("data len usize::MAX".to_string(), smtp_data(s.0, b, usize::MAX)),
-            ("sendmail msg len".to_string(), smtp_sendmail(s.0, from, o, 1, b, bytes_too_big, null(), 0, null(), 0)),
-            (
-                "send_message msg len".to_string(),
-                smtp_send_message(s.0, b, usize::MAX, from, o, 1, null(), 0, null(), 0),
-            ),
+            ("data len".to_string(), smtp_client_data(s.0, b, bytes_too_big)),
+            ("data len usize::MAX".to_string(), smtp_client_data(s.0, b, usize::MAX)),
+            ("sendmail msg len".to_string(), smtp_client_sendmail(s.0, from, o, 1, b, bytes_too_big, null())),
+            ("send_message msg len".to_string(), smtp_client_send_message(s.0, b, usize::MAX, from, o, 1, null())),
         ])
         .collect();
     for (what, rc) in calls {
         assert_eq!(rc, smtp_result::InvalidArgument, "{what}");
-        let message = text(smtp_session_last_error_message(s.0)).unwrap_or_default();
+        let message = text(smtp_client_last_error_message(s.0)).unwrap_or_default();
         assert!(message.contains("larger than any buffer"), "{what}: {message}");
     }
 }

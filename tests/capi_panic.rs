@@ -1,6 +1,6 @@
 //! The guard's panic path, through the exported symbols.
 //!
-//! Needs the `test-panic` feature, with which `smtp_docmd` panics inside its guard when the
+//! Needs the `test-panic` feature, with which `smtp_client_docmd` panics inside its guard when the
 //! command is exactly `__SMTPCLIENT_TEST_PANIC__` (nothing else can make the library panic on
 //! purpose). Run: `cargo test --features test-panic --test capi_panic`.
 //!
@@ -47,62 +47,64 @@ fn mutating_calls() -> Vec<Mutating> {
     const TO: [*const c_char; 1] = [c"b@example.org".as_ptr()];
     let m = |n: &'static str, f: fn(*mut smtp_client) -> smtp_result| -> Mutating { (n, f) };
     vec![
-        m("smtp_session_set_local_hostname", |s| smtp_session_set_local_hostname(s, c"x.example".as_ptr())),
-        m("smtp_session_set_timeout_ms", |s| smtp_session_set_timeout_ms(s, 1)),
-        m("smtp_session_set_source_address", |s| smtp_session_set_source_address(s, null(), 0)),
-        m("smtp_session_set_debuglevel", |s| smtp_session_set_debuglevel(s, 0)),
-        m("smtp_session_set_debug_callback", |s| smtp_session_set_debug_callback(s, None, null_mut(), None)),
-        m("smtp_connect", |s| smtp_connect(s, c"127.0.0.1".as_ptr(), 1)),
-        m("smtp_quit", |s| smtp_quit(s)),
-        m("smtp_close", |s| smtp_close(s)),
-        m("smtp_docmd", |s| smtp_docmd(s, c"NOOP".as_ptr(), null())),
-        m("smtp_helo", |s| smtp_helo(s, null())),
-        m("smtp_ehlo", |s| smtp_ehlo(s, null())),
-        m("smtp_ehlo_or_helo_if_needed", |s| smtp_ehlo_or_helo_if_needed(s)),
-        m("smtp_verify", |s| smtp_verify(s, c"a@example.org".as_ptr())),
-        m("smtp_expn", |s| smtp_expn(s, c"a@example.org".as_ptr())),
-        m("smtp_help", |s| smtp_help(s, null())),
-        m("smtp_rset", |s| smtp_rset(s)),
-        m("smtp_noop", |s| smtp_noop(s)),
-        m("smtp_mail", |s| smtp_mail(s, c"a@example.org".as_ptr(), null(), 0)),
-        m("smtp_rcpt", |s| smtp_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
-        m("smtp_data", |s| smtp_data(s, MSG.as_ptr(), MSG.len())),
-        m("smtp_sendmail", |s| {
-            smtp_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0)
+        m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, c"x.example".as_ptr())),
+        m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, 1)),
+        m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
+        m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
+        m("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),
+        m("smtp_client_connect", |s| smtp_client_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_client_quit", |s| smtp_client_quit(s)),
+        m("smtp_client_close", |s| smtp_client_close(s)),
+        m("smtp_client_docmd", |s| smtp_client_docmd(s, c"NOOP".as_ptr(), null())),
+        m("smtp_client_helo", |s| smtp_client_helo(s, null())),
+        m("smtp_client_ehlo", |s| smtp_client_ehlo(s, null())),
+        m("smtp_client_ehlo_or_helo_if_needed", |s| smtp_client_ehlo_or_helo_if_needed(s)),
+        m("smtp_client_verify", |s| smtp_client_verify(s, c"a@example.org".as_ptr())),
+        m("smtp_client_expn", |s| smtp_client_expn(s, c"a@example.org".as_ptr())),
+        m("smtp_client_help", |s| smtp_client_help(s, null())),
+        m("smtp_client_rset", |s| smtp_client_rset(s)),
+        m("smtp_client_noop", |s| smtp_client_noop(s)),
+        m("smtp_client_mail", |s| smtp_client_mail(s, c"a@example.org".as_ptr(), null(), 0)),
+        m("smtp_client_rcpt", |s| smtp_client_rcpt(s, c"b@example.org".as_ptr(), null(), 0)),
+        m("smtp_client_data", |s| smtp_client_data(s, MSG.as_ptr(), MSG.len())),
+        m("smtp_client_sendmail", |s| {
+            smtp_client_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
         }),
-        m("smtp_send_message", |s| {
-            smtp_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null(), 0, null(), 0)
+        m("smtp_client_send_message", |s| {
+            smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
         }),
-        m("smtp_session_set_tls_ca_file", |s| smtp_session_set_tls_ca_file(s, null())),
-        m("smtp_session_set_tls_ca_dir", |s| smtp_session_set_tls_ca_dir(s, null())),
-        m("smtp_session_set_tls_client_cert", |s| smtp_session_set_tls_client_cert(s, null(), null())),
-        m("smtp_session_set_tls_min_version", |s| smtp_session_set_tls_min_version(s, 12)),
-        m("smtp_session_set_tls_server_name", |s| smtp_session_set_tls_server_name(s, null())),
-        m("smtp_session_set_tls_insecure_skip_verify", |s| smtp_session_set_tls_insecure_skip_verify(s, false)),
-        m("smtp_session_set_tls_policy", |s| smtp_session_set_tls_policy(s, 0)),
-        m("smtp_starttls", |s| smtp_starttls(s)),
-        m("smtp_sendmail_stream", |s| {
-            smtp_sendmail_stream(
+        m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, null())),
+        m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, null())),
+        m("smtp_client_set_tls_client_cert", |s| smtp_client_set_tls_client_cert(s, null(), null())),
+        m("smtp_client_set_tls_min_version", |s| smtp_client_set_tls_min_version(s, 12)),
+        m("smtp_client_set_tls_server_name", |s| smtp_client_set_tls_server_name(s, null())),
+        m("smtp_client_set_tls_verify", |s| smtp_client_set_tls_verify(s, smtp_tls_verify::Peer as i32)),
+        m("smtp_client_set_tls_policy", |s| smtp_client_set_tls_policy(s, 0)),
+        m("smtp_client_starttls", |s| smtp_client_starttls(s)),
+        m("smtp_client_sendmail_stream", |s| {
+            smtp_client_sendmail_stream(
                 s,
                 c"a@example.org".as_ptr(),
                 TO.as_ptr(),
                 1,
                 Some(read_nothing),
                 null_mut(),
-                -1,
                 null(),
-                0,
-                null(),
-                0,
             )
         }),
-        m("smtp_session_set_pipelining", |s| smtp_session_set_pipelining(s, false)),
-        m("smtp_session_set_chunking", |s| smtp_session_set_chunking(s, false)),
-        m("smtp_login", |s| smtp_login(s, c"user".as_ptr(), c"secret".as_ptr(), true)),
-        m("smtp_login_oauth", |s| smtp_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
-        m("smtp_auth", |s| smtp_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), true)),
-        m("smtp_session_set_allow_cleartext_credentials", |s| smtp_session_set_allow_cleartext_credentials(s, false)),
-        m("smtp_session_set_local_peer_is_safe", |s| smtp_session_set_local_peer_is_safe(s, true)),
+        m("smtp_client_set_pipelining", |s| smtp_client_set_pipelining(s, smtp_extension_use::Never as i32)),
+        m("smtp_client_set_chunking", |s| smtp_client_set_chunking(s, smtp_extension_use::Never as i32)),
+        m("smtp_client_login", |s| {
+            smtp_client_login(s, c"user".as_ptr(), c"secret".as_ptr(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_login_oauth", |s| smtp_client_login_oauth(s, 0, c"user".as_ptr(), c"token".as_ptr())),
+        m("smtp_client_auth", |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_set_cleartext_credentials", |s| {
+            smtp_client_set_cleartext_credentials(s, smtp_cleartext_credentials::Refuse as i32)
+        }),
+        m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
     ]
 }
 
@@ -144,7 +146,7 @@ struct Ctx {
 unsafe extern "C" fn on_event(ud: *mut c_void, kind: i32, _: *const u8, _: usize) {
     let ctx = unsafe { &*(ud as *const Ctx) };
     if kind == smtp_debug_kind::Info as i32 {
-        let rc = smtp_noop(ctx.session.get() as *mut smtp_client);
+        let rc = smtp_client_noop(ctx.session.get() as *mut smtp_client);
         ctx.from_callback.borrow_mut().push(rc);
     }
 }
@@ -157,15 +159,15 @@ unsafe extern "C" fn count_free(ud: *mut c_void) {
 fn panic_is_caught_poisons_the_session_and_free_still_works() {
     let (port, closed) = start_server();
     let ctx = Ctx::default();
-    let other = smtp_session_new(smtp_session_kind::Smtp as i32);
-    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    let other = smtp_client_new(smtp_client_kind::Smtp as i32);
+    let s = smtp_client_new(smtp_client_kind::Smtp as i32);
     ctx.session.set(s as usize);
     let ud = &ctx as *const Ctx as *mut c_void;
-    assert_eq!(smtp_session_set_debug_callback(s, None, ud, Some(count_free)), smtp_result::Ok);
-    assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
-    assert_eq!(smtp_noop(s), smtp_result::Ok);
+    assert_eq!(smtp_client_set_debug_callback(s, None, ud, Some(count_free)), smtp_result::Ok);
+    assert_eq!(smtp_client_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
+    assert_eq!(smtp_client_noop(s), smtp_result::Ok);
 
-    assert_eq!(smtp_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
+    assert_eq!(smtp_client_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
 
     // The connection was closed by the guard (the server sees EOF, not a QUIT).
     let seen = closed.recv_timeout(Duration::from_secs(10)).expect("the connection was not closed");
@@ -174,19 +176,19 @@ fn panic_is_caught_poisons_the_session_and_free_still_works() {
     for (name, call) in mutating_calls() {
         assert_eq!(call(s), smtp_result::Panic, "{name} after a panic");
     }
-    assert_eq!(smtp_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
+    assert_eq!(smtp_client_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
     // Getters give their defaults.
-    assert!(!smtp_session_is_connected(s));
-    assert_eq!(smtp_session_last_reply_code(s), 0);
-    assert_eq!(smtp_session_feature_count(s), 0);
+    assert!(!smtp_client_is_connected(s));
+    assert_eq!(smtp_client_last_reply_code(s), 0);
+    assert_eq!(smtp_client_feature_count(s), 0);
     // Other sessions are unaffected.
-    assert_eq!(smtp_session_set_timeout_ms(other, 5), smtp_result::Ok);
-    assert_eq!(smtp_session_last_result(other), smtp_result::Ok as i32);
+    assert_eq!(smtp_client_set_timeout_ms(other, 5), smtp_result::Ok);
+    assert_eq!(smtp_client_last_result(other), smtp_result::Ok as i32);
     // Free still works, and releases the userdata exactly once.
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 0);
-    smtp_session_free(s);
+    smtp_client_free(s);
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
-    smtp_session_free(other);
+    smtp_client_free(other);
 }
 
 /// After the panic, the session's last result and message say so (the guard records them).
@@ -194,14 +196,14 @@ fn panic_is_caught_poisons_the_session_and_free_still_works() {
 fn panic_is_reported_by_last_result_and_message() {
     // The numbers are ABI: C compares results with the header's constants.
     assert_eq!([smtp_result::Ok, smtp_result::ReentrantCall, smtp_result::Panic].map(|r| r as i32), [0, 405, 900]);
-    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
-    assert_eq!(smtp_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
-    assert_eq!(smtp_session_last_result(s), 900);
-    let m = text(smtp_session_last_error_message(s));
+    let s = smtp_client_new(smtp_client_kind::Smtp as i32);
+    assert_eq!(smtp_client_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
+    assert_eq!(smtp_client_last_result(s), 900);
+    let m = text(smtp_client_last_error_message(s));
     assert!(m.contains("panic") && m.contains("can no longer be used"), "{m:?}");
-    assert_eq!(smtp_noop(s), smtp_result::Panic);
-    assert_eq!(smtp_session_last_result(s), smtp_result::Panic as i32);
-    smtp_session_free(s);
+    assert_eq!(smtp_client_noop(s), smtp_result::Panic);
+    assert_eq!(smtp_client_last_result(s), smtp_result::Panic as i32);
+    smtp_client_free(s);
 }
 
 /// The guard closes the connection after a panic; the debug event that close emits must still
@@ -212,16 +214,16 @@ fn debug_callback_during_the_panic_close_cannot_reenter() {
     assert_eq!(smtp_debug_kind::Info as i32, 3, "the debug kinds are ABI");
     let (port, _closed) = start_server();
     let ctx = Ctx::default();
-    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    let s = smtp_client_new(smtp_client_kind::Smtp as i32);
     ctx.session.set(s as usize);
     let ud = &ctx as *const Ctx as *mut c_void;
-    assert_eq!(smtp_session_set_debug_callback(s, Some(on_event), ud, Some(count_free)), smtp_result::Ok);
-    assert_eq!(smtp_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
-    assert_eq!(smtp_session_set_debuglevel(s, 1), smtp_result::Ok);
-    assert_eq!(smtp_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
+    assert_eq!(smtp_client_set_debug_callback(s, Some(on_event), ud, Some(count_free)), smtp_result::Ok);
+    assert_eq!(smtp_client_connect(s, c"127.0.0.1".as_ptr(), port), smtp_result::Ok);
+    assert_eq!(smtp_client_set_debuglevel(s, 1), smtp_result::Ok);
+    assert_eq!(smtp_client_docmd(s, PANIC_CMD.as_ptr(), null()), smtp_result::Panic);
     assert_eq!(ctx.from_callback.borrow().as_slice(), [smtp_result::ReentrantCall], "calls from the close event");
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 0);
-    smtp_session_free(s);
+    smtp_client_free(s);
     assert_eq!(ctx.frees.load(Ordering::SeqCst), 1);
 }
 

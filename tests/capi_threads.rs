@@ -27,10 +27,10 @@ unsafe impl Sync for Shared {}
 
 fn connected_session() -> *mut smtp_client {
     let bed = TestBed::get();
-    let s = smtp_session_new(smtp_session_kind::Smtp as i32);
+    let s = smtp_client_new(smtp_client_kind::Smtp as i32);
     let host = CString::new(bed.smtp_addr()).unwrap();
-    assert_eq!(smtp_session_set_timeout_ms(s, 20_000), smtp_result::Ok);
-    assert_eq!(smtp_connect(s, host.as_ptr(), 0), smtp_result::Ok);
+    assert_eq!(smtp_client_set_timeout_ms(s, 20_000), smtp_result::Ok);
+    assert_eq!(smtp_client_connect(s, host.as_ptr(), 0), smtp_result::Ok);
     s
 }
 
@@ -43,25 +43,25 @@ fn text(p: *const c_char) -> String {
 /// Everything the const getters say about a session, read on the calling thread.
 fn read_everything(s: *const smtp_client) -> Vec<String> {
     let mut out = vec![
-        text(smtp_session_last_reply_text(s)),
-        text(smtp_session_ehlo_resp(s)),
-        smtp_session_last_reply_code(s).to_string(),
-        smtp_session_does_esmtp(s).to_string(),
-        smtp_has_extn(s, c"pipelining".as_ptr()).to_string(),
+        text(smtp_client_last_reply_text(s)),
+        text(smtp_client_ehlo_resp(s)),
+        smtp_client_last_reply_code(s).to_string(),
+        smtp_client_does_esmtp(s).to_string(),
+        smtp_client_has_extn(s, c"pipelining".as_ptr()).to_string(),
     ];
-    for i in 0..smtp_session_feature_count(s) {
+    for i in 0..smtp_client_feature_count(s) {
         let (mut name, mut params) = (null(), null());
-        assert_eq!(smtp_session_feature_get(s, i, &mut name, &mut params), smtp_result::Ok);
+        assert_eq!(smtp_client_feature_get(s, i, &mut name, &mut params), smtp_result::Ok);
         out.push(format!("{}={}", text(name), text(params)));
     }
-    for i in 0..smtp_session_recipient_count(s) {
+    for i in 0..smtp_client_recipient_count(s) {
         let (mut address, mut rcpt, mut data, mut reply) = (null(), 0, 0, null());
-        assert_eq!(smtp_session_recipient_get(s, i, &mut address, &mut rcpt, &mut data, &mut reply), smtp_result::Ok);
+        assert_eq!(smtp_client_recipient_get(s, i, &mut address, &mut rcpt, &mut data, &mut reply), smtp_result::Ok);
         out.push(format!("{} {rcpt} {data} {}", text(address), text(reply)));
     }
-    for i in 0..smtp_session_refused_count(s) {
+    for i in 0..smtp_client_refused_count(s) {
         let (mut address, mut code, mut reply) = (null(), 0, null());
-        assert_eq!(smtp_session_refused_get(s, i, &mut address, &mut code, &mut reply), smtp_result::Ok);
+        assert_eq!(smtp_client_refused_get(s, i, &mut address, &mut code, &mut reply), smtp_result::Ok);
         out.push(format!("refused {} {code} {}", text(address), text(reply)));
     }
     out
@@ -71,8 +71,7 @@ fn read_everything(s: *const smtp_client) -> Vec<String> {
 fn const_getters_on_two_threads_at_once_agree() {
     let s = connected_session();
     let to = [c"bob@example.test".as_ptr(), c"reject550@example.test".as_ptr()];
-    let rc =
-        smtp_sendmail(s, c"a@example.test".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null(), 0, null(), 0);
+    let rc = smtp_client_sendmail(s, c"a@example.test".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), null());
     assert_eq!(rc, smtp_result::Ok);
     let expected = read_everything(s);
     assert!(expected.iter().any(|l| l.starts_with("refused reject550@example.test 550")), "{expected:?}");
@@ -93,8 +92,8 @@ fn const_getters_on_two_threads_at_once_agree() {
             assert_eq!(seen, expected);
         }
     }
-    assert_eq!(smtp_quit(s), smtp_result::Ok);
-    smtp_session_free(s);
+    assert_eq!(smtp_client_quit(s), smtp_result::Ok);
+    smtp_client_free(s);
 }
 
 /// What the callback saw when the other thread called in while it ran.
@@ -113,7 +112,7 @@ unsafe extern "C" fn read_body(userdata: *mut c_void, buf: *mut u8, capacity: us
         return 0;
     }
     // re-entry from this thread is told apart from the other thread's concurrent use
-    probe.own_call.store(smtp_noop(probe.session.0) as i32, Ordering::SeqCst);
+    probe.own_call.store(smtp_client_noop(probe.session.0) as i32, Ordering::SeqCst);
     probe.inside.wait(); // the other thread calls in now
     probe.resume.wait();
     let n = MSG.len().min(capacity);
@@ -138,34 +137,30 @@ fn a_second_thread_is_refused_while_a_call_runs() {
             let s = probe.session.0;
             let to = [c"bob@example.test".as_ptr()];
             let userdata = Arc::as_ptr(&probe) as *mut c_void;
-            smtp_sendmail_stream(
+            smtp_client_sendmail_stream(
                 s,
                 c"a@example.test".as_ptr(),
                 to.as_ptr(),
                 1,
                 Some(read_body),
                 userdata,
-                -1,
                 null(),
-                0,
-                null(),
-                0,
             )
         })
     };
     probe.inside.wait();
-    // the sender thread is inside smtp_sendmail_stream, blocked in its read callback
-    assert_eq!(smtp_noop(s), smtp_result::ConcurrentCall);
-    assert_eq!(smtp_session_set_timeout_ms(s, 1), smtp_result::ConcurrentCall);
-    assert_eq!(smtp_session_last_reply_code(s), 0, "a getter gives its default while a call runs");
-    assert!(smtp_session_last_reply_text(s) == c"".as_ptr() || text(smtp_session_last_reply_text(s)).is_empty());
+    // the sender thread is inside smtp_client_sendmail_stream, blocked in its read callback
+    assert_eq!(smtp_client_noop(s), smtp_result::ConcurrentCall);
+    assert_eq!(smtp_client_set_timeout_ms(s, 1), smtp_result::ConcurrentCall);
+    assert_eq!(smtp_client_last_reply_code(s), 0, "a getter gives its default while a call runs");
+    assert!(smtp_client_last_reply_text(s) == c"".as_ptr() || text(smtp_client_last_reply_text(s)).is_empty());
     probe.resume.wait();
     assert_eq!(sender.join().unwrap(), smtp_result::Ok);
     assert_eq!(probe.own_call.load(Ordering::SeqCst), smtp_result::ReentrantCall as i32);
-    assert_eq!(smtp_session_last_reply_code(s), 250, "the session is whole again");
-    assert_eq!(smtp_noop(s), smtp_result::Ok);
-    assert_eq!(smtp_quit(s), smtp_result::Ok);
-    smtp_session_free(s);
+    assert_eq!(smtp_client_last_reply_code(s), 250, "the session is whole again");
+    assert_eq!(smtp_client_noop(s), smtp_result::Ok);
+    assert_eq!(smtp_client_quit(s), smtp_result::Ok);
+    smtp_client_free(s);
 }
 
 /// Two threads racing mutating calls on one session: every call either runs or is refused
@@ -180,12 +175,12 @@ fn racing_mutating_calls_are_run_or_refused_never_interleaved() {
                 let s = { shared }.0;
                 let (mut ran, mut refused) = (0, 0);
                 for _ in 0..100 {
-                    match smtp_noop(s) {
+                    match smtp_client_noop(s) {
                         smtp_result::Ok => ran += 1,
                         smtp_result::ConcurrentCall => refused += 1,
                         other => panic!("unexpected {other:?}"),
                     }
-                    let _ = smtp_session_last_reply_code(s);
+                    let _ = smtp_client_last_reply_code(s);
                 }
                 (ran, refused)
             })
@@ -194,8 +189,8 @@ fn racing_mutating_calls_are_run_or_refused_never_interleaved() {
     let ran: i32 = workers.into_iter().map(|w| w.join().unwrap().0).sum();
     assert!(ran > 0, "no call ran");
     // every NOOP that ran was answered in order: the connection is still in step
-    assert_eq!(smtp_noop(s), smtp_result::Ok);
-    assert_eq!(smtp_session_last_reply_code(s), 250);
-    assert_eq!(smtp_quit(s), smtp_result::Ok);
-    smtp_session_free(s);
+    assert_eq!(smtp_client_noop(s), smtp_result::Ok);
+    assert_eq!(smtp_client_last_reply_code(s), 250);
+    assert_eq!(smtp_client_quit(s), smtp_result::Ok);
+    smtp_client_free(s);
 }

@@ -213,7 +213,7 @@ fn step_by_step_mail_rcpt_data() {
     assert_eq!(s.ehlo(Some("steps.example.test")).unwrap().code(), 250);
     assert_eq!(s.mail("alice@example.test", &["BODY=8BITMIME"]).unwrap().code(), 250);
     assert_eq!(s.rcpt("reject550@example.test", &[]).unwrap().code(), 550);
-    assert_eq!(s.rcpt("<carol@example.test>", &["NOTIFY=NEVER"]).unwrap().code(), 250);
+    assert_eq!(s.rcpt("carol@example.test", &["NOTIFY=NEVER"]).unwrap().code(), 250);
     // lines starting with '.', a lone '.', bare LF and bare CR line ends: all must arrive intact
     let body = format!("Subject: {marker}\n\n.leading dot\n.\n..two\rbare cr line\r\nend");
     let reply = s.data(body.as_bytes()).unwrap();

@@ -84,7 +84,7 @@ int main()
             std::cout << "STARTTLS: " << s.tls_version() << " " << s.tls_cipher()
                       << ", certificate verified against " << ca << "\n";
             s.login(user, pass);
-            std::cout << "logged in as " << user << " (smtp_login)\n";
+            std::cout << "logged in as " << user << " (smtp_client_login)\n";
 
             const std::string msg = "From: <alice@example.test>\r\n"
                                     "To: <bob@example.test>, <reject550@example.test>\r\n"

@@ -55,7 +55,7 @@ void test_connect_refuses_nul_in_host()
 {
     smtpclient::Session s;
     expect_refused([&] { s.connect("localhost\0.invalid"s, port); }, "host");
-    expect(!smtp_session_is_connected(s.get()), "connected although the host was refused");
+    expect(!smtp_client_is_connected(s.get()), "connected although the host was refused");
 }
 
 // Refused before anything is sent, and the session stays usable.

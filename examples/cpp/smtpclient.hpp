@@ -99,14 +99,14 @@ using AuthFunction = std::function<AuthStep(const std::string &challenge, bool i
 
 class Session {
 public:
-    explicit Session(int32_t kind = SMTP_SESSION_KIND_SMTP) : s_(smtp_session_new(kind))
+    explicit Session(int32_t kind = SMTP_CLIENT_KIND_SMTP) : s_(smtp_client_new(kind))
     {
         if (s_ == nullptr) {
-            throw std::invalid_argument("smtp_session_new: unknown session kind " +
+            throw std::invalid_argument("smtp_client_new: unknown session kind " +
                                         std::to_string(kind));
         }
     }
-    ~Session() { smtp_session_free(s_); } // closes without QUIT; NULL is a no-op
+    ~Session() { smtp_client_free(s_); } // closes without QUIT; NULL is a no-op
 
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
@@ -114,7 +114,7 @@ public:
     Session &operator=(Session &&other) noexcept
     {
         if (this != &other) {
-            smtp_session_free(s_);
+            smtp_client_free(s_);
             s_ = std::exchange(other.s_, nullptr);
         }
         return *this;
@@ -123,30 +123,31 @@ public:
     // The C handle, for functions this wrapper does not cover. Still owned by the Session.
     smtp_client *get() const noexcept { return s_; }
 
-    void set_timeout_ms(uint32_t ms) { check(smtp_session_set_timeout_ms(s_, ms)); }
+    void set_timeout_ms(uint32_t ms) { check(smtp_client_set_timeout_ms(s_, ms)); }
     void set_tls_ca_file(const std::string &path)
     {
-        check(smtp_session_set_tls_ca_file(s_, detail::c_string(path, "path")));
+        check(smtp_client_set_tls_ca_file(s_, detail::c_string(path, "path")));
     }
-    void set_tls_policy(int32_t policy) { check(smtp_session_set_tls_policy(s_, policy)); }
+    void set_tls_policy(int32_t policy) { check(smtp_client_set_tls_policy(s_, policy)); }
 
     void connect(const std::string &host, uint16_t port)
     {
-        check(smtp_connect(s_, detail::c_string(host, "host"), port));
+        check(smtp_client_connect(s_, detail::c_string(host, "host"), port));
     }
-    void starttls() { check(smtp_starttls(s_)); }
+    void starttls() { check(smtp_client_starttls(s_)); }
     void login(const std::string &user, const std::string &password, bool initial_response_ok = true)
     {
-        check(smtp_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
-                         initial_response_ok));
+        check(smtp_client_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
+                                initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT));
     }
 
     // smtplib's auth(mechanism, authobject): `fn` computes each step.
     void auth(const std::string &mechanism, AuthFunction fn, bool initial_response_ok = true)
     {
         AuthContext ctx{std::move(fn), nullptr};
-        int32_t rc = smtp_auth(s_, detail::c_string(mechanism, "mechanism"), &Session::auth_trampoline,
-                               &ctx, initial_response_ok);
+        int32_t rc = smtp_client_auth(s_, detail::c_string(mechanism, "mechanism"), &Session::auth_trampoline,
+                                      &ctx,
+                                      initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT);
         if (ctx.exception) {
             std::rethrow_exception(ctx.exception);
         }
@@ -164,34 +165,33 @@ public:
         for (size_t i = 0; i < to.size(); i++) {
             rcpts.push_back(detail::c_string(to[i], "to[" + std::to_string(i) + "]"));
         }
-        check(smtp_sendmail(s_, c_from, rcpts.data(), rcpts.size(),
-                            reinterpret_cast<const uint8_t *>(message.data()), message.size(),
-                            nullptr, 0, nullptr, 0));
+        check(smtp_client_sendmail(s_, c_from, rcpts.data(), rcpts.size(),
+                            reinterpret_cast<const uint8_t *>(message.data()), message.size(), NULL));
     }
 
     std::vector<Refused> refused() const
     {
         std::vector<Refused> out;
-        size_t n = smtp_session_refused_count(s_);
+        size_t n = smtp_client_refused_count(s_);
         for (size_t i = 0; i < n; i++) {
             const char *address = nullptr, *text = nullptr;
             int32_t code = 0;
-            if (smtp_session_refused_get(s_, i, &address, &code, &text) == SMTP_RESULT_OK) {
+            if (smtp_client_refused_get(s_, i, &address, &code, &text) == SMTP_RESULT_OK) {
                 out.push_back(Refused{address, code, text}); // copies the borrowed strings
             }
         }
         return out;
     }
 
-    void noop() { check(smtp_noop(s_)); }
-    void quit() { check(smtp_quit(s_)); }
+    void noop() { check(smtp_client_noop(s_)); }
+    void quit() { check(smtp_client_quit(s_)); }
 
-    bool tls_active() const noexcept { return smtp_session_tls_active(s_); }
-    bool tls_peer_verified() const noexcept { return smtp_session_tls_peer_verified(s_); }
-    std::string tls_version() const { return smtp_session_tls_version(s_); }
-    std::string tls_cipher() const { return smtp_session_tls_cipher(s_); }
-    int32_t last_reply_code() const noexcept { return smtp_session_last_reply_code(s_); }
-    std::string last_reply_text() const { return smtp_session_last_reply_text(s_); }
+    bool tls_active() const noexcept { return smtp_client_tls_active(s_); }
+    bool tls_peer_verified() const noexcept { return smtp_client_tls_peer_verified(s_); }
+    std::string tls_version() const { return smtp_client_tls_version(s_); }
+    std::string tls_cipher() const { return smtp_client_tls_cipher(s_); }
+    int32_t last_reply_code() const noexcept { return smtp_client_last_reply_code(s_); }
+    std::string last_reply_text() const { return smtp_client_last_reply_text(s_); }
 
 private:
     struct AuthContext {
@@ -199,7 +199,7 @@ private:
         std::exception_ptr exception;
     };
 
-    // Runs on the calling thread, inside smtp_auth(). Must not let an exception escape.
+    // Runs on the calling thread, inside smtp_client_auth(). Must not let an exception escape.
     static int32_t auth_trampoline(void *userdata, const uint8_t *challenge, size_t challenge_len,
                                    bool is_initial, bool tls_active,
                                    smtp_auth_response *response) noexcept
@@ -227,8 +227,8 @@ private:
             return;
         }
         // The session's strings are borrowed: copied into the exception right away.
-        throw Error(rc, smtp_result_name(rc), smtp_session_last_error_message(s_),
-                    smtp_session_last_error_reply_code(s_), smtp_session_last_error_reply_text(s_));
+        throw Error(rc, smtp_result_name(rc), smtp_client_last_error_message(s_),
+                    smtp_client_last_error_reply_code(s_), smtp_client_last_error_reply_text(s_));
     }
 
     smtp_client *s_;

@@ -88,7 +88,7 @@ func run() error {
 	if err := s.Login(user, pass); err != nil {
 		return err
 	}
-	fmt.Printf("logged in as %s (smtp_login)\n", user)
+	fmt.Printf("logged in as %s (smtp_client_login)\n", user)
 
 	msg := []byte("From: <alice@example.test>\r\n" +
 		"To: <bob@example.test>, <reject550@example.test>\r\n" +

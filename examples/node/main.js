@@ -45,9 +45,9 @@ async function main() {
   const maildir = env('POSTFIX_MAILDIR', '/tmp/smtpclient-testbed/mail/postfix');
   const marker = `node-${process.pid}-${Math.floor(Date.now() / 1000)}`;
 
-  console.log(`library ${smtp.libraryVersion()}, binding written for ABI 0.1 (node ${process.version}, koffi ${smtp.koffiVersion})`);
+  console.log(`library ${smtp.libraryVersion()}, binding written for ABI 0.2 (node ${process.version}, koffi ${smtp.koffiVersion})`);
   check(Math.floor(smtp.libraryVersionNumber() / 100) === Math.floor(smtp.ABI_VERSION_NUMBER / 100),
-    'the library is not a 0.1.x release');
+    'the library is not a 0.2.x release');
 
   const s = new smtp.Session();
   try {
@@ -59,7 +59,7 @@ async function main() {
     check(s.tlsActive && s.tlsPeerVerified, 'STARTTLS: TLS not active or peer not verified');
     console.log(`STARTTLS: ${s.tlsVersion} ${s.tlsCipher}, certificate verified against ${ca}`);
     s.login(user, pass);
-    console.log(`logged in as ${user} (smtp_login)`);
+    console.log(`logged in as ${user} (smtp_client_login)`);
 
     const msg = 'From: <alice@example.test>\r\n' +
       'To: <bob@example.test>, <reject550@example.test>\r\n' +

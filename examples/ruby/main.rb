@@ -41,9 +41,9 @@ maildir = env('POSTFIX_MAILDIR', '/tmp/smtpclient-testbed/mail/postfix')
 marker = "ruby-#{Process.pid}-#{Time.now.to_i}"
 
 begin
-  puts "library #{SmtpClient.library_version}, binding written for ABI 0.1 (ruby #{RUBY_VERSION}, ffi #{FFI::VERSION})"
+  puts "library #{SmtpClient.library_version}, binding written for ABI 0.2 (ruby #{RUBY_VERSION}, ffi #{FFI::VERSION})"
   check(SmtpClient::C.smtp_lib_version_number / 100 == SmtpClient::ABI_VERSION_NUMBER / 100,
-        'the library is not a 0.1.x release')
+        'the library is not a 0.2.x release')
 
   s = SmtpClient::Session.new
   begin
@@ -55,7 +55,7 @@ begin
     check(s.tls_active? && s.tls_peer_verified?, 'STARTTLS: TLS not active or peer not verified')
     puts "STARTTLS: #{s.tls_version} #{s.tls_cipher}, certificate verified against #{ca}"
     s.login(user, pass)
-    puts "logged in as #{user} (smtp_login)"
+    puts "logged in as #{user} (smtp_client_login)"
 
     msg = "From: <alice@example.test>\r\n" \
           "To: <bob@example.test>, <reject550@example.test>\r\n" \

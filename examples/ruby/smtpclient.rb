@@ -1,8 +1,8 @@
 # smtpclient.rb: a small Ruby binding of libsmtpclient with the ffi library (Debian: ruby-ffi).
 #
-# Copy this file into your project. The library is loaded by its SONAME (libsmtpclient.so.0.1,
+# Copy this file into your project. The library is loaded by its SONAME (libsmtpclient.so.0.2,
 # what the runtime package ships), found by the dynamic loader (LD_LIBRARY_PATH for a private
-# prefix); SMTPCLIENT_LIBRARY=/path/to/libsmtpclient.so.0.1 overrides it.
+# prefix); SMTPCLIENT_LIBRARY=/path/to/libsmtpclient.so.0.2 overrides it.
 #
 # Rules this binding follows, and that code extending it must follow too:
 # - A Session owns its C handle: Session#close frees it, and a forgotten session is freed by
@@ -14,7 +14,7 @@
 #   strings at once (the :string return type and read_string copy).
 # - The AUTH callback is an FFI::Function kept in the Session (@callbacks) for the session's
 #   whole life, so the garbage collector can never free code that C might call. It runs on the
-#   calling thread, inside smtp_auth, and never lets an exception escape into C: it rescues,
+#   calling thread, inside smtp_client_auth, and never lets an exception escape into C: it rescues,
 #   cancels the exchange and Session#auth re-raises once the library has returned.
 
 require 'ffi'
@@ -23,7 +23,7 @@ module SmtpClient
   # The raw C API (the part of smtpclient.h this binding uses).
   module C
     extend FFI::Library
-    ffi_lib ENV.fetch('SMTPCLIENT_LIBRARY', 'libsmtpclient.so.0.1')
+    ffi_lib ENV.fetch('SMTPCLIENT_LIBRARY', 'libsmtpclient.so.0.2')
 
     # int32_t (*smtp_auth_callback)(void *userdata, const uint8_t *challenge, size_t len,
     #                               bool is_initial, bool tls_active, smtp_auth_response *response)
@@ -33,32 +33,32 @@ module SmtpClient
     attach_function :smtp_lib_version_number, [], :uint32
     attach_function :smtp_result_name, [:int32], :string
     attach_function :smtp_result_is_a, %i[int32 int32], :bool
-    attach_function :smtp_session_new, [:int32], :pointer
-    attach_function :smtp_session_free, [:pointer], :void
-    attach_function :smtp_session_set_timeout_ms, %i[pointer uint32], :int32
-    attach_function :smtp_session_set_tls_ca_file, %i[pointer string], :int32
+    attach_function :smtp_client_new, [:int32], :pointer
+    attach_function :smtp_client_free, [:pointer], :void
+    attach_function :smtp_client_set_timeout_ms, %i[pointer uint32], :int32
+    attach_function :smtp_client_set_tls_ca_file, %i[pointer string], :int32
     # Network calls release Ruby's global VM lock (blocking: true) so other threads can run.
-    attach_function :smtp_connect, %i[pointer string uint16], :int32, blocking: true
-    attach_function :smtp_starttls, [:pointer], :int32, blocking: true
-    attach_function :smtp_login, %i[pointer string string bool], :int32, blocking: true
-    attach_function :smtp_auth, %i[pointer string smtp_auth_callback pointer bool], :int32
+    attach_function :smtp_client_connect, %i[pointer string uint16], :int32, blocking: true
+    attach_function :smtp_client_starttls, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_login, %i[pointer string string int32], :int32, blocking: true
+    attach_function :smtp_client_auth, %i[pointer string smtp_auth_callback pointer int32], :int32
     attach_function :smtp_auth_response_set, %i[pointer pointer size_t], :int32
-    attach_function :smtp_sendmail,
-                    %i[pointer string pointer size_t pointer size_t pointer size_t pointer size_t],
+    attach_function :smtp_client_sendmail,
+                    %i[pointer string pointer size_t pointer size_t pointer],
                     :int32, blocking: true
-    attach_function :smtp_noop, [:pointer], :int32, blocking: true
-    attach_function :smtp_quit, [:pointer], :int32, blocking: true
-    attach_function :smtp_session_refused_count, [:pointer], :size_t
-    attach_function :smtp_session_refused_get, %i[pointer size_t pointer pointer pointer], :int32
-    attach_function :smtp_session_last_error_message, [:pointer], :string
-    attach_function :smtp_session_last_error_reply_code, [:pointer], :int32
-    attach_function :smtp_session_last_error_reply_text, [:pointer], :string
-    attach_function :smtp_session_last_reply_code, [:pointer], :int32
-    attach_function :smtp_session_last_reply_text, [:pointer], :string
-    attach_function :smtp_session_tls_active, [:pointer], :bool
-    attach_function :smtp_session_tls_peer_verified, [:pointer], :bool
-    attach_function :smtp_session_tls_version, [:pointer], :string
-    attach_function :smtp_session_tls_cipher, [:pointer], :string
+    attach_function :smtp_client_noop, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_quit, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_refused_count, [:pointer], :size_t
+    attach_function :smtp_client_refused_get, %i[pointer size_t pointer pointer pointer], :int32
+    attach_function :smtp_client_last_error_message, [:pointer], :string
+    attach_function :smtp_client_last_error_reply_code, [:pointer], :int32
+    attach_function :smtp_client_last_error_reply_text, [:pointer], :string
+    attach_function :smtp_client_last_reply_code, [:pointer], :int32
+    attach_function :smtp_client_last_reply_text, [:pointer], :string
+    attach_function :smtp_client_tls_active, [:pointer], :bool
+    attach_function :smtp_client_tls_peer_verified, [:pointer], :bool
+    attach_function :smtp_client_tls_version, [:pointer], :string
+    attach_function :smtp_client_tls_cipher, [:pointer], :string
   end
 
   # Values from smtpclient.h.
@@ -67,8 +67,10 @@ module SmtpClient
   AUTH_STEP_RESPOND = 0
   AUTH_STEP_NO_INITIAL_RESPONSE = 1
   AUTH_STEP_ABORT = -1
-  # The ABI this binding was written for: libsmtpclient 0.1.x.
-  ABI_VERSION_NUMBER = 100
+  # The ABI this binding was written for: libsmtpclient 0.2.x.
+  ABI_VERSION_NUMBER = 200
+  INITIAL_RESPONSE_SEND = 0
+  INITIAL_RESPONSE_WAIT = 1
 
   def self.library_version
     C.smtp_lib_version
@@ -107,10 +109,10 @@ module SmtpClient
 
   class Session
     def initialize(kind = KIND_SMTP)
-      raw = C.smtp_session_new(kind)
-      raise ArgumentError, "smtp_session_new: unknown session kind #{kind}" if raw.null?
+      raw = C.smtp_client_new(kind)
+      raise ArgumentError, "smtp_client_new: unknown session kind #{kind}" if raw.null?
 
-      @ptr = FFI::AutoPointer.new(raw, C.method(:smtp_session_free))
+      @ptr = FFI::AutoPointer.new(raw, C.method(:smtp_client_free))
       @callbacks = [] # FFI::Function objects C may call: alive as long as the session
     end
 
@@ -123,24 +125,24 @@ module SmtpClient
     end
 
     def timeout_ms=(ms)
-      check(C.smtp_session_set_timeout_ms(handle, ms))
+      check(C.smtp_client_set_timeout_ms(handle, ms))
     end
 
     def tls_ca_file=(path)
-      check(C.smtp_session_set_tls_ca_file(handle, SmtpClient.c_string('path', path)))
+      check(C.smtp_client_set_tls_ca_file(handle, SmtpClient.c_string('path', path)))
     end
 
     def connect(host, port)
-      check(C.smtp_connect(handle, SmtpClient.c_string('host', host), port))
+      check(C.smtp_client_connect(handle, SmtpClient.c_string('host', host), port))
     end
 
     def starttls
-      check(C.smtp_starttls(handle))
+      check(C.smtp_client_starttls(handle))
     end
 
     def login(user, password, initial_response_ok: true)
-      check(C.smtp_login(handle, SmtpClient.c_string('user', user), SmtpClient.c_string('password', password),
-                         initial_response_ok))
+      check(C.smtp_client_login(handle, SmtpClient.c_string('user', user), SmtpClient.c_string('password', password),
+                         initial_response_ok ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT))
     end
 
     # smtplib's auth(mechanism, authobject): the block gets (challenge, is_initial, tls_active)
@@ -168,7 +170,8 @@ module SmtpClient
         end
       end
       @callbacks << callback
-      rc = C.smtp_auth(handle, mechanism, callback, nil, initial_response_ok)
+      rc = C.smtp_client_auth(handle, mechanism, callback, nil,
+                              initial_response_ok ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT)
       raise raised if raised
 
       check(rc)
@@ -186,34 +189,34 @@ module SmtpClient
       body = message.b
       buf = FFI::MemoryPointer.new(:uint8, [body.bytesize, 1].max)
       buf.put_bytes(0, body)
-      check(C.smtp_sendmail(handle, from, array, strings.size, buf, body.bytesize, nil, 0, nil, 0))
+      check(C.smtp_client_sendmail(handle, from, array, strings.size, buf, body.bytesize, nil))
     end
 
     def refused
-      (0...C.smtp_session_refused_count(handle)).filter_map do |i|
+      (0...C.smtp_client_refused_count(handle)).filter_map do |i|
         addr = FFI::MemoryPointer.new(:pointer)
         code = FFI::MemoryPointer.new(:int32)
         text = FFI::MemoryPointer.new(:pointer)
-        next unless C.smtp_session_refused_get(handle, i, addr, code, text) == RESULT_OK
+        next unless C.smtp_client_refused_get(handle, i, addr, code, text) == RESULT_OK
 
         Refused.new(utf8(addr.read_pointer.read_string), code.read_int32, utf8(text.read_pointer.read_string))
       end
     end
 
     def noop
-      check(C.smtp_noop(handle))
+      check(C.smtp_client_noop(handle))
     end
 
     def quit
-      check(C.smtp_quit(handle))
+      check(C.smtp_client_quit(handle))
     end
 
-    def tls_active? = C.smtp_session_tls_active(handle)
-    def tls_peer_verified? = C.smtp_session_tls_peer_verified(handle)
-    def tls_version = utf8(C.smtp_session_tls_version(handle))
-    def tls_cipher = utf8(C.smtp_session_tls_cipher(handle))
-    def last_reply_code = C.smtp_session_last_reply_code(handle)
-    def last_reply_text = utf8(C.smtp_session_last_reply_text(handle))
+    def tls_active? = C.smtp_client_tls_active(handle)
+    def tls_peer_verified? = C.smtp_client_tls_peer_verified(handle)
+    def tls_version = utf8(C.smtp_client_tls_version(handle))
+    def tls_cipher = utf8(C.smtp_client_tls_cipher(handle))
+    def last_reply_code = C.smtp_client_last_reply_code(handle)
+    def last_reply_text = utf8(C.smtp_client_last_reply_text(handle))
 
     private
 
@@ -230,9 +233,9 @@ module SmtpClient
     def check(rc)
       return if rc == RESULT_OK
 
-      raise Error.new(rc, C.smtp_result_name(rc), utf8(C.smtp_session_last_error_message(handle)),
-                      C.smtp_session_last_error_reply_code(handle),
-                      utf8(C.smtp_session_last_error_reply_text(handle)))
+      raise Error.new(rc, C.smtp_result_name(rc), utf8(C.smtp_client_last_error_message(handle)),
+                      C.smtp_client_last_error_reply_code(handle),
+                      utf8(C.smtp_client_last_error_reply_text(handle)))
     end
   end
 end

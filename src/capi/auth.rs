@@ -1,7 +1,7 @@
-//! SMTP AUTH from C: `smtp_login`, `smtp_login_oauth`, `smtp_auth` with a callback, and the
+//! SMTP AUTH from C: `smtp_client_login`, `smtp_client_login_oauth`, `smtp_client_auth` with a callback, and the
 //! credential policy setters.
 //!
-//! The `smtp_auth` callback hands its response back through an opaque writer
+//! The `smtp_client_auth` callback hands its response back through an opaque writer
 //! (`smtp_auth_response_set`) that copies the bytes: the caller never guesses a buffer size,
 //! and bindings (Go, Ruby, Node) only pass a pointer and a length.
 
@@ -9,12 +9,12 @@ use std::ffi::{c_char, c_void};
 
 use zeroize::Zeroizing;
 
-use super::guard::{bytes_arg, session_call, session_get, smtp_client, str_arg, Failure};
+use super::guard::{bytes_arg, session_call, session_get, smtp_client, str_arg, CResult, Failure};
 use super::result::smtp_result;
 use crate::auth::{AuthStep, OAuthMechanism, MAX_RESPONSE_LEN};
 use crate::session::CredentialPolicy;
 
-/// The bearer-token mechanisms of `smtp_login_oauth()`. Values are ABI.
+/// The bearer-token mechanisms of `smtp_client_login_oauth()`. Values are ABI.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
@@ -38,7 +38,7 @@ pub enum smtp_auth_step {
     /// (`SMTP_RESULT_CALLBACK_ABORTED`, callback value 1).
     NoInitialResponse = 1,
     /// Cancel the exchange. Any negative value (and any value other than 0 and 1) does the
-    /// same, and `smtp_session_last_callback_value()` gives back the value returned.
+    /// same, and `smtp_client_last_callback_value()` gives back the value returned.
     #[allow(dead_code)] // a constant for C: every value but 0 and 1 aborts
     Abort = -1,
 }
@@ -60,8 +60,8 @@ struct ResponseWriter {
     data: Option<Zeroizing<Vec<u8>>>,
 }
 
-/// One step of an `smtp_auth()` exchange, called synchronously from inside `smtp_auth()`:
-/// `userdata` as given to `smtp_auth()`; `challenge` / `challenge_len`: the server's challenge,
+/// One step of an `smtp_client_auth()` exchange, called synchronously from inside `smtp_client_auth()`:
+/// `userdata` as given to `smtp_client_auth()`; `challenge` / `challenge_len`: the server's challenge,
 /// base64-decoded (it may contain any byte, is not NUL-terminated, and is borrowed for the
 /// duration of the call; at most 16384 bytes), or NULL and 0 when `is_initial` is true (the
 /// library asks for an initial response); `tls_active`: whether the connection is protected by
@@ -86,18 +86,42 @@ pub type smtp_auth_callback = Option<
     ) -> i32,
 >;
 
+/// Whether an AUTH exchange may send its first response on the `AUTH` line (RFC 4954 initial
+/// response; smtplib's `initial_response_ok`). The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_initial_response {
+    /// Send the first response on the `AUTH` line (smtplib's default, one round trip less).
+    Send = 0,
+    /// Send `AUTH <mechanism>` alone and answer the server's first challenge.
+    Wait = 1,
+}
+
+fn initial_response_arg(value: i32) -> CResult<bool> {
+    match value {
+        v if v == smtp_initial_response::Send as i32 => Ok(true),
+        v if v == smtp_initial_response::Wait as i32 => Ok(false),
+        v => Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown initial-response setting {v}"))),
+    }
+}
+
 /// smtplib's `login(user, password, initial_response_ok)`.
 ///
 /// EHLO (or HELO) if not done yet, then CRAM-MD5, PLAIN and LOGIN in that order among the
-/// mechanisms the server advertises. `initial_response_ok` sends PLAIN's response and LOGIN's
-/// user name on the `AUTH` line (RFC 4954 initial response). 235, or 503 (already
-/// authenticated), is success. `user` and `password` are UTF-8, borrowed for the duration of
-/// the call only; the library's copies (responses and their base64) are zeroed when done.
+/// mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends PLAIN's response and
+/// LOGIN's user name on the `AUTH` line. 235 is success; any other final reply is a failure.
+/// One deliberate difference from smtplib: the first 535 (credentials refused) ends the login,
+/// since another mechanism cannot make wrong credentials right and each try counts against
+/// the account's lockout; the next mechanism is tried only when the mechanism itself failed
+/// (504, 534, 538, a malformed challenge). The error message names each mechanism tried with
+/// its reply. `user` and `password` are UTF-8, borrowed for the duration of the call only; the
+/// library's copies (responses and their base64) are zeroed when done.
 ///
 /// Security, beyond smtplib:
 /// - Credentials are not sent over a connection without TLS unless the server is loopback or
-///   a Unix socket (see `smtp_session_set_local_peer_is_safe()`) or cleartext credentials were
-///   allowed (`smtp_session_set_allow_cleartext_credentials()`): `SMTP_RESULT_CREDENTIALS_POLICY`,
+///   a Unix socket (see `smtp_client_set_local_peer()`) or cleartext credentials were
+///   allowed (`smtp_client_set_cleartext_credentials()`): `SMTP_RESULT_CREDENTIALS_POLICY`,
 ///   and nothing of AUTH is sent.
 /// - After a mechanism fails, the next one is tried only over TLS with a verified peer;
 ///   otherwise the first mechanism's error is returned (no downgrade from CRAM-MD5 to PLAIN).
@@ -110,16 +134,21 @@ pub type smtp_auth_callback = Option<
 /// `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
 /// bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
 /// (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_login(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_login(
+    client: *mut smtp_client,
     user: *const c_char,
     password: *const c_char,
-    initial_response_ok: bool,
+    initial_response: i32,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let user = str_arg(user, "user")?;
         let password = str_arg(password, "password")?;
+        let initial_response_ok = initial_response_arg(initial_response)?;
         Ok(h.core.login(user, password, initial_response_ok)?)
     })
 }
@@ -129,7 +158,7 @@ pub extern "C" fn smtp_login(
 /// advertised; the token goes in the initial response. When the server answers with an error
 /// challenge (a JSON status), the library acknowledges it as the mechanism requires and the
 /// server's final reply is the error; the JSON status is added to the error message. `user`
-/// and `token` are borrowed for the call only; the same credential policy as `smtp_login()`
+/// and `token` are borrowed for the call only; the same credential policy as `smtp_client_login()`
 /// applies.
 ///
 /// Errors: `AUTHENTICATION_ERROR`, `NOT_SUPPORTED` (no AUTH), `SMTP_ERROR` (the mechanism is
@@ -137,14 +166,18 @@ pub extern "C" fn smtp_login(
 /// `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
 /// with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
 /// connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_login_oauth(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_login_oauth(
+    client: *mut smtp_client,
     mechanism: i32,
     user: *const c_char,
     token: *const c_char,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let mechanism = match mechanism {
             m if m == smtp_oauth_mechanism::Xoauth2 as i32 => OAuthMechanism::XOAuth2,
             m if m == smtp_oauth_mechanism::Oauthbearer as i32 => OAuthMechanism::OAuthBearer,
@@ -160,31 +193,38 @@ pub extern "C" fn smtp_login_oauth(
 /// steps computed by `callback`.
 ///
 /// `mechanism` (1 to 20 of `A-Z a-z 0-9 - _`) is sent upper-cased; it need not be advertised.
-/// EHLO if needed, then the credential policy of `smtp_login()` (not for `EXTERNAL`). When
-/// `initial_response_ok` is true the callback is first called with `is_initial` true: a
+/// EHLO if needed, then the credential policy of `smtp_client_login()` (not for `EXTERNAL`). With
+/// `SMTP_INITIAL_RESPONSE_SEND` the callback is first called with `is_initial` true: a
 /// response is sent on the `AUTH` line (base64; an empty one as `=`), or
 /// `SMTP_AUTH_STEP_NO_INITIAL_RESPONSE` sends `AUTH <mechanism>` alone. Then for each 334
 /// challenge the callback gets the decoded bytes and its response is sent base64-encoded.
-/// At most 5 challenges are answered. 235 or 503 (already authenticated) is success.
+/// At most 5 challenges are answered. 235 is success; any other final reply (a 503 too: the
+/// library itself refuses a second AUTH, so a 503 can only mean the exchange failed) is
+/// `AUTHENTICATION_ERROR`.
 /// `userdata` is passed to the callback as is; the library keeps nothing after the call.
 ///
 /// Errors: `AUTHENTICATION_ERROR` (any other final reply; a challenge that is not strict
 /// base64, or a 6th challenge, which the library cancels with `*`), `CALLBACK_ABORTED` (the
 /// callback returned a value other than 0 and 1, or 1 for a challenge; `*` was sent if the
-/// exchange had started; `smtp_session_last_callback_value()` gives the value),
+/// exchange had started; `smtp_client_last_callback_value()` gives the value),
 /// `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
 /// exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
 /// `callback` NULL), `INVALID_UTF8`, and connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_auth(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_auth(
+    client: *mut smtp_client,
     mechanism: *const c_char,
     callback: smtp_auth_callback,
     userdata: *mut c_void,
-    initial_response_ok: bool,
+    initial_response: i32,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let mechanism = str_arg(mechanism, "mechanism")?;
+        let initial_response_ok = initial_response_arg(initial_response)?;
         let Some(cb) = callback else {
             return Err(Failure::Usage(smtp_result::NullArgument, "callback is NULL".into()));
         };
@@ -222,6 +262,7 @@ pub extern "C" fn smtp_auth(
 /// Errors: `NULL_ARGUMENT` (`response` NULL, or `data` NULL with `len` > 0), `BAD_HANDLE`
 /// (`response` is not the writer of a running callback; best-effort detection),
 /// `INVALID_ARGUMENT` (`len` over 8192 bytes).
+#[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_auth_response_set(
     response: *mut smtp_auth_response,
@@ -259,13 +300,31 @@ pub extern "C" fn smtp_auth_response_set(
     })
 }
 
-/// Allow (true) or refuse (false, the default) sending credentials over a connection that is
-/// not protected by TLS to any server. Insecure: anyone on the path can read or replay them.
-/// Applies to `smtp_login()`, `smtp_login_oauth()` and `smtp_auth()`. Errors: `NULL_ARGUMENT`,
-/// `BAD_HANDLE` (the session itself).
+/// Whether credentials may be sent over a connection without TLS (`smtp_client_set_cleartext_credentials()`).
+/// The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_cleartext_credentials {
+    /// Never send credentials without TLS, except to a trusted local peer (the default).
+    Refuse = 0,
+    /// Send them to any server without TLS. Insecure: anyone on the path can read or replay them.
+    Allow = 1,
+}
+
+/// Allow or refuse (`smtp_cleartext_credentials`; refused by default) sending credentials over a
+/// connection that is not protected by TLS to any server. Applies to `smtp_client_login()`,
+/// `smtp_client_login_oauth()` and `smtp_client_auth()`. Errors: `INVALID_ARGUMENT` (unknown
+/// value), `NULL_ARGUMENT`, `BAD_HANDLE`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_allow_cleartext_credentials(session: *mut smtp_client, allow: bool) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_cleartext_credentials(client: *mut smtp_client, cleartext: i32) -> smtp_result {
+    session_call(client, |h| {
+        let allow = match cleartext {
+            c if c == smtp_cleartext_credentials::Refuse as i32 => false,
+            c if c == smtp_cleartext_credentials::Allow as i32 => true,
+            c => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown cleartext setting {c}"))),
+        };
         let policy = h.core.credential_policy();
         h.core.set_credential_policy(CredentialPolicy { allow_cleartext: allow, ..policy });
         Ok(())
@@ -273,20 +332,37 @@ pub extern "C" fn smtp_session_set_allow_cleartext_credentials(session: *mut smt
 }
 
 /// Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
-/// reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_login()` and `smtp_auth()` return `BAD_STATE` without
+/// reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()` and `smtp_client_auth()` return `BAD_STATE` without
 /// sending anything (one AUTH per session, RFC 4954).
 #[no_mangle]
-pub extern "C" fn smtp_session_is_authenticated(session: *const smtp_client) -> bool {
-    session_get(session, false, |v| v.authenticated)
+pub extern "C" fn smtp_client_is_authenticated(client: *const smtp_client) -> bool {
+    session_get(client, false, |v| v.authenticated)
 }
 
-/// Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server counts as safe for credentials
-/// without TLS: true (the default) or false, which makes such a connection need TLS (or
-/// `smtp_session_set_allow_cleartext_credentials()`) like any other. Errors: `NULL_ARGUMENT`,
-/// `BAD_HANDLE` (the session itself).
+/// Whether a loopback or Unix-socket server is trusted with credentials without TLS
+/// (`smtp_client_set_local_peer()`). The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_local_peer {
+    /// A loopback (127.0.0.0/8, ::1) or Unix-socket server is this machine: trusted (the default).
+    Trusted = 0,
+    /// Such a server needs TLS (or `SMTP_CLEARTEXT_CREDENTIALS_ALLOW`) like any other.
+    Untrusted = 1,
+}
+
+/// Whether a loopback (127.0.0.0/8, ::1) or Unix-socket server is trusted with credentials
+/// without TLS (`smtp_local_peer`; trusted by default). Errors: `INVALID_ARGUMENT` (unknown
+/// value), `NULL_ARGUMENT`, `BAD_HANDLE`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_local_peer_is_safe(session: *mut smtp_client, safe: bool) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_local_peer(client: *mut smtp_client, local_peer: i32) -> smtp_result {
+    session_call(client, |h| {
+        let safe = match local_peer {
+            p if p == smtp_local_peer::Trusted as i32 => true,
+            p if p == smtp_local_peer::Untrusted as i32 => false,
+            p => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown local peer setting {p}"))),
+        };
         let policy = h.core.credential_policy();
         h.core.set_credential_policy(CredentialPolicy { local_peer_is_safe: safe, ..policy });
         Ok(())

@@ -15,7 +15,7 @@ use crate::protocol::Reply;
 use crate::session::Session;
 
 /// One SMTP, SMTPS or LMTP client session (smtplib's `SMTP` object): an opaque handle made by
-/// `smtp_session_new()` and released with `smtp_session_free()`. (Not called `smtp_session`:
+/// `smtp_client_new()` and released with `smtp_client_free()`. (Not called `smtp_session`:
 /// libESMTP's header already declares `struct smtp_session`, and a program must be able to
 /// include both headers without mixing the two libraries' handles up.)
 #[allow(non_camel_case_types)]

@@ -8,6 +8,7 @@
 pub mod auth;
 mod guard;
 mod handle;
+pub mod options;
 pub mod result;
 pub mod session;
 pub mod tls;

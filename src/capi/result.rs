@@ -85,7 +85,7 @@ pub enum smtp_result {
     BadHandle = 404,
     /// A session function was called from inside one of that session's callbacks.
     ReentrantCall = 405,
-    /// A callback asked to abort; `smtp_session_last_callback_value()` gives its value.
+    /// A callback asked to abort; `smtp_client_last_callback_value()` gives its value.
     CallbackAborted = 406,
     /// Another thread is inside a call on this session right now (a mutating call, or a
     /// getter while this is a mutating call). Nothing was done: one thread at a time may make

@@ -3,7 +3,7 @@
 //! Conventions (also in the README and the header's overview): a `const smtp_client *` function
 //! reads the session's view and changes nothing; strings returned are borrowed from the session
 //! and stay valid until the next call that takes a non-const `smtp_client *` returns, or
-//! `smtp_session_free`; every mutating call resets the last error at entry.
+//! `smtp_client_free`; every mutating call resets the last error at entry.
 
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
@@ -11,21 +11,22 @@ use std::time::Duration;
 pub use super::guard::smtp_client;
 use super::guard::{
     bytes_arg, new_session, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array,
-    Failure, UserData,
+    CResult, Failure, UserData,
 };
+use super::options::{smtp_send_options, with_send_options, SendOptions};
 use super::result::smtp_result;
 use super::view::opt_ptr;
 use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
-/// Session kinds for `smtp_session_new()`. The values are ABI.
+/// Session kinds for `smtp_client_new()`. The values are ABI.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
-pub enum smtp_session_kind {
+pub enum smtp_client_kind {
     /// SMTP / ESMTP (smtplib's `SMTP`), default port 25.
     Smtp = 0,
     /// SMTP over implicit TLS (smtplib's `SMTP_SSL`), default port 465; the handshake, with
-    /// the session's TLS settings, happens in `smtp_connect()` before the greeting.
+    /// the session's TLS settings, happens in `smtp_client_connect()` before the greeting.
     Smtps = 1,
     /// LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
     /// 2003; a host starting with `/` is a Unix socket.
@@ -41,7 +42,10 @@ pub enum smtp_debug_kind {
     Connect = 0,
     /// Bytes written to the server (message bodies over 4 KiB are summarised).
     Sent = 1,
-    /// One reply line from the server, line end included.
+    /// One reply line from the server, line end included, escaped: printable ASCII as is with
+    /// `\` doubled, CR, LF and TAB as `\r`, `\n`, `\t`, every other byte as `\xNN` (the same
+    /// escaping as the stderr output), so no control byte from the server reaches a terminal
+    /// or log through the callback.
     Received = 2,
     /// A remark from the library.
     Info = 3,
@@ -62,16 +66,16 @@ pub type smtp_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)
 
 // ---------------------------------------------------------------- lifecycle
 
-/// Create an unconnected session of `kind` (`SMTP_SESSION_KIND_SMTP`,
-/// `SMTP_SESSION_KIND_SMTPS` or `SMTP_SESSION_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
-/// and releases it with `smtp_session_free()`.
+/// Create an unconnected session of `kind` (`SMTP_CLIENT_KIND_SMTP`,
+/// `SMTP_CLIENT_KIND_SMTPS` or `SMTP_CLIENT_KIND_LMTP`). Returns NULL for an unknown kind. The caller owns the session
+/// and releases it with `smtp_client_free()`.
 #[no_mangle]
-pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_client {
+pub extern "C" fn smtp_client_new(kind: i32) -> *mut smtp_client {
     super::guard::plain_call(std::ptr::null_mut(), || {
         let kind = match kind {
-            k if k == smtp_session_kind::Smtp as i32 => SessionKind::Smtp,
-            k if k == smtp_session_kind::Smtps as i32 => SessionKind::Smtps,
-            k if k == smtp_session_kind::Lmtp as i32 => SessionKind::Lmtp,
+            k if k == smtp_client_kind::Smtp as i32 => SessionKind::Smtp,
+            k if k == smtp_client_kind::Smtps as i32 => SessionKind::Smtps,
+            k if k == smtp_client_kind::Lmtp as i32 => SessionKind::Lmtp,
             _ => return std::ptr::null_mut(),
         };
         new_session(Session::new(kind))
@@ -82,18 +86,20 @@ pub extern "C" fn smtp_session_new(kind: i32) -> *mut smtp_client {
 /// the debug userdata's destructor, and releases everything. NULL is a no-op. Must not be
 /// called twice, nor from inside one of the session's callbacks (ignored there).
 #[no_mangle]
-pub extern "C" fn smtp_session_free(session: *mut smtp_client) {
-    super::guard::plain_call((), || super::guard::free_session(session))
+pub extern "C" fn smtp_client_free(client: *mut smtp_client) {
+    super::guard::plain_call((), || super::guard::free_session(client))
 }
 
 // ---------------------------------------------------------------- settings
 
 /// Set the name sent with HELO / EHLO / LHLO; NULL restores the default (this host's fully
-/// qualified name, or `[address]`). Errors: `INVALID_ARGUMENT` (CR, LF, NUL, space or empty),
+/// qualified name, or `[address]`). The name is one non-empty word of visible ASCII (0x21 to
+/// 0x7E; an internationalised name goes in its `xn--` form). Errors: `INVALID_ARGUMENT`,
 /// `INVALID_UTF8`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_client, name: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_local_hostname(client: *mut smtp_client, name: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let name = opt_str_arg(name, "name")?;
         Ok(h.core.set_local_hostname(name)?)
     })
@@ -101,9 +107,10 @@ pub extern "C" fn smtp_session_set_local_hostname(session: *mut smtp_client, nam
 
 /// Set the timeout in milliseconds for connecting and for every read and write (each reply
 /// must arrive whole within it). 0 means wait forever. Default: 60000.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_client, timeout_ms: u32) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_timeout_ms(client: *mut smtp_client, timeout_ms: u32) -> smtp_result {
+    session_call(client, |h| {
         h.core.set_timeout((timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms))));
         Ok(())
     })
@@ -111,13 +118,14 @@ pub extern "C" fn smtp_session_set_timeout_ms(session: *mut smtp_client, timeout
 
 /// Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting
 /// (smtplib's `source_address`). NULL `host` removes the setting.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_source_address(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_set_source_address(
+    client: *mut smtp_client,
     host: *const c_char,
     port: u16,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let host = opt_str_arg(host, "host")?;
         Ok(h.core.set_source_address(host.map(|h| (h, port)))?)
     })
@@ -125,9 +133,10 @@ pub extern "C" fn smtp_session_set_source_address(
 
 /// smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
 /// Events go to stderr unless a callback is set. Errors: `INVALID_ARGUMENT` outside 0–2.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_client, level: i32) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_debuglevel(client: *mut smtp_client, level: i32) -> smtp_result {
+    session_call(client, |h| {
         let level = u8::try_from(level).ok().filter(|l| *l <= 2).ok_or_else(|| {
             Failure::Usage(smtp_result::InvalidArgument, format!("debug level {level} is not 0, 1 or 2"))
         })?;
@@ -139,14 +148,15 @@ pub extern "C" fn smtp_session_set_debuglevel(session: *mut smtp_client, level: 
 /// Send debug events to `callback` instead of stderr (NULL `callback`: back to stderr).
 /// `userdata_free`, when not NULL, is called with `userdata` once the callback is replaced or
 /// the session freed.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_debug_callback(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_set_debug_callback(
+    client: *mut smtp_client,
     callback: smtp_debug_callback,
     userdata: *mut c_void,
     userdata_free: smtp_userdata_free,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         match callback {
             Some(cb) => {
                 struct Target(*mut c_void);
@@ -182,9 +192,10 @@ pub extern "C" fn smtp_session_set_debug_callback(
 /// `CONNECT_ERROR` (greeting not 220; closed), `TLS_CERTIFICATE`, `TLS_ERROR`,
 /// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
 /// connected), `INVALID_ARGUMENT`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_connect(session: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_connect(client: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
+    session_call(client, |h| {
         let host = str_arg(host, "host")?;
         h.core.connect(host, port)?;
         Ok(())
@@ -193,9 +204,10 @@ pub extern "C" fn smtp_connect(session: *mut smtp_client, host: *const c_char, p
 
 /// smtplib's `quit()`: send QUIT and close, whatever the reply. Errors:
 /// `SERVER_DISCONNECTED` when not connected; the session is closed in every case.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_quit(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_quit(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| {
         h.core.quit()?;
         Ok(())
     })
@@ -203,9 +215,10 @@ pub extern "C" fn smtp_quit(session: *mut smtp_client) -> smtp_result {
 
 /// smtplib's `close()`: close the connection without sending anything. Closing a closed
 /// session is not an error.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_close(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_close(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| {
         h.core.close();
         Ok(())
     })
@@ -213,21 +226,28 @@ pub extern "C" fn smtp_close(session: *mut smtp_client) -> smtp_result {
 
 /// Whether the session has an open connection.
 #[no_mangle]
-pub extern "C" fn smtp_session_is_connected(session: *const smtp_client) -> bool {
-    session_get(session, false, |v| v.connected)
+pub extern "C" fn smtp_client_is_connected(client: *const smtp_client) -> bool {
+    session_get(client, false, |v| v.connected)
 }
 
 // ---------------------------------------------------------------- commands
 
 /// smtplib's `docmd(cmd, args)`: send `cmd` (and ` args` unless NULL or empty) and read the
-/// reply, available through `smtp_session_last_reply_code()` / `_text()` whatever its code.
-/// Errors: `INVALID_ARGUMENT` (CR, LF or NUL), connection errors.
+/// reply, available through `smtp_client_last_reply_code()` / `_text()` whatever its code.
+/// A command line is at most 512 octets with CRLF (RFC 5321 §4.5.3.1.4), plus the allowance of
+/// each advertised extension whose parameter the line carries. MAIL, RCPT, DATA, BDAT, VRFY,
+/// EXPN and AUTH go through the TLS policy (see below). Errors: `INVALID_ARGUMENT` (CR, LF or
+/// NUL; the line too long: nothing sent), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_docmd(session: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_docmd(client: *mut smtp_client, cmd: *const c_char, args: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let cmd = str_arg(cmd, "cmd")?;
         #[cfg(feature = "test-panic")]
-        assert!(cmd != "__SMTPCLIENT_TEST_PANIC__", "test-panic feature: deliberate panic in smtp_docmd");
+        assert!(cmd != "__SMTPCLIENT_TEST_PANIC__", "test-panic feature: deliberate panic in smtp_client_docmd");
         let args = opt_str_arg(args, "args")?.unwrap_or("");
         h.core.docmd(cmd, args)?;
         Ok(())
@@ -235,10 +255,11 @@ pub extern "C" fn smtp_docmd(session: *mut smtp_client, cmd: *const c_char, args
 }
 
 /// smtplib's `helo(name)`: NULL `name` uses the local hostname. The reply is the last reply
-/// and `smtp_session_helo_resp()`, whatever its code.
+/// and `smtp_client_helo_resp()`, whatever its code.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_helo(session: *mut smtp_client, name: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_helo(client: *mut smtp_client, name: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let name = opt_str_arg(name, "name")?;
         h.core.helo(name)?;
         Ok(())
@@ -246,11 +267,12 @@ pub extern "C" fn smtp_helo(session: *mut smtp_client, name: *const c_char) -> s
 }
 
 /// smtplib's `ehlo(name)` (LHLO for LMTP): NULL `name` uses the local hostname. On 250 the
-/// extensions are parsed (`smtp_has_extn()`); the reply is the last reply and
-/// `smtp_session_ehlo_resp()`, whatever its code.
+/// extensions are parsed (`smtp_client_has_extn()`); the reply is the last reply and
+/// `smtp_client_ehlo_resp()`, whatever its code.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_ehlo(session: *mut smtp_client, name: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_ehlo(client: *mut smtp_client, name: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let name = opt_str_arg(name, "name")?;
         h.core.ehlo(name)?;
         Ok(())
@@ -259,25 +281,38 @@ pub extern "C" fn smtp_ehlo(session: *mut smtp_client, name: *const c_char) -> s
 
 /// smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
 /// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_ehlo_or_helo_if_needed(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| Ok(h.core.ehlo_or_helo_if_needed()?))
+pub extern "C" fn smtp_client_ehlo_or_helo_if_needed(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| Ok(h.core.ehlo_or_helo_if_needed()?))
 }
 
-/// smtplib's `verify(address)`: VRFY; the reply is the last reply whatever its code.
+/// smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only` extracts it
+/// (`"Bob <bob@example.org>"` sends `VRFY bob@example.org`; a plain name such as `postmaster`
+/// is sent as given); the reply is the last reply whatever its code. Errors:
+/// `INVALID_ARGUMENT` (not one address), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_verify(session: *mut smtp_client, address: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_verify(client: *mut smtp_client, address: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let address = str_arg(address, "address")?;
         h.core.verify(address)?;
         Ok(())
     })
 }
 
-/// smtplib's `expn(address)`: EXPN; the reply is the last reply whatever its code.
+/// smtplib's `expn(address)`: EXPN with the bare address, as `smtp_client_verify()`; the reply is
+/// the last reply whatever its code. Errors as `smtp_client_verify()`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_expn(session: *mut smtp_client, address: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_expn(client: *mut smtp_client, address: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let address = str_arg(address, "address")?;
         h.core.expn(address)?;
         Ok(())
@@ -285,9 +320,10 @@ pub extern "C" fn smtp_expn(session: *mut smtp_client, address: *const c_char) -
 }
 
 /// smtplib's `help(args)`: HELP (NULL `args`: none); the reply is the last reply.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_help(session: *mut smtp_client, args: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_help(client: *mut smtp_client, args: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let args = opt_str_arg(args, "args")?.unwrap_or("");
         h.core.help(args)?;
         Ok(())
@@ -295,18 +331,20 @@ pub extern "C" fn smtp_help(session: *mut smtp_client, args: *const c_char) -> s
 }
 
 /// smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_rset(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_rset(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| {
         h.core.rset()?;
         Ok(())
     })
 }
 
 /// smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_noop(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_noop(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| {
         h.core.noop()?;
         Ok(())
     })
@@ -314,17 +352,24 @@ pub extern "C" fn smtp_noop(session: *mut smtp_client) -> smtp_result {
 
 /// smtplib's `mail(sender, options)`: MAIL FROM with `n_options` ESMTP options (sent only to
 /// an ESMTP server). The reply is the last reply whatever its code: check
-/// `smtp_session_last_reply_code()`. Starts a new transaction (the recipient list is reset).
-/// Errors: `INVALID_ARGUMENT` (CR/LF/NUL, `<`/`>` in the address, malformed option,
-/// non-ASCII address without SMTPUTF8), `NOT_SUPPORTED` (SMTPUTF8 not offered), connection errors.
+/// `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
+/// The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
+/// (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
+/// octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
+/// non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
+/// connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_mail(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_mail(
+    client: *mut smtp_client,
     sender: *const c_char,
     options: *const *const c_char,
     n_options: usize,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let sender = str_arg(sender, "sender")?;
         let options = str_array(options, n_options, "options")?;
         h.core.mail(sender, &options)?;
@@ -333,15 +378,17 @@ pub extern "C" fn smtp_mail(
 }
 
 /// smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
-/// code, and is kept per recipient (`smtp_session_recipient_get()`). Errors as `smtp_mail()`.
+/// code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
+/// an empty recipient is `INVALID_ARGUMENT`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_rcpt(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_rcpt(
+    client: *mut smtp_client,
     recipient: *const c_char,
     options: *const *const c_char,
     n_options: usize,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let recipient = str_arg(recipient, "recipient")?;
         let options = str_array(options, n_options, "options")?;
         h.core.rcpt(recipient, &options)?;
@@ -352,94 +399,105 @@ pub extern "C" fn smtp_rcpt(
 /// smtplib's `data(msg)`: DATA, then the `len` bytes at `msg` with every line ending
 /// normalised to CRLF and lines starting with `.` dot-stuffed, then the end mark. The final
 /// reply is the last reply whatever its code; for LMTP one reply is read after the data for
-/// each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_session_recipient_get()`). Errors: `DATA_ERROR` (DATA
+/// each recipient whose RCPT got any 2xx reply (RFC 2033 §4.2), and kept per recipient (`smtp_client_recipient_get()`). Errors: `DATA_ERROR` (DATA
 /// not answered with 354; nothing of the message sent), `DELIVERY_UNKNOWN` (connection lost
 /// after the end mark, before the reply), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_data(session: *mut smtp_client, msg: *const u8, len: usize) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_data(client: *mut smtp_client, msg: *const u8, len: usize) -> smtp_result {
+    session_call(client, |h| {
         let msg = bytes_arg(msg, len, "msg")?;
         h.core.data(msg)?;
         Ok(())
     })
 }
 
-/// smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`.
+/// smtplib's `sendmail(from, to_addrs, msg, mail_options, rcpt_options)`, the ESMTP options in
+/// `options` (`smtp_send_options`; NULL for none).
 ///
 /// EHLO/HELO if needed; `SIZE=` when offered (refused with `MESSAGE_TOO_LARGE` before MAIL
 /// if over the server's limit); MAIL; RCPT for each of the `n_to` recipients; DATA with the
 /// message normalised and dot-stuffed. Returns `SMTP_RESULT_OK` if at least one recipient
-/// was accepted; the refused ones are listed by `smtp_session_refused_get()`. Errors:
-/// `SENDER_REFUSED` (sender kept, `smtp_session_last_error_sender()`), `RECIPIENTS_REFUSED`
+/// was accepted; the refused ones are listed by `smtp_client_refused_get()`. Errors:
+/// `SENDER_REFUSED` (sender kept, `smtp_client_last_error_sender()`), `RECIPIENTS_REFUSED`
 /// (all refused: the message says how many, and the last error's reply, code and enhanced
 /// status are the most permanent refusal: the first 5xx, else the first 4xx; the per-recipient
 /// list stays the whole truth), `DATA_ERROR` (for LMTP also when every recipient was refused
 /// after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
-/// server said 421 (then the session is closed). `INVALID_ARGUMENT`, `NULL_ARGUMENT`,
-/// `NOT_SUPPORTED`: nothing was sent. `DELIVERY_UNKNOWN` and connection errors close the session.
+/// server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
+/// or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
+#[must_use]
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn smtp_sendmail(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_sendmail(
+    client: *mut smtp_client,
     from: *const c_char,
     to: *const *const c_char,
     n_to: usize,
     msg: *const u8,
     len: usize,
-    mail_options: *const *const c_char,
-    n_mail_options: usize,
-    rcpt_options: *const *const c_char,
-    n_rcpt_options: usize,
+    options: *const smtp_send_options,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let from = str_arg(from, "from")?;
         let to = str_array(to, n_to, "to")?;
         let msg = bytes_arg(msg, len, "msg")?;
-        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
-        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
+        let options = options_arg(options)?;
+        let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
         Ok(h.core.sendmail(from, &to, msg, &mail_options, &rcpt_options)?)
     })
 }
 
+/// A copy of the send options (the defaults for NULL), read before the send starts.
+fn options_arg(options: *const smtp_send_options) -> CResult<SendOptions> {
+    with_send_options(options, SendOptions::clone)
+        .map_err(|code| Failure::Usage(code, "options is not a live smtp_send_options".into()))
+}
+
+fn as_strs(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
 /// Fills `buf` (capacity `capacity` bytes) with the next part of the message for
-/// `smtp_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
-/// of the message, or a negative value to abort (kept, `smtp_session_last_callback_value()`).
-/// `userdata` comes first. Runs on the calling thread during `smtp_sendmail_stream()`; it must
+/// `smtp_client_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
+/// of the message, or a negative value to abort (kept, `smtp_client_last_callback_value()`).
+/// `userdata` comes first. Runs on the calling thread during `smtp_client_sendmail_stream()`; it must
 /// not call functions of the same session and must not unwind.
 #[allow(non_camel_case_types)]
 pub type smtp_read_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, capacity: usize) -> i64>;
 
-/// `smtp_sendmail()` (same results, same choice of reply when all recipients are refused) with
+/// `smtp_client_sendmail()` (same results, same choice of reply when all recipients are refused) with
 /// the message pulled from `read` in chunks, so a message of any size
 /// goes out in bounded memory (line ends normalised and dot-stuffed, or sent as BDAT chunks).
-/// `size_estimate` is the message size in octets with CRLF line ends, sent as SIZE and checked
-/// against the server's limit; -1 when unknown. An abort before the transaction starts sends
+/// The size estimate of `options` (`smtp_send_options_set_size_estimate()`), when set, is sent
+/// as SIZE and checked against the server's limit. An abort before the transaction starts sends
 /// nothing; an abort later closes the session so no partial message can be delivered
-/// (`CALLBACK_ABORTED`). Other errors as `smtp_sendmail()`.
+/// (`CALLBACK_ABORTED`). Other errors as `smtp_client_sendmail()`.
+#[must_use]
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn smtp_sendmail_stream(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_sendmail_stream(
+    client: *mut smtp_client,
     from: *const c_char,
     to: *const *const c_char,
     n_to: usize,
     read: smtp_read_callback,
     userdata: *mut c_void,
-    size_estimate: i64,
-    mail_options: *const *const c_char,
-    n_mail_options: usize,
-    rcpt_options: *const *const c_char,
-    n_rcpt_options: usize,
+    options: *const smtp_send_options,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let from = str_arg(from, "from")?;
         let to = str_array(to, n_to, "to")?;
         let Some(read) = read else {
             return Err(Failure::Usage(smtp_result::NullArgument, "read callback is NULL".into()));
         };
-        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
-        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
-        let size = u64::try_from(size_estimate).ok();
+        let options = options_arg(options)?;
+        let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
+        let size = options.size_estimate;
         let mut pull = |buf: &mut [u8]| -> BodyRead {
             // SAFETY: calling the caller's callback with its userdata and a writable buffer of
             // buf.len() bytes that lives for the call.
@@ -454,53 +512,74 @@ pub extern "C" fn smtp_sendmail_stream(
     })
 }
 
-/// Use PIPELINING when the server offers it (default true): MAIL, every RCPT and DATA (or the
-/// first BDAT chunk) in one write, with the same results as without.
+/// Whether the library uses an ESMTP extension the server offers (`smtp_client_set_pipelining()`,
+/// `smtp_client_set_chunking()`). The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_extension_use {
+    /// Use it when the server advertises it (the default).
+    WhenOffered = 0,
+    /// Never use it, even when advertised.
+    Never = 1,
+}
+
+fn extension_use_arg(value: i32) -> CResult<bool> {
+    match value {
+        v if v == smtp_extension_use::WhenOffered as i32 => Ok(true),
+        v if v == smtp_extension_use::Never as i32 => Ok(false),
+        v => Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown extension use {v}"))),
+    }
+}
+
+/// Use PIPELINING when the server offers it (`SMTP_EXTENSION_USE_WHEN_OFFERED`, the default):
+/// MAIL, every RCPT and DATA (or the first BDAT chunk) in one write, with the same results as
+/// without; or never (`SMTP_EXTENSION_USE_NEVER`). Errors: `INVALID_ARGUMENT` (unknown value).
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_pipelining(session: *mut smtp_client, enabled: bool) -> smtp_result {
-    session_call(session, |h| {
-        h.core.set_pipelining(enabled);
+pub extern "C" fn smtp_client_set_pipelining(client: *mut smtp_client, pipelining: i32) -> smtp_result {
+    session_call(client, |h| {
+        h.core.set_pipelining(extension_use_arg(pipelining)?);
         Ok(())
     })
 }
 
-/// Use CHUNKING / BDAT when the server offers it (default true). BODY=BINARYMIME among the
-/// mail options needs it and sends the message bytes unchanged.
+/// Use CHUNKING / BDAT when the server offers it (`SMTP_EXTENSION_USE_WHEN_OFFERED`, the
+/// default), or never. BODY=BINARYMIME among the mail options needs it and sends the message
+/// bytes unchanged. Errors: `INVALID_ARGUMENT` (unknown value).
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_chunking(session: *mut smtp_client, enabled: bool) -> smtp_result {
-    session_call(session, |h| {
-        h.core.set_chunking(enabled);
+pub extern "C" fn smtp_client_set_chunking(client: *mut smtp_client, chunking: i32) -> smtp_result {
+    session_call(client, |h| {
+        h.core.set_chunking(extension_use_arg(chunking)?);
         Ok(())
     })
 }
 
 /// smtplib's `send_message(msg, from_addr, to_addrs, mail_options, rcpt_options)` for a raw
-/// RFC 5322 message. NULL `from` takes the sender from the headers (Sender, else From); NULL
+/// RFC 5322 message, the ESMTP options in `options` (NULL for none). NULL `from` takes the sender from the headers (Sender, else From); NULL
 /// `to` takes the recipients from To, Bcc and Cc; each half is read from the headers only when
 /// it is not given, as smtplib does. A single `Resent-*` block takes precedence; more than one
 /// is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
 /// leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
-/// lacks SMTPUTF8). Then as `smtp_sendmail()`.
+/// lacks SMTPUTF8). Then as `smtp_client_sendmail()`.
+#[must_use]
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn smtp_send_message(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_send_message(
+    client: *mut smtp_client,
     msg: *const u8,
     len: usize,
     from: *const c_char,
     to: *const *const c_char,
     n_to: usize,
-    mail_options: *const *const c_char,
-    n_mail_options: usize,
-    rcpt_options: *const *const c_char,
-    n_rcpt_options: usize,
+    options: *const smtp_send_options,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let msg = bytes_arg(msg, len, "msg")?;
         let from = opt_str_arg(from, "from")?;
         let to = if to.is_null() { None } else { Some(str_array(to, n_to, "to")?) };
-        let mail_options = str_array(mail_options, n_mail_options, "mail_options")?;
-        let rcpt_options = str_array(rcpt_options, n_rcpt_options, "rcpt_options")?;
+        let options = options_arg(options)?;
+        let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
         Ok(h.core.send_message(msg, from, to.as_deref(), &mail_options, &rcpt_options)?)
     })
 }
@@ -509,15 +588,15 @@ pub extern "C" fn smtp_send_message(
 
 /// smtplib's `has_extn(name)`: whether the server advertised the extension (any case).
 #[no_mangle]
-pub extern "C" fn smtp_has_extn(session: *const smtp_client, name: *const c_char) -> bool {
-    session_get(session, false, |v| str_arg(name, "name").is_ok_and(|n| v.feature(n).is_some()))
+pub extern "C" fn smtp_client_has_extn(client: *const smtp_client, name: *const c_char) -> bool {
+    session_get(client, false, |v| str_arg(name, "name").is_ok_and(|n| v.feature(n).is_some()))
 }
 
 /// The parameters advertised with extension `name` (any case), "" for a keyword without
 /// parameters, NULL when not advertised (smtplib's `esmtp_features[name]`). Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_feature(session: *const smtp_client, name: *const c_char) -> *const c_char {
-    session_get(session, std::ptr::null(), |v| {
+pub extern "C" fn smtp_client_feature(client: *const smtp_client, name: *const c_char) -> *const c_char {
+    session_get(client, std::ptr::null(), |v| {
         let feature = str_arg(name, "name").ok().and_then(|n| v.feature(n));
         opt_ptr(feature.map(|f| &f.params))
     })
@@ -525,20 +604,21 @@ pub extern "C" fn smtp_session_feature(session: *const smtp_client, name: *const
 
 /// Number of extensions the server advertised.
 #[no_mangle]
-pub extern "C" fn smtp_session_feature_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |v| v.features.len())
+pub extern "C" fn smtp_client_feature_count(client: *const smtp_client) -> usize {
+    session_get(client, 0, |v| v.features.len())
 }
 
 /// The `index`th advertised extension: its lower-case keyword and its parameters (borrowed).
 /// Errors: `INVALID_ARGUMENT` when `index` is out of range (outputs untouched).
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_feature_get(
-    session: *const smtp_client,
+pub extern "C" fn smtp_client_feature_get(
+    client: *const smtp_client,
     index: usize,
     name_out: *mut *const c_char,
     params_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |v| {
+    session_get(client, smtp_result::BadHandle, |v| {
         let Some(f) = v.features.get(index) else { return smtp_result::InvalidArgument };
         put(name_out, f.name.as_ptr());
         put(params_out, f.params.as_ptr());
@@ -548,73 +628,73 @@ pub extern "C" fn smtp_session_feature_get(
 
 /// smtplib's `does_esmtp`: whether the server accepted EHLO / LHLO.
 #[no_mangle]
-pub extern "C" fn smtp_session_does_esmtp(session: *const smtp_client) -> bool {
-    session_get(session, false, |v| v.does_esmtp)
+pub extern "C" fn smtp_client_does_esmtp(client: *const smtp_client) -> bool {
+    session_get(client, false, |v| v.does_esmtp)
 }
 
 /// smtplib's `helo_resp`: the text of the reply to the last HELO, NULL if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_helo_resp(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |v| opt_ptr(v.helo_resp.as_ref()))
+pub extern "C" fn smtp_client_helo_resp(client: *const smtp_client) -> *const c_char {
+    session_get(client, std::ptr::null(), |v| opt_ptr(v.helo_resp.as_ref()))
 }
 
 /// smtplib's `ehlo_resp`: the text of the reply to the last EHLO / LHLO, NULL if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_ehlo_resp(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |v| opt_ptr(v.ehlo_resp.as_ref()))
+pub extern "C" fn smtp_client_ehlo_resp(client: *const smtp_client) -> *const c_char {
+    session_get(client, std::ptr::null(), |v| opt_ptr(v.ehlo_resp.as_ref()))
 }
 
 // ---------------------------------------------------------------- last reply and last error
 
 /// The code of the last reply received (e.g. 250), 0 if none yet.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_reply_code(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |v| v.last_reply_code)
+pub extern "C" fn smtp_client_last_reply_code(client: *const smtp_client) -> i32 {
+    session_get(client, 0, |v| v.last_reply_code)
 }
 
 /// The text of the last reply received, lines joined with `\n` (as smtplib returns it); ""
 /// if none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_reply_text(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |v| v.last_reply_text.as_ptr())
+pub extern "C" fn smtp_client_last_reply_text(client: *const smtp_client) -> *const c_char {
+    session_get(client, c"".as_ptr(), |v| v.last_reply_text.as_ptr())
 }
 
 /// The result code of the last mutating call on this session (`SMTP_RESULT_OK` after a
 /// success; every mutating call resets it at entry).
 #[no_mangle]
-pub extern "C" fn smtp_session_last_result(session: *const smtp_client) -> i32 {
-    session_get_last_error(session, smtp_result::BadHandle as i32, |v| v.last_result)
+pub extern "C" fn smtp_client_last_result(client: *const smtp_client) -> i32 {
+    session_get_last_error(client, smtp_result::BadHandle as i32, |v| v.last_result)
 }
 
 /// A human-readable description of the last error ("" after a success). Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_message(session: *const smtp_client) -> *const c_char {
-    session_get_last_error(session, c"".as_ptr(), |v| v.error_message.as_ptr())
+pub extern "C" fn smtp_client_last_error_message(client: *const smtp_client) -> *const c_char {
+    session_get_last_error(client, c"".as_ptr(), |v| v.error_message.as_ptr())
 }
 
 /// The code of the server reply that caused the last error (e.g. 550 for a refused sender),
 /// 0 when the error did not come from a reply.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_reply_code(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |v| v.error_reply_code)
+pub extern "C" fn smtp_client_last_error_reply_code(client: *const smtp_client) -> i32 {
+    session_get(client, 0, |v| v.error_reply_code)
 }
 
 /// The text of the server reply that caused the last error, "" when none. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_reply_text(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |v| v.error_reply_text.as_ptr())
+pub extern "C" fn smtp_client_last_error_reply_text(client: *const smtp_client) -> *const c_char {
+    session_get(client, c"".as_ptr(), |v| v.error_reply_text.as_ptr())
 }
 
 /// The RFC 3463 enhanced status code (`class.subject.detail`) of the reply that caused the last
 /// error, when the server sent one. Returns false (outputs untouched) when there is none.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_enhanced_status(
-    session: *const smtp_client,
+pub extern "C" fn smtp_client_last_error_enhanced_status(
+    client: *const smtp_client,
     class_out: *mut i32,
     subject_out: *mut i32,
     detail_out: *mut i32,
 ) -> bool {
-    session_get(session, false, |v| match v.error_enhanced_status {
+    session_get(client, false, |v| match v.error_enhanced_status {
         Some(es) => {
             put(class_out, i32::from(es.class));
             put(subject_out, i32::from(es.subject));
@@ -627,14 +707,14 @@ pub extern "C" fn smtp_session_last_error_enhanced_status(
 
 /// The refused sender of a `SENDER_REFUSED` error, NULL otherwise. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_error_sender(session: *const smtp_client) -> *const c_char {
-    session_get(session, std::ptr::null(), |v| opt_ptr(v.error_sender.as_ref()))
+pub extern "C" fn smtp_client_last_error_sender(client: *const smtp_client) -> *const c_char {
+    session_get(client, std::ptr::null(), |v| opt_ptr(v.error_sender.as_ref()))
 }
 
 /// The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
 #[no_mangle]
-pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_client) -> i32 {
-    session_get(session, 0, |v| v.callback_value)
+pub extern "C" fn smtp_client_last_callback_value(client: *const smtp_client) -> i32 {
+    session_get(client, 0, |v| v.callback_value)
 }
 
 // ---------------------------------------------------------------- recipients
@@ -642,24 +722,25 @@ pub extern "C" fn smtp_session_last_callback_value(session: *const smtp_client) 
 /// Number of refused recipients of the current or last transaction (smtplib's `sendmail`
 /// result dict: for SMTP, every RCPT not answered 250 or 251). For LMTP, a recipient with a
 /// reply after the data is refused when that reply refused it, and only then. Reset by
-/// `smtp_mail()` and each send.
+/// `smtp_client_mail()` and each send.
 #[no_mangle]
-pub extern "C" fn smtp_session_refused_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |v| v.refused.len())
+pub extern "C" fn smtp_client_refused_count(client: *const smtp_client) -> usize {
+    session_get(client, 0, |v| v.refused.len())
 }
 
 /// The `index`th refused recipient: address, the refusing reply's code and text (borrowed
 /// until the next mutating call). NULL outputs are skipped. Errors: `INVALID_ARGUMENT` when
 /// `index` is out of range (outputs untouched).
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_refused_get(
-    session: *const smtp_client,
+pub extern "C" fn smtp_client_refused_get(
+    client: *const smtp_client,
     index: usize,
     address_out: *mut *const c_char,
     code_out: *mut i32,
     text_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |v| {
+    session_get(client, smtp_result::BadHandle, |v| {
         let Some(r) = v.refused.get(index).map(|&i| &v.recipients[i]) else { return smtp_result::InvalidArgument };
         // a refused recipient's deciding reply is its refusal: the RCPT reply, or for LMTP
         // the after-data reply
@@ -672,24 +753,25 @@ pub extern "C" fn smtp_session_refused_get(
 
 /// Number of recipients of the current or last transaction, accepted or not, in RCPT order.
 #[no_mangle]
-pub extern "C" fn smtp_session_recipient_count(session: *const smtp_client) -> usize {
-    session_get(session, 0, |v| v.recipients.len())
+pub extern "C" fn smtp_client_recipient_count(client: *const smtp_client) -> usize {
+    session_get(client, 0, |v| v.recipients.len())
 }
 
 /// The `index`th recipient: address, its RCPT reply code, its own reply code after the data
 /// (LMTP; 0 when there is none) and the text of the deciding reply (the after-data reply
 /// when there is one, else the RCPT reply). Borrowed; NULL outputs skipped. Errors:
 /// `INVALID_ARGUMENT` when `index` is out of range.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_recipient_get(
-    session: *const smtp_client,
+pub extern "C" fn smtp_client_recipient_get(
+    client: *const smtp_client,
     index: usize,
     address_out: *mut *const c_char,
     rcpt_code_out: *mut i32,
     data_code_out: *mut i32,
     text_out: *mut *const c_char,
 ) -> smtp_result {
-    session_get(session, smtp_result::BadHandle, |v| {
+    session_get(client, smtp_result::BadHandle, |v| {
         let Some(r) = v.recipients.get(index) else { return smtp_result::InvalidArgument };
         put(address_out, r.address.as_ptr());
         put(rcpt_code_out, r.rcpt_code);
@@ -704,14 +786,14 @@ pub extern "C" fn smtp_session_recipient_get(
 /// reply), parsed, so that a caller deciding to retry or bounce need not parse reply text.
 /// Returns false (outputs untouched) when that reply carried none or `index` is out of range.
 #[no_mangle]
-pub extern "C" fn smtp_session_recipient_enhanced_status(
-    session: *const smtp_client,
+pub extern "C" fn smtp_client_recipient_enhanced_status(
+    client: *const smtp_client,
     index: usize,
     class_out: *mut i32,
     subject_out: *mut i32,
     detail_out: *mut i32,
 ) -> bool {
-    session_get(session, false, |v| match v.recipients.get(index).and_then(|r| r.enhanced_status) {
+    session_get(client, false, |v| match v.recipients.get(index).and_then(|r| r.enhanced_status) {
         Some(es) => {
             put(class_out, i32::from(es.class));
             put(subject_out, i32::from(es.subject));

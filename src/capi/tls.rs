@@ -1,4 +1,4 @@
-//! TLS on a session from C: settings, policy, `smtp_starttls`, and what was negotiated.
+//! TLS on a session from C: settings, policy, `smtp_client_starttls`, and what was negotiated.
 
 use std::ffi::c_char;
 use std::path::PathBuf;
@@ -7,22 +7,25 @@ use super::guard::{opt_str_arg, session_call, session_get, smtp_client, str_arg,
 use super::result::smtp_result;
 use crate::tls::{TlsPolicy, TlsVersion};
 
-/// TLS policy for a plain SMTP or LMTP session (`smtp_session_set_tls_policy()`). Values are ABI.
+/// TLS policy for a plain SMTP or LMTP session (`smtp_client_set_tls_policy()`). Values are ABI.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum smtp_tls_policy {
-    /// TLS only when `smtp_starttls()` is called (smtplib's behaviour). The default.
+    /// TLS only when `smtp_client_starttls()` is called (smtplib's behaviour). The default.
     None = 0,
-    /// STARTTLS before the first transaction or login when the server offers it, plain text
+    /// STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+    /// VRFY, EXPN, AUTH, however they are sent) when the server offers it, plain text
     /// otherwise. An attacker on the path can strip it: never the default.
     Opportunistic = 1,
-    /// STARTTLS before the first transaction or login, or fail with `SMTP_RESULT_TLS_REQUIRED`
+    /// STARTTLS before any command that carries mail or credentials (MAIL, RCPT, DATA, BDAT,
+    /// VRFY, EXPN, AUTH, however they are sent, `smtp_client_docmd()` included), or fail with
+    /// `SMTP_RESULT_TLS_REQUIRED`
     /// having sent nothing but QUIT.
     Required = 2,
 }
 
-/// Minimum TLS protocol version (`smtp_session_set_tls_min_version()`). Values are ABI.
+/// Minimum TLS protocol version (`smtp_client_set_tls_min_version()`). Values are ABI.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
@@ -36,9 +39,10 @@ pub enum smtp_tls_version {
 /// Trust the CA certificates in the PEM file at `path` instead of the system trust store
 /// (NULL: back to the system store unless a CA directory is set). The path is copied; the
 /// file is read at the next handshake. Errors: `INVALID_UTF8`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_client, path: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_ca_file(client: *mut smtp_client, path: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         h.core.tls_config_mut().ca_file = opt_str_arg(path, "path")?.map(PathBuf::from);
         Ok(())
     })
@@ -46,9 +50,10 @@ pub extern "C" fn smtp_session_set_tls_ca_file(session: *mut smtp_client, path: 
 
 /// Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
 /// of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_client, path: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_ca_dir(client: *mut smtp_client, path: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         h.core.tls_config_mut().ca_dir = opt_str_arg(path, "path")?.map(PathBuf::from);
         Ok(())
     })
@@ -56,13 +61,14 @@ pub extern "C" fn smtp_session_set_tls_ca_dir(session: *mut smtp_client, path: *
 
 /// Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
 /// key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_client_cert(
-    session: *mut smtp_client,
+pub extern "C" fn smtp_client_set_tls_client_cert(
+    client: *mut smtp_client,
     chain_file: *const c_char,
     key_file: *const c_char,
 ) -> smtp_result {
-    session_call(session, |h| {
+    session_call(client, |h| {
         let cert = if chain_file.is_null() && key_file.is_null() {
             None
         } else {
@@ -75,9 +81,10 @@ pub extern "C" fn smtp_session_set_tls_client_cert(
 
 /// Set the lowest TLS version accepted: `SMTP_TLS_VERSION_TLS12` (default) or
 /// `SMTP_TLS_VERSION_TLS13`. Errors: `INVALID_ARGUMENT` for another value.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_client, version: i32) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_min_version(client: *mut smtp_client, version: i32) -> smtp_result {
+    session_call(client, |h| {
         h.core.tls_config_mut().min_version = match version {
             v if v == smtp_tls_version::Tls12 as i32 => TlsVersion::Tls12,
             v if v == smtp_tls_version::Tls13 as i32 => TlsVersion::Tls13,
@@ -88,11 +95,12 @@ pub extern "C" fn smtp_session_set_tls_min_version(session: *mut smtp_client, ve
 }
 
 /// The name sent as SNI and checked against the certificate's subjectAltName (never its
-/// CN). Default (NULL): the host given to `smtp_connect()`, never a name the server sends.
+/// CN). Default (NULL): the host given to `smtp_client_connect()`, never a name the server sends.
 /// An IP literal is checked against IP SANs and sends no SNI. Needed for Unix sockets.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_client, name: *const c_char) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_server_name(client: *mut smtp_client, name: *const c_char) -> smtp_result {
+    session_call(client, |h| {
         let name = opt_str_arg(name, "name")?;
         if let Some(n) = name {
             crate::protocol::check_line_safe("TLS server name", n)?;
@@ -102,25 +110,44 @@ pub extern "C" fn smtp_session_set_tls_server_name(session: *mut smtp_client, na
     })
 }
 
-/// INSECURE: when `insecure` is true, the server's certificate and host name are NOT
-/// verified, so anyone on the network path can read and change the session, credentials
-/// included. Verification is on by default; only turn it off for testing.
+/// Whether the server's certificate and host name are verified (`smtp_client_set_tls_verify()`).
+/// The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_tls_verify {
+    /// Verify the chain against the trusted CAs and the host name (the default).
+    Peer = 0,
+    /// INSECURE: verify nothing, so anyone on the network path can read and change the
+    /// session, credentials included. For testing only.
+    NoneInsecure = 1,
+}
+
+/// Set certificate verification (`smtp_tls_verify`): `SMTP_TLS_VERIFY_PEER` (the default) or
+/// `SMTP_TLS_VERIFY_NONE_INSECURE`, for testing only. Errors: `INVALID_ARGUMENT` (unknown value).
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_insecure_skip_verify(session: *mut smtp_client, insecure: bool) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_verify(client: *mut smtp_client, verify: i32) -> smtp_result {
+    session_call(client, |h| {
+        let insecure = match verify {
+            v if v == smtp_tls_verify::Peer as i32 => false,
+            v if v == smtp_tls_verify::NoneInsecure as i32 => true,
+            v => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown TLS verify setting {v}"))),
+        };
         h.core.tls_config_mut().insecure_skip_verify = insecure;
         Ok(())
     })
 }
 
 /// Set the TLS policy (`smtp_tls_policy`): with `OPPORTUNISTIC` or `REQUIRED`, the first
-/// `smtp_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
+/// `smtp_client_ehlo_or_helo_if_needed()` (which sendmail, send_message and login call) also does
 /// STARTTLS. Under `OPPORTUNISTIC`, a STARTTLS the server refuses (e.g. 454) is remembered for
 /// the connection: the session goes on in plain text and does not ask again until it
 /// reconnects (RFC 3207 §4). Errors: `INVALID_ARGUMENT` for an unknown value.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_client, policy: i32) -> smtp_result {
-    session_call(session, |h| {
+pub extern "C" fn smtp_client_set_tls_policy(client: *mut smtp_client, policy: i32) -> smtp_result {
+    session_call(client, |h| {
         let policy = match policy {
             p if p == smtp_tls_policy::None as i32 => TlsPolicy::None,
             p if p == smtp_tls_policy::Opportunistic as i32 => TlsPolicy::Opportunistic,
@@ -140,33 +167,34 @@ pub extern "C" fn smtp_session_set_tls_policy(session: *mut smtp_client, policy:
 /// `TLS_CERTIFICATE`, `TLS_ERROR`, `HELO_ERROR`, `BAD_STATE` (TLS already active), and
 /// connection errors. A refusal leaves the plain connection open (as smtplib); every failure
 /// after a 220 closes the session.
+#[must_use]
 #[no_mangle]
-pub extern "C" fn smtp_starttls(session: *mut smtp_client) -> smtp_result {
-    session_call(session, |h| Ok(h.core.starttls()?))
+pub extern "C" fn smtp_client_starttls(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| Ok(h.core.starttls()?))
 }
 
 /// Whether the current connection is protected by TLS (false once the connection is closed or
-/// lost: after a 421, an I/O error, QUIT or `smtp_close()`).
+/// lost: after a 421, an I/O error, QUIT or `smtp_client_close()`).
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_active(session: *const smtp_client) -> bool {
-    session_get(session, false, |v| v.tls_active)
+pub extern "C" fn smtp_client_tls_active(client: *const smtp_client) -> bool {
+    session_get(client, false, |v| v.tls_active)
 }
 
 /// Whether the peer's certificate chain and host name were verified (false without TLS, and
 /// with verification turned off).
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_peer_verified(session: *const smtp_client) -> bool {
-    session_get(session, false, |v| v.tls_verified)
+pub extern "C" fn smtp_client_tls_peer_verified(client: *const smtp_client) -> bool {
+    session_get(client, false, |v| v.tls_verified)
 }
 
 /// The negotiated protocol version, e.g. "TLSv1.3"; "" without TLS. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_version(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |v| v.tls_version.as_ptr())
+pub extern "C" fn smtp_client_tls_version(client: *const smtp_client) -> *const c_char {
+    session_get(client, c"".as_ptr(), |v| v.tls_version.as_ptr())
 }
 
 /// The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384"; "" without TLS. Borrowed.
 #[no_mangle]
-pub extern "C" fn smtp_session_tls_cipher(session: *const smtp_client) -> *const c_char {
-    session_get(session, c"".as_ptr(), |v| v.tls_cipher.as_ptr())
+pub extern "C" fn smtp_client_tls_cipher(client: *const smtp_client) -> *const c_char {
+    session_get(client, c"".as_ptr(), |v| v.tls_cipher.as_ptr())
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
-/// The library version as a static string, e.g. "0.1.0". Thread-safe.
+/// The library version as a static string, e.g. "0.2.0". Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_lib_version() -> *const c_char {
     super::guard::plain_call(c"".as_ptr(), || VERSION.as_ptr().cast())

@@ -4,7 +4,7 @@
 //!
 //! This is what makes the borrowed-string rule hold by construction. A mutating call never
 //! sees the view (its closure gets the session state only), so a string C passes back in
-//! (`smtp_rcpt(s, address_from_refused_get)`) stays alive while the call reads it; the view is
+//! (`smtp_client_rcpt(s, address_from_refused_get)`) stays alive while the call reads it; the view is
 //! brought up to date only after the call's work is done. Getters read the view and nothing
 //! else (never the protocol engine), so they write nothing and may run on several threads at
 //! once. A string whose value did not change keeps its allocation, so its pointer stays the

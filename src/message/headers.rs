@@ -559,7 +559,7 @@ impl<'a> Parser<'a> {
 
 /// Every address of an RFC 5322 address list, strictly parsed; an error rather than a guess
 /// whenever the text is not unambiguously a list of mailboxes and groups.
-fn parse_address_list(value: &str) -> Result<Vec<String>> {
+pub fn parse_address_list(value: &str) -> Result<Vec<String>> {
     let tokens = tokenize(value)?;
     Parser { text: value, tokens, pos: 0 }.address_list()
 }

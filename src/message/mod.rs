@@ -6,5 +6,6 @@ mod headers;
 
 pub use data::{normalized_len, DataEncoder};
 pub use headers::{
-    complete_envelope, envelope_from_headers, needs_smtputf8, strip_bcc, strip_mbox_from_line, HeaderEnvelope,
+    complete_envelope, envelope_from_headers, needs_smtputf8, parse_address_list, strip_bcc, strip_mbox_from_line,
+    HeaderEnvelope,
 };

@@ -5,7 +5,8 @@ mod features;
 mod reply;
 
 pub use command::{
-    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_address, MAX_COMMAND_LINE,
+    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
+    quote_reverse_path, LineAllowance, LINE_ALLOWANCES, MAX_COMMAND_LINE,
 };
 pub use features::Features;
 pub use reply::{EnhancedStatus, Reply, ReplyParser, MAX_LINE, MAX_LINES, MAX_REPLY_BYTES};

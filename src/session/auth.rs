@@ -6,10 +6,12 @@
 //!   `EXTERNAL`) starts on a connection without TLS, unless the peer is loopback or a Unix
 //!   socket (the `local_peer_is_safe` exemption, on by default) or the caller allowed cleartext
 //!   credentials. The refusal ([`ErrorKind::CredentialsPolicy`]) comes before any `AUTH` byte.
-//! - **No downgrade.** `login()` moves on from a mechanism that failed to the next, weaker one
-//!   (CRAM-MD5, then PLAIN, then LOGIN) only on a TLS connection whose peer was verified.
-//!   Elsewhere a server refusing CRAM-MD5 (or sending it a bogus challenge) could otherwise make
-//!   the client reveal the password with PLAIN; the first mechanism's error is returned instead.
+//! - **No downgrade, no lockout.** `login()` moves on from a mechanism that failed to the next,
+//!   weaker one (CRAM-MD5, then PLAIN, then LOGIN) only on a TLS connection whose peer was
+//!   verified, and only when the mechanism failed (504, 534, 538, a broken challenge), never
+//!   after a 535: wrong credentials stay wrong, and each try counts on the server's lockout
+//!   counter. Elsewhere a server refusing CRAM-MD5 (or sending it a bogus challenge) could
+//!   otherwise make the client reveal the password with PLAIN; the first error is returned.
 //! - **Secrets stay secret.** Every line carrying a secret goes through `command_secret`; debug
 //!   output shows `AUTH <mechanism> [redacted]` and `[redacted]` for responses, 334 challenges
 //!   are not shown, and any secret (password, token, response or its base64) that a server
@@ -116,12 +118,19 @@ impl Session {
     /// EHLO (or HELO) if not done yet; then, among the mechanisms the server advertises,
     /// CRAM-MD5, PLAIN and LOGIN in that order. `initial_response_ok` sends PLAIN's response
     /// and LOGIN's user name on the `AUTH` line (RFC 4954 initial response); CRAM-MD5 never has
-    /// one. A 235 reply, or 503 (already authenticated), is success.
+    /// one. Only a 235 reply is success (a 503 is a failure, see [`Session::auth`]).
     ///
-    /// Stricter than smtplib: a failed mechanism is followed by the next one only over TLS with
-    /// a verified peer; otherwise the first mechanism's error is returned (no downgrade to a
-    /// mechanism that reveals the password). See the module documentation for the credential
-    /// policy and redaction.
+    /// Stricter than smtplib, which tries every mechanism whatever the failure:
+    /// - a 535 (credentials refused), or any refusal other than those below, ends `login` at
+    ///   once: another mechanism would not make the credentials right, and each failed attempt
+    ///   counts against the account on the server;
+    /// - the next mechanism is tried only when the mechanism itself failed (504 not offered,
+    ///   534 too weak, 538 needs encryption, a malformed or endless challenge, cancelled), and
+    ///   only over TLS with a verified peer (no downgrade to a mechanism that reveals the
+    ///   password to a server that could be anyone).
+    ///
+    /// The error message names each mechanism tried with the reply it got (secrets redacted).
+    /// See the module documentation for the credential policy and redaction.
     ///
     /// Errors: [`ErrorKind::InvalidArgument`] (empty user or password, NUL / CR / LF, longer
     /// than 8192 bytes; nothing sent), [`ErrorKind::Helo`], [`ErrorKind::NotSupported`] (no AUTH
@@ -148,17 +157,24 @@ impl Session {
         let mut red = Redactor::new();
         red.add(password);
         let may_fall_back = self.tls_info.as_ref().is_some_and(|t| t.verified);
+        // what each mechanism tried got, already scrubbed of secrets, for the final error
+        let mut attempts: Vec<String> = Vec::new();
         let mut last_error = None;
         for mechanism in candidates {
-            match self.login_with(mechanism, user, password, initial_response_ok, &mut red) {
+            let e = match self.login_with(mechanism, user, password, initial_response_ok, &mut red) {
                 Ok(()) => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::Authentication && may_fall_back && self.is_connected() => {
-                    last_error = Some(e);
-                }
-                Err(e) => return Err(e),
+                Err(e) if e.kind() != ErrorKind::Authentication => return Err(e),
+                Err(e) => e,
+            };
+            attempts.push(e.message().to_owned());
+            let move_on = mechanism_failed(&e) && may_fall_back && self.is_connected();
+            last_error = Some(e);
+            if !move_on {
+                break;
             }
         }
-        Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::Smtp, "No suitable authentication method found.")))
+        let last_error = last_error.expect("login candidates are never empty here");
+        Err(naming_every_attempt(last_error, &attempts))
     }
 
     fn login_with(
@@ -273,9 +289,10 @@ impl Session {
     ///
     /// The mechanism is sent upper-cased and need not be advertised (as in smtplib). At most 5
     /// challenges are answered; a 6th, or one that is not strict base64, is cancelled with `*`
-    /// and fails with [`ErrorKind::Authentication`]. 235 or 503 (already authenticated) is
-    /// success; any other final reply is [`ErrorKind::Authentication`] with that reply
-    /// (secrets the server echoes scrubbed).
+    /// and fails with [`ErrorKind::Authentication`]. 235 is success; any other final reply
+    /// (503 included: this session never sends a second AUTH, so it cannot mean "already
+    /// authenticated") is [`ErrorKind::Authentication`] with that reply (secrets the server
+    /// echoes scrubbed).
     ///
     /// Errors besides: [`ErrorKind::InvalidArgument`] (a mechanism name that is not 1 to 20 of
     /// `A-Z 0-9 - _`, or a response over 8192 bytes; the exchange is cancelled if it started),
@@ -307,7 +324,7 @@ impl Session {
     // ------------------------------------------------------------------------------ exchange
 
     /// Run one SASL exchange for `mechanism` (already checked and upper-cased); returns the
-    /// final 235 / 503 reply.
+    /// final 235 reply.
     fn sasl_exchange(
         &mut self,
         mechanism: &str,
@@ -385,8 +402,10 @@ impl Session {
             let shown = if data.is_empty() { "" } else { REDACTED };
             reply = self.auth_command(&line, shown, red)?;
         }
+        // Only 235 ends an exchange successfully. smtplib reads 503 as "already authenticated",
+        // but this session never sends a second AUTH, so a 503 means the exchange failed.
         match reply.code() {
-            235 | 503 => {
+            235 => {
                 self.authenticated = true;
                 Ok(red.scrub_reply(&reply))
             }
@@ -400,7 +419,7 @@ impl Session {
 
     /// Send one line of an AUTH exchange with `command_secret` and read the reply. Debug output
     /// shows `shown`, hides 334 challenges, and scrubs known secrets from other replies; the
-    /// last reply and any error are scrubbed too. The returned reply is the raw one (its
+    /// last reply (kept scrubbed by `command_secret` on every path) and any error are too. The returned reply is the raw one (its
     /// challenge is needed as sent).
     fn auth_command(&mut self, line: &[u8], shown: &str, red: &Redactor) -> Result<Reply> {
         let level = self.debug_level;
@@ -409,7 +428,7 @@ impl Session {
             let s = format!("{shown}\r\n");
             self.debug(DebugKind::Sent, s.as_bytes());
         }
-        let res = self.command_secret(line);
+        let res = self.command_secret(line, red);
         if level > 0 && was_connected && !self.is_connected() {
             self.debug(DebugKind::Info, b"connection closed");
         }
@@ -423,7 +442,6 @@ impl Session {
             };
             self.debug(DebugKind::Received, text.as_bytes());
         }
-        self.last_reply = Some(clean);
         Ok(reply)
     }
 
@@ -438,6 +456,30 @@ impl Session {
             Ok(_) => self.close(),
             Err(_) => {} // the failure closed the connection already
         }
+    }
+}
+
+/// Whether a failed exchange says the mechanism failed rather than the credentials: the
+/// server does not offer or allow it (504, 534 too weak, 538 needs encryption; RFC 4954 §6),
+/// or the exchange itself broke (a malformed or endless challenge, cancelled; no final reply).
+/// A 535, or any other refusal, says the credentials were tried and refused: trying the same
+/// password with another mechanism would only add a failure to the server's lockout counter.
+fn mechanism_failed(e: &Error) -> bool {
+    match e.reply().map(Reply::code) {
+        None | Some(334 | 504 | 534 | 538) => true,
+        Some(_) => false,
+    }
+}
+
+/// The last attempt's error, its message naming every mechanism tried with what it got.
+fn naming_every_attempt(last: Error, attempts: &[String]) -> Error {
+    if attempts.len() < 2 {
+        return last;
+    }
+    let message = attempts.join("; then ");
+    match last.reply() {
+        Some(r) => Error::with_reply_message(last.kind(), r.clone(), message),
+        None => Error::new(last.kind(), message),
     }
 }
 

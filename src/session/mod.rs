@@ -17,9 +17,12 @@ use std::time::Duration;
 pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead, RecipientStatus};
 
+use crate::auth::Redactor;
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::parse_address_list;
 use crate::protocol::{
-    check_esmtp_param, check_line_safe, check_mail_rcpt_line, command_line, quote_address, Features, Reply,
+    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
+    quote_reverse_path, Features, Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -150,13 +153,12 @@ impl Session {
 
     // ---------------------------------------------------------------- settings
 
-    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN).
+    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN). It must be one
+    /// non-empty word of visible ASCII ([`ErrorKind::InvalidArgument`] otherwise: a space,
+    /// TAB, control character, DEL or non-ASCII character; IDNs go as `xn--` A-labels).
     pub fn set_local_hostname(&mut self, name: Option<&str>) -> Result<()> {
         if let Some(n) = name {
-            check_line_safe("local hostname", n)?;
-            if n.is_empty() || n.contains(' ') {
-                return Err(Error::invalid("local hostname must be one non-empty word"));
-            }
+            check_hello_name("local hostname", n)?;
         }
         self.local_hostname = name.map(str::to_owned);
         Ok(())
@@ -198,6 +200,14 @@ impl Session {
         if self.debug_level == 0 {
             return;
         }
+        // server bytes are escaped once, here, for whichever sink gets them
+        let escaped;
+        let data = if kind == DebugKind::Received {
+            escaped = debug::escape(data);
+            &escaped[..]
+        } else {
+            data
+        };
         let event = DebugEvent { kind, data };
         match &mut self.debug_sink {
             Some(sink) => sink(&event),
@@ -364,6 +374,13 @@ impl Session {
     /// Read one reply; it becomes the last reply. A 421 closes the connection (the server is
     /// going away; RFC 5321 §3.8), after the reply is recorded.
     fn read_reply(&mut self) -> Result<Reply> {
+        self.read_reply_scrubbed(None)
+    }
+
+    /// [`Session::read_reply`], with the secrets `red` knows removed from the copy kept as the
+    /// last reply before it is stored, so no later failure can leave an echoed secret there.
+    /// The reply returned is the raw one (an AUTH challenge is needed as sent).
+    fn read_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let want_lines = self.debug_level > 0;
         let res = self.on_conn(|c| {
@@ -377,7 +394,10 @@ impl Session {
             self.debug(DebugKind::Received, l);
         }
         let reply = res?;
-        self.last_reply = Some(reply.clone());
+        self.last_reply = Some(match red {
+            Some(red) => red.scrub_reply(&reply),
+            None => reply.clone(),
+        });
         if reply.code() == 421 {
             self.close();
         }
@@ -386,16 +406,29 @@ impl Session {
 
     /// Send one command line and read its reply.
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
-        let line = command_line(verb, args)?;
+        let line = command_line(verb, args, &self.features)?;
         self.conn()?;
-        self.send_bytes(&line)?;
+        self.send_command(&line)?;
         self.read_only_reply()
+    }
+
+    /// Write command lines (one, or a pipelined batch that starts with one; a BDAT chunk
+    /// behind its command line). Every command goes out through here, so this is where the
+    /// TLS policy is enforced (see [`Session::enforce_tls_policy_before`]).
+    fn send_command(&mut self, lines: &[u8]) -> Result<()> {
+        self.enforce_tls_policy_before(lines)?;
+        self.send_bytes(lines)
     }
 
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
     /// unsolicited, and would otherwise be taken as the reply to the next command.
     fn read_only_reply(&mut self) -> Result<Reply> {
-        let reply = self.read_reply()?;
+        self.read_only_reply_scrubbed(None)
+    }
+
+    /// [`Session::read_only_reply`], keeping a copy scrubbed by `red` as the last reply.
+    fn read_only_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
+        let reply = self.read_reply_scrubbed(red)?;
         self.expect_no_more_input()?;
         Ok(reply)
     }
@@ -410,26 +443,31 @@ impl Session {
     }
 
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
-    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`).
-    pub(crate) fn command_secret(&mut self, line: &[u8]) -> Result<Reply> {
+    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`). The last reply
+    /// is kept scrubbed of what `red` knows, whatever happens after the reply is read.
+    pub(crate) fn command_secret(&mut self, line: &[u8], red: &Redactor) -> Result<Reply> {
         let one_line =
             line.strip_suffix(b"\r\n").is_some_and(|body| !body.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
         if !one_line {
             return Err(Error::invalid("a command line must be one line ending in CRLF"));
         }
         self.conn()?;
+        self.enforce_tls_policy_before(line)?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply());
+        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply_scrubbed(Some(red)));
         self.debug_level = level;
         res
     }
 
     /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.
+    /// A command that carries mail or credentials (MAIL, RCPT, DATA, BDAT, VRFY, EXPN, AUTH)
+    /// passes the TLS policy first, as every other way of sending one does.
     pub fn docmd(&mut self, cmd: &str, args: &str) -> Result<Reply> {
         self.command(cmd, args)
     }
 
-    /// smtplib's `helo(name)`.
+    /// smtplib's `helo(name)`. `name` (default: the local hostname) follows the rule of
+    /// [`Session::set_local_hostname`].
     pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
         let reply = self.command("HELO", &name)?;
@@ -455,10 +493,7 @@ impl Session {
     fn hello_name(&mut self, name: Option<&str>) -> Result<String> {
         match name {
             Some(n) => {
-                check_line_safe("HELO name", n)?;
-                if n.is_empty() || n.contains(' ') {
-                    return Err(Error::invalid("HELO name must be one non-empty word"));
-                }
+                check_hello_name("HELO name", n)?;
                 Ok(n.to_owned())
             }
             None => Ok(self.local_hostname().to_owned()),
@@ -487,16 +522,21 @@ impl Session {
         self.apply_tls_policy()
     }
 
-    /// smtplib's `verify(address)`: VRFY.
+    /// smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only`
+    /// finds it (`"Bob <bob@example.test>"` sends `VRFY bob@example.test`); a user or list
+    /// name that is not a mailbox (`postmaster`) is sent as given. What is sent follows the
+    /// rule for every address ([`ErrorKind::InvalidArgument`], nothing sent: empty, `<` or `>`,
+    /// an unquoted space, more than one address).
     pub fn verify(&mut self, address: &str) -> Result<Reply> {
-        check_line_safe("address", address)?;
-        self.command("VRFY", address.trim())
+        let address = address_only(address)?;
+        self.command("VRFY", &address)
     }
 
-    /// smtplib's `expn(address)`: EXPN.
+    /// smtplib's `expn(address)`: EXPN with the bare address or list name, as for
+    /// [`Session::verify`].
     pub fn expn(&mut self, address: &str) -> Result<Reply> {
-        check_line_safe("address", address)?;
-        self.command("EXPN", address.trim())
+        let address = address_only(address)?;
+        self.command("EXPN", &address)
     }
 
     /// smtplib's `help(args)`: HELP.
@@ -516,10 +556,15 @@ impl Session {
     }
 
     /// smtplib's `mail(sender, options)`: MAIL FROM, returning the reply whatever its code.
+    /// The sender is the bare address (`<` or `>` anywhere is [`ErrorKind::InvalidArgument`];
+    /// the library adds the brackets); `""` is the null reverse-path `MAIL FROM:<>`.
     /// Options are sent only to an ESMTP server (as smtplib does); SMTPUTF8 among them needs
-    /// the extension ([`ErrorKind::NotSupported`] otherwise, nothing sent).
+    /// the extension advertised ([`ErrorKind::NotSupported`] otherwise, nothing sent; also
+    /// after HELO, so a non-ASCII sender never goes out with the option silently dropped).
     pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_address(sender)?;
+        let addr = quote_reverse_path(sender)?;
+        // before the options are chosen: STARTTLS changes the capabilities they depend on
+        self.enforce_tls_policy_before(b"MAIL")?;
         let args = self.with_options(format!("FROM:{addr}"), options, true)?;
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         self.transaction.begin(sender, utf8);
@@ -529,9 +574,12 @@ impl Session {
     }
 
     /// smtplib's `rcpt(recipient, options)`: RCPT TO, returning the reply whatever its code.
-    /// The result is kept per recipient (see [`Session::recipients`]).
+    /// The recipient is the bare address, never empty and without `<` or `>`
+    /// ([`ErrorKind::InvalidArgument`], nothing sent). The result is kept per recipient (see
+    /// [`Session::recipients`]).
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_address(recipient)?;
+        let addr = quote_forward_path(recipient)?;
+        self.enforce_tls_policy_before(b"RCPT")?;
         let args = self.with_options(format!("TO:{addr}"), options, false)?;
         let reply = self.command("RCPT", &args)?;
         self.transaction.add_recipient(recipient, reply.clone());
@@ -541,7 +589,9 @@ impl Session {
     /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
     fn with_options(&self, args: String, options: &[&str], is_mail: bool) -> Result<String> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        if is_mail && utf8 && self.does_esmtp && !self.has_extn("smtputf8") {
+        // also after HELO or before any greeting (nothing advertised): options would be
+        // dropped there, and a UTF-8 address must never go out without SMTPUTF8 (RFC 6531)
+        if is_mail && utf8 && !self.has_extn("smtputf8") {
             return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
         }
         self.with_options_for(args, options, utf8 || self.transaction.smtputf8)
@@ -557,17 +607,32 @@ impl Session {
                 "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
             ));
         }
-        let with_params = !options.is_empty() && self.does_esmtp;
-        if with_params {
+        if self.does_esmtp {
             for o in options {
                 args.push(' ');
                 args.push_str(o);
             }
         }
-        // "MAIL " / "RCPT " + arguments + CRLF
-        check_mail_rcpt_line(5 + args.len() + 2, with_params)?;
         Ok(args)
     }
+}
+
+/// smtplib's `_addr_only`: the address `email.utils.parseaddr` finds in `arg` (`Bob
+/// <bob@example.test>` gives `bob@example.test`), or `arg` itself when it holds no mailbox (a
+/// user or list name such as `postmaster`). Either way the result must pass the address rule
+/// ([`check_address`]: not empty, no `<` or `>`, no unquoted space...); more than one address
+/// is [`ErrorKind::InvalidArgument`] too.
+fn address_only(arg: &str) -> Result<String> {
+    check_line_safe("address", arg)?;
+    let address = match parse_address_list(arg) {
+        Ok(found) if found.len() > 1 => {
+            return Err(Error::invalid(format!("one address expected, {} given: {arg:?}", found.len())))
+        }
+        Ok(mut found) if found.len() == 1 => found.remove(0),
+        _ => arg.trim().to_owned(),
+    };
+    check_address(&address, false)?;
+    Ok(address)
 }
 
 impl Drop for Session {

@@ -105,6 +105,27 @@ impl Session {
         }
     }
 
+    /// The one place the TLS policy guards what goes out: before a command that carries mail
+    /// or credentials (see [`carries_mail_or_credentials`]) is written on a connection that
+    /// does not yet satisfy the policy, greet if needed and apply the policy: STARTTLS, or
+    /// (required TLS) fail having sent nothing but QUIT. Every command line is written through
+    /// `send_command` or `command_secret`, which call this, so no method can bypass it.
+    pub(super) fn enforce_tls_policy_before(&mut self, line: &[u8]) -> Result<()> {
+        if !carries_mail_or_credentials(line) || self.tls_policy_satisfied() {
+            return Ok(());
+        }
+        self.ehlo_or_helo_if_needed()
+    }
+
+    /// Whether the connection is as protected as the policy asks (an unverified TLS peer
+    /// counts only when verification is off).
+    fn tls_policy_satisfied(&self) -> bool {
+        match &self.tls_info {
+            Some(info) => info.verified || self.tls_config.insecure_skip_verify,
+            None => self.tls_policy == TlsPolicy::None,
+        }
+    }
+
     /// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
     /// settings, then every capability is forgotten and EHLO is sent again over TLS.
     ///
@@ -154,5 +175,35 @@ impl Session {
             return Err(Error::with_reply(ErrorKind::Helo, reply));
         }
         Ok(())
+    }
+}
+
+/// Commands whose arguments or payload are mail (envelope, addresses, the message) or
+/// credentials: the TLS policy must be satisfied before any of them is written.
+const PROTECTED_VERBS: [&str; 7] = ["MAIL", "RCPT", "DATA", "BDAT", "VRFY", "EXPN", "AUTH"];
+
+/// Whether `line` starts with a command in [`PROTECTED_VERBS`] (any case; a verb alone counts).
+fn carries_mail_or_credentials(line: &[u8]) -> bool {
+    let verb_len = line.iter().position(|&b| matches!(b, b' ' | b'\r' | b'\n')).unwrap_or(line.len());
+    let verb = &line[..verb_len];
+    PROTECTED_VERBS.iter().any(|v| verb.eq_ignore_ascii_case(v.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::carries_mail_or_credentials;
+
+    #[test]
+    fn protected_commands_are_recognised_by_their_verb() {
+        for line in [&b"MAIL FROM:<a@b>\r\n"[..], b"rcpt TO:<a@b>\r\n", b"DATA\r\n", b"BDAT 10 LAST\r\n", b"VRFY x\r\n"]
+        {
+            assert!(carries_mail_or_credentials(line), "{:?}", String::from_utf8_lossy(line));
+        }
+        for line in [&b"AUTH PLAIN x\r\n"[..], b"EXPN list\r\n", b"MAIL"] {
+            assert!(carries_mail_or_credentials(line));
+        }
+        for line in [&b"EHLO x\r\n"[..], b"STARTTLS\r\n", b"QUIT\r\n", b"NOOP\r\n", b"MAILX\r\n", b"RSET\r\n", b""] {
+            assert!(!carries_mail_or_credentials(line), "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
     complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, DataEncoder, HeaderEnvelope,
 };
-use crate::protocol::{check_esmtp_param, command_line, quote_address, EnhancedStatus, Reply};
+use crate::protocol::{check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, EnhancedStatus, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
@@ -364,7 +364,7 @@ impl Session {
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_bytes(&frame[start..])
+            self.send_command(&frame[start..])
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
@@ -509,8 +509,8 @@ impl Session {
         if to.is_empty() {
             return Err(Error::invalid("no recipients"));
         }
-        let quoted_from = quote_address(from)?;
-        let quoted_to = to.iter().map(|r| quote_address(r)).collect::<Result<Vec<_>>>()?;
+        let quoted_from = quote_reverse_path(from)?;
+        let quoted_to = to.iter().map(|r| quote_forward_path(r)).collect::<Result<Vec<_>>>()?;
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
         }
@@ -623,10 +623,10 @@ impl Session {
     ) -> Result<Reply> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         let mail_args = self.with_options(format!("FROM:{quoted_from}"), options, true)?;
-        let mut batch = command_line("MAIL", &mail_args)?;
+        let mut batch = command_line("MAIL", &mail_args, &self.features)?;
         for r in quoted_to {
             let args = self.with_options_for(format!("TO:{r}"), rcpt_options, utf8)?;
-            batch.extend_from_slice(&command_line("RCPT", &args)?);
+            batch.extend_from_slice(&command_line("RCPT", &args, &self.features)?);
         }
         let mut encoder = match transfer {
             Transfer::Bdat => Some(DataEncoder::new_unstuffed()),
@@ -645,7 +645,7 @@ impl Session {
             }
         };
         self.transaction.begin(from, utf8);
-        self.send_bytes(&batch)?;
+        self.send_command(&batch)?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
 
@@ -753,9 +753,9 @@ impl Session {
         let msg = strip_mbox_from_line(msg);
         let HeaderEnvelope { from, to } = complete_envelope(msg, from, to)?;
         // the envelope is checked before anything is sent, as sendmail would check it
-        quote_address(&from)?;
+        quote_reverse_path(&from)?;
         for r in &to {
-            quote_address(r)?;
+            quote_forward_path(r)?;
         }
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;

@@ -72,8 +72,8 @@ static int ok_rc(const smtp_client *s, smtp_result got, smtp_result want, const 
 {
     int pass = ok(got == want, "%s returns %s (got %s)", what, smtp_result_name(want), smtp_result_name(got));
     if (!pass && s != NULL) {
-        diag("  last error: %s; reply %d %s", smtp_session_last_error_message(s),
-             (int)smtp_session_last_error_reply_code(s), smtp_session_last_error_reply_text(s));
+        diag("  last error: %s; reply %d %s", smtp_client_last_error_message(s),
+             (int)smtp_client_last_error_reply_code(s), smtp_client_last_error_reply_text(s));
     }
     return pass;
 }
@@ -342,32 +342,32 @@ static void test_result_codes(void)
 
 static void test_without_connection(void)
 {
-    ok(smtp_session_new(12345) == NULL, "smtp_session_new(unknown kind) returns NULL");
-    smtp_session_free(NULL); /* documented no-op */
-    ok(1, "smtp_session_free(NULL) is a no-op");
-    ok(smtp_connect(NULL, "127.0.0.1", 25) == SMTP_RESULT_NULL_ARGUMENT, "smtp_connect(NULL session) -> NULL_ARGUMENT");
-    ok(streq(smtp_session_last_reply_text(NULL), ""), "getters on a NULL session give their fallback (\"\")");
-    ok(smtp_session_last_result(NULL) == SMTP_RESULT_BAD_HANDLE, "smtp_session_last_result(NULL) -> BAD_HANDLE");
+    ok(smtp_client_new(12345) == NULL, "smtp_client_new(unknown kind) returns NULL");
+    smtp_client_free(NULL); /* documented no-op */
+    ok(1, "smtp_client_free(NULL) is a no-op");
+    ok(smtp_client_connect(NULL, "127.0.0.1", 25) == SMTP_RESULT_NULL_ARGUMENT, "smtp_client_connect(NULL session) -> NULL_ARGUMENT");
+    ok(streq(smtp_client_last_reply_text(NULL), ""), "getters on a NULL session give their fallback (\"\")");
+    ok(smtp_client_last_result(NULL) == SMTP_RESULT_BAD_HANDLE, "smtp_client_last_result(NULL) -> BAD_HANDLE");
 
-    smtp_client *s = smtp_session_new(SMTP_SESSION_KIND_SMTP);
-    if (!ok(s != NULL, "smtp_session_new(SMTP_SESSION_KIND_SMTP)")) {
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
+    if (!ok(s != NULL, "smtp_client_new(SMTP_CLIENT_KIND_SMTP)")) {
         return;
     }
-    ok(!smtp_session_is_connected(s), "a new session is not connected");
-    ok_rc(s, smtp_noop(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_noop() before connect");
-    ok(smtp_session_last_result(s) == SMTP_RESULT_SERVER_DISCONNECTED, "last_result records it");
-    ok_rc(s, smtp_connect(s, NULL, 25), SMTP_RESULT_NULL_ARGUMENT, "smtp_connect(host NULL)");
-    ok_rc(s, smtp_session_set_debuglevel(s, 3), SMTP_RESULT_INVALID_ARGUMENT, "smtp_session_set_debuglevel(3)");
-    ok_rc(s, smtp_session_set_local_hostname(s, "bad name"), SMTP_RESULT_INVALID_ARGUMENT,
-          "smtp_session_set_local_hostname(\"bad name\")");
-    ok_rc(s, smtp_session_set_local_hostname(s, "\xff\xfe"), SMTP_RESULT_INVALID_UTF8,
-          "smtp_session_set_local_hostname(invalid UTF-8)");
-    ok_rc(s, smtp_session_set_timeout_ms(s, 10000), SMTP_RESULT_OK, "smtp_session_set_timeout_ms(10000)");
-    ok(streq(smtp_session_last_error_message(s), ""), "last error message is \"\" after a success");
-    ok(smtp_session_feature_count(s) == 0 && smtp_session_feature(s, "size") == NULL,
+    ok(!smtp_client_is_connected(s), "a new session is not connected");
+    ok_rc(s, smtp_client_noop(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_client_noop() before connect");
+    ok(smtp_client_last_result(s) == SMTP_RESULT_SERVER_DISCONNECTED, "last_result records it");
+    ok_rc(s, smtp_client_connect(s, NULL, 25), SMTP_RESULT_NULL_ARGUMENT, "smtp_client_connect(host NULL)");
+    ok_rc(s, smtp_client_set_debuglevel(s, 3), SMTP_RESULT_INVALID_ARGUMENT, "smtp_client_set_debuglevel(3)");
+    ok_rc(s, smtp_client_set_local_hostname(s, "bad name"), SMTP_RESULT_INVALID_ARGUMENT,
+          "smtp_client_set_local_hostname(\"bad name\")");
+    ok_rc(s, smtp_client_set_local_hostname(s, "\xff\xfe"), SMTP_RESULT_INVALID_UTF8,
+          "smtp_client_set_local_hostname(invalid UTF-8)");
+    ok_rc(s, smtp_client_set_timeout_ms(s, 10000), SMTP_RESULT_OK, "smtp_client_set_timeout_ms(10000)");
+    ok(streq(smtp_client_last_error_message(s), ""), "last error message is \"\" after a success");
+    ok(smtp_client_feature_count(s) == 0 && smtp_client_feature(s, "size") == NULL,
        "no features before EHLO");
-    ok(smtp_session_recipient_count(s) == 0 && smtp_session_refused_count(s) == 0, "no recipients yet");
-    smtp_session_free(s);
+    ok(smtp_client_recipient_count(s) == 0 && smtp_client_refused_count(s) == 0, "no recipients yet");
+    smtp_client_free(s);
 }
 
 /* Debug callback state: counts events, checks re-entry is refused, and records its release. */
@@ -389,7 +389,7 @@ static void debug_cb(void *userdata, int32_t kind, const uint8_t *data, size_t l
     }
     if (!st->reentry_tried) {
         st->reentry_tried = 1;
-        st->reentry_refused = smtp_noop(st->session) == SMTP_RESULT_REENTRANT_CALL;
+        st->reentry_refused = smtp_client_noop(st->session) == SMTP_RESULT_REENTRANT_CALL;
     }
 }
 
@@ -400,10 +400,10 @@ static void debug_free(void *userdata)
 
 static void print_refused(const smtp_client *s)
 {
-    for (size_t i = 0; i < smtp_session_refused_count(s); i++) {
+    for (size_t i = 0; i < smtp_client_refused_count(s); i++) {
         const char *addr = NULL, *text = NULL;
         int32_t code = 0;
-        if (smtp_session_refused_get(s, i, &addr, &code, &text) == SMTP_RESULT_OK) {
+        if (smtp_client_refused_get(s, i, &addr, &code, &text) == SMTP_RESULT_OK) {
             diag("  refused %s: %d %s", show(addr), (int)code, show(text));
         }
     }
@@ -415,60 +415,60 @@ static void test_smtp(void)
     const char *msg;
     smtp_result rc;
 
-    smtp_client *s = smtp_session_new(SMTP_SESSION_KIND_SMTP);
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
     if (!ok(s != NULL, "SMTP session created")) {
         return;
     }
-    rc = smtp_session_set_timeout_ms(s, 20000);
+    rc = smtp_client_set_timeout_ms(s, 20000);
     ok_rc(s, rc, SMTP_RESULT_OK, "set_timeout_ms");
 
     struct debug_state dbg;
     memset(&dbg, 0, sizeof dbg);
     dbg.session = s;
-    ok_rc(s, smtp_session_set_debuglevel(s, 1), SMTP_RESULT_OK, "set_debuglevel(1)");
-    ok_rc(s, smtp_session_set_debug_callback(s, debug_cb, &dbg, debug_free), SMTP_RESULT_OK, "set_debug_callback");
+    ok_rc(s, smtp_client_set_debuglevel(s, 1), SMTP_RESULT_OK, "set_debuglevel(1)");
+    ok_rc(s, smtp_client_set_debug_callback(s, debug_cb, &dbg, debug_free), SMTP_RESULT_OK, "set_debug_callback");
 
-    rc = smtp_connect(s, smtp_host, smtp_port);
-    if (!ok_rc(s, rc, SMTP_RESULT_OK, "smtp_connect to Postfix")) {
-        smtp_session_free(s);
+    rc = smtp_client_connect(s, smtp_host, smtp_port);
+    if (!ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_connect to Postfix")) {
+        smtp_client_free(s);
         return;
     }
-    ok(smtp_session_is_connected(s), "connected");
-    ok(smtp_session_last_reply_code(s) == 220, "greeting 220 is the last reply (got %d)",
-       (int)smtp_session_last_reply_code(s));
-    ok_rc(s, smtp_connect(s, smtp_host, smtp_port), SMTP_RESULT_BAD_STATE, "smtp_connect while connected");
-    ok(smtp_session_is_connected(s), "still connected after the refused second connect");
+    ok(smtp_client_is_connected(s), "connected");
+    ok(smtp_client_last_reply_code(s) == 220, "greeting 220 is the last reply (got %d)",
+       (int)smtp_client_last_reply_code(s));
+    ok_rc(s, smtp_client_connect(s, smtp_host, smtp_port), SMTP_RESULT_BAD_STATE, "smtp_client_connect while connected");
+    ok(smtp_client_is_connected(s), "still connected after the refused second connect");
 
     ok(dbg.events[SMTP_DEBUG_KIND_CONNECT] >= 1 && dbg.events[SMTP_DEBUG_KIND_RECEIVED] >= 1,
        "debug callback saw the connect and the greeting (%d connect, %d received)",
        dbg.events[SMTP_DEBUG_KIND_CONNECT], dbg.events[SMTP_DEBUG_KIND_RECEIVED]);
     ok(dbg.reentry_tried && dbg.reentry_refused, "a session call from inside its debug callback -> REENTRANT_CALL");
     /* Back to no debug output; the userdata stays until replaced or freed. */
-    ok_rc(s, smtp_session_set_debuglevel(s, 0), SMTP_RESULT_OK, "set_debuglevel(0)");
+    ok_rc(s, smtp_client_set_debuglevel(s, 0), SMTP_RESULT_OK, "set_debuglevel(0)");
 
     /* EHLO and the features */
-    rc = smtp_ehlo(s, NULL);
-    ok_rc(s, rc, SMTP_RESULT_OK, "smtp_ehlo");
-    ok(smtp_session_last_reply_code(s) == 250, "EHLO reply 250");
-    ok(smtp_session_does_esmtp(s), "does_esmtp");
-    ok(smtp_session_ehlo_resp(s) != NULL && strstr(smtp_session_ehlo_resp(s), "PIPELINING") != NULL,
+    rc = smtp_client_ehlo(s, NULL);
+    ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_ehlo");
+    ok(smtp_client_last_reply_code(s) == 250, "EHLO reply 250");
+    ok(smtp_client_does_esmtp(s), "does_esmtp");
+    ok(smtp_client_ehlo_resp(s) != NULL && strstr(smtp_client_ehlo_resp(s), "PIPELINING") != NULL,
        "ehlo_resp holds the EHLO text");
-    ok(smtp_has_extn(s, "pipelining"), "has_extn(\"pipelining\")");
-    ok(smtp_has_extn(s, "PIPELINING"), "has_extn(\"PIPELINING\") (any case)");
-    ok(!smtp_has_extn(s, "x-no-such-extension"), "!has_extn(\"x-no-such-extension\")");
-    ok(!smtp_has_extn(s, NULL), "!has_extn(NULL)");
-    ok(streq(smtp_session_feature(s, "size"), "10485760"), "feature(\"size\") == \"10485760\" (got %s)",
-       show(smtp_session_feature(s, "size")));
-    ok(streq(smtp_session_feature(s, "SIZE"), "10485760"), "feature(\"SIZE\") == \"10485760\"");
-    ok(streq(smtp_session_feature(s, "pipelining"), ""), "feature(\"pipelining\") == \"\" (keyword without params)");
-    ok(smtp_session_feature(s, "x-no-such-extension") == NULL, "feature(unknown) == NULL");
+    ok(smtp_client_has_extn(s, "pipelining"), "has_extn(\"pipelining\")");
+    ok(smtp_client_has_extn(s, "PIPELINING"), "has_extn(\"PIPELINING\") (any case)");
+    ok(!smtp_client_has_extn(s, "x-no-such-extension"), "!has_extn(\"x-no-such-extension\")");
+    ok(!smtp_client_has_extn(s, NULL), "!has_extn(NULL)");
+    ok(streq(smtp_client_feature(s, "size"), "10485760"), "feature(\"size\") == \"10485760\" (got %s)",
+       show(smtp_client_feature(s, "size")));
+    ok(streq(smtp_client_feature(s, "SIZE"), "10485760"), "feature(\"SIZE\") == \"10485760\"");
+    ok(streq(smtp_client_feature(s, "pipelining"), ""), "feature(\"pipelining\") == \"\" (keyword without params)");
+    ok(smtp_client_feature(s, "x-no-such-extension") == NULL, "feature(unknown) == NULL");
 
-    size_t nf = smtp_session_feature_count(s);
+    size_t nf = smtp_client_feature_count(s);
     ok(nf >= 5, "feature_count %zu", nf);
     int enum_ok = 1, saw_size = 0, saw_pipelining = 0;
     for (size_t i = 0; i < nf; i++) {
         const char *name = NULL, *params = NULL;
-        if (smtp_session_feature_get(s, i, &name, &params) != SMTP_RESULT_OK || name == NULL || params == NULL) {
+        if (smtp_client_feature_get(s, i, &name, &params) != SMTP_RESULT_OK || name == NULL || params == NULL) {
             enum_ok = 0;
             continue;
         }
@@ -477,7 +477,7 @@ static void test_smtp(void)
                 enum_ok = 0; /* keywords are lower-case */
             }
         }
-        if (!smtp_has_extn(s, name) || !streq(smtp_session_feature(s, name), params)) {
+        if (!smtp_client_has_extn(s, name) || !streq(smtp_client_feature(s, name), params)) {
             enum_ok = 0;
         }
         saw_size |= streq(name, "size") && streq(params, "10485760");
@@ -488,7 +488,7 @@ static void test_smtp(void)
     ok(saw_size && saw_pipelining, "enumeration includes size=10485760 and pipelining");
     {
         const char *name = "untouched", *params = "untouched";
-        ok(smtp_session_feature_get(s, nf, &name, &params) == SMTP_RESULT_INVALID_ARGUMENT
+        ok(smtp_client_feature_get(s, nf, &name, &params) == SMTP_RESULT_INVALID_ARGUMENT
                && streq(name, "untouched") && streq(params, "untouched"),
            "feature_get(out of range) -> INVALID_ARGUMENT, outputs untouched");
     }
@@ -497,14 +497,14 @@ static void test_smtp(void)
     msg = make_message("smtp-partial", marker, sizeof marker);
     {
         const char *to[] = { "alice@example.test", "reject550@example.test" };
-        rc = smtp_sendmail(s, "sender@example.test", to, 2, (const uint8_t *)msg, strlen(msg), NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 2, (const uint8_t *)msg, strlen(msg), NULL);
         ok_rc(s, rc, SMTP_RESULT_OK, "sendmail to alice + reject550");
-        ok(smtp_session_recipient_count(s) == 2, "recipient_count == 2 (got %zu)", smtp_session_recipient_count(s));
-        size_t nr = smtp_session_refused_count(s);
+        ok(smtp_client_recipient_count(s) == 2, "recipient_count == 2 (got %zu)", smtp_client_recipient_count(s));
+        size_t nr = smtp_client_refused_count(s);
         if (ok(nr == 1, "exactly one refused recipient (got %zu)", nr)) {
             const char *addr = NULL, *text = NULL;
             int32_t code = 0;
-            ok(smtp_session_refused_get(s, 0, &addr, &code, &text) == SMTP_RESULT_OK, "refused_get(0)");
+            ok(smtp_client_refused_get(s, 0, &addr, &code, &text) == SMTP_RESULT_OK, "refused_get(0)");
             ok(streq(addr, "reject550@example.test"), "refused address reject550@example.test (got %s)", show(addr));
             ok(code == 550, "refused code 550 (got %d)", (int)code);
             ok(text != NULL && strstr(text, "5.1.1") != NULL, "refused text contains 5.1.1 (got %s)", show(text));
@@ -514,30 +514,30 @@ static void test_smtp(void)
         {
             const char *addr = NULL, *text = NULL;
             int32_t rcpt = -1, data = -1;
-            ok(smtp_session_recipient_get(s, 0, &addr, &rcpt, &data, &text) == SMTP_RESULT_OK
+            ok(smtp_client_recipient_get(s, 0, &addr, &rcpt, &data, &text) == SMTP_RESULT_OK
                    && streq(addr, "alice@example.test") && rcpt == 250 && data == 0,
                "recipient_get(0): alice, RCPT 250, no after-data code (got %s %d %d)", show(addr), (int)rcpt, (int)data);
-            ok(smtp_session_recipient_get(s, 1, &addr, &rcpt, &data, &text) == SMTP_RESULT_OK
+            ok(smtp_client_recipient_get(s, 1, &addr, &rcpt, &data, &text) == SMTP_RESULT_OK
                    && streq(addr, "reject550@example.test") && rcpt == 550 && data == 0,
                "recipient_get(1): reject550, RCPT 550 (got %s %d %d)", show(addr), (int)rcpt, (int)data);
             {
                 int32_t cls = -1, subject = -1, detail = -1;
-                bool found = smtp_session_recipient_enhanced_status(s, 1, &cls, &subject, &detail);
+                bool found = smtp_client_recipient_enhanced_status(s, 1, &cls, &subject, &detail);
                 ok(found && cls == 5 && subject == 1 && detail == 1,
                    "recipient_enhanced_status(1): 5.1.1 (got %d.%d.%d)", (int)cls, (int)subject, (int)detail);
-                found = smtp_session_recipient_enhanced_status(s, 0, &cls, &subject, &detail);
+                found = smtp_client_recipient_enhanced_status(s, 0, &cls, &subject, &detail);
                 ok(found && cls == 2, "recipient_enhanced_status(0): 2.x.x (got %d.%d.%d)", (int)cls, (int)subject,
                    (int)detail);
                 cls = -1;
-                found = smtp_session_recipient_enhanced_status(s, 2, &cls, NULL, NULL);
+                found = smtp_client_recipient_enhanced_status(s, 2, &cls, NULL, NULL);
                 ok(!found && cls == -1, "recipient_enhanced_status(out of range): false, outputs untouched");
             }
             /* NULL outputs are skipped */
-            ok(smtp_session_recipient_get(s, 0, NULL, NULL, NULL, NULL) == SMTP_RESULT_OK,
+            ok(smtp_client_recipient_get(s, 0, NULL, NULL, NULL, NULL) == SMTP_RESULT_OK,
                "recipient_get with NULL outputs");
-            ok(smtp_session_recipient_get(s, 2, &addr, &rcpt, &data, &text) == SMTP_RESULT_INVALID_ARGUMENT,
+            ok(smtp_client_recipient_get(s, 2, &addr, &rcpt, &data, &text) == SMTP_RESULT_INVALID_ARGUMENT,
                "recipient_get(out of range) -> INVALID_ARGUMENT");
-            ok(smtp_session_refused_get(s, 1, NULL, NULL, NULL) == SMTP_RESULT_INVALID_ARGUMENT,
+            ok(smtp_client_refused_get(s, 1, NULL, NULL, NULL) == SMTP_RESULT_INVALID_ARGUMENT,
                "refused_get(out of range) -> INVALID_ARGUMENT");
         }
         ok(wait_delivered(postfix_maildir, "alice", marker, 30) == 1, "message delivered once to alice's Maildir");
@@ -547,56 +547,55 @@ static void test_smtp(void)
     msg = make_message("smtp-sender-refused", marker, sizeof marker);
     {
         const char *to[] = { "bob@example.test" };
-        rc = smtp_sendmail(s, "reject553@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "reject553@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL);
         ok_rc(s, rc, SMTP_RESULT_SENDER_REFUSED, "sendmail from reject553");
         ok(smtp_result_is_a(rc, SMTP_RESULT_RESPONSE_ERROR), "  which is-a RESPONSE_ERROR");
-        ok(smtp_session_last_result(s) == SMTP_RESULT_SENDER_REFUSED, "last_result == SENDER_REFUSED");
-        ok(smtp_session_last_error_reply_code(s) == 553, "last_error_reply_code 553 (got %d)",
-           (int)smtp_session_last_error_reply_code(s));
-        ok(strstr(smtp_session_last_error_reply_text(s), "Sender not allowed") != NULL,
-           "last_error_reply_text has the server's text (got %s)", smtp_session_last_error_reply_text(s));
-        ok(streq(smtp_session_last_error_sender(s), "reject553@example.test"), "last_error_sender (got %s)",
-           show(smtp_session_last_error_sender(s)));
+        ok(smtp_client_last_result(s) == SMTP_RESULT_SENDER_REFUSED, "last_result == SENDER_REFUSED");
+        ok(smtp_client_last_error_reply_code(s) == 553, "last_error_reply_code 553 (got %d)",
+           (int)smtp_client_last_error_reply_code(s));
+        ok(strstr(smtp_client_last_error_reply_text(s), "Sender not allowed") != NULL,
+           "last_error_reply_text has the server's text (got %s)", smtp_client_last_error_reply_text(s));
+        ok(streq(smtp_client_last_error_sender(s), "reject553@example.test"), "last_error_sender (got %s)",
+           show(smtp_client_last_error_sender(s)));
         int32_t cl = 0, su = 0, de = 0;
-        ok(smtp_session_last_error_enhanced_status(s, &cl, &su, &de) && cl == 5 && su == 7 && de == 1,
+        ok(smtp_client_last_error_enhanced_status(s, &cl, &su, &de) && cl == 5 && su == 7 && de == 1,
            "enhanced status 5.7.1 (got %d.%d.%d)", (int)cl, (int)su, (int)de);
-        ok(smtp_session_last_error_message(s)[0] != '\0', "last_error_message set: %s",
-           smtp_session_last_error_message(s));
-        ok(smtp_session_is_connected(s), "still connected after SENDER_REFUSED");
+        ok(smtp_client_last_error_message(s)[0] != '\0', "last_error_message set: %s",
+           smtp_client_last_error_message(s));
+        ok(smtp_client_is_connected(s), "still connected after SENDER_REFUSED");
     }
 
     /* every recipient refused */
     msg = make_message("smtp-all-refused", marker, sizeof marker);
     {
         const char *to[] = { "reject550@example.test" };
-        rc = smtp_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL);
         ok_rc(s, rc, SMTP_RESULT_RECIPIENTS_REFUSED, "sendmail to reject550 only");
-        ok(smtp_session_last_error_sender(s) == NULL, "last_error_sender NULL for RECIPIENTS_REFUSED");
-        ok(smtp_session_last_error_reply_code(s) == 550, "last_error_reply_code 550 (got %d)",
-           (int)smtp_session_last_error_reply_code(s));
-        ok(smtp_session_refused_count(s) == 1, "refused_count 1 (got %zu)", smtp_session_refused_count(s));
+        ok(smtp_client_last_error_sender(s) == NULL, "last_error_sender NULL for RECIPIENTS_REFUSED");
+        ok(smtp_client_last_error_reply_code(s) == 550, "last_error_reply_code 550 (got %d)",
+           (int)smtp_client_last_error_reply_code(s));
+        ok(smtp_client_refused_count(s) == 1, "refused_count 1 (got %zu)", smtp_client_refused_count(s));
     }
 
     /* message refused after the data (Postfix end-of-data restriction) */
     msg = make_message("smtp-data-refused", marker, sizeof marker);
     {
         const char *to[] = { "bob@example.test" };
-        rc = smtp_sendmail(s, "reject-after-data@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL, 0,
-                           NULL, 0);
+        rc = smtp_client_sendmail(s, "reject-after-data@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL);
         ok_rc(s, rc, SMTP_RESULT_DATA_ERROR, "sendmail refused after DATA");
-        ok(smtp_session_last_error_reply_code(s) == 554, "last_error_reply_code 554 (got %d)",
-           (int)smtp_session_last_error_reply_code(s));
+        ok(smtp_client_last_error_reply_code(s) == 554, "last_error_reply_code 554 (got %d)",
+           (int)smtp_client_last_error_reply_code(s));
     }
 
     /* the same session still sends after all those failures */
     msg = make_message("smtp-after-failures", marker, sizeof marker);
     {
         const char *to[] = { "carol@example.test" };
-        rc = smtp_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL);
         ok_rc(s, rc, SMTP_RESULT_OK, "the same session sends again after the failures");
-        ok(smtp_session_refused_count(s) == 0 && smtp_session_recipient_count(s) == 1,
+        ok(smtp_client_refused_count(s) == 0 && smtp_client_recipient_count(s) == 1,
            "one recipient, none refused");
-        ok(streq(smtp_session_last_error_message(s), "") && smtp_session_last_error_reply_code(s) == 0,
+        ok(streq(smtp_client_last_error_message(s), "") && smtp_client_last_error_reply_code(s) == 0,
            "last error cleared by the successful call");
         ok(wait_delivered(postfix_maildir, "carol", marker, 30) == 1, "delivered to carol's Maildir");
     }
@@ -614,10 +613,10 @@ static void test_smtp(void)
                  "\r\n"
                  "send_message body.\r\n",
                  sm_marker);
-        rc = smtp_send_message(s, (const uint8_t *)sm_msg, strlen(sm_msg), NULL, NULL, 0, NULL, 0, NULL, 0);
+        rc = smtp_client_send_message(s, (const uint8_t *)sm_msg, strlen(sm_msg), NULL, NULL, 0, NULL);
         ok_rc(s, rc, SMTP_RESULT_OK, "send_message with the envelope taken from From/To/Bcc");
-        ok(smtp_session_recipient_count(s) == 2, "send_message: 2 recipients (To + Bcc) (got %zu)",
-           smtp_session_recipient_count(s));
+        ok(smtp_client_recipient_count(s) == 2, "send_message: 2 recipients (To + Bcc) (got %zu)",
+           smtp_client_recipient_count(s));
         ok(wait_delivered(postfix_maildir, "alice", sm_marker, 30) == 1, "send_message delivered to alice (To)");
         ok(wait_delivered(postfix_maildir, "bob", sm_marker, 30) == 1, "send_message delivered to bob (Bcc)");
         ok(!delivered_contains(postfix_maildir, "bob", sm_marker, "Bcc:"), "the Bcc field was not transmitted");
@@ -633,110 +632,110 @@ static void test_smtp(void)
                 big[i] = '\n';
             }
             const char *to[] = { "bob@example.test" };
-            rc = smtp_sendmail(s, "sender@example.test", to, 1, big, big_len, NULL, 0, NULL, 0);
+            rc = smtp_client_sendmail(s, "sender@example.test", to, 1, big, big_len, NULL);
             ok_rc(s, rc, SMTP_RESULT_MESSAGE_TOO_LARGE, "sendmail of a message over SIZE");
             free(big);
         }
-        ok(smtp_session_is_connected(s), "still connected after MESSAGE_TOO_LARGE");
+        ok(smtp_client_is_connected(s), "still connected after MESSAGE_TOO_LARGE");
     }
 
     /* invalid arguments: refused before anything is sent, the session stays usable */
     {
         const char *to[] = { "bob@example.test\r\nRCPT TO:<carol@example.test>" };
-        rc = smtp_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)"x", 1, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)"x", 1, NULL);
         ok_rc(s, rc, SMTP_RESULT_INVALID_ARGUMENT, "sendmail with CR LF in a recipient");
-        rc = smtp_sendmail(s, "sender@example.test", NULL, 1, (const uint8_t *)"x", 1, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", NULL, 1, (const uint8_t *)"x", 1, NULL);
         ok_rc(s, rc, SMTP_RESULT_NULL_ARGUMENT, "sendmail with to == NULL and n_to 1");
-        rc = smtp_sendmail(s, "sender@example.test", to, 0, (const uint8_t *)"x", 1, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 0, (const uint8_t *)"x", 1, NULL);
         ok_rc(s, rc, SMTP_RESULT_INVALID_ARGUMENT, "sendmail with no recipients");
-        rc = smtp_docmd(s, "NOOP", "a\r\nQUIT");
+        rc = smtp_client_docmd(s, "NOOP", "a\r\nQUIT");
         ok_rc(s, rc, SMTP_RESULT_INVALID_ARGUMENT, "docmd with CR LF in args");
-        ok(smtp_session_is_connected(s), "still connected after the refused arguments");
+        ok(smtp_client_is_connected(s), "still connected after the refused arguments");
     }
 
     /* mail / rcpt / data step by step */
     msg = make_message("smtp-steps", marker, sizeof marker);
     {
         const char *mail_opts[] = { "BODY=8BITMIME" };
-        rc = smtp_mail(s, "sender@example.test", mail_opts, 1);
-        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_mail with BODY=8BITMIME");
-        ok(smtp_session_last_reply_code(s) == 250, "MAIL reply 250 (got %d %s)", (int)smtp_session_last_reply_code(s),
-           smtp_session_last_reply_text(s));
-        ok(smtp_session_recipient_count(s) == 0, "smtp_mail starts with no recipients");
-        rc = smtp_rcpt(s, "bob@example.test", NULL, 0);
-        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_rcpt bob");
-        ok(smtp_session_last_reply_code(s) == 250, "RCPT bob reply 250");
-        rc = smtp_rcpt(s, "reject550@example.test", NULL, 0);
-        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_rcpt reject550 (returns OK: the reply is the last reply)");
-        ok(smtp_session_last_reply_code(s) == 550, "RCPT reject550 reply 550 (got %d)",
-           (int)smtp_session_last_reply_code(s));
-        ok(smtp_session_recipient_count(s) == 2 && smtp_session_refused_count(s) == 1,
+        rc = smtp_client_mail(s, "sender@example.test", mail_opts, 1);
+        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_mail with BODY=8BITMIME");
+        ok(smtp_client_last_reply_code(s) == 250, "MAIL reply 250 (got %d %s)", (int)smtp_client_last_reply_code(s),
+           smtp_client_last_reply_text(s));
+        ok(smtp_client_recipient_count(s) == 0, "smtp_client_mail starts with no recipients");
+        rc = smtp_client_rcpt(s, "bob@example.test", NULL, 0);
+        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_rcpt bob");
+        ok(smtp_client_last_reply_code(s) == 250, "RCPT bob reply 250");
+        rc = smtp_client_rcpt(s, "reject550@example.test", NULL, 0);
+        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_rcpt reject550 (returns OK: the reply is the last reply)");
+        ok(smtp_client_last_reply_code(s) == 550, "RCPT reject550 reply 550 (got %d)",
+           (int)smtp_client_last_reply_code(s));
+        ok(smtp_client_recipient_count(s) == 2 && smtp_client_refused_count(s) == 1,
            "2 recipients so far, 1 refused");
-        rc = smtp_data(s, (const uint8_t *)msg, strlen(msg));
-        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_data");
-        ok(smtp_session_last_reply_code(s) == 250, "end-of-data reply 250 (got %d %s)",
-           (int)smtp_session_last_reply_code(s), smtp_session_last_reply_text(s));
+        rc = smtp_client_data(s, (const uint8_t *)msg, strlen(msg));
+        ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_data");
+        ok(smtp_client_last_reply_code(s) == 250, "end-of-data reply 250 (got %d %s)",
+           (int)smtp_client_last_reply_code(s), smtp_client_last_reply_text(s));
         ok(wait_delivered(postfix_maildir, "bob", marker, 30) == 1, "step-by-step message delivered to bob");
-        rc = smtp_data(s, (const uint8_t *)msg, strlen(msg));
-        ok_rc(s, rc, SMTP_RESULT_DATA_ERROR, "smtp_data without MAIL/RCPT");
-        ok(smtp_session_last_error_reply_code(s) == 503 || smtp_session_last_error_reply_code(s) == 554,
-           "  refused by the server with %d", (int)smtp_session_last_error_reply_code(s));
+        rc = smtp_client_data(s, (const uint8_t *)msg, strlen(msg));
+        ok_rc(s, rc, SMTP_RESULT_DATA_ERROR, "smtp_client_data without MAIL/RCPT");
+        ok(smtp_client_last_error_reply_code(s) == 503 || smtp_client_last_error_reply_code(s) == 554,
+           "  refused by the server with %d", (int)smtp_client_last_error_reply_code(s));
     }
 
     /* other commands */
-    ok_rc(s, smtp_noop(s), SMTP_RESULT_OK, "smtp_noop");
-    ok(smtp_session_last_reply_code(s) == 250, "NOOP reply 250");
-    ok_rc(s, smtp_rset(s), SMTP_RESULT_OK, "smtp_rset");
-    ok(smtp_session_last_reply_code(s) == 250, "RSET reply 250");
-    ok_rc(s, smtp_help(s, NULL), SMTP_RESULT_OK, "smtp_help (any reply code)");
-    diag("  HELP: %d %s", (int)smtp_session_last_reply_code(s), smtp_session_last_reply_text(s));
-    ok(smtp_session_last_reply_code(s) >= 200, "HELP got a reply (%d)", (int)smtp_session_last_reply_code(s));
-    ok_rc(s, smtp_verify(s, "alice@example.test"), SMTP_RESULT_OK, "smtp_verify");
-    diag("  VRFY: %d %s", (int)smtp_session_last_reply_code(s), smtp_session_last_reply_text(s));
-    ok(smtp_session_last_reply_code(s) / 100 == 2, "VRFY alice reply 2xx (got %d)", (int)smtp_session_last_reply_code(s));
-    ok_rc(s, smtp_expn(s, "alice@example.test"), SMTP_RESULT_OK, "smtp_expn (any reply code)");
-    ok_rc(s, smtp_docmd(s, "NOOP", NULL), SMTP_RESULT_OK, "smtp_docmd(\"NOOP\", NULL)");
-    ok(smtp_session_last_reply_code(s) == 250 && strstr(smtp_session_last_reply_text(s), "Ok") != NULL,
-       "docmd NOOP reply 250 Ok (got %d %s)", (int)smtp_session_last_reply_code(s), smtp_session_last_reply_text(s));
-    ok_rc(s, smtp_docmd(s, "XNOSUCHCOMMAND", "arg"), SMTP_RESULT_OK, "smtp_docmd(unknown command)");
-    ok(smtp_session_last_reply_code(s) / 100 == 5, "unknown command reply 5xx (got %d)",
-       (int)smtp_session_last_reply_code(s));
+    ok_rc(s, smtp_client_noop(s), SMTP_RESULT_OK, "smtp_client_noop");
+    ok(smtp_client_last_reply_code(s) == 250, "NOOP reply 250");
+    ok_rc(s, smtp_client_rset(s), SMTP_RESULT_OK, "smtp_client_rset");
+    ok(smtp_client_last_reply_code(s) == 250, "RSET reply 250");
+    ok_rc(s, smtp_client_help(s, NULL), SMTP_RESULT_OK, "smtp_client_help (any reply code)");
+    diag("  HELP: %d %s", (int)smtp_client_last_reply_code(s), smtp_client_last_reply_text(s));
+    ok(smtp_client_last_reply_code(s) >= 200, "HELP got a reply (%d)", (int)smtp_client_last_reply_code(s));
+    ok_rc(s, smtp_client_verify(s, "alice@example.test"), SMTP_RESULT_OK, "smtp_client_verify");
+    diag("  VRFY: %d %s", (int)smtp_client_last_reply_code(s), smtp_client_last_reply_text(s));
+    ok(smtp_client_last_reply_code(s) / 100 == 2, "VRFY alice reply 2xx (got %d)", (int)smtp_client_last_reply_code(s));
+    ok_rc(s, smtp_client_expn(s, "alice@example.test"), SMTP_RESULT_OK, "smtp_client_expn (any reply code)");
+    ok_rc(s, smtp_client_docmd(s, "NOOP", NULL), SMTP_RESULT_OK, "smtp_client_docmd(\"NOOP\", NULL)");
+    ok(smtp_client_last_reply_code(s) == 250 && strstr(smtp_client_last_reply_text(s), "Ok") != NULL,
+       "docmd NOOP reply 250 Ok (got %d %s)", (int)smtp_client_last_reply_code(s), smtp_client_last_reply_text(s));
+    ok_rc(s, smtp_client_docmd(s, "XNOSUCHCOMMAND", "arg"), SMTP_RESULT_OK, "smtp_client_docmd(unknown command)");
+    ok(smtp_client_last_reply_code(s) / 100 == 5, "unknown command reply 5xx (got %d)",
+       (int)smtp_client_last_reply_code(s));
 
     /* quit, then the session can be connected again */
-    ok_rc(s, smtp_quit(s), SMTP_RESULT_OK, "smtp_quit");
-    ok(!smtp_session_is_connected(s), "not connected after quit");
-    ok(smtp_session_last_reply_code(s) == 221, "QUIT reply 221 (got %d)", (int)smtp_session_last_reply_code(s));
-    ok_rc(s, smtp_noop(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_noop after quit");
-    ok_rc(s, smtp_quit(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_quit after quit");
-    ok_rc(s, smtp_close(s), SMTP_RESULT_OK, "smtp_close on a closed session");
-    ok_rc(s, smtp_connect(s, smtp_host, smtp_port), SMTP_RESULT_OK, "the same session connects again");
-    ok_rc(s, smtp_ehlo_or_helo_if_needed(s), SMTP_RESULT_OK, "ehlo_or_helo_if_needed");
-    ok(smtp_has_extn(s, "size"), "features known again after the new EHLO");
-    ok_rc(s, smtp_close(s), SMTP_RESULT_OK, "smtp_close (no QUIT)");
-    ok(!smtp_session_is_connected(s), "not connected after close");
+    ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "smtp_client_quit");
+    ok(!smtp_client_is_connected(s), "not connected after quit");
+    ok(smtp_client_last_reply_code(s) == 221, "QUIT reply 221 (got %d)", (int)smtp_client_last_reply_code(s));
+    ok_rc(s, smtp_client_noop(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_client_noop after quit");
+    ok_rc(s, smtp_client_quit(s), SMTP_RESULT_SERVER_DISCONNECTED, "smtp_client_quit after quit");
+    ok_rc(s, smtp_client_close(s), SMTP_RESULT_OK, "smtp_client_close on a closed session");
+    ok_rc(s, smtp_client_connect(s, smtp_host, smtp_port), SMTP_RESULT_OK, "the same session connects again");
+    ok_rc(s, smtp_client_ehlo_or_helo_if_needed(s), SMTP_RESULT_OK, "ehlo_or_helo_if_needed");
+    ok(smtp_client_has_extn(s, "size"), "features known again after the new EHLO");
+    ok_rc(s, smtp_client_close(s), SMTP_RESULT_OK, "smtp_client_close (no QUIT)");
+    ok(!smtp_client_is_connected(s), "not connected after close");
 
     ok(dbg.freed == 0, "debug userdata not released while the session lives");
-    smtp_session_free(s);
-    ok(dbg.freed == 1, "debug userdata_free called once by smtp_session_free (got %d)", dbg.freed);
+    smtp_client_free(s);
+    ok(dbg.freed == 1, "debug userdata_free called once by smtp_client_free (got %d)", dbg.freed);
 }
 
 static void test_helo(void)
 {
-    smtp_client *s = smtp_session_new(SMTP_SESSION_KIND_SMTP);
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
     if (!ok(s != NULL, "SMTP session for HELO")) {
         return;
     }
-    ok_rc(s, smtp_session_set_local_hostname(s, "client.example.test"), SMTP_RESULT_OK, "set_local_hostname");
+    ok_rc(s, smtp_client_set_local_hostname(s, "client.example.test"), SMTP_RESULT_OK, "set_local_hostname");
     /* bind to the server's own (loopback) address, any port */
-    ok_rc(s, smtp_session_set_source_address(s, smtp_host, 0), SMTP_RESULT_OK, "set_source_address(SMTP_HOST, 0)");
-    ok_rc(s, smtp_connect(s, smtp_host, smtp_port), SMTP_RESULT_OK, "connect from the source address");
-    ok_rc(s, smtp_helo(s, NULL), SMTP_RESULT_OK, "smtp_helo");
-    ok(smtp_session_last_reply_code(s) == 250, "HELO reply 250");
-    ok(smtp_session_helo_resp(s) != NULL && smtp_session_ehlo_resp(s) == NULL, "helo_resp set, ehlo_resp NULL");
-    ok(!smtp_session_does_esmtp(s) && !smtp_has_extn(s, "size") && smtp_session_feature_count(s) == 0,
+    ok_rc(s, smtp_client_set_source_address(s, smtp_host, 0), SMTP_RESULT_OK, "set_source_address(SMTP_HOST, 0)");
+    ok_rc(s, smtp_client_connect(s, smtp_host, smtp_port), SMTP_RESULT_OK, "connect from the source address");
+    ok_rc(s, smtp_client_helo(s, NULL), SMTP_RESULT_OK, "smtp_client_helo");
+    ok(smtp_client_last_reply_code(s) == 250, "HELO reply 250");
+    ok(smtp_client_helo_resp(s) != NULL && smtp_client_ehlo_resp(s) == NULL, "helo_resp set, ehlo_resp NULL");
+    ok(!smtp_client_does_esmtp(s) && !smtp_client_has_extn(s, "size") && smtp_client_feature_count(s) == 0,
        "no ESMTP after HELO");
-    ok_rc(s, smtp_quit(s), SMTP_RESULT_OK, "quit");
-    smtp_session_free(s);
+    ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "quit");
+    smtp_client_free(s);
 }
 
 static void test_lmtp(void)
@@ -745,41 +744,41 @@ static void test_lmtp(void)
     const char *msg = make_message("lmtp", marker, sizeof marker);
     smtp_result rc;
 
-    smtp_client *s = smtp_session_new(SMTP_SESSION_KIND_LMTP);
-    if (!ok(s != NULL, "smtp_session_new(SMTP_SESSION_KIND_LMTP)")) {
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_LMTP);
+    if (!ok(s != NULL, "smtp_client_new(SMTP_CLIENT_KIND_LMTP)")) {
         return;
     }
-    ok_rc(s, smtp_session_set_timeout_ms(s, 20000), SMTP_RESULT_OK, "set_timeout_ms");
-    rc = smtp_connect(s, lmtp_socket, 0);
-    if (!ok_rc(s, rc, SMTP_RESULT_OK, "smtp_connect to Dovecot LMTP over the Unix socket")) {
-        smtp_session_free(s);
+    ok_rc(s, smtp_client_set_timeout_ms(s, 20000), SMTP_RESULT_OK, "set_timeout_ms");
+    rc = smtp_client_connect(s, lmtp_socket, 0);
+    if (!ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_connect to Dovecot LMTP over the Unix socket")) {
+        smtp_client_free(s);
         return;
     }
-    ok(smtp_session_last_reply_code(s) == 220, "LMTP greeting 220");
+    ok(smtp_client_last_reply_code(s) == 220, "LMTP greeting 220");
 
     const char *to[] = { "alice@example.test", "bob@example.test", "full@example.test" };
-    rc = smtp_sendmail(s, "sender@example.test", to, 3, (const uint8_t *)msg, strlen(msg), NULL, 0, NULL, 0);
+    rc = smtp_client_sendmail(s, "sender@example.test", to, 3, (const uint8_t *)msg, strlen(msg), NULL);
     ok_rc(s, rc, SMTP_RESULT_OK, "LMTP sendmail to alice, bob and full");
-    ok(smtp_session_does_esmtp(s) && smtp_session_ehlo_resp(s) != NULL, "LHLO accepted (does_esmtp, ehlo_resp)");
-    ok(smtp_session_recipient_count(s) == 3, "recipient_count 3 (got %zu)", smtp_session_recipient_count(s));
+    ok(smtp_client_does_esmtp(s) && smtp_client_ehlo_resp(s) != NULL, "LHLO accepted (does_esmtp, ehlo_resp)");
+    ok(smtp_client_recipient_count(s) == 3, "recipient_count 3 (got %zu)", smtp_client_recipient_count(s));
     static const int32_t want_data[] = { 250, 250, 552 };
     for (size_t i = 0; i < 3; i++) {
         const char *addr = NULL, *text = NULL;
         int32_t rcpt = -1, data = -1;
-        rc = smtp_session_recipient_get(s, i, &addr, &rcpt, &data, &text);
+        rc = smtp_client_recipient_get(s, i, &addr, &rcpt, &data, &text);
         ok(rc == SMTP_RESULT_OK && streq(addr, to[i]) && rcpt == 250 && data == want_data[i],
            "recipient %zu: %s RCPT 250, after data %d (got %s %d %d: %s)", i, to[i], (int)want_data[i], show(addr),
            (int)rcpt, (int)data, show(text));
     }
-    size_t nr = smtp_session_refused_count(s);
+    size_t nr = smtp_client_refused_count(s);
     if (ok(nr == 1, "LMTP refused_count 1 (got %zu)", nr)) {
         const char *addr = NULL, *text = NULL;
         int32_t code = 0;
-        ok(smtp_session_refused_get(s, 0, &addr, &code, &text) == SMTP_RESULT_OK && streq(addr, "full@example.test")
+        ok(smtp_client_refused_get(s, 0, &addr, &code, &text) == SMTP_RESULT_OK && streq(addr, "full@example.test")
                && code == 552,
            "refused: full@example.test 552 (got %s %d %s)", show(addr), (int)code, show(text));
         int32_t cls = -1, subject = -1, detail = -1;
-        bool found = smtp_session_recipient_enhanced_status(s, 2, &cls, &subject, &detail);
+        bool found = smtp_client_recipient_enhanced_status(s, 2, &cls, &subject, &detail);
         ok(found && cls == 5 && subject == 2 && detail == 2,
            "recipient_enhanced_status(2): full's after-data 5.2.2 (got %d.%d.%d)", (int)cls, (int)subject, (int)detail);
     } else {
@@ -794,15 +793,15 @@ static void test_lmtp(void)
         char marker2[128];
         const char *msg2 = make_message("lmtp-all-full", marker2, sizeof marker2);
         const char *to2[] = { "full@example.test" };
-        rc = smtp_sendmail(s, "sender@example.test", to2, 1, (const uint8_t *)msg2, strlen(msg2), NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to2, 1, (const uint8_t *)msg2, strlen(msg2), NULL);
         ok_rc(s, rc, SMTP_RESULT_DATA_ERROR, "LMTP sendmail to full only");
-        ok(smtp_session_last_error_reply_code(s) == 552, "last_error_reply_code 552 (got %d)",
-           (int)smtp_session_last_error_reply_code(s));
-        ok(smtp_session_refused_count(s) == 1, "refused_count 1");
+        ok(smtp_client_last_error_reply_code(s) == 552, "last_error_reply_code 552 (got %d)",
+           (int)smtp_client_last_error_reply_code(s));
+        ok(smtp_client_refused_count(s) == 1, "refused_count 1");
     }
 
-    ok_rc(s, smtp_quit(s), SMTP_RESULT_OK, "LMTP quit");
-    smtp_session_free(s);
+    ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "LMTP quit");
+    smtp_client_free(s);
 }
 
 int main(int argc, char **argv)

@@ -157,18 +157,19 @@ int main(void)
         msg[i] = (i % 64 == 63) ? '\n' : 'x';
     }
 
-    s = smtp_session_new(SMTP_SESSION_KIND_LMTP);
-    smtp_session_set_local_hostname(s, "client.sigpipe.test");
-    smtp_session_set_timeout_ms(s, 10000);
-    rc = smtp_connect(s, addr.sun_path, 0);
+    s = smtp_client_new(SMTP_CLIENT_KIND_LMTP);
+    ok(smtp_client_set_local_hostname(s, "client.sigpipe.test") == SMTP_RESULT_OK
+           && smtp_client_set_timeout_ms(s, 10000) == SMTP_RESULT_OK,
+       "settings");
+    rc = smtp_client_connect(s, addr.sun_path, 0);
     ok(rc == SMTP_RESULT_OK, "connect over the Unix socket");
     if (rc == SMTP_RESULT_OK) {
-        rc = smtp_sendmail(s, "sender@example.test", to, 1, msg, msg_len, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, msg, msg_len, NULL);
         /* still running: no SIGPIPE */
-        printf("# sendmail: %s: %s\n", smtp_result_name(rc), smtp_session_last_error_message(s));
+        printf("# sendmail: %s: %s\n", smtp_result_name(rc), smtp_client_last_error_message(s));
         ok(rc == SMTP_RESULT_SERVER_DISCONNECTED, "a server gone mid-body gives SERVER_DISCONNECTED");
     }
-    smtp_session_free(s);
+    smtp_client_free(s);
     free(msg);
 
     pthread_join(thread, NULL);

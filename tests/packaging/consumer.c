@@ -54,10 +54,10 @@ int main(int argc, char **argv)
     check(smtp_lib_version_number() == SMTPCLIENT_VERSION_NUMBER,
           "smtp_lib_version_number() == SMTPCLIENT_VERSION_NUMBER");
 
-    smtp_client *s = smtp_session_new(SMTP_SESSION_KIND_SMTP);
-    check(s != NULL, "smtp_session_new(SMTP_SESSION_KIND_SMTP)");
-    check(!smtp_session_is_connected(s), "a new session is not connected");
-    smtp_session_free(s);
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
+    check(s != NULL, "smtp_client_new(SMTP_CLIENT_KIND_SMTP)");
+    check(!smtp_client_is_connected(s), "a new session is not connected");
+    smtp_client_free(s);
     check(strcmp(smtp_result_name(SMTP_RESULT_RECIPIENTS_REFUSED), "SMTP_RESULT_RECIPIENTS_REFUSED") == 0,
           "smtp_result_name(SMTP_RESULT_RECIPIENTS_REFUSED)");
     check(smtp_result_is_a(SMTP_RESULT_SENDER_REFUSED, SMTP_RESULT_RESPONSE_ERROR),

@@ -36,30 +36,33 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    s = smtp_session_new(SMTP_SESSION_KIND_SMTP);
+    s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
     if (s == NULL) {
-        fprintf(stderr, "smtp_session_new failed\n");
+        fprintf(stderr, "smtp_client_new failed\n");
         return 1;
     }
-    rc = smtp_session_set_timeout_ms(s, 20000);
+    rc = smtp_client_set_timeout_ms(s, 20000);
     if (rc == SMTP_RESULT_OK) {
-        rc = smtp_connect(s, argv[1], (uint16_t)atoi(argv[2]));
+        rc = smtp_client_connect(s, argv[1], (uint16_t)atoi(argv[2]));
     }
     if (rc == SMTP_RESULT_OK) {
-        rc = smtp_sendmail(s, argv[3], to, 1, (const uint8_t *)msg, (size_t)len, NULL, 0, NULL, 0);
+        rc = smtp_client_sendmail(s, argv[3], to, 1, (const uint8_t *)msg, (size_t)len, NULL);
     }
     if (rc != SMTP_RESULT_OK) {
-        fprintf(stderr, "send failed: %s: %s\n", smtp_result_name(rc), smtp_session_last_error_message(s));
-        smtp_session_free(s);
+        fprintf(stderr, "send failed: %s: %s\n", smtp_result_name(rc), smtp_client_last_error_message(s));
+        smtp_client_free(s);
         return 1;
     }
-    if (smtp_session_refused_count(s) != 0) {
-        fprintf(stderr, "%zu recipient(s) refused\n", smtp_session_refused_count(s));
-        smtp_session_free(s);
+    if (smtp_client_refused_count(s) != 0) {
+        fprintf(stderr, "%zu recipient(s) refused\n", smtp_client_refused_count(s));
+        smtp_client_free(s);
         return 1;
     }
-    (void)smtp_quit(s);
-    smtp_session_free(s);
+    rc = smtp_client_quit(s); /* the message is already accepted; a failed QUIT is reported only */
+    if (rc != SMTP_RESULT_OK) {
+        fprintf(stderr, "quit: %s\n", smtp_result_name(rc));
+    }
+    smtp_client_free(s);
     printf("sent %s to %s through libsmtpclient %s\n", argv[5], argv[4], smtp_lib_version());
     return 0;
 }

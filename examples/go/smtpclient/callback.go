@@ -23,7 +23,7 @@ const (
 	authStepAbort             = C.int32_t(C.SMTP_AUTH_STEP_ABORT)
 )
 
-// goSmtpAuthStep is the smtp_auth_callback given to smtp_auth by Session.Auth. It runs on the
+// goSmtpAuthStep is the smtp_auth_callback given to smtp_client_auth by Session.Auth. It runs on the
 // goroutine that called Auth, inside smtp_auth. userdata is the cgo.Handle of an *authState.
 //
 //export goSmtpAuthStep

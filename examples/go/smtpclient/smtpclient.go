@@ -29,13 +29,13 @@ package smtpclient
 extern int32_t goSmtpAuthStep(void *userdata, uint8_t *challenge, size_t challenge_len,
                               _Bool is_initial, _Bool tls_active, smtp_auth_response *response);
 
-// smtp_auth with the Go callback; the cgo.Handle is passed as the userdata integer, so no Go
+// smtp_client_auth with the Go callback; the cgo.Handle is passed as the userdata integer, so no Go
 // pointer ever reaches C.
 static int32_t smtpclient_go_auth(smtp_client *s, const char *mechanism, uintptr_t handle,
-                                  _Bool initial_response_ok)
+                                  int32_t initial_response)
 {
-    return smtp_auth(s, mechanism, (smtp_auth_callback)goSmtpAuthStep, (void *)handle,
-                     initial_response_ok);
+    return smtp_client_auth(s, mechanism, (smtp_auth_callback)goSmtpAuthStep, (void *)handle,
+                            initial_response);
 }
 */
 import "C"
@@ -48,11 +48,11 @@ import (
 	"unsafe"
 )
 
-// Session kinds (smtp_session_kind).
+// Session kinds (smtp_client_kind).
 const (
-	KindSMTP  = int32(C.SMTP_SESSION_KIND_SMTP)
-	KindSMTPS = int32(C.SMTP_SESSION_KIND_SMTPS)
-	KindLMTP  = int32(C.SMTP_SESSION_KIND_LMTP)
+	KindSMTP  = int32(C.SMTP_CLIENT_KIND_SMTP)
+	KindSMTPS = int32(C.SMTP_CLIENT_KIND_SMTPS)
+	KindLMTP  = int32(C.SMTP_CLIENT_KIND_LMTP)
 )
 
 // Result codes used by callers of this package (the full list is in smtpclient.h).
@@ -107,9 +107,9 @@ type Session struct {
 
 // New creates an unconnected session of the given kind. Close it when done.
 func New(kind int32) (*Session, error) {
-	p := C.smtp_session_new(C.int32_t(kind))
+	p := C.smtp_client_new(C.int32_t(kind))
 	if p == nil {
-		return nil, fmt.Errorf("smtp_session_new: unknown session kind %d", kind)
+		return nil, fmt.Errorf("smtp_client_new: unknown session kind %d", kind)
 	}
 	return &Session{p: p}, nil
 }
@@ -117,7 +117,7 @@ func New(kind int32) (*Session, error) {
 // Close frees the session (closing the connection without QUIT). Calling it again is a no-op.
 func (s *Session) Close() {
 	if s.p != nil {
-		C.smtp_session_free(s.p)
+		C.smtp_client_free(s.p)
 		s.p = nil
 	}
 }
@@ -130,9 +130,9 @@ func (s *Session) check(rc C.smtp_result) error {
 	return &Error{
 		Code:      code,
 		Name:      C.GoString(C.smtp_result_name(C.int32_t(code))),
-		Message:   C.GoString(C.smtp_session_last_error_message(s.p)),
-		ReplyCode: int(C.smtp_session_last_error_reply_code(s.p)),
-		ReplyText: C.GoString(C.smtp_session_last_error_reply_text(s.p)),
+		Message:   C.GoString(C.smtp_client_last_error_message(s.p)),
+		ReplyCode: int(C.smtp_client_last_error_reply_code(s.p)),
+		ReplyText: C.GoString(C.smtp_client_last_error_reply_text(s.p)),
 	}
 }
 
@@ -152,7 +152,7 @@ func cString(argument, value string) (*C.char, error) {
 }
 
 func (s *Session) SetTimeoutMs(ms uint32) error {
-	return s.check(C.smtp_session_set_timeout_ms(s.p, C.uint32_t(ms)))
+	return s.check(C.smtp_client_set_timeout_ms(s.p, C.uint32_t(ms)))
 }
 
 func (s *Session) SetTLSCAFile(path string) error {
@@ -161,7 +161,7 @@ func (s *Session) SetTLSCAFile(path string) error {
 		return err
 	}
 	defer C.free(unsafe.Pointer(c))
-	return s.check(C.smtp_session_set_tls_ca_file(s.p, c))
+	return s.check(C.smtp_client_set_tls_ca_file(s.p, c))
 }
 
 func (s *Session) Connect(host string, port uint16) error {
@@ -170,10 +170,10 @@ func (s *Session) Connect(host string, port uint16) error {
 		return err
 	}
 	defer C.free(unsafe.Pointer(c))
-	return s.check(C.smtp_connect(s.p, c, C.uint16_t(port)))
+	return s.check(C.smtp_client_connect(s.p, c, C.uint16_t(port)))
 }
 
-func (s *Session) StartTLS() error { return s.check(C.smtp_starttls(s.p)) }
+func (s *Session) StartTLS() error { return s.check(C.smtp_client_starttls(s.p)) }
 
 func (s *Session) Login(user, password string) error {
 	cu, err := cString("user", user)
@@ -193,7 +193,7 @@ func (s *Session) Login(user, password string) error {
 		}
 		C.free(unsafe.Pointer(cp))
 	}()
-	return s.check(C.smtp_login(s.p, cu, cp, true))
+	return s.check(C.smtp_client_login(s.p, cu, cp, C.SMTP_INITIAL_RESPONSE_SEND))
 }
 
 // ErrNoInitialResponse, returned by an AuthFunc for the initial call, sends
@@ -219,8 +219,12 @@ func (s *Session) Auth(mechanism string, fn AuthFunc, initialResponseOK bool) er
 	defer C.free(unsafe.Pointer(cm))
 	st := &authState{fn: fn}
 	h := cgo.NewHandle(st)
-	defer h.Delete() // the callback runs only during smtp_auth: nothing can use h afterwards
-	rc := C.smtpclient_go_auth(s.p, cm, C.uintptr_t(h), C.bool(initialResponseOK))
+	defer h.Delete() // the callback runs only during smtp_client_auth: nothing can use h afterwards
+	initialResponse := C.int32_t(C.SMTP_INITIAL_RESPONSE_WAIT)
+	if initialResponseOK {
+		initialResponse = C.SMTP_INITIAL_RESPONSE_SEND
+	}
+	rc := C.smtpclient_go_auth(s.p, cm, C.uintptr_t(h), initialResponse)
 	if st.panicked != nil {
 		panic(st.panicked)
 	}
@@ -258,18 +262,17 @@ func (s *Session) Sendmail(from string, to []string, msg []byte) error {
 	if len(msg) > 0 {
 		pmsg = (*C.uint8_t)(unsafe.Pointer(&msg[0]))
 	}
-	return s.check(C.smtp_sendmail(s.p, cfrom, pto, C.size_t(len(cto)), pmsg, C.size_t(len(msg)),
-		nil, 0, nil, 0))
+	return s.check(C.smtp_client_sendmail(s.p, cfrom, pto, C.size_t(len(cto)), pmsg, C.size_t(len(msg)), nil))
 }
 
 // Refused lists the recipients refused by the last transaction (copies).
 func (s *Session) Refused() []Refused {
-	n := int(C.smtp_session_refused_count(s.p))
+	n := int(C.smtp_client_refused_count(s.p))
 	out := make([]Refused, 0, n)
 	for i := 0; i < n; i++ {
 		var addr, text *C.char
 		var code C.int32_t
-		if int32(C.smtp_session_refused_get(s.p, C.size_t(i), &addr, &code, &text)) != ResultOK {
+		if int32(C.smtp_client_refused_get(s.p, C.size_t(i), &addr, &code, &text)) != ResultOK {
 			continue
 		}
 		out = append(out, Refused{Address: C.GoString(addr), Code: int(code), Text: C.GoString(text)})
@@ -277,12 +280,12 @@ func (s *Session) Refused() []Refused {
 	return out
 }
 
-func (s *Session) Noop() error { return s.check(C.smtp_noop(s.p)) }
-func (s *Session) Quit() error { return s.check(C.smtp_quit(s.p)) }
+func (s *Session) Noop() error { return s.check(C.smtp_client_noop(s.p)) }
+func (s *Session) Quit() error { return s.check(C.smtp_client_quit(s.p)) }
 
-func (s *Session) TLSActive() bool       { return bool(C.smtp_session_tls_active(s.p)) }
-func (s *Session) TLSPeerVerified() bool { return bool(C.smtp_session_tls_peer_verified(s.p)) }
-func (s *Session) TLSVersion() string    { return C.GoString(C.smtp_session_tls_version(s.p)) }
-func (s *Session) TLSCipher() string     { return C.GoString(C.smtp_session_tls_cipher(s.p)) }
-func (s *Session) LastReplyCode() int    { return int(C.smtp_session_last_reply_code(s.p)) }
-func (s *Session) LastReplyText() string { return C.GoString(C.smtp_session_last_reply_text(s.p)) }
+func (s *Session) TLSActive() bool       { return bool(C.smtp_client_tls_active(s.p)) }
+func (s *Session) TLSPeerVerified() bool { return bool(C.smtp_client_tls_peer_verified(s.p)) }
+func (s *Session) TLSVersion() string    { return C.GoString(C.smtp_client_tls_version(s.p)) }
+func (s *Session) TLSCipher() string     { return C.GoString(C.smtp_client_tls_cipher(s.p)) }
+func (s *Session) LastReplyCode() int    { return int(C.smtp_client_last_reply_code(s.p)) }
+func (s *Session) LastReplyText() string { return C.GoString(C.smtp_client_last_reply_text(s.p)) }
