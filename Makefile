@@ -181,7 +181,8 @@ check-header: check-cbindgen header-config
 		exit 1; }
 	$(CC) -std=c99 $(HEADER_WARNINGS) -fsyntax-only -Iinclude tests/c/header_c99.c
 	$(CXX) -std=c++11 $(HEADER_WARNINGS) -fsyntax-only -Iinclude tests/c/header_cxx.cpp
-	@echo "$(HEADER) is up to date and compiles as C99 and C++11"
+	CC="$(CC)" CXX="$(CXX)" bash tests/c/check-warn-unused.sh include
+	@echo "$(HEADER) is up to date, compiles as C99 and C++11, and an ignored result is a diagnostic"
 
 # ---------------------------------------------------------------------------------------------
 # Install

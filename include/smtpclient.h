@@ -1250,6 +1250,14 @@ bool smtp_client_last_error_enhanced_status(const smtp_client *client,
 const char *smtp_client_last_error_sender(const smtp_client *client);
 
 /**
+ * The operating system's error number (`errno`, e.g. `ECONNREFUSED`, `ENOENT`) behind the last
+ * error, when the system refused something: connecting, reading, writing, or a file named in
+ * a setting. 0 when the last error had none (a name that does not resolve has none: its
+ * message says why), or after a success.
+ */
+int32_t smtp_client_last_os_error(const smtp_client *client);
+
+/**
  * The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.
  */
 int32_t smtp_client_last_callback_value(const smtp_client *client);
@@ -1307,8 +1315,11 @@ bool smtp_client_recipient_enhanced_status(const smtp_client *client,
 
 /**
  * Trust the CA certificates in the PEM file at `path` instead of the system trust store
- * (NULL: back to the system store unless a CA directory is set). The path is copied; the
- * file is read at the next handshake. Errors: `INVALID_UTF8`.
+ * (NULL: back to the system store unless a CA directory is set). The file is read now, so a
+ * problem shows here and not at the first handshake; it is read again at each handshake.
+ * Errors: `INVALID_ARGUMENT` (missing, unreadable, not PEM or holding no certificate: the
+ * message names the file and the reason, `smtp_client_last_os_error()` the errno when the
+ * system refused), `INVALID_UTF8`. The setting is unchanged on error.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_tls_ca_file(smtp_client *client,
@@ -1316,7 +1327,9 @@ smtp_result smtp_client_set_tls_ca_file(smtp_client *client,
 
 /**
  * Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
- * of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
+ * of the system trust store (NULL: unset). The directory must be readable now. Errors:
+ * `INVALID_ARGUMENT` (missing or not a readable directory; errno in
+ * `smtp_client_last_os_error()`), `INVALID_UTF8`. The setting is unchanged on error.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_tls_ca_dir(smtp_client *client,
@@ -1324,7 +1337,11 @@ smtp_result smtp_client_set_tls_ca_dir(smtp_client *client,
 
 /**
  * Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
- * key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
+ * key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Both files are read now and the
+ * key must match the leaf certificate. Errors: `INVALID_ARGUMENT` (a file missing or
+ * unreadable, not PEM, no certificate, or the key not the certificate's: the message names
+ * the file; errno in `smtp_client_last_os_error()`), `NULL_ARGUMENT`, `INVALID_UTF8`. The
+ * setting is unchanged on error.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_tls_client_cert(smtp_client *client,

@@ -166,6 +166,14 @@ impl Error {
         e
     }
 
+    /// An [`ErrorKind::InvalidArgument`] about a file the caller named: the message names the
+    /// file and the OS reason, and the OS error number is kept.
+    pub fn invalid_file(what: &str, path: &std::path::Path, err: &io::Error) -> Self {
+        let mut e = Error::invalid(format!("{what} {}: {err}", path.display()));
+        e.os_error = err.raw_os_error();
+        e
+    }
+
     /// The same error with another message (kind, reply and OS error kept).
     pub(crate) fn reworded(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();

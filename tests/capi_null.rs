@@ -228,11 +228,10 @@ fn mutating_calls() -> Vec<Mutating> {
         m("smtp_client_send_message", |s| {
             smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
         }),
-        m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())),
-        m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())),
-        m("smtp_client_set_tls_client_cert", |s| {
-            smtp_client_set_tls_client_cert(s, c"/nonexistent/chain.pem".as_ptr(), c"/nonexistent/key.pem".as_ptr())
-        }),
+        // NULL unsets: a real path is read when set (tests/capi_settings.rs covers that)
+        m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, null())),
+        m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, null())),
+        m("smtp_client_set_tls_client_cert", |s| smtp_client_set_tls_client_cert(s, null(), null())),
         m("smtp_client_set_tls_min_version", |s| smtp_client_set_tls_min_version(s, 13)),
         m("smtp_client_set_tls_server_name", |s| smtp_client_set_tls_server_name(s, c"mail.example".as_ptr())),
         m("smtp_client_set_tls_verify", |s| smtp_client_set_tls_verify(s, smtp_tls_verify::Peer as i32)),
@@ -304,6 +303,7 @@ fn getter_calls() -> Vec<Getter> {
         }),
         g("smtp_client_last_error_sender", |s| want(smtp_client_last_error_sender(s), null())),
         g("smtp_client_last_callback_value", |s| want(smtp_client_last_callback_value(s), 0)),
+        g("smtp_client_last_os_error", |s| want(smtp_client_last_os_error(s), 0)),
         g("smtp_client_refused_count", |s| want(smtp_client_refused_count(s), 0)),
         g("smtp_client_refused_get", |s| {
             let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());
@@ -325,7 +325,9 @@ fn getter_calls() -> Vec<Getter> {
 
 /// Exports without a session argument, tested one by one in `plain_functions` and
 /// `auth_response_writer`.
-const PLAIN: [&str; 8] = [
+/// (The `smtp_send_options_*` functions' NULL, foreign and invalid arguments are tested in
+/// tests/capi_settings.rs.)
+const PLAIN: [&str; 13] = [
     "smtp_auth_response_set",
     "smtp_result_str",
     "smtp_result_name",
@@ -334,6 +336,11 @@ const PLAIN: [&str; 8] = [
     "smtp_lib_version_number",
     "smtp_client_new",
     "smtp_client_free",
+    "smtp_send_options_new",
+    "smtp_send_options_free",
+    "smtp_send_options_add_mail_option",
+    "smtp_send_options_add_rcpt_option",
+    "smtp_send_options_set_size_estimate",
 ];
 
 /// `(name, guard)` of every `#[no_mangle]` fn in src/capi: the guard is the first identifier

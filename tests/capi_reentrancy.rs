@@ -269,6 +269,7 @@ fn getter_calls() -> Vec<Getter> {
         }),
         g("smtp_client_last_error_sender", |s| want(smtp_client_last_error_sender(s), null())),
         g("smtp_client_last_callback_value", |s| want(smtp_client_last_callback_value(s), 0)),
+        g("smtp_client_last_os_error", |s| want(smtp_client_last_os_error(s), 0)),
         g("smtp_client_refused_count", |s| want(smtp_client_refused_count(s), 0)),
         g("smtp_client_refused_get", |s| {
             let (mut a, mut c, mut t) = (untouched_ptr(), UNTOUCHED_INT, untouched_ptr());

@@ -9,8 +9,11 @@ use std::ffi::{c_char, c_void};
 
 use zeroize::Zeroizing;
 
-use super::guard::{bytes_arg, session_call, session_get, smtp_client, str_arg, CResult, Failure};
+use super::args::{bytes_arg, str_arg};
+use super::guard::{session_call, session_get, smtp_client};
 use super::result::smtp_result;
+use super::result::{CResult, Failure};
+use super::unwind::plain_call;
 use crate::auth::{AuthStep, OAuthMechanism, MAX_RESPONSE_LEN};
 use crate::session::CredentialPolicy;
 
@@ -269,7 +272,7 @@ pub extern "C" fn smtp_auth_response_set(
     data: *const u8,
     len: usize,
 ) -> smtp_result {
-    super::guard::plain_call(smtp_result::Panic, || {
+    plain_call(smtp_result::Panic, || {
         if response.is_null() {
             return smtp_result::NullArgument;
         }

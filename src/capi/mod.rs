@@ -5,13 +5,16 @@
 //! last-error bookkeeping). A test checks that every export does.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod args;
 pub mod auth;
 mod guard;
 mod handle;
 pub mod options;
 pub mod result;
 pub mod session;
+mod state;
 pub mod tls;
+mod unwind;
 pub mod version;
 mod view;
 

@@ -4,9 +4,10 @@
 
 use std::ffi::c_char;
 
-use super::guard::str_arg;
-use super::handle::{Handle, Refusal};
-use super::result::smtp_result;
+use super::args::str_arg;
+use super::handle::Handle;
+use super::result::{refusal_code, smtp_result, Failure};
+use super::unwind::plain_call;
 use crate::protocol::check_esmtp_param;
 
 /// Options for `smtp_client_sendmail()`, `smtp_client_sendmail_stream()` and
@@ -31,15 +32,6 @@ struct Stateless;
 
 type OptionsHandle = Handle<Stateless, SendOptions>;
 
-fn refusal_code(refusal: Refusal) -> smtp_result {
-    match refusal {
-        Refusal::Null => smtp_result::NullArgument,
-        Refusal::NotAHandle => smtp_result::BadHandle,
-        Refusal::Reentrant => smtp_result::ReentrantCall,
-        Refusal::Concurrent => smtp_result::ConcurrentCall,
-    }
-}
-
 /// Run `f` on the options behind `options` (NULL: the defaults).
 pub(crate) fn with_send_options<R>(
     options: *const smtp_send_options,
@@ -52,12 +44,12 @@ pub(crate) fn with_send_options<R>(
     Ok(f(&view))
 }
 
-/// Change the options behind `options`.
+/// Change the options behind `options` (inside the export's panic guard).
 fn update(options: *mut smtp_send_options, f: impl FnOnce(&mut SendOptions) -> smtp_result) -> smtp_result {
-    super::guard::plain_call(smtp_result::Panic, || match OptionsHandle::enter_exclusive(options.cast()) {
+    match OptionsHandle::enter_exclusive(options.cast()) {
         Ok(mut guard) => f(guard.parts().1),
         Err(refusal) => refusal_code(refusal),
-    })
+    }
 }
 
 /// Add one option, checked as an ESMTP parameter now (the same check a send makes), so that a
@@ -65,8 +57,8 @@ fn update(options: *mut smtp_send_options, f: impl FnOnce(&mut SendOptions) -> s
 fn push_option(list: &mut Vec<String>, option: *const c_char) -> smtp_result {
     let option = match str_arg(option, "option") {
         Ok(o) => o,
-        Err(super::guard::Failure::Usage(code, _)) => return code,
-        Err(super::guard::Failure::Core(_)) => return smtp_result::InvalidArgument,
+        Err(Failure::Usage(code, _)) => return code,
+        Err(Failure::Core(_)) => return smtp_result::InvalidArgument,
     };
     if check_esmtp_param(option).is_err() {
         return smtp_result::InvalidArgument;
@@ -79,14 +71,14 @@ fn push_option(list: &mut Vec<String>, option: *const c_char) -> smtp_result {
 /// `smtp_send_options_free()`. Returns NULL only when out of memory is reported as a panic.
 #[no_mangle]
 pub extern "C" fn smtp_send_options_new() -> *mut smtp_send_options {
-    super::guard::plain_call(std::ptr::null_mut(), || OptionsHandle::into_raw(Stateless, SendOptions::default()).cast())
+    plain_call(std::ptr::null_mut(), || OptionsHandle::into_raw(Stateless, SendOptions::default()).cast())
 }
 
 /// Free an options object. NULL is a no-op; it must not be freed twice, nor while a send on
 /// another thread reads it (ignored then).
 #[no_mangle]
 pub extern "C" fn smtp_send_options_free(options: *mut smtp_send_options) {
-    super::guard::plain_call((), || {
+    plain_call((), || {
         let _ = OptionsHandle::free(options.cast());
     })
 }
@@ -101,7 +93,7 @@ pub extern "C" fn smtp_send_options_add_mail_option(
     options: *mut smtp_send_options,
     option: *const c_char,
 ) -> smtp_result {
-    update(options, |o| push_option(&mut o.mail_options, option))
+    plain_call(smtp_result::Panic, || update(options, |o| push_option(&mut o.mail_options, option)))
 }
 
 /// Add an ESMTP option sent with every RCPT TO (smtplib's `rcpt_options` item), e.g.
@@ -112,7 +104,7 @@ pub extern "C" fn smtp_send_options_add_rcpt_option(
     options: *mut smtp_send_options,
     option: *const c_char,
 ) -> smtp_result {
-    update(options, |o| push_option(&mut o.rcpt_options, option))
+    plain_call(smtp_result::Panic, || update(options, |o| push_option(&mut o.rcpt_options, option)))
 }
 
 /// For `smtp_client_sendmail_stream()`: the message size in octets with CRLF line ends, sent as
@@ -122,15 +114,17 @@ pub extern "C" fn smtp_send_options_add_rcpt_option(
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_send_options_set_size_estimate(options: *mut smtp_send_options, size: i64) -> smtp_result {
-    update(options, |o| match size {
-        -1 => {
-            o.size_estimate = None;
-            smtp_result::Ok
-        }
-        s if s >= 0 => {
-            o.size_estimate = u64::try_from(s).ok();
-            smtp_result::Ok
-        }
-        _ => smtp_result::InvalidArgument,
+    plain_call(smtp_result::Panic, || {
+        update(options, |o| match size {
+            -1 => {
+                o.size_estimate = None;
+                smtp_result::Ok
+            }
+            s if s >= 0 => {
+                o.size_estimate = u64::try_from(s).ok();
+                smtp_result::Ok
+            }
+            _ => smtp_result::InvalidArgument,
+        })
     })
 }

@@ -3,7 +3,9 @@
 
 use std::ffi::c_char;
 
-use crate::error::ErrorKind;
+use super::handle::Refusal;
+use super::unwind::plain_call;
+use crate::error::{Error, ErrorKind};
 
 /// The result of every fallible function: `SMTP_RESULT_OK` (0) or an error code.
 ///
@@ -223,6 +225,30 @@ impl smtp_result {
     }
 }
 
+/// A failure at the C layer: a core error, or a usage error the core never sees.
+pub(crate) enum Failure {
+    Core(Error),
+    Usage(smtp_result, String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+pub(crate) type CResult<T> = Result<T, Failure>;
+
+/// The code of a handle that could not be entered.
+pub(crate) fn refusal_code(refusal: Refusal) -> smtp_result {
+    match refusal {
+        Refusal::Null => smtp_result::NullArgument,
+        Refusal::NotAHandle => smtp_result::BadHandle,
+        Refusal::Reentrant => smtp_result::ReentrantCall,
+        Refusal::Concurrent => smtp_result::ConcurrentCall,
+    }
+}
+
 /// The one mapping from core error kinds to result codes.
 pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
     match kind {
@@ -259,7 +285,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> smtp_result {
 /// code" for a value this library does not define). Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_str(code: i32) -> *const c_char {
-    super::guard::plain_call(c"unknown result code".as_ptr(), || {
+    plain_call(c"unknown result code".as_ptr(), || {
         let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"unknown result code\0", |r| r.strings().1);
         text.as_ptr().cast()
     })
@@ -269,7 +295,7 @@ pub extern "C" fn smtp_result_str(code: i32) -> *const c_char {
 /// "SMTP_RESULT_UNKNOWN" for a value this library does not define). Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_name(code: i32) -> *const c_char {
-    super::guard::plain_call(c"SMTP_RESULT_UNKNOWN".as_ptr(), || {
+    plain_call(c"SMTP_RESULT_UNKNOWN".as_ptr(), || {
         let text: &'static [u8] = smtp_result::from_i32(code).map_or(b"SMTP_RESULT_UNKNOWN\0", |r| r.strings().0);
         text.as_ptr().cast()
     })
@@ -281,7 +307,7 @@ pub extern "C" fn smtp_result_name(code: i32) -> *const c_char {
 /// unknown codes and for `SMTP_RESULT_OK` against any error. Thread-safe.
 #[no_mangle]
 pub extern "C" fn smtp_result_is_a(code: i32, base: i32) -> bool {
-    super::guard::plain_call(false, || {
+    plain_call(false, || {
         let mut cur = smtp_result::from_i32(code);
         while let Some(c) = cur {
             if c as i32 == base {

@@ -8,13 +8,13 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+use super::args::{bytes_arg, opt_str_arg, put, str_arg, str_array};
 pub use super::guard::smtp_client;
-use super::guard::{
-    bytes_arg, new_session, opt_str_arg, put, session_call, session_get, session_get_last_error, str_arg, str_array,
-    CResult, Failure, UserData,
-};
+use super::guard::{new_session, session_call, session_get, session_get_last_error};
 use super::options::{smtp_send_options, with_send_options, SendOptions};
-use super::result::smtp_result;
+use super::result::{smtp_result, CResult, Failure};
+use super::state::UserData;
+use super::unwind::plain_call;
 use super::view::opt_ptr;
 use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
@@ -71,7 +71,7 @@ pub type smtp_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)
 /// and releases it with `smtp_client_free()`.
 #[no_mangle]
 pub extern "C" fn smtp_client_new(kind: i32) -> *mut smtp_client {
-    super::guard::plain_call(std::ptr::null_mut(), || {
+    plain_call(std::ptr::null_mut(), || {
         let kind = match kind {
             k if k == smtp_client_kind::Smtp as i32 => SessionKind::Smtp,
             k if k == smtp_client_kind::Smtps as i32 => SessionKind::Smtps,
@@ -87,7 +87,7 @@ pub extern "C" fn smtp_client_new(kind: i32) -> *mut smtp_client {
 /// called twice, nor from inside one of the session's callbacks (ignored there).
 #[no_mangle]
 pub extern "C" fn smtp_client_free(client: *mut smtp_client) {
-    super::guard::plain_call((), || super::guard::free_session(client))
+    plain_call((), || super::guard::free_session(client))
 }
 
 // ---------------------------------------------------------------- settings
@@ -709,6 +709,15 @@ pub extern "C" fn smtp_client_last_error_enhanced_status(
 #[no_mangle]
 pub extern "C" fn smtp_client_last_error_sender(client: *const smtp_client) -> *const c_char {
     session_get(client, std::ptr::null(), |v| opt_ptr(v.error_sender.as_ref()))
+}
+
+/// The operating system's error number (`errno`, e.g. `ECONNREFUSED`, `ENOENT`) behind the last
+/// error, when the system refused something: connecting, reading, writing, or a file named in
+/// a setting. 0 when the last error had none (a name that does not resolve has none: its
+/// message says why), or after a success.
+#[no_mangle]
+pub extern "C" fn smtp_client_last_os_error(client: *const smtp_client) -> i32 {
+    session_get_last_error(client, 0, |v| v.os_error)
 }
 
 /// The value a callback returned when it aborted the last call (`CALLBACK_ABORTED`), else 0.

@@ -1,10 +1,12 @@
 //! TLS on a session from C: settings, policy, `smtp_client_starttls`, and what was negotiated.
 
 use std::ffi::c_char;
-use std::path::PathBuf;
+use std::path::Path;
 
-use super::guard::{opt_str_arg, session_call, session_get, smtp_client, str_arg, Failure};
+use super::args::{opt_str_arg, str_arg};
+use super::guard::{session_call, session_get, smtp_client};
 use super::result::smtp_result;
+use super::result::Failure;
 use crate::tls::{TlsPolicy, TlsVersion};
 
 /// TLS policy for a plain SMTP or LMTP session (`smtp_client_set_tls_policy()`). Values are ABI.
@@ -37,30 +39,39 @@ pub enum smtp_tls_version {
 }
 
 /// Trust the CA certificates in the PEM file at `path` instead of the system trust store
-/// (NULL: back to the system store unless a CA directory is set). The path is copied; the
-/// file is read at the next handshake. Errors: `INVALID_UTF8`.
+/// (NULL: back to the system store unless a CA directory is set). The file is read now, so a
+/// problem shows here and not at the first handshake; it is read again at each handshake.
+/// Errors: `INVALID_ARGUMENT` (missing, unreadable, not PEM or holding no certificate: the
+/// message names the file and the reason, `smtp_client_last_os_error()` the errno when the
+/// system refused), `INVALID_UTF8`. The setting is unchanged on error.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_tls_ca_file(client: *mut smtp_client, path: *const c_char) -> smtp_result {
     session_call(client, |h| {
-        h.core.tls_config_mut().ca_file = opt_str_arg(path, "path")?.map(PathBuf::from);
-        Ok(())
+        let path = opt_str_arg(path, "path")?.map(Path::new);
+        Ok(h.core.tls_config_mut().set_ca_file(path)?)
     })
 }
 
 /// Trust the CA certificates in the hashed directory at `path` (`c_rehash` layout) instead
-/// of the system trust store (NULL: unset). Errors: `INVALID_UTF8`.
+/// of the system trust store (NULL: unset). The directory must be readable now. Errors:
+/// `INVALID_ARGUMENT` (missing or not a readable directory; errno in
+/// `smtp_client_last_os_error()`), `INVALID_UTF8`. The setting is unchanged on error.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_tls_ca_dir(client: *mut smtp_client, path: *const c_char) -> smtp_result {
     session_call(client, |h| {
-        h.core.tls_config_mut().ca_dir = opt_str_arg(path, "path")?.map(PathBuf::from);
-        Ok(())
+        let path = opt_str_arg(path, "path")?.map(Path::new);
+        Ok(h.core.tls_config_mut().set_ca_dir(path)?)
     })
 }
 
 /// Present a client certificate: `chain_file` (PEM, leaf first) and `key_file` (PEM private
-/// key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Read at the next handshake.
+/// key). Both NULL removes it; one NULL is `NULL_ARGUMENT`. Both files are read now and the
+/// key must match the leaf certificate. Errors: `INVALID_ARGUMENT` (a file missing or
+/// unreadable, not PEM, no certificate, or the key not the certificate's: the message names
+/// the file; errno in `smtp_client_last_os_error()`), `NULL_ARGUMENT`, `INVALID_UTF8`. The
+/// setting is unchanged on error.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_tls_client_cert(
@@ -69,13 +80,12 @@ pub extern "C" fn smtp_client_set_tls_client_cert(
     key_file: *const c_char,
 ) -> smtp_result {
     session_call(client, |h| {
-        let cert = if chain_file.is_null() && key_file.is_null() {
+        let files = if chain_file.is_null() && key_file.is_null() {
             None
         } else {
-            Some((PathBuf::from(str_arg(chain_file, "chain_file")?), PathBuf::from(str_arg(key_file, "key_file")?)))
+            Some((Path::new(str_arg(chain_file, "chain_file")?), Path::new(str_arg(key_file, "key_file")?)))
         };
-        h.core.tls_config_mut().client_cert = cert;
-        Ok(())
+        Ok(h.core.tls_config_mut().set_client_cert(files)?)
     })
 }
 

@@ -12,7 +12,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::guard::SessionState;
+use super::state::SessionState;
 use crate::protocol::EnhancedStatus;
 
 /// A NUL-terminated copy of `value`. Interior NULs cannot come from replies (the parser
@@ -80,6 +80,7 @@ pub(crate) struct View {
     pub(crate) error_enhanced_status: Option<EnhancedStatus>,
     pub(crate) error_sender: Option<CString>,
     pub(crate) callback_value: i32,
+    pub(crate) os_error: i32,
     pub(crate) helo_resp: Option<CString>,
     pub(crate) ehlo_resp: Option<CString>,
     pub(crate) features: Vec<FeatureView>,
@@ -107,6 +108,7 @@ impl View {
         self.error_enhanced_status = last.reply.as_ref().and_then(|r| r.enhanced_status());
         update_opt(&mut self.error_sender, last.sender.as_deref());
         self.callback_value = last.callback_value;
+        self.os_error = last.os_error;
         update_opt(&mut self.helo_resp, core.helo_resp().map(|r| r.text()).as_deref());
         update_opt(&mut self.ehlo_resp, core.ehlo_resp().map(|r| r.text()).as_deref());
 

@@ -3,11 +3,12 @@
 //! caller turns it off with the one explicitly insecure setting.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use openssl::pkey::PKey;
 use openssl::ssl::{HandshakeError, SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode, SslVersion};
 use openssl::x509::verify::X509CheckFlags;
-use openssl::x509::X509VerifyResult;
+use openssl::x509::{X509VerifyResult, X509};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -77,7 +78,70 @@ pub struct TlsInfo {
     pub verified: bool,
 }
 
+/// The certificates of a PEM CA file: at least one, or an invalid-argument error naming the file.
+fn load_ca_file(path: &Path) -> Result<Vec<X509>> {
+    let pem = std::fs::read(path).map_err(|e| Error::invalid_file("CA file", path, &e))?;
+    let certs = X509::stack_from_pem(&pem)
+        .map_err(|e| Error::invalid(format!("CA file {}: not PEM certificates: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(format!("CA file {} holds no certificate", path.display())));
+    }
+    Ok(certs)
+}
+
 impl TlsConfig {
+    /// Trust the CA certificates of the PEM file at `path` (`None`: the system store again,
+    /// unless a CA directory is set). The file is read now, so a missing, unreadable or empty
+    /// file is an [`ErrorKind::InvalidArgument`] here, naming the file and the OS reason, not a
+    /// TLS failure later; it is read again at each handshake.
+    pub fn set_ca_file(&mut self, path: Option<&Path>) -> Result<()> {
+        if let Some(p) = path {
+            load_ca_file(p)?;
+        }
+        self.ca_file = path.map(Path::to_path_buf);
+        Ok(())
+    }
+
+    /// Trust the hashed CA directory at `path` (`c_rehash` layout; `None`: unset). It must be
+    /// a readable directory now.
+    pub fn set_ca_dir(&mut self, path: Option<&Path>) -> Result<()> {
+        if let Some(p) = path {
+            let listing = std::fs::read_dir(p).map_err(|e| Error::invalid_file("CA directory", p, &e))?;
+            drop(listing);
+            if p.to_str().is_none() {
+                return Err(Error::invalid(format!("CA directory {}: the path is not UTF-8", p.display())));
+            }
+        }
+        self.ca_dir = path.map(Path::to_path_buf);
+        Ok(())
+    }
+
+    /// Present a client certificate (`chain`: PEM, leaf first) with its private key (`key`:
+    /// PEM); `None` removes it. Both are read now and the key must match the leaf certificate.
+    pub fn set_client_cert(&mut self, files: Option<(&Path, &Path)>) -> Result<()> {
+        if let Some((chain, key)) = files {
+            let chain_pem = std::fs::read(chain).map_err(|e| Error::invalid_file("client certificate", chain, &e))?;
+            let certs = X509::stack_from_pem(&chain_pem)
+                .map_err(|e| Error::invalid(format!("client certificate {}: not PEM: {e}", chain.display())))?;
+            let leaf = certs.first().ok_or_else(|| {
+                Error::invalid(format!("client certificate {} holds no certificate", chain.display()))
+            })?;
+            let key_pem = std::fs::read(key).map_err(|e| Error::invalid_file("client key", key, &e))?;
+            let private = PKey::private_key_from_pem(&key_pem)
+                .map_err(|e| Error::invalid(format!("client key {}: not a PEM private key: {e}", key.display())))?;
+            let matches = leaf.public_key().map(|public| public.public_eq(&private)).unwrap_or(false);
+            if !matches {
+                return Err(Error::invalid(format!(
+                    "client key {} does not match the certificate {}",
+                    key.display(),
+                    chain.display()
+                )));
+            }
+        }
+        self.client_cert = files.map(|(c, k)| (c.to_path_buf(), k.to_path_buf()));
+        Ok(())
+    }
+
     fn connector(&self) -> Result<SslConnector> {
         let err = |what: &str, e: openssl::error::ErrorStack| Error::new(ErrorKind::Tls, format!("{what}: {e}"));
         let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| err("TLS setup", e))?;
@@ -90,14 +154,8 @@ impl TlsConfig {
             // an explicit trust anchor replaces the system store: the caller named whom to trust
             let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| err("TLS trust store", e))?;
             if let Some(f) = &self.ca_file {
-                let pem = std::fs::read(f)
-                    .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("CA file {}: {e}", f.display())))?;
-                let certs = openssl::x509::X509::stack_from_pem(&pem)
-                    .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("CA file {}: {e}", f.display())))?;
-                if certs.is_empty() {
-                    return Err(Error::invalid(format!("CA file {} holds no certificate", f.display())));
-                }
-                for c in certs {
+                // read again: the file may have changed since it was set
+                for c in load_ca_file(f)? {
                     store.add_cert(c).map_err(|e| err("adding a CA certificate", e))?;
                 }
             }
