@@ -6,12 +6,19 @@
 #   make header            regenerate include/smtpclient.h (needs cbindgen $(CBINDGEN_VERSION))
 #   make check-header      fail if include/smtpclient.h is not what `make header` would write
 #                          (sources or Cargo.toml version changed), then compile it as C99 and C++11
+#   make man               build/man/man3/*.3 from the header's doc comments (scripts/gen-man.py)
+#   make check-man         every export has a page, and every page renders without a warning
 #   make install           install into $(DESTDIR)$(PREFIX): PREFIX, LIBDIR, INCLUDEDIR,
-#                          PKGCONFIGDIR and DESTDIR may be set on the command line
+#                          PKGCONFIGDIR, MANDIR, CMAKEDIR and DESTDIR may be set on the command
+#                          line; also installs the man pages and the CMake package files
 #   make uninstall         remove what `make install` put there (same variables)
 #   make check-symbols     exported symbols == tests/abi/symbols.txt, all smtp_*, none of
 #                          libESMTP's names, and the SONAME
-#   make update-symbols    rewrite tests/abi/symbols.txt from the built library
+#   make check-abi         abidiff against tests/abi/libsmtpclient.abi: fails on any ABI change
+#                          unless the SONAME changed with it (additions allowed)
+#   make update-abi-baseline  rewrite tests/abi/libsmtpclient.abi (abidw) for a release
+#   make update-symbols    rewrite tests/abi/symbols.txt from the built library, and
+#                          debian/libsmtpclient<SOVERSION>.symbols from that list
 #   make clean
 #
 # Using a DESTDIR install (tests, packaging): the .pc file holds the real PREFIX, not DESTDIR, so
@@ -36,6 +43,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+CMAKEDIR ?= $(LIBDIR)/cmake/smtpclient
 DESTDIR ?=
 
 CARGO ?= cargo
@@ -54,6 +63,15 @@ HEADER_WARNINGS := -Wall -Wextra -Wpedantic -Werror
 
 BUILD_DIR := build
 HEADER := include/smtpclient.h
+MAN_BUILD_DIR := $(BUILD_DIR)/man
+CMAKE_BUILD_DIR := $(BUILD_DIR)/cmake
+PYTHON ?= python3
+
+# The date on the man pages: SOURCE_DATE_EPOCH when set (dpkg-buildpackage sets it from
+# debian/changelog), else the header's last commit, else its mtime. Never the build time, so
+# two builds of one source give the same pages.
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct -- $(HEADER) 2>/dev/null),$(shell stat -c %Y $(HEADER)))
+MAN_DATE = $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%d)
 
 # Version: the first `version = "..."` of Cargo.toml's [package] section.
 VERSION := $(shell sed -n '/^\[package\]/,/^\[/s/^version[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
@@ -80,7 +98,7 @@ PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 
 .PHONY: all header check-header check-cbindgen header-config install uninstall pkgconfig \
-	check-symbols update-symbols clean
+	check-symbols update-symbols clean man check-man cmake-config abi-lib check-abi update-abi-baseline
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -184,19 +202,67 @@ pkgconfig: all
 		exit 1; \
 	fi
 
-install: all pkgconfig
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+# ---------------------------------------------------------------------------------------------
+# Man pages: generated from the header (the doc comments and cbindgen.toml's overview)
+# ---------------------------------------------------------------------------------------------
+
+man:
+	$(PYTHON) scripts/gen-man.py --header $(HEADER) --version $(VERSION) --date $(MAN_DATE) \
+		--out $(MAN_BUILD_DIR)
+
+check-man: man
+	bash tests/packaging/check-man.sh $(MAN_BUILD_DIR)
+
+# ---------------------------------------------------------------------------------------------
+# CMake package: smtpclientConfig.cmake and smtpclientConfigVersion.cmake
+# ---------------------------------------------------------------------------------------------
+
+# Paths in smtpclientConfig.cmake are relative to the file's own directory (CMAKEDIR), so a
+# DESTDIR-staged or relocated install still finds the library and the header.
+cmake-config: all
+	@set -e; mkdir -p $(CMAKE_BUILD_DIR); \
+	to_libdir=$$(realpath -m --relative-to=$(CMAKEDIR) $(LIBDIR)); \
+	to_incdir=$$(realpath -m --relative-to=$(CMAKEDIR) $(INCLUDEDIR)); \
+	static_libs=$$(sed -e 's/^-l//' -e 's/ -l/;/g' $(BUILD_DIR)/native-static-libs.txt); \
+	sizeof_void_p=$$(getconf LONG_BIT); sizeof_void_p=$$((sizeof_void_p / 8)); \
+	for f in smtpclientConfig smtpclientConfigVersion; do \
+		sed -e 's|@VERSION@|$(VERSION)|g' \
+		    -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' \
+		    -e 's|@VERSION_MINOR@|$(VERSION_MINOR)|g' \
+		    -e 's|@SOVERSION@|$(SOVERSION)|g' \
+		    -e "s|@CMAKE_TO_LIBDIR@|$$to_libdir|g" \
+		    -e "s|@CMAKE_TO_INCLUDEDIR@|$$to_incdir|g" \
+		    -e "s|@STATIC_LINK_LIBRARIES@|$$static_libs|g" \
+		    -e "s|@SIZEOF_VOID_P@|$$sizeof_void_p|g" \
+		    cmake/$$f.cmake.in > $(CMAKE_BUILD_DIR)/$$f.cmake; \
+		if grep -n '@[A-Z_]*@' $(CMAKE_BUILD_DIR)/$$f.cmake >&2; then \
+			echo "error: unknown placeholder left in $(CMAKE_BUILD_DIR)/$$f.cmake" >&2; \
+			exit 1; \
+		fi; \
+	done
+
+install: all pkgconfig man cmake-config
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(CMAKEDIR)
 	$(INSTALL) -m 0755 $(RELEASE_DIR)/$(LIB_LINKNAME) $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
 	ln -sfn $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sfn $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME)
 	$(INSTALL) -m 0644 $(RELEASE_DIR)/$(LIB_STATIC) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC)
 	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/smtpclient.h
 	$(INSTALL) -m 0644 $(BUILD_DIR)/smtpclient.pc $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc
+	$(INSTALL) -m 0644 $$(sed 's|^|$(MAN_BUILD_DIR)/man3/|' $(MAN_BUILD_DIR)/pages.txt) $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 0644 $(CMAKE_BUILD_DIR)/smtpclientConfig.cmake \
+		$(CMAKE_BUILD_DIR)/smtpclientConfigVersion.cmake $(DESTDIR)$(CMAKEDIR)/
 
-uninstall:
+# The page list comes from the header (make man), so pages of functions since removed from it
+# are not found here: uninstall with the source of the version that was installed.
+uninstall: man
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC) \
-		$(DESTDIR)$(INCLUDEDIR)/smtpclient.h $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc
+		$(DESTDIR)$(INCLUDEDIR)/smtpclient.h $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc \
+		$(DESTDIR)$(CMAKEDIR)/smtpclientConfig.cmake $(DESTDIR)$(CMAKEDIR)/smtpclientConfigVersion.cmake
+	rm -f $$(sed 's|^|$(DESTDIR)$(MANDIR)/man3/|' $(MAN_BUILD_DIR)/pages.txt)
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 # ---------------------------------------------------------------------------------------------
 # ABI checks
@@ -205,8 +271,28 @@ uninstall:
 check-symbols: all
 	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh $(RELEASE_DIR)/$(LIB_LINKNAME)
 
+# libabigail: the ABI of the released library (tests/abi/libsmtpclient.abi) against the build.
+# The release profile keeps only line tables (debug = 1), so the ABI is read from the same code
+# built with full debug information (cargo's `abi` profile, Cargo.toml) in $(ABI_LIB).
+ABI_BASELINE := tests/abi/libsmtpclient.abi
+ABI_LIB := $(CARGO_TARGET_DIR)/abi/$(LIB_LINKNAME)
+# Hashed type ids and no locations: the file changes only when the ABI does.
+ABIDW_FLAGS := --no-show-locs --no-comp-dir-path --no-corpus-path --type-id-style hash
+
+abi-lib:
+	$(CARGO) build --locked --profile abi --lib
+
+check-abi: abi-lib
+	bash tests/abi/check-abi.sh $(ABI_BASELINE) $(ABI_LIB)
+
+# Run for a release, after its last ABI change (README, "ABI baseline").
+update-abi-baseline: abi-lib
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $(ABI_LIB)
+	@echo "wrote $(ABI_BASELINE) from $(ABI_LIB) ($$(readelf -d $(ABI_LIB) | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'))"
+
 update-symbols: all
 	EXPECTED_SONAME=$(LIB_SONAME) bash tests/abi/check-symbols.sh --update $(RELEASE_DIR)/$(LIB_LINKNAME)
+	bash scripts/update-debian-symbols.sh $(VERSION) $(SOVERSION)
 
 # ---------------------------------------------------------------------------------------------
 # Clean (double-colon: other parts of the Makefile add their own `clean::` rules)

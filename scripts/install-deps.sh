@@ -3,6 +3,10 @@
 #
 #   apt:    postfix dovecot-core dovecot-lmtpd openssl   (the loopback test bed, tests/servers/up.sh)
 #           libssl-dev pkg-config gcc g++ make valgrind python3   (build, C/C++ consumers, checks)
+#           groff-base man-db          (man pages rendered with groff -ww in the checks)
+#           debhelper dpkg-dev lintian (Debian packages built and checked, tests/packaging/check-deb.sh)
+#           abigail-tools              (abidw / abidiff against tests/abi/libsmtpclient.abi)
+#           cmake meson ninja-build    (the CMake and Meson consumers in tests/packaging/)
 #   cargo:  cbindgen 0.29.4 (pinned: the committed C header must not churn between versions)
 #
 # Idempotent and quick when everything is present: apt-get update/install only run when a package
@@ -12,7 +16,8 @@
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.4
-APT_PACKAGES=(postfix dovecot-core dovecot-lmtpd openssl libssl-dev pkg-config gcc g++ make valgrind python3)
+APT_PACKAGES=(postfix dovecot-core dovecot-lmtpd openssl libssl-dev pkg-config gcc g++ make valgrind python3
+  groff-base man-db debhelper dpkg-dev lintian abigail-tools cmake meson ninja-build)
 
 log() { echo "install-deps: $*" >&2; }
 

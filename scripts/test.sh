@@ -56,9 +56,13 @@ RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
 step "fuzzing: every target for 30 s, and every past crash replayed (scripts/fuzz.sh)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-step "header and exported symbols"
+step "header, exported symbols and man pages"
 make check-header
 make check-symbols
+make check-man
+
+step "ABI against the last release's baseline (abidiff, tests/abi/libsmtpclient.abi)"
+make check-abi
 
 step "C programs against the installed library (pkg-config, valgrind, ASan, static)"
 bash tests/c/run.sh
@@ -69,7 +73,10 @@ bash examples/run-consumers.sh
 step "packaging: make install layout, static link, version macros"
 bash tests/packaging/check-install.sh
 
-step "packaging: Debian packages built in a scratch copy and checked"
+step "packaging: CMake (find_package) and Meson (pkg-config) consumers send through Postfix"
+bash tests/packaging/check-build-systems.sh
+
+step "packaging: Debian packages built in a scratch copy and checked (symbols, lintian)"
 bash tests/packaging/check-deb.sh
 
 step "all tests passed"

@@ -3,13 +3,18 @@
 # installing anything system-wide and without writing next to the work tree.
 #
 #   1. copies the source tree (git's tracked and unignored files; no target/, build/,
-#      node_modules) to a scratch directory and runs `dpkg-buildpackage -us -uc -b -d` there, so
-#      the .deb/.buildinfo/.changes files dpkg-buildpackage writes into the parent directory land
-#      in scratch space (-d: Debian 12's rustc/cargo are too old for this crate, the rustup
-#      toolchain on PATH is used instead, and -d skips the Build-Depends check; see debian/rules);
-#   2. checks each package's name, version, dependencies and file list: libsmtpclient0.2 (named
-#      after the SONAME libsmtpclient.so.0.2) holds the real .so.X.Y.Z and the SONAME link;
-#      libsmtpclient-dev the header, the .so link, the .a and the .pc;
+#      node_modules) to a scratch directory and runs `dpkg-buildpackage -us -uc -d` there (source
+#      and binary packages), so the .dsc/.deb/.buildinfo/.changes files dpkg-buildpackage writes
+#      into the parent directory land in scratch space (-d: Debian 12's rustc/cargo are too old
+#      for this crate, the rustup toolchain on PATH is used instead, and -d skips the
+#      Build-Depends check; see debian/rules). dpkg-gensymbols runs at check level 4 there
+#      (debian/rules), so an export missing from or new to debian/<runtime>.symbols fails it;
+#   2. checks each package's name, version, dependencies, symbols file and file list: the runtime
+#      package libsmtpclient<SOVERSION> (named after the SONAME libsmtpclient.so.<SOVERSION>)
+#      holds the real .so.X.Y.Z and the SONAME link; libsmtpclient-dev the header, the .so link,
+#      the .a, the .pc, the CMake package and a man page for every page `make man` generates;
+#      then lintian on the .changes (source and binaries): no error and no warning (every
+#      accepted one is overridden in debian/*lintian-overrides with its reason);
 #   3. extracts both with `dpkg-deb -x` into a scratch root, builds tests/packaging/consumer.c
 #      against it through pkg-config (PKG_CONFIG_SYSROOT_DIR) and runs it with only the runtime
 #      package's files on LD_LIBRARY_PATH; a static build against the -dev package's .a too.
@@ -35,7 +40,7 @@ T_START=$(now)
 T0=$(now)
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 missing=()
-for p in debhelper dpkg-dev pkg-config; do pkg_installed "$p" || missing+=("$p"); done
+for p in debhelper dpkg-dev pkg-config lintian python3; do pkg_installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive
@@ -46,7 +51,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f "${TMPDIR:-/tmp}/smtpclient-deb-apt.log"
 fi
 T_TOOLS=$(since "$T0")
-for cmd in dpkg-buildpackage dpkg-deb dh readelf pkg-config "$CC"; do command -v "$cmd" >/dev/null || die "$cmd not found"; done
+for cmd in dpkg-buildpackage dpkg-deb dh lintian readelf pkg-config "$CC"; do command -v "$cmd" >/dev/null || die "$cmd not found"; done
 command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || die "cargo not found (the rustup toolchain builds the package)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/smtpclient-deb.XXXXXX")
@@ -73,6 +78,27 @@ CHANGELOG_VERSION=$(dpkg-parsechangelog -l "$ROOT/debian/changelog" -S Version)
 grep -qx "Package: $RUNTIME_PKG" "$ROOT/debian/control" && [ -f "$ROOT/debian/$RUNTIME_PKG.install" ] \
   && pass "debian/control names the runtime package $RUNTIME_PKG after the SONAME $SONAME" \
   || fail "debian/control or debian/$RUNTIME_PKG.install does not name the runtime package $RUNTIME_PKG (SONAME $SONAME)"
+# The symbols file belongs to the runtime package of this SONAME and lists exactly the exports
+# of tests/abi/symbols.txt (make check-symbols holds that list to the built library).
+SYMBOLS_FILE=$ROOT/debian/$RUNTIME_PKG.symbols
+if [ -f "$SYMBOLS_FILE" ] && [ "$(head -n 1 "$SYMBOLS_FILE")" = "$SONAME $RUNTIME_PKG #MINVER#" ] \
+   && diff <(sed -n 's/^ \([^@ ]*\)@Base .*/\1/p' "$SYMBOLS_FILE" | sort) <(grep . "$ROOT/tests/abi/symbols.txt" | sort) >/dev/null \
+   && [ "$(ls "$ROOT"/debian/*.symbols)" = "$SYMBOLS_FILE" ]; then
+  pass "debian/$RUNTIME_PKG.symbols: $SONAME, the $(grep -c '^ ' "$SYMBOLS_FILE") exports of tests/abi/symbols.txt"
+else
+  fail "debian/$RUNTIME_PKG.symbols missing, for another SONAME, or not tests/abi/symbols.txt: run make update-symbols"
+fi
+# debian/copyright names every crate the build links into the library, with its license.
+HOST_TRIPLE=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+if (cd "$ROOT" && cargo metadata --format-version 1 --locked --offline ${HOST_TRIPLE:+--filter-platform "$HOST_TRIPLE"} 2>/dev/null \
+      | python3 tests/packaging/linked-crates.py debian/copyright) > "$TMP/crates.log" 2>&1; then
+  pass "$(cat "$TMP/crates.log")"
+else
+  fail "debian/copyright:"; sed 's/^/      /' "$TMP/crates.log"
+fi
+# The man pages the -dev package must hold: what the header generates.
+make -C "$ROOT" man > /dev/null || die "make man failed"
+MAN_PAGES=$(sed 's|^|./usr/share/man/man3/|; s|$|.gz|' "$ROOT/build/man/pages.txt")
 
 # ---------------------------------------------------------------------------- source copy
 SRC=$TMP/build/libsmtpclient-$VERSION
@@ -91,9 +117,9 @@ log "source copied to $SRC ($(du -sh "$SRC" | cut -f1))"
 
 # ---------------------------------------------------------------------------- build
 T0=$(now)
-log "dpkg-buildpackage -us -uc -b -d (log: $TMP/build.log)"
+log "dpkg-buildpackage -us -uc -d (log: $TMP/build.log)"
 PARENT_BEFORE=$(ls -A "$(dirname "$ROOT")")
-if ! (cd "$SRC" && dpkg-buildpackage -us -uc -b -d) > "$TMP/build.log" 2>&1; then
+if ! (cd "$SRC" && dpkg-buildpackage -us -uc -d) > "$TMP/build.log" 2>&1; then
   tail -n 40 "$TMP/build.log" >&2
   die "dpkg-buildpackage failed"
 fi
@@ -127,13 +153,28 @@ dpkg-deb -e "$RT_DEB" "$TMP/ctrl"
 shlibs=$(cat "$TMP/ctrl/shlibs" 2>/dev/null || true)
 [ "$shlibs" = "libsmtpclient $SOVERSION $RUNTIME_PKG (>= $VERSION)" ] && pass "$RUNTIME_PKG shlibs: $shlibs" \
   || fail "$RUNTIME_PKG shlibs: '$shlibs'"
+# dh_makeshlibs ships the symbols file dpkg-gensymbols checked: the build fails on a symbol new
+# to it. A listed symbol the library lacks fails there only once it was released (dpkg lets a
+# symbol first listed for the version being built vanish), so the shipped file is compared with
+# the packaged library's exports here as well.
+mkdir -p "$TMP/rt-files"
+dpkg-deb -x "$RT_DEB" "$TMP/rt-files"
+exports=$(nm -D --defined-only --extern-only "$TMP/rt-files/usr/lib/$MA/libsmtpclient.so.$VERSION" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u)
+listed=$(sed -n 's/^ \([^@ ]*\)@Base .*/\1/p' "$TMP/ctrl/symbols" 2>/dev/null | sort -u)
+if [ "$(head -n 1 "$TMP/ctrl/symbols" 2>/dev/null)" = "$SONAME $RUNTIME_PKG #MINVER#" ] && [ -n "$listed" ] && [ "$listed" = "$exports" ]; then
+  pass "$RUNTIME_PKG ships DEBIAN/symbols, exactly the library's $(wc -l <<<"$exports") exports (dpkg-gensymbols -c4)"
+else
+  fail "$RUNTIME_PKG DEBIAN/symbols differs from the packaged library's exports:"
+  diff <(echo "$listed") <(echo "$exports") | sed 's/^/      /' || true
+fi
 
 # ---------------------------------------------------------------------------- file lists
 # dpkg-deb -c: "perms owner size date time ./path[ -> target]"; directories dropped.
 contents() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { $1=$2=$3=$4=$5=""; sub(/^ +/, ""); print }' | sort; }
 want_rt=$(printf '%s\n' "./usr/lib/$MA/libsmtpclient.so.$VERSION" "./usr/lib/$MA/$SONAME -> libsmtpclient.so.$VERSION" \
   "./usr/share/doc/$RUNTIME_PKG/changelog.gz" "./usr/share/doc/$RUNTIME_PKG/copyright" | sort)
-want_dev=$(printf '%s\n' "./usr/include/smtpclient.h" "./usr/lib/$MA/libsmtpclient.a" \
+want_dev=$(printf '%s\n' "./usr/include/smtpclient.h" "./usr/lib/$MA/libsmtpclient.a" "$MAN_PAGES" \
+  "./usr/lib/$MA/cmake/smtpclient/smtpclientConfig.cmake" "./usr/lib/$MA/cmake/smtpclient/smtpclientConfigVersion.cmake" \
   "./usr/lib/$MA/libsmtpclient.so -> $SONAME" "./usr/lib/$MA/pkgconfig/smtpclient.pc" \
   "./usr/share/doc/$DEV_PKG/changelog.gz" "./usr/share/doc/$DEV_PKG/copyright" | sort)
 got_rt=$(contents "$RT_DEB")
@@ -144,10 +185,22 @@ else
   fail "$RUNTIME_PKG file list:"; diff <(echo "$want_rt") <(echo "$got_rt") | sed 's/^/      /' || true
 fi
 if [ "$got_dev" = "$want_dev" ]; then
-  pass "$DEV_PKG files: $(tr '\n' ' ' <<<"$got_dev")"
+  pass "$DEV_PKG files: header, .a, .so link, .pc, CMake package, $(grep -c '/man3/' <<<"$got_dev") man pages, doc"
 else
   fail "$DEV_PKG file list:"; diff <(echo "$want_dev") <(echo "$got_dev") | sed 's/^/      /' || true
 fi
+
+# ---------------------------------------------------------------------------- lintian
+# The source package and both binaries. Warnings fail like errors: each one is fixed, or overridden
+# in debian/source/lintian-overrides or debian/<package>.lintian-overrides with its reason.
+T0=$(now)
+CHANGES=$TMP/build/libsmtpclient_${VERSION}_${ARCH}.changes
+if lintian --fail-on error,warning --display-info --tag-display-limit 0 "$CHANGES" > "$TMP/lintian.log" 2>&1; then
+  pass "lintian $(basename "$CHANGES"): no error or warning ($(grep -c '^I: ' "$TMP/lintian.log" || true) info tags) in $(since "$T0")"
+else
+  fail "lintian $(basename "$CHANGES"):"; grep -E '^[EWIP]: ' "$TMP/lintian.log" | sed 's/^/      /'
+fi
+[ -s "$TMP/lintian.log" ] && grep '^I: ' "$TMP/lintian.log" | sed 's/^/      /' || true
 
 # ---------------------------------------------------------------------------- extracted trees
 RT_ROOT=$TMP/root-runtime      # the runtime package alone: what a program's users have
@@ -197,7 +250,7 @@ unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
 
 # ---------------------------------------------------------------------------- report
 echo
-echo "packages built (dpkg-buildpackage -us -uc -b -d):"
+echo "packages built (dpkg-buildpackage -us -uc -d):"
 (cd "$TMP/build" && for f in *.deb *.ddeb; do [ -e "$f" ] && printf '  %s  (%s)\n' "$f" "$(du -h "$f" | cut -f1)"; done) || true
 if [ -n "${DEB_OUT:-}" ]; then
   mkdir -p "$DEB_OUT"

@@ -6,7 +6,9 @@
 # `make install DESTDIR=<scratch> PREFIX=/usr LIBDIR=/usr/lib/<multiarch>`:
 #   - exactly these files: lib/libsmtpclient.so.X.Y.Z (the real file), lib/libsmtpclient.so.N
 #     (SONAME link to it), lib/libsmtpclient.so (link to the SONAME), lib/libsmtpclient.a,
-#     include/smtpclient.h, lib/pkgconfig/smtpclient.pc; modes 0755 / 0644;
+#     include/smtpclient.h, lib/pkgconfig/smtpclient.pc, lib/cmake/smtpclient/smtpclientConfig.cmake
+#     and smtpclientConfigVersion.cmake, and share/man/man3/<page>.3 for every page `make man`
+#     generates (build/man/pages.txt); modes 0755 / 0644;
 #   - the shared library's SONAME is libsmtpclient.so.N (readelf), N = 0.<minor> before 1.0,
 #     the major from 1.0 on;
 #   - the header's SMTPCLIENT_VERSION_* macros and pkg-config --modversion equal Cargo.toml's
@@ -51,19 +53,22 @@ log "Cargo.toml version $VERSION: expecting $REAL, SONAME $SONAME"
 log "building (make)"
 make -C "$ROOT" > "$TMP/make.log" 2>&1 || { tail -n 30 "$TMP/make.log" >&2; die "make failed"; }
 
-# check_tree BASE PCROOT PREFIX RELLIB RELINC LABEL: the layout of one install under BASE (a
-# directory holding nothing else), with the library in BASE/RELLIB and the header in
-# BASE/RELINC; the .pc file must say prefix=PREFIX, libdir=PCROOT/RELLIB, includedir=PCROOT/RELINC.
+# check_tree BASE PCROOT PREFIX RELLIB RELINC RELMAN LABEL: the layout of one install under BASE
+# (a directory holding nothing else), with the library in BASE/RELLIB, the header in BASE/RELINC
+# and the man pages in BASE/RELMAN; the .pc file must say prefix=PREFIX, libdir=PCROOT/RELLIB,
+# includedir=PCROOT/RELINC.
 check_tree() {
-  local base=$1 pcroot=$2 prefix=$3 rellib=$4 relinc=$5 label=$6
+  local base=$1 pcroot=$2 prefix=$3 rellib=$4 relinc=$5 relman=$6 label=$7
   local lib=$base/$rellib inc=$base/$relinc libdir=$pcroot/$rellib incdir=$pcroot/$relinc
 
-  local want got
+  local want got pages
+  pages=$(sed "s|^|$relman/man3/|" "$ROOT/build/man/pages.txt")
   want=$(printf '%s\n' "$relinc/smtpclient.h" "$rellib/$REAL" "$rellib/$SONAME" "$rellib/libsmtpclient.so" \
-    "$rellib/libsmtpclient.a" "$rellib/pkgconfig/smtpclient.pc" | sort)
+    "$rellib/libsmtpclient.a" "$rellib/pkgconfig/smtpclient.pc" "$rellib/cmake/smtpclient/smtpclientConfig.cmake" \
+    "$rellib/cmake/smtpclient/smtpclientConfigVersion.cmake" "$pages" | sort)
   got=$(cd "$base" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
   if [ "$want" = "$got" ]; then
-    pass "$label: exactly the six expected files"
+    pass "$label: exactly the expected files (library, header, .pc, CMake package, $(wc -l <<<"$pages") man pages)"
   else
     fail "$label: file list differs:"
     diff <(echo "$want") <(echo "$got") | sed 's/^/      /' || true
@@ -75,9 +80,10 @@ check_tree() {
   else
     fail "$label: real file and links: $(ls -l "$lib" | tr '\n' ';')"
   fi
-  local modes
-  modes=$(stat -c %a "$lib/libsmtpclient.a" "$inc/smtpclient.h" "$lib/pkgconfig/smtpclient.pc" 2>/dev/null | tr '\n' ' ')
-  [ "$modes" = "644 644 644 " ] && pass "$label: .a, header and .pc are 0644" || fail "$label: modes of .a, header, .pc: $modes"
+  # Everything but the shared library and its links is data: 0644.
+  local odd
+  odd=$(cd "$base" && find . -type f ! -name "$REAL" ! -perm 0644 | sed 's|^\./||')
+  [ -z "$odd" ] && pass "$label: .a, header, .pc, CMake files and man pages are 0644" || fail "$label: not 0644: $odd"
 
   local soname
   soname=$(readelf -d "$lib/$REAL" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
@@ -153,7 +159,7 @@ build_consumers() {
 P=$TMP/prefix
 log "make install PREFIX=$P"
 make -C "$ROOT" install PREFIX="$P" > "$TMP/install1.log" 2>&1 || { tail -n 30 "$TMP/install1.log" >&2; die "make install PREFIX failed"; }
-check_tree "$P" "$P" "$P" lib include "PREFIX=<tmp>"
+check_tree "$P" "$P" "$P" lib include share/man "PREFIX=<tmp>"
 build_consumers "" "$P/lib" "PREFIX=<tmp>"
 make -C "$ROOT" uninstall PREFIX="$P" > "$TMP/uninstall1.log" 2>&1 || true
 left=$(find "$P" \( -type f -o -type l \) | sed "s|^$P/||" | tr '\n' ' ')
@@ -164,7 +170,7 @@ S=$TMP/stage
 log "make install DESTDIR=$S PREFIX=/usr LIBDIR=/usr/lib/$MULTIARCH"
 make -C "$ROOT" install DESTDIR="$S" PREFIX=/usr LIBDIR="/usr/lib/$MULTIARCH" > "$TMP/install2.log" 2>&1 \
   || { tail -n 30 "$TMP/install2.log" >&2; die "make install DESTDIR failed"; }
-check_tree "$S" "" /usr "usr/lib/$MULTIARCH" usr/include "DESTDIR=<tmp> PREFIX=/usr LIBDIR=/usr/lib/$MULTIARCH"
+check_tree "$S" "" /usr "usr/lib/$MULTIARCH" usr/include usr/share/man "DESTDIR=<tmp> PREFIX=/usr LIBDIR=/usr/lib/$MULTIARCH"
 # The .pc says prefix=/usr: pkg-config prefixes -I/-L with the staging root (PKG_CONFIG_SYSROOT_DIR).
 build_consumers "$S" "/usr/lib/$MULTIARCH" "DESTDIR" "$S"
 
