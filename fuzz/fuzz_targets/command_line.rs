@@ -1,4 +1,5 @@
-//! Arbitrary strings through `command_line`, `quote_address`, `check_esmtp_param` and
+//! Arbitrary strings through `command_line`, `quote_reverse_path`, `quote_forward_path`,
+//! `check_esmtp_param` and
 //! `check_line_safe`: whatever they accept must make exactly one line.
 //!
 //! Input: UTF-8 (lossy); split at the first U+001F into a verb and its arguments. The whole
@@ -12,7 +13,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtpclient::protocol::{check_esmtp_param, check_line_safe, command_line, quote_address, MAX_COMMAND_LINE};
+use smtpclient::protocol::{
+    check_esmtp_param, check_line_safe, command_line, quote_forward_path, quote_reverse_path, Features,
+    MAX_COMMAND_LINE,
+};
+
+/// No extension advertised: no line allowance, so every line is at most MAX_COMMAND_LINE.
+fn no_extensions() -> Features {
+    Features::default()
+}
 
 fn has_unsafe(s: &str) -> bool {
     s.contains(['\r', '\n', '\0'])
@@ -32,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
 
     assert_eq!(check_line_safe("x", &s).is_ok(), !has_unsafe(&s));
 
-    match command_line(verb, args) {
+    match command_line(verb, args, &no_extensions()) {
         Ok(line) => {
             assert_one_line(&line);
             let mut want = verb.as_bytes().to_vec();
@@ -46,32 +55,34 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => {}
     }
     if has_unsafe(verb) || has_unsafe(args) {
-        assert!(command_line(verb, args).is_err());
+        assert!(command_line(verb, args, &no_extensions()).is_err());
     }
 
     for addr in [&*s, verb, args] {
-        match quote_address(addr) {
-            Ok(q) => {
-                assert!(!has_unsafe(addr));
-                assert!(q.starts_with('<') && q.ends_with('>') && q.len() >= 2);
-                let inner = &q[1..q.len() - 1];
-                assert!(!inner.contains(['<', '>', '\r', '\n', '\0']), "quoted {q:?}");
-                for (verb, arg) in [("MAIL", format!("FROM:{q}")), ("RCPT", format!("TO:{q}"))] {
-                    if let Ok(line) = command_line(verb, &arg) {
-                        assert_one_line(&line);
+        for quote in [quote_reverse_path, quote_forward_path] {
+            match quote(addr) {
+                Ok(q) => {
+                    assert!(!has_unsafe(addr));
+                    assert!(q.starts_with('<') && q.ends_with('>') && q.len() >= 2);
+                    let inner = &q[1..q.len() - 1];
+                    assert!(!inner.contains(['<', '>', '\r', '\n', '\0']), "quoted {q:?}");
+                    for (verb, arg) in [("MAIL", format!("FROM:{q}")), ("RCPT", format!("TO:{q}"))] {
+                        if let Ok(line) = command_line(verb, &arg, &no_extensions()) {
+                            assert_one_line(&line);
+                        }
                     }
                 }
+                Err(_) => {}
             }
-            Err(_) => {}
-        }
-        if has_unsafe(addr) {
-            assert!(quote_address(addr).is_err());
+            if has_unsafe(addr) {
+                assert!(quote(addr).is_err());
+            }
         }
 
         match check_esmtp_param(addr) {
             Ok(()) => {
                 assert!(!has_unsafe(addr) && !addr.contains(' ') && !addr.is_empty());
-                if let Ok(line) = command_line("MAIL", &format!("FROM:<a@example.test> {addr}")) {
+                if let Ok(line) = command_line("MAIL", &format!("FROM:<a@example.test> {addr}"), &no_extensions()) {
                     assert_one_line(&line);
                 }
             }

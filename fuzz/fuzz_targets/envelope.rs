@@ -3,7 +3,7 @@
 //! Checked:
 //! - neither panics;
 //! - every envelope address is safe on a command line: it has no CR, LF or NUL, and contains
-//!   '@'; `quote_address` accepts it (and the MAIL / RCPT lines built from it are single
+//!   '@'; `quote_forward_path` accepts it (and the MAIL / RCPT lines built from it are single
 //!   lines) or refuses it with InvalidArgument;
 //! - `strip_bcc` only removes whole header lines: re-split into lines (CRLF, bare CR and bare LF
 //!   each end a line, as the DATA encoder sends them), the output's header section is a
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use libfuzzer_sys::fuzz_target;
 use smtpclient::message::{envelope_from_headers, strip_bcc};
-use smtpclient::protocol::{command_line, quote_address};
+use smtpclient::protocol::{command_line, quote_forward_path, Features};
 use smtpclient::ErrorKind;
 
 /// Line contents (line ends removed), as the DATA encoder splits them.
@@ -66,9 +66,9 @@ fuzz_target!(|data: &[u8]| {
         for addr in std::iter::once(&env.from).chain(&env.to) {
             assert!(!addr.contains(['\r', '\n', '\0']), "unsafe address {addr:?}");
             assert!(addr.contains('@'), "address without '@': {addr:?}");
-            // quote_address may refuse what the header parser accepts (e.g. RFC 5321 length
+            // quote_forward_path may refuse what the header parser accepts (e.g. RFC 5321 length
             // limits): send_message then fails with InvalidArgument before sending anything.
-            let quoted = match quote_address(addr) {
+            let quoted = match quote_forward_path(addr) {
                 Ok(q) => q,
                 Err(e) => {
                     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{addr:?}: {e}");
@@ -76,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             };
             for (verb, arg) in [("MAIL", format!("FROM:{quoted}")), ("RCPT", format!("TO:{quoted}"))] {
-                if let Ok(line) = command_line(verb, &arg) {
+                if let Ok(line) = command_line(verb, &arg, &Features::default()) {
                     assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
                     assert_eq!(line.iter().filter(|&&b| b == b'\r').count(), 1);
                     assert!(line.ends_with(b"\r\n"));
