@@ -63,6 +63,8 @@ HEADER_WARNINGS := -Wall -Wextra -Wpedantic -Werror
 
 BUILD_DIR := build
 HEADER := include/smtpclient.h
+# The C++17 wrapper: written by hand (not generated), installed next to the C header.
+CXX_HEADER := include/smtpclient.hpp
 MAN_BUILD_DIR := $(BUILD_DIR)/man
 CMAKE_BUILD_DIR := $(BUILD_DIR)/cmake
 PYTHON ?= python3
@@ -249,6 +251,7 @@ install: all pkgconfig man cmake-config
 	ln -sfn $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME)
 	$(INSTALL) -m 0644 $(RELEASE_DIR)/$(LIB_STATIC) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC)
 	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/smtpclient.h
+	$(INSTALL) -m 0644 $(CXX_HEADER) $(DESTDIR)$(INCLUDEDIR)/smtpclient.hpp
 	$(INSTALL) -m 0644 $(BUILD_DIR)/smtpclient.pc $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc
 	$(INSTALL) -m 0644 $$(sed 's|^|$(MAN_BUILD_DIR)/man3/|' $(MAN_BUILD_DIR)/pages.txt) $(DESTDIR)$(MANDIR)/man3/
 	$(INSTALL) -m 0644 $(CMAKE_BUILD_DIR)/smtpclientConfig.cmake \
@@ -259,7 +262,8 @@ install: all pkgconfig man cmake-config
 uninstall: man
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_LINKNAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIB_STATIC) \
-		$(DESTDIR)$(INCLUDEDIR)/smtpclient.h $(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc \
+		$(DESTDIR)$(INCLUDEDIR)/smtpclient.h $(DESTDIR)$(INCLUDEDIR)/smtpclient.hpp \
+		$(DESTDIR)$(PKGCONFIGDIR)/smtpclient.pc \
 		$(DESTDIR)$(CMAKEDIR)/smtpclientConfig.cmake $(DESTDIR)$(CMAKEDIR)/smtpclientConfigVersion.cmake
 	rm -f $$(sed 's|^|$(DESTDIR)$(MANDIR)/man3/|' $(MAN_BUILD_DIR)/pages.txt)
 	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true

@@ -8,7 +8,7 @@
 // Build: g++ -std=c++17 -Wall -Wextra -o smtp-cpp main.cpp $(pkg-config --cflags --libs smtpclient)
 // Exit status: 0 when every step worked, 1 otherwise.
 
-#include "smtpclient.hpp"
+#include <smtpclient.hpp> // installed by make install, beside smtpclient.h
 
 #include <chrono>
 #include <cstdlib>

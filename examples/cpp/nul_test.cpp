@@ -6,7 +6,7 @@
 // Build: g++ -std=c++17 -o smtp-cpp-nul-test nul_test.cpp $(pkg-config --cflags --libs smtpclient)
 // Exit status: 0 when every test passed, 1 otherwise.
 
-#include "smtpclient.hpp"
+#include <smtpclient.hpp> // installed by make install, beside smtpclient.h
 
 #include <cstdlib>
 #include <functional>

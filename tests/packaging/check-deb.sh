@@ -173,7 +173,7 @@ fi
 contents() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { $1=$2=$3=$4=$5=""; sub(/^ +/, ""); print }' | sort; }
 want_rt=$(printf '%s\n' "./usr/lib/$MA/libsmtpclient.so.$VERSION" "./usr/lib/$MA/$SONAME -> libsmtpclient.so.$VERSION" \
   "./usr/share/doc/$RUNTIME_PKG/changelog.gz" "./usr/share/doc/$RUNTIME_PKG/copyright" | sort)
-want_dev=$(printf '%s\n' "./usr/include/smtpclient.h" "./usr/lib/$MA/libsmtpclient.a" "$MAN_PAGES" \
+want_dev=$(printf '%s\n' "./usr/include/smtpclient.h" "./usr/include/smtpclient.hpp" "./usr/lib/$MA/libsmtpclient.a" "$MAN_PAGES" \
   "./usr/lib/$MA/cmake/smtpclient/smtpclientConfig.cmake" "./usr/lib/$MA/cmake/smtpclient/smtpclientConfigVersion.cmake" \
   "./usr/lib/$MA/libsmtpclient.so -> $SONAME" "./usr/lib/$MA/pkgconfig/smtpclient.pc" \
   "./usr/share/doc/$DEV_PKG/changelog.gz" "./usr/share/doc/$DEV_PKG/copyright" | sort)

@@ -6,7 +6,7 @@
 # `make install DESTDIR=<scratch> PREFIX=/usr LIBDIR=/usr/lib/<multiarch>`:
 #   - exactly these files: lib/libsmtpclient.so.X.Y.Z (the real file), lib/libsmtpclient.so.N
 #     (SONAME link to it), lib/libsmtpclient.so (link to the SONAME), lib/libsmtpclient.a,
-#     include/smtpclient.h, lib/pkgconfig/smtpclient.pc, lib/cmake/smtpclient/smtpclientConfig.cmake
+#     include/smtpclient.h, include/smtpclient.hpp, lib/pkgconfig/smtpclient.pc, lib/cmake/smtpclient/smtpclientConfig.cmake
 #     and smtpclientConfigVersion.cmake, and share/man/man3/<page>.3 for every page `make man`
 #     generates (build/man/pages.txt); modes 0755 / 0644;
 #   - the shared library's SONAME is libsmtpclient.so.N (readelf), N = 0.<minor> before 1.0,
@@ -63,7 +63,7 @@ check_tree() {
 
   local want got pages
   pages=$(sed "s|^|$relman/man3/|" "$ROOT/build/man/pages.txt")
-  want=$(printf '%s\n' "$relinc/smtpclient.h" "$rellib/$REAL" "$rellib/$SONAME" "$rellib/libsmtpclient.so" \
+  want=$(printf '%s\n' "$relinc/smtpclient.h" "$relinc/smtpclient.hpp" "$rellib/$REAL" "$rellib/$SONAME" "$rellib/libsmtpclient.so" \
     "$rellib/libsmtpclient.a" "$rellib/pkgconfig/smtpclient.pc" "$rellib/cmake/smtpclient/smtpclientConfig.cmake" \
     "$rellib/cmake/smtpclient/smtpclientConfigVersion.cmake" "$pages" | sort)
   got=$(cd "$base" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
