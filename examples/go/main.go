@@ -11,13 +11,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	"smtpclientexample/smtpclient"
+	"libsmtpclient.example/smtpclient"
 )
 
 func env(name, fallback string) string {
@@ -62,30 +63,32 @@ func run() error {
 		return fmt.Errorf("the library's version is not the header's")
 	}
 
+	// Every network call of this run must end within the same two minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
 	// Session 1: STARTTLS, login, send.
 	s, err := smtpclient.New(smtpclient.KindSMTP)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.SetTimeoutMs(30000); err != nil {
-		return err
-	}
 	if err := s.SetTLSCAFile(ca); err != nil {
 		return err
 	}
-	if err := s.Connect(host, uint16(port)); err != nil {
+	if err := s.Connect(ctx, host, uint16(port)); err != nil {
 		return err
 	}
 	fmt.Printf("connected to %s:%d\n", host, port)
-	if err := s.StartTLS(); err != nil {
+	if err := s.StartTLS(ctx); err != nil {
 		return err
 	}
-	if !s.TLSActive() || !s.TLSPeerVerified() {
+	if tls := s.TLS(); !tls.Active || !tls.PeerVerified {
 		return fmt.Errorf("STARTTLS: TLS not active or peer not verified")
+	} else {
+		fmt.Printf("STARTTLS: %s %s, certificate verified against %s\n", tls.Version, tls.Cipher, ca)
 	}
-	fmt.Printf("STARTTLS: %s %s, certificate verified against %s\n", s.TLSVersion(), s.TLSCipher(), ca)
-	if err := s.Login(user, pass); err != nil {
+	if err := s.Login(ctx, user, pass); err != nil {
 		return err
 	}
 	fmt.Printf("logged in as %s (smtp_client_login)\n", user)
@@ -95,8 +98,12 @@ func run() error {
 		"Subject: libsmtpclient Go example " + marker + "\r\n" +
 		"\r\n" +
 		"Sent by examples/go through cgo.\r\n")
-	if err := s.Sendmail("alice@example.test", []string{"bob@example.test", "reject550@example.test"}, msg); err != nil {
+	recipients, err := s.Sendmail(ctx, "alice@example.test", []string{"bob@example.test", "reject550@example.test"}, msg, nil)
+	if err != nil {
 		return err
+	}
+	for _, r := range recipients {
+		fmt.Printf("recipient %s: RCPT %d, accepted %v, %s %s\n", r.Address, r.RCPTCode, r.Accepted(), r.EnhancedStatus, r.Text)
 	}
 	refused := s.Refused()
 	for _, r := range refused {
@@ -106,7 +113,7 @@ func run() error {
 		return fmt.Errorf("expected exactly reject550@example.test refused with 550, got %v", refused)
 	}
 	fmt.Printf("sent to bob@example.test (marker %s)\n", marker)
-	if err := s.Quit(); err != nil {
+	if err := s.Quit(ctx); err != nil {
 		return err
 	}
 	s.Close()
@@ -126,14 +133,14 @@ func run() error {
 	if err := s2.SetTLSCAFile(ca); err != nil {
 		return err
 	}
-	if err := s2.Connect(host, uint16(port)); err != nil {
+	if err := s2.Connect(ctx, host, uint16(port)); err != nil {
 		return err
 	}
-	if err := s2.StartTLS(); err != nil {
+	if err := s2.StartTLS(ctx); err != nil {
 		return err
 	}
 	calls := 0
-	err = s2.Auth("PLAIN", func(challenge []byte, isInitial, tlsActive bool) ([]byte, error) {
+	err = s2.Auth(ctx, "PLAIN", func(challenge []byte, isInitial, tlsActive bool) ([]byte, error) {
 		calls++
 		if !isInitial || !tlsActive {
 			return nil, fmt.Errorf("unexpected step (initial %v, TLS %v)", isInitial, tlsActive)
@@ -148,7 +155,7 @@ func run() error {
 	if calls != 1 || s2.LastReplyCode() != 235 {
 		return fmt.Errorf("AUTH PLAIN through the callback: want one call and 235")
 	}
-	return s2.Quit()
+	return s2.Quit(ctx)
 }
 
 func main() {

@@ -1,22 +1,43 @@
-// Package smtpclient is a small Go binding of libsmtpclient, through cgo and pkg-config.
+// Package smtpclient is the Go binding of libsmtpclient (an SMTP, ESMTP and LMTP client written
+// in Rust with a C API), through cgo and pkg-config. It has no dependency outside the standard
+// library. Module: libsmtpclient.example/smtpclient (use it with a replace directive pointing at
+// this directory, see docs/bindings.md).
 //
-// Copy this directory into your module. It needs the library installed where pkg-config finds
-// it (PKG_CONFIG_PATH for a private prefix) and, at run time, where the dynamic loader finds it
-// (LD_LIBRARY_PATH for a private prefix).
+// It needs the library installed where pkg-config finds it (PKG_CONFIG_PATH for a private
+// prefix) and, at run time, where the dynamic loader finds it (LD_LIBRARY_PATH).
 //
-// Rules this binding follows, and that code extending it must follow too:
+// # Contexts
+//
+// Network calls (Connect, StartTLS, Login, Auth, Sendmail, SendMessage, Noop, Quit) take a
+// context.Context. A C call blocks and cannot be interrupted once it has started, so:
+//   - a context that is already done makes the call return its error at once, sending nothing;
+//   - a deadline becomes the session's I/O timeout for that call (the smaller of the remaining
+//     time and SetTimeout's value). The timeout bounds every connect, read and write of the
+//     call, so a call that keeps making progress can end a little after the deadline; a
+//     timeout then matches both ErrTimeout and context.DeadlineExceeded;
+//   - cancellation during a call takes effect before the next one. The session is not closed
+//     from another goroutine on ctx.Done(): the library refuses any second concurrent call on a
+//     session (SMTP_RESULT_CONCURRENT_CALL), closing included.
+//
+// # Errors
+//
+// Failures are *Error values carrying the result Code, the server's reply (code, text,
+// enhanced status) and the OS error. errors.Is follows the library's result hierarchy:
+// errors.Is(err, ErrResponse) holds for ErrSenderRefused. See Error.
+//
+// # Rules this binding follows (and code extending it must follow too)
 //   - A Session owns its C handle; Close frees it (call it, e.g. with defer: there is no
-//     finalizer). A Session must not be used by two goroutines at the same time; it may move
-//     between goroutines (and so OS threads) between calls.
+//     finalizer). A Session is not safe for concurrent use; it may move between goroutines (and
+//     so OS threads) between calls.
 //   - Every string argument goes through cString, which refuses one holding a NUL byte with an
 //     error wrapping ErrNULInString (C would read it only up to the NUL), before any C call.
-//   - Strings the library returns are borrowed from the session: they are copied into Go strings
-//     (C.GoString) at once, before any other call on the session.
-//   - C keeps no Go pointer: the AUTH callback's Go state travels as a runtime/cgo.Handle (an
-//     integer) in the userdata argument and is deleted when Auth returns. Go memory passed to C
-//     (message bytes, the recipients array of C strings) is used by C only during the call.
-//   - A Go panic must not unwind through the C library: the exported callback recovers, cancels
-//     the exchange and Auth re-panics once the library has returned.
+//   - Strings the library returns are borrowed from the session: they are copied into Go
+//     strings at once, before any other call on the session.
+//   - C keeps no Go pointer: callback state travels as a runtime/cgo.Handle (an integer) in the
+//     userdata argument. Go memory passed to C (message bytes, arrays of C strings) is used by C
+//     only during the call.
+//   - A Go panic must not unwind through the C library: the exported callbacks recover, and
+//     the panic is raised again once the library call has returned.
 package smtpclient
 
 /*
@@ -25,72 +46,48 @@ package smtpclient
 #include <stdlib.h>
 #include <smtpclient.h>
 
-// Implemented in Go: goSmtpAuthStep in callback.go (//export).
+// Implemented in Go (callback.go, //export).
 extern int32_t goSmtpAuthStep(void *userdata, uint8_t *challenge, size_t challenge_len,
                               _Bool is_initial, _Bool tls_active, smtp_auth_response *response);
+extern void goSmtpDebug(void *userdata, int32_t kind, uint8_t *data, size_t len);
+extern void goSmtpDebugFree(void *userdata);
 
-// smtp_client_auth with the Go callback; the cgo.Handle is passed as the userdata integer, so no Go
-// pointer ever reaches C.
+// The cgo.Handle travels as the userdata integer, so no Go pointer ever reaches C.
 static int32_t smtpclient_go_auth(smtp_client *s, const char *mechanism, uintptr_t handle,
                                   int32_t initial_response)
 {
     return smtp_client_auth(s, mechanism, (smtp_auth_callback)goSmtpAuthStep, (void *)handle,
                             initial_response);
 }
+
+// The library calls goSmtpDebugFree exactly once, when the callback is replaced or the
+// session freed: that is where the handle is deleted.
+static int32_t smtpclient_go_set_debug(smtp_client *s, uintptr_t handle)
+{
+    return smtp_client_set_debug_callback(s, (smtp_debug_callback)goSmtpDebug, (void *)handle,
+                                          goSmtpDebugFree);
+}
 */
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/cgo"
 	"strings"
+	"time"
 	"unsafe"
 )
 
-// Session kinds (smtp_client_kind).
+// Kind is the protocol of a session (smtp_client_kind).
+type Kind int32
+
 const (
-	KindSMTP  = int32(C.SMTP_CLIENT_KIND_SMTP)
-	KindSMTPS = int32(C.SMTP_CLIENT_KIND_SMTPS)
-	KindLMTP  = int32(C.SMTP_CLIENT_KIND_LMTP)
+	KindSMTP  Kind = C.SMTP_CLIENT_KIND_SMTP  // SMTP / ESMTP, STARTTLS on request
+	KindSMTPS Kind = C.SMTP_CLIENT_KIND_SMTPS // SMTP over implicit TLS (port 465)
+	KindLMTP  Kind = C.SMTP_CLIENT_KIND_LMTP  // LMTP: one reply per recipient after the data
 )
-
-// Result codes used by callers of this package (the full list is in smtpclient.h).
-const (
-	ResultOK                = int32(C.SMTP_RESULT_OK)
-	ResultResponseError     = int32(C.SMTP_RESULT_RESPONSE_ERROR)
-	ResultRecipientsRefused = int32(C.SMTP_RESULT_RECIPIENTS_REFUSED)
-	ResultCallbackAborted   = int32(C.SMTP_RESULT_CALLBACK_ABORTED)
-)
-
-// Error is a failed call: the result code, its name, the library's message and the server's
-// reply (ReplyCode 0 when there was none). All copied from the session.
-type Error struct {
-	Code      int32
-	Name      string
-	Message   string
-	ReplyCode int
-	ReplyText string
-}
-
-func (e *Error) Error() string {
-	if e.ReplyCode != 0 {
-		return fmt.Sprintf("%s: %s (server said %d %s)", e.Name, e.Message, e.ReplyCode, e.ReplyText)
-	}
-	return fmt.Sprintf("%s: %s", e.Name, e.Message)
-}
-
-// IsA follows smtplib's exception hierarchy, e.g. IsA(ResultResponseError).
-func (e *Error) IsA(base int32) bool {
-	return bool(C.smtp_result_is_a(C.int32_t(e.Code), C.int32_t(base)))
-}
-
-// Refused is one recipient the server refused.
-type Refused struct {
-	Address string
-	Code    int
-	Text    string
-}
 
 // LibraryVersion is the version of the library loaded at run time; HeaderVersion the one of
 // the header this package was compiled against.
@@ -100,39 +97,33 @@ func LibraryVersionNumber() uint32 { return uint32(C.smtp_lib_version_number()) 
 const HeaderVersion = C.SMTPCLIENT_VERSION_STRING
 const HeaderVersionNumber = uint32(C.SMTPCLIENT_VERSION_NUMBER)
 
-// Session is one SMTP, ESMTP or LMTP session.
+// The library's default I/O timeout (smtp_client_set_timeout_ms).
+const defaultTimeout = 60 * time.Second
+
+// Session is one SMTP, SMTPS or LMTP client session. Not safe for concurrent use.
 type Session struct {
-	p *C.smtp_client
+	p       *C.smtp_client
+	timeout time.Duration // SetTimeout's value; a context deadline may shorten it per call
+	debug   *debugState   // the registered debug callback, to re-raise its panics
 }
+
+// ErrSessionClosed is returned by calls on a Session after Close.
+var ErrSessionClosed = errors.New("smtpclient: session is closed")
 
 // New creates an unconnected session of the given kind. Close it when done.
-func New(kind int32) (*Session, error) {
+func New(kind Kind) (*Session, error) {
 	p := C.smtp_client_new(C.int32_t(kind))
 	if p == nil {
-		return nil, fmt.Errorf("smtp_client_new: unknown session kind %d", kind)
+		return nil, fmt.Errorf("smtpclient: unknown session kind %d", kind)
 	}
-	return &Session{p: p}, nil
+	return &Session{p: p, timeout: defaultTimeout}, nil
 }
 
-// Close frees the session (closing the connection without QUIT). Calling it again is a no-op.
+// Close frees the session, closing the connection without QUIT. Calling it again is a no-op.
 func (s *Session) Close() {
 	if s.p != nil {
 		C.smtp_client_free(s.p)
 		s.p = nil
-	}
-}
-
-func (s *Session) check(rc C.smtp_result) error {
-	code := int32(rc)
-	if code == ResultOK {
-		return nil
-	}
-	return &Error{
-		Code:      code,
-		Name:      C.GoString(C.smtp_result_name(C.int32_t(code))),
-		Message:   C.GoString(C.smtp_client_last_error_message(s.p)),
-		ReplyCode: int(C.smtp_client_last_error_reply_code(s.p)),
-		ReplyText: C.GoString(C.smtp_client_last_error_reply_text(s.p)),
 	}
 }
 
@@ -151,31 +142,136 @@ func cString(argument, value string) (*C.char, error) {
 	return C.CString(value), nil
 }
 
-func (s *Session) SetTimeoutMs(ms uint32) error {
-	return s.check(C.smtp_client_set_timeout_ms(s.p, C.uint32_t(ms)))
+// cStrings converts a list of string arguments (named name[i] in errors). free releases what
+// was converted, also after an error.
+type cStrings []*C.char
+
+func newCStrings(name string, values []string) (cStrings, error) {
+	out := make(cStrings, len(values))
+	for i, v := range values {
+		c, err := cString(fmt.Sprintf("%s[%d]", name, i), v)
+		if err != nil {
+			out.free()
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
 }
 
-func (s *Session) SetTLSCAFile(path string) error {
-	c, err := cString("path", path)
+// ptr is the C array: Go memory holding only C pointers, which cgo allows C to read during a call.
+func (cs cStrings) ptr() **C.char {
+	if len(cs) == 0 {
+		return nil
+	}
+	return &cs[0]
+}
+
+func (cs cStrings) free() {
+	for _, c := range cs {
+		C.free(unsafe.Pointer(c)) // nil is a no-op
+	}
+}
+
+// setting runs a setter: no network, no context.
+func (s *Session) setting(op string, call func() C.smtp_result) error {
+	if s.p == nil {
+		return ErrSessionClosed
+	}
+	rc := call()
+	s.raiseCallbackPanic()
+	if rc != C.SMTP_RESULT_OK {
+		return lastError(s.p, op, rc)
+	}
+	return nil
+}
+
+// network runs a call that talks to the server under ctx (see the package documentation).
+func (s *Session) network(ctx context.Context, op string, call func() C.smtp_result) error {
+	if s.p == nil {
+		return ErrSessionClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return contextError(op, err)
+	}
+	timeout := s.timeout
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return contextError(op, context.DeadlineExceeded)
+		}
+		if timeout == 0 || remaining < timeout {
+			timeout = remaining
+		}
+	}
+	if rc := C.smtp_client_set_timeout_ms(s.p, C.uint32_t(milliseconds(timeout))); rc != C.SMTP_RESULT_OK {
+		return lastError(s.p, op, rc)
+	}
+	rc := call()
+	s.raiseCallbackPanic()
+	if rc == C.SMTP_RESULT_OK {
+		return nil
+	}
+	e := lastError(s.p, op, rc)
+	if e.Code.Is(ErrTimeout) && hasDeadline && !time.Now().Before(deadline) {
+		e.deadline = context.DeadlineExceeded
+	}
+	return e
+}
+
+// milliseconds rounds up, so that a sub-millisecond remainder is not 0 ("wait forever").
+func milliseconds(d time.Duration) uint32 {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(ms)
+}
+
+// SetTimeout sets the I/O timeout for connecting and for every read and write (0: none). A
+// context deadline shortens it for one call. Default: 60 s.
+func (s *Session) SetTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("smtpclient: negative timeout %v", d)
+	}
+	err := s.setting("set_timeout", func() C.smtp_result {
+		return C.smtp_client_set_timeout_ms(s.p, C.uint32_t(milliseconds(d)))
+	})
+	if err == nil {
+		s.timeout = d
+	}
+	return err
+}
+
+// SetLocalHostname sets the name sent with HELO / EHLO / LHLO.
+func (s *Session) SetLocalHostname(name string) error {
+	c, err := cString("name", name)
 	if err != nil {
 		return err
 	}
 	defer C.free(unsafe.Pointer(c))
-	return s.check(C.smtp_client_set_tls_ca_file(s.p, c))
+	return s.setting("set_local_hostname", func() C.smtp_result { return C.smtp_client_set_local_hostname(s.p, c) })
 }
 
-func (s *Session) Connect(host string, port uint16) error {
+// Connect connects and reads the greeting. port 0 means the host's ":port" suffix or the
+// kind's default port. A host starting with "/" is a Unix socket (LMTP).
+func (s *Session) Connect(ctx context.Context, host string, port uint16) error {
 	c, err := cString("host", host)
 	if err != nil {
 		return err
 	}
 	defer C.free(unsafe.Pointer(c))
-	return s.check(C.smtp_client_connect(s.p, c, C.uint16_t(port)))
+	return s.network(ctx, "connect", func() C.smtp_result { return C.smtp_client_connect(s.p, c, C.uint16_t(port)) })
 }
 
-func (s *Session) StartTLS() error { return s.check(C.smtp_client_starttls(s.p)) }
+// StartTLS upgrades the connection with the session's TLS settings, then greets again.
+func (s *Session) StartTLS(ctx context.Context) error {
+	return s.network(ctx, "starttls", func() C.smtp_result { return C.smtp_client_starttls(s.p) })
+}
 
-func (s *Session) Login(user, password string) error {
+// Login authenticates with user and password (CRAM-MD5, PLAIN or LOGIN, as advertised).
+func (s *Session) Login(ctx context.Context, user, password string) error {
 	cu, err := cString("user", user)
 	if err != nil {
 		return err
@@ -193,7 +289,37 @@ func (s *Session) Login(user, password string) error {
 		}
 		C.free(unsafe.Pointer(cp))
 	}()
-	return s.check(C.smtp_client_login(s.p, cu, cp, C.SMTP_INITIAL_RESPONSE_SEND))
+	return s.network(ctx, "login", func() C.smtp_result {
+		return C.smtp_client_login(s.p, cu, cp, C.SMTP_INITIAL_RESPONSE_SEND)
+	})
+}
+
+// Noop sends NOOP.
+func (s *Session) Noop(ctx context.Context) error {
+	return s.network(ctx, "noop", func() C.smtp_result { return C.smtp_client_noop(s.p) })
+}
+
+// Quit sends QUIT and closes the connection, whatever the reply. The Session still has to be
+// freed with Close.
+func (s *Session) Quit(ctx context.Context) error {
+	return s.network(ctx, "quit", func() C.smtp_result { return C.smtp_client_quit(s.p) })
+}
+
+// Getters. They copy the session's borrowed strings.
+
+func (s *Session) IsConnected() bool     { return bool(C.smtp_client_is_connected(s.p)) }
+func (s *Session) IsAuthenticated() bool { return bool(C.smtp_client_is_authenticated(s.p)) }
+func (s *Session) LastReplyCode() int    { return int(C.smtp_client_last_reply_code(s.p)) }
+func (s *Session) LastReplyText() string { return C.GoString(C.smtp_client_last_reply_text(s.p)) }
+
+// HasExtension reports whether the server advertised the ESMTP extension (any case).
+func (s *Session) HasExtension(name string) bool {
+	c, err := cString("name", name)
+	if err != nil {
+		return false // no extension name contains NUL
+	}
+	defer C.free(unsafe.Pointer(c))
+	return bool(C.smtp_client_has_extn(s.p, c))
 }
 
 // ErrNoInitialResponse, returned by an AuthFunc for the initial call, sends
@@ -201,7 +327,9 @@ func (s *Session) Login(user, password string) error {
 var ErrNoInitialResponse = errors.New("no initial response")
 
 // AuthFunc computes one step of an AUTH exchange. challenge is the decoded server challenge
-// (nil when isInitial). Any other error cancels the exchange and is returned by Auth.
+// (nil when isInitial). Any error other than ErrNoInitialResponse cancels the exchange and is
+// returned, wrapped, by Auth. It runs on the goroutine that called Auth and must not use the
+// Session.
 type AuthFunc func(challenge []byte, isInitial, tlsActive bool) ([]byte, error)
 
 type authState struct {
@@ -210,8 +338,9 @@ type authState struct {
 	panicked interface{}
 }
 
-// Auth is smtplib's auth(mechanism, authobject): fn answers each step.
-func (s *Session) Auth(mechanism string, fn AuthFunc, initialResponseOK bool) error {
+// Auth is smtplib's auth(mechanism, authobject): fn answers each step of any SASL mechanism.
+// With initialResponseOK, fn is first called with isInitial true for the AUTH line.
+func (s *Session) Auth(ctx context.Context, mechanism string, fn AuthFunc, initialResponseOK bool) error {
 	cm, err := cString("mechanism", mechanism)
 	if err != nil {
 		return err
@@ -224,68 +353,68 @@ func (s *Session) Auth(mechanism string, fn AuthFunc, initialResponseOK bool) er
 	if initialResponseOK {
 		initialResponse = C.SMTP_INITIAL_RESPONSE_SEND
 	}
-	rc := C.smtpclient_go_auth(s.p, cm, C.uintptr_t(h), initialResponse)
+	err = s.network(ctx, "auth", func() C.smtp_result {
+		return C.smtpclient_go_auth(s.p, cm, C.uintptr_t(h), initialResponse)
+	})
 	if st.panicked != nil {
 		panic(st.panicked)
 	}
 	if st.err != nil {
-		return fmt.Errorf("AUTH %s cancelled by the callback: %w", mechanism, st.err)
+		return fmt.Errorf("smtpclient: AUTH %s cancelled by the callback: %w", mechanism, st.err)
 	}
-	return s.check(C.smtp_result(rc))
+	return err
 }
 
-// Sendmail is smtplib's sendmail(): nil when at least one recipient accepted the message (the
-// refused ones are in Refused()); an *Error when all were refused or the send failed.
-func (s *Session) Sendmail(from string, to []string, msg []byte) error {
-	cfrom, err := cString("from", from)
-	if err != nil {
-		return err
-	}
-	defer C.free(unsafe.Pointer(cfrom))
-	// A Go array of C pointers: Go memory that holds no Go pointer may be passed to C.
-	cto := make([]*C.char, len(to))
-	defer func() {
-		for _, c := range cto {
-			C.free(unsafe.Pointer(c)) // nil (not converted yet) is a no-op
-		}
-	}()
-	for i, addr := range to {
-		if cto[i], err = cString(fmt.Sprintf("to[%d]", i), addr); err != nil {
-			return err
-		}
-	}
-	var pto **C.char
-	if len(cto) > 0 {
-		pto = &cto[0]
-	}
-	var pmsg *C.uint8_t
-	if len(msg) > 0 {
-		pmsg = (*C.uint8_t)(unsafe.Pointer(&msg[0]))
-	}
-	return s.check(C.smtp_client_sendmail(s.p, cfrom, pto, C.size_t(len(cto)), pmsg, C.size_t(len(msg)), nil))
+// DebugKind says what a debug event reports (smtp_debug_kind).
+type DebugKind int32
+
+const (
+	DebugConnect  DebugKind = C.SMTP_DEBUG_KIND_CONNECT  // a connection attempt: the endpoint
+	DebugSent     DebugKind = C.SMTP_DEBUG_KIND_SENT     // bytes written (large bodies summarised)
+	DebugReceived DebugKind = C.SMTP_DEBUG_KIND_RECEIVED // one reply line, control bytes escaped
+	DebugInfo     DebugKind = C.SMTP_DEBUG_KIND_INFO     // a remark from the library
+)
+
+// DebugFunc receives debug events. It runs on the goroutine making a call on the session,
+// during that call, and must not use the Session. data is a copy.
+type DebugFunc func(kind DebugKind, data []byte)
+
+type debugState struct {
+	fn       DebugFunc
+	panicked interface{}
 }
 
-// Refused lists the recipients refused by the last transaction (copies).
-func (s *Session) Refused() []Refused {
-	n := int(C.smtp_client_refused_count(s.p))
-	out := make([]Refused, 0, n)
-	for i := 0; i < n; i++ {
-		var addr, text *C.char
-		var code C.int32_t
-		if int32(C.smtp_client_refused_get(s.p, C.size_t(i), &addr, &code, &text)) != ResultOK {
-			continue
-		}
-		out = append(out, Refused{Address: C.GoString(addr), Code: int(code), Text: C.GoString(text)})
+// SetDebug sets the debug level (0 off, 1 commands and replies, 2 with timestamps) and sends
+// the events to fn instead of stderr (nil fn: back to stderr). Credentials never appear.
+// A panic in fn is raised again by the session call during which it happened.
+func (s *Session) SetDebug(level int, fn DebugFunc) error {
+	if s.p == nil {
+		return ErrSessionClosed
 	}
-	return out
+	var st *debugState
+	var rc C.smtp_result
+	if fn == nil {
+		rc = C.smtp_client_set_debug_callback(s.p, nil, nil, nil)
+	} else {
+		st = &debugState{fn: fn}
+		h := cgo.NewHandle(st)
+		rc = C.smtpclient_go_set_debug(s.p, C.uintptr_t(h))
+		if rc != C.SMTP_RESULT_OK {
+			h.Delete() // a refused registration does not take the userdata
+		}
+	}
+	if rc != C.SMTP_RESULT_OK {
+		return lastError(s.p, "set_debug_callback", rc)
+	}
+	s.debug = st
+	return s.setting("set_debuglevel", func() C.smtp_result { return C.smtp_client_set_debuglevel(s.p, C.int32_t(level)) })
 }
 
-func (s *Session) Noop() error { return s.check(C.smtp_client_noop(s.p)) }
-func (s *Session) Quit() error { return s.check(C.smtp_client_quit(s.p)) }
-
-func (s *Session) TLSActive() bool       { return bool(C.smtp_client_tls_active(s.p)) }
-func (s *Session) TLSPeerVerified() bool { return bool(C.smtp_client_tls_peer_verified(s.p)) }
-func (s *Session) TLSVersion() string    { return C.GoString(C.smtp_client_tls_version(s.p)) }
-func (s *Session) TLSCipher() string     { return C.GoString(C.smtp_client_tls_cipher(s.p)) }
-func (s *Session) LastReplyCode() int    { return int(C.smtp_client_last_reply_code(s.p)) }
-func (s *Session) LastReplyText() string { return C.GoString(C.smtp_client_last_reply_text(s.p)) }
+// raiseCallbackPanic re-raises, after the C call returned, a panic the debug callback recovered.
+func (s *Session) raiseCallbackPanic() {
+	if s.debug != nil && s.debug.panicked != nil {
+		p := s.debug.panicked
+		s.debug.panicked = nil
+		panic(p)
+	}
+}

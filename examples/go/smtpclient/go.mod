@@ -1,0 +1,3 @@
+module libsmtpclient.example/smtpclient
+
+go 1.19
