@@ -103,7 +103,8 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "smtpclient: %s: %s: %s", e.Op, e.Code.Name(), e.Message)
-	if e.ReplyCode != 0 {
+	// The library's message usually quotes the reply already.
+	if e.ReplyCode != 0 && !strings.Contains(e.Message, e.ReplyText) {
 		fmt.Fprintf(&b, " (server said %d", e.ReplyCode)
 		if s := e.EnhancedStatus.String(); s != "" && !strings.HasPrefix(e.ReplyText, s) {
 			fmt.Fprintf(&b, " %s", s)
