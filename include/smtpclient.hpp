@@ -1,20 +1,27 @@
-// smtpclient.hpp: a thin C++17 RAII wrapper around libsmtpclient's C API (header only).
+// smtpclient.hpp: the C++17 wrapper of libsmtpclient's C API (header only, installed beside
+// smtpclient.h by `make install`).
 //
-// Copy this file into your project. It adds no behaviour of its own, only C++ idioms:
-// - smtpclient::Session owns one smtp_client: freed when the Session goes out of scope;
-//   not copyable, movable (a moved-from Session holds no handle).
-// - Every failing call throws smtpclient::Error, which carries the result code, its name, the
-//   library's message and the server's reply code and text (copied: the library's strings are
-//   borrowed and would not survive the next call).
+// CMake:      find_package(smtpclient 0.2 CONFIG REQUIRED)
+//             target_link_libraries(app PRIVATE smtpclient::cxx)
+// pkg-config: g++ -std=c++17 app.cpp $(pkg-config --cflags --libs smtpclient)
+//
+// It adds no behaviour of its own, only C++ idioms:
+// - smtpclient::Session owns one smtp_client and SendOptions one smtp_send_options: freed on
+//   scope exit; not copyable, movable (a moved-from object holds no handle).
+// - Every failing call throws an smtpclient::Error, or the subclass of it named after the
+//   result's place in the library's hierarchy (SenderRefused is a ResponseError is an Error;
+//   catch the most specific one you handle). It carries the result code, the library's
+//   message, the server's reply code, text and enhanced status, and the errno (copied: the
+//   library's strings are borrowed and would not survive the next call).
 // - Borrowed strings are copied into std::string before the wrapper returns them.
 // - A std::string argument holding a NUL byte throws std::invalid_argument naming the argument,
 //   before anything reaches the library: C would read it only up to that NUL, silently
-//   sending other data than the caller gave. (Every string goes through c_string().)
-// - The AUTH callback is a std::function; a C++ exception thrown inside it never crosses the
-//   C library (which must not be unwound through): it is caught, the exchange is cancelled and
-//   the exception is rethrown from Session::auth() once the library has returned.
-//
-// Build: g++ -std=c++17 app.cpp $(pkg-config --cflags --libs smtpclient)
+//   sending other data than the caller gave. (Every string goes through detail::c_string().)
+// - Callbacks (AUTH, debug) are std::functions. A C++ exception thrown inside one never crosses
+//   the C library (which must not be unwound through): it is caught there and rethrown by the
+//   Session call during which it happened, once the library has returned.
+// - A Session is used by one thread at a time (the library refuses a concurrent call with
+//   ConcurrentCall); it may move between threads between calls.
 
 #ifndef SMTPCLIENT_HPP
 #define SMTPCLIENT_HPP
@@ -25,6 +32,8 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,33 +42,92 @@
 
 namespace smtpclient {
 
+// An RFC 3463 enhanced status code (class.subject.detail, e.g. 5.1.1).
+struct EnhancedStatus {
+    int32_t klass = 0; // "class" is a keyword
+    int32_t subject = 0;
+    int32_t detail = 0;
+
+    std::string str() const
+    {
+        return std::to_string(klass) + "." + std::to_string(subject) + "." + std::to_string(detail);
+    }
+    friend bool operator==(const EnhancedStatus &a, const EnhancedStatus &b)
+    {
+        return a.klass == b.klass && a.subject == b.subject && a.detail == b.detail;
+    }
+};
+
+// What the session kept about a failure, copied out of it.
+struct ErrorDetail {
+    std::string message;                   // the library's description of this failure
+    int32_t reply_code = 0;                // the server reply behind it, 0 when none
+    std::string reply_text;                // its text, "" when none
+    std::optional<EnhancedStatus> enhanced_status;
+    int32_t os_error = 0;                  // errno behind it, 0 when none
+    std::string sender;                    // the refused sender of a SenderRefused
+    int32_t callback_value = 0;            // what a callback returned when it aborted the call
+};
+
 // A failed call: what smtplib would raise as an exception.
 class Error : public std::runtime_error {
 public:
-    Error(int32_t code, std::string name, const std::string &message, int32_t reply_code,
-          std::string reply_text)
-        : std::runtime_error(name + ": " + message +
-                             (reply_code != 0 ? " (server said " + std::to_string(reply_code) + " " +
-                                                    reply_text + ")"
-                                              : std::string())),
-          code_(code), name_(std::move(name)), reply_code_(reply_code),
-          reply_text_(std::move(reply_text))
+    Error(int32_t code, ErrorDetail detail)
+        : std::runtime_error(describe(code, detail)), code_(code), detail_(std::move(detail))
     {
     }
 
-    int32_t code() const noexcept { return code_; }                    // SMTP_RESULT_*
-    const std::string &name() const noexcept { return name_; }         // "SMTP_RESULT_..."
-    int32_t reply_code() const noexcept { return reply_code_; }        // 0 when no reply
-    const std::string &reply_text() const noexcept { return reply_text_; }
-    // smtplib's exception hierarchy: e.is_a(SMTP_RESULT_RESPONSE_ERROR) etc.
+    int32_t code() const noexcept { return code_; }                       // SMTP_RESULT_*
+    std::string name() const { return smtp_result_name(code_); }          // "SMTP_RESULT_..."
+    const std::string &message() const noexcept { return detail_.message; }
+    int32_t reply_code() const noexcept { return detail_.reply_code; }    // 0 when no reply
+    const std::string &reply_text() const noexcept { return detail_.reply_text; }
+    const std::optional<EnhancedStatus> &enhanced_status() const noexcept { return detail_.enhanced_status; }
+    int32_t os_error() const noexcept { return detail_.os_error; }
+    const std::string &sender() const noexcept { return detail_.sender; }
+    int32_t callback_value() const noexcept { return detail_.callback_value; }
+    // The library's hierarchy, for codes without a class of their own: e.is_a(SMTP_RESULT_IO_ERROR).
     bool is_a(int32_t base) const noexcept { return smtp_result_is_a(code_, base); }
 
 private:
+    static std::string describe(int32_t code, const ErrorDetail &d)
+    {
+        std::string s = std::string(smtp_result_name(code)) + ": " + d.message;
+        // The library's message usually quotes the reply already.
+        if (d.reply_code != 0 && d.message.find(d.reply_text) == std::string::npos) {
+            s += " (server said " + std::to_string(d.reply_code) + " " + d.reply_text + ")";
+        }
+        return s;
+    }
+
     int32_t code_;
-    std::string name_;
-    int32_t reply_code_;
-    std::string reply_text_;
+    ErrorDetail detail_;
 };
+
+// The exception classes, one per class of smtplib's hierarchy (and the library's own kinds).
+// Each derives from the class of the code smtp_result_is_a() names as its base.
+#define SMTPCLIENT_ERROR_CLASS(Name, Base)                                                          \
+    class Name : public Base {                                                                     \
+    public:                                                                                        \
+        using Base::Base;                                                                          \
+    };
+SMTPCLIENT_ERROR_CLASS(ServerDisconnected, Error)        // SERVER_DISCONNECTED: session closed
+SMTPCLIENT_ERROR_CLASS(DeliveryUnknown, ServerDisconnected) // lost after the data, before the reply
+SMTPCLIENT_ERROR_CLASS(NotSupported, Error)              // NOT_SUPPORTED
+SMTPCLIENT_ERROR_CLASS(TlsRequired, NotSupported)        // TLS_REQUIRED
+SMTPCLIENT_ERROR_CLASS(ResponseError, Error)             // RESPONSE_ERROR: an unexpected reply
+SMTPCLIENT_ERROR_CLASS(SenderRefused, ResponseError)     // SENDER_REFUSED
+SMTPCLIENT_ERROR_CLASS(DataError, ResponseError)         // DATA_ERROR
+SMTPCLIENT_ERROR_CLASS(ConnectError, ResponseError)      // CONNECT_ERROR: greeting not 220
+SMTPCLIENT_ERROR_CLASS(HeloError, ResponseError)         // HELO_ERROR
+SMTPCLIENT_ERROR_CLASS(AuthenticationError, ResponseError) // AUTHENTICATION_ERROR
+SMTPCLIENT_ERROR_CLASS(RecipientsRefused, Error)         // RECIPIENTS_REFUSED: every recipient
+SMTPCLIENT_ERROR_CLASS(IoError, Error)                   // IO_ERROR and its kinds (os_error())
+SMTPCLIENT_ERROR_CLASS(Timeout, IoError)                 // TIMEOUT
+SMTPCLIENT_ERROR_CLASS(TlsError, Error)                  // TLS_ERROR: the handshake failed
+SMTPCLIENT_ERROR_CLASS(TlsCertificate, TlsError)         // TLS_CERTIFICATE: verification failed
+SMTPCLIENT_ERROR_CLASS(UsageError, Error)                // INVALID_ARGUMENT and its kinds: nothing sent
+#undef SMTPCLIENT_ERROR_CLASS
 
 namespace detail {
 
@@ -76,13 +144,63 @@ inline const char *c_string(const std::string &value, std::string_view argument)
     return value.c_str();
 }
 
+// The most specific class for `code`, found by asking the library (smtp_result_is_a), so the
+// C++ classes cannot drift from its hierarchy for codes they know.
+[[noreturn]] inline void throw_error(int32_t code, ErrorDetail detail)
+{
+    auto is = [code](int32_t base) { return smtp_result_is_a(code, base); };
+    if (is(SMTP_RESULT_SENDER_REFUSED)) throw SenderRefused(code, std::move(detail));
+    if (is(SMTP_RESULT_DATA_ERROR)) throw DataError(code, std::move(detail));
+    if (is(SMTP_RESULT_CONNECT_ERROR)) throw ConnectError(code, std::move(detail));
+    if (is(SMTP_RESULT_HELO_ERROR)) throw HeloError(code, std::move(detail));
+    if (is(SMTP_RESULT_AUTHENTICATION_ERROR)) throw AuthenticationError(code, std::move(detail));
+    if (is(SMTP_RESULT_RESPONSE_ERROR)) throw ResponseError(code, std::move(detail));
+    if (is(SMTP_RESULT_RECIPIENTS_REFUSED)) throw RecipientsRefused(code, std::move(detail));
+    if (is(SMTP_RESULT_DELIVERY_UNKNOWN)) throw DeliveryUnknown(code, std::move(detail));
+    if (is(SMTP_RESULT_SERVER_DISCONNECTED)) throw ServerDisconnected(code, std::move(detail));
+    if (is(SMTP_RESULT_TLS_REQUIRED)) throw TlsRequired(code, std::move(detail));
+    if (is(SMTP_RESULT_NOT_SUPPORTED)) throw NotSupported(code, std::move(detail));
+    if (is(SMTP_RESULT_TIMEOUT)) throw Timeout(code, std::move(detail));
+    if (is(SMTP_RESULT_IO_ERROR)) throw IoError(code, std::move(detail));
+    if (is(SMTP_RESULT_TLS_CERTIFICATE)) throw TlsCertificate(code, std::move(detail));
+    if (is(SMTP_RESULT_TLS_ERROR)) throw TlsError(code, std::move(detail));
+    if (is(SMTP_RESULT_INVALID_ARGUMENT)) throw UsageError(code, std::move(detail));
+    throw Error(code, std::move(detail));
+}
+
+// An error of a call that has no session to keep its detail (the options object).
+inline void check_without_session(int32_t rc)
+{
+    if (rc != SMTP_RESULT_OK) {
+        ErrorDetail d;
+        d.message = smtp_result_str(rc);
+        throw_error(rc, std::move(d));
+    }
+}
+
+inline std::string copy(const char *borrowed) { return borrowed != nullptr ? borrowed : ""; }
+
 } // namespace detail
 
-// A recipient the server refused (smtplib's refused-recipients dict, one entry).
-struct Refused {
-    std::string address;
-    int32_t code;
-    std::string text;
+enum class Kind : int32_t {
+    smtp = SMTP_CLIENT_KIND_SMTP,   // SMTP / ESMTP, STARTTLS on request
+    smtps = SMTP_CLIENT_KIND_SMTPS, // SMTP over implicit TLS
+    lmtp = SMTP_CLIENT_KIND_LMTP,   // LMTP: one reply per recipient after the data
+};
+
+enum class TlsPolicy : int32_t {
+    none = SMTP_TLS_POLICY_NONE,                   // TLS only when starttls() is called
+    opportunistic = SMTP_TLS_POLICY_OPPORTUNISTIC, // STARTTLS when offered (strippable)
+    required = SMTP_TLS_POLICY_REQUIRED,           // STARTTLS before mail or credentials, or TlsRequired
+};
+
+enum class TlsVersion : int32_t { tls12 = SMTP_TLS_VERSION_TLS12, tls13 = SMTP_TLS_VERSION_TLS13 };
+
+enum class DebugKind : int32_t {
+    connect = SMTP_DEBUG_KIND_CONNECT,   // a connection attempt: the endpoint
+    sent = SMTP_DEBUG_KIND_SENT,         // bytes written (large bodies summarised)
+    received = SMTP_DEBUG_KIND_RECEIVED, // one reply line, control bytes escaped
+    info = SMTP_DEBUG_KIND_INFO,         // a remark from the library
 };
 
 // What an AUTH callback returns (the C API's smtp_auth_step).
@@ -93,29 +211,103 @@ enum class AuthStep : int32_t {
 };
 
 // One step of an AUTH exchange: `challenge` is the decoded server challenge (empty when
-// `is_initial`); write the answer into `response`.
+// `is_initial`); write the answer into `response`. Must not use the Session.
 using AuthFunction = std::function<AuthStep(const std::string &challenge, bool is_initial,
                                             bool tls_active, std::string &response)>;
 
+// Receives debug events during the Session's calls; `data` is borrowed for the call. Must not
+// use the Session.
+using DebugFunction = std::function<void(DebugKind kind, std::string_view data)>;
+
+// A recipient the server refused (smtplib's refused-recipients dict, one entry).
+struct Refused {
+    std::string address;
+    int32_t code;
+    std::string text;
+};
+
+// The outcome of one recipient of the last transaction.
+struct Recipient {
+    std::string address;
+    int32_t rcpt_code = 0; // the reply to RCPT TO
+    int32_t data_code = 0; // LMTP: its own reply after the data; 0 when none
+    std::string text;      // the deciding reply's text (after the data when there is one)
+    std::optional<EnhancedStatus> enhanced_status;
+
+    // Whether the server took the message for this recipient: the after-data reply when there
+    // is one (LMTP), else the RCPT reply (250 or 251, as smtplib).
+    bool accepted() const noexcept
+    {
+        return data_code != 0 ? data_code / 100 == 2 : (rcpt_code == 250 || rcpt_code == 251);
+    }
+};
+
+// The TLS of the current connection.
+struct TlsState {
+    bool active = false;
+    bool peer_verified = false;
+    std::string version; // e.g. "TLSv1.3"; "" without TLS
+    std::string cipher;
+};
+
+// ESMTP options of a send (smtplib's mail_options and rcpt_options). One object may serve
+// many sends, on any session.
+class SendOptions {
+public:
+    SendOptions() : p_(smtp_send_options_new())
+    {
+        if (!p_) {
+            throw std::bad_alloc();
+        }
+    }
+    SendOptions &add_mail_option(const std::string &option) // e.g. "BODY=8BITMIME"
+    {
+        detail::check_without_session(smtp_send_options_add_mail_option(p_.get(), detail::c_string(option, "option")));
+        return *this;
+    }
+    SendOptions &add_rcpt_option(const std::string &option) // e.g. "NOTIFY=FAILURE"
+    {
+        detail::check_without_session(smtp_send_options_add_rcpt_option(p_.get(), detail::c_string(option, "option")));
+        return *this;
+    }
+    // For streamed sends: the message size in octets, sent as SIZE; -1 when unknown.
+    SendOptions &set_size_estimate(int64_t size)
+    {
+        detail::check_without_session(smtp_send_options_set_size_estimate(p_.get(), size));
+        return *this;
+    }
+    const smtp_send_options *get() const noexcept { return p_.get(); }
+
+private:
+    struct Free {
+        void operator()(smtp_send_options *p) const noexcept { smtp_send_options_free(p); }
+    };
+    std::unique_ptr<smtp_send_options, Free> p_;
+};
+
 class Session {
 public:
-    explicit Session(int32_t kind = SMTP_CLIENT_KIND_SMTP) : s_(smtp_client_new(kind))
+    explicit Session(Kind kind = Kind::smtp) : s_(smtp_client_new(static_cast<int32_t>(kind)))
     {
         if (s_ == nullptr) {
             throw std::invalid_argument("smtp_client_new: unknown session kind " +
-                                        std::to_string(kind));
+                                        std::to_string(static_cast<int32_t>(kind)));
         }
     }
-    ~Session() { smtp_client_free(s_); } // closes without QUIT; NULL is a no-op
+    ~Session() { smtp_client_free(s_); } // closes without QUIT, releases the debug callback
 
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
-    Session(Session &&other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+    Session(Session &&other) noexcept
+        : s_(std::exchange(other.s_, nullptr)), debug_(std::exchange(other.debug_, nullptr))
+    {
+    }
     Session &operator=(Session &&other) noexcept
     {
         if (this != &other) {
             smtp_client_free(s_);
             s_ = std::exchange(other.s_, nullptr);
+            debug_ = std::exchange(other.debug_, nullptr);
         }
         return *this;
     }
@@ -123,13 +315,63 @@ public:
     // The C handle, for functions this wrapper does not cover. Still owned by the Session.
     smtp_client *get() const noexcept { return s_; }
 
+    // ---------------------------------------------------------------- settings
     void set_timeout_ms(uint32_t ms) { check(smtp_client_set_timeout_ms(s_, ms)); }
+    void set_local_hostname(const std::string &name)
+    {
+        check(smtp_client_set_local_hostname(s_, detail::c_string(name, "name")));
+    }
+    // Debug level (0 off, 1 commands and replies, 2 with timestamps) and where events go (an
+    // empty function: stderr). The library releases the function when it is replaced or the
+    // session freed.
+    void set_debug(int32_t level, DebugFunction fn)
+    {
+        if (fn) {
+            auto ctx = std::make_unique<DebugContext>(DebugContext{std::move(fn), nullptr});
+            check(smtp_client_set_debug_callback(s_, &Session::debug_trampoline, ctx.get(),
+                                                 &Session::debug_free));
+            debug_ = ctx.release(); // owned by the library from here on
+        } else {
+            check(smtp_client_set_debug_callback(s_, nullptr, nullptr, nullptr));
+            debug_ = nullptr;
+        }
+        check(smtp_client_set_debuglevel(s_, level));
+    }
+
+    // ---------------------------------------------------------------- TLS settings
+    // An empty path or name restores the default (system trust store, the connect host).
     void set_tls_ca_file(const std::string &path)
     {
-        check(smtp_client_set_tls_ca_file(s_, detail::c_string(path, "path")));
+        check(smtp_client_set_tls_ca_file(s_, path.empty() ? nullptr : detail::c_string(path, "path")));
     }
-    void set_tls_policy(int32_t policy) { check(smtp_client_set_tls_policy(s_, policy)); }
+    void set_tls_ca_dir(const std::string &path)
+    {
+        check(smtp_client_set_tls_ca_dir(s_, path.empty() ? nullptr : detail::c_string(path, "path")));
+    }
+    void set_tls_client_cert(const std::string &chain_file, const std::string &key_file)
+    {
+        if (chain_file.empty() && key_file.empty()) {
+            check(smtp_client_set_tls_client_cert(s_, nullptr, nullptr));
+        } else {
+            check(smtp_client_set_tls_client_cert(s_, detail::c_string(chain_file, "chain_file"),
+                                                  detail::c_string(key_file, "key_file")));
+        }
+    }
+    void set_tls_min_version(TlsVersion v) { check(smtp_client_set_tls_min_version(s_, static_cast<int32_t>(v))); }
+    void set_tls_server_name(const std::string &name)
+    {
+        check(smtp_client_set_tls_server_name(s_, name.empty() ? nullptr : detail::c_string(name, "name")));
+    }
+    // INSECURE when true: anyone on the path can read and change the session. Testing only.
+    void set_tls_insecure_skip_verify(bool skip)
+    {
+        check(smtp_client_set_tls_verify(s_, skip ? SMTP_TLS_VERIFY_NONE_INSECURE : SMTP_TLS_VERIFY_PEER));
+    }
+    void set_tls_policy(TlsPolicy policy) { check(smtp_client_set_tls_policy(s_, static_cast<int32_t>(policy))); }
 
+    // ---------------------------------------------------------------- the dialogue
+    // port 0: the host's ":port" suffix or the kind's default. A host starting with "/" is a
+    // Unix socket (LMTP).
     void connect(const std::string &host, uint16_t port)
     {
         check(smtp_client_connect(s_, detail::c_string(host, "host"), port));
@@ -154,19 +396,60 @@ public:
         check(rc);
     }
 
-    // smtplib's sendmail(): returns normally when at least one recipient was accepted; the
-    // refused ones are then in refused(). Throws when all were refused or the send failed.
-    void sendmail(const std::string &from, const std::vector<std::string> &to,
-                  const std::string &message)
+    // smtplib's sendmail(): returns every recipient's outcome when at least one accepted the
+    // message. Throws when all were refused (RecipientsRefused: recipients() still lists them)
+    // or the send failed.
+    std::vector<Recipient> sendmail(const std::string &from, const std::vector<std::string> &to,
+                                    std::string_view message, const SendOptions *options = nullptr)
     {
         const char *c_from = detail::c_string(from, "from");
-        std::vector<const char *> rcpts;
-        rcpts.reserve(to.size());
-        for (size_t i = 0; i < to.size(); i++) {
-            rcpts.push_back(detail::c_string(to[i], "to[" + std::to_string(i) + "]"));
-        }
+        std::vector<const char *> rcpts = c_strings(to, "to");
         check(smtp_client_sendmail(s_, c_from, rcpts.data(), rcpts.size(),
-                            reinterpret_cast<const uint8_t *>(message.data()), message.size(), NULL));
+                                   reinterpret_cast<const uint8_t *>(message.data()), message.size(),
+                                   options != nullptr ? options->get() : nullptr));
+        return recipients();
+    }
+
+    // smtplib's send_message() for a raw RFC 5322 message: no `from` takes the sender from the
+    // headers (Sender, else From), no `to` the recipients from To, Cc and Bcc; Bcc is not sent.
+    std::vector<Recipient> send_message(std::string_view message,
+                                        const std::optional<std::string> &from = std::nullopt,
+                                        const std::optional<std::vector<std::string>> &to = std::nullopt,
+                                        const SendOptions *options = nullptr)
+    {
+        const char *c_from = from ? detail::c_string(*from, "from") : nullptr;
+        std::vector<const char *> rcpts = to ? c_strings(*to, "to") : std::vector<const char *>{};
+        check(smtp_client_send_message(s_, reinterpret_cast<const uint8_t *>(message.data()), message.size(),
+                                       c_from, to ? rcpts.data() : nullptr, rcpts.size(),
+                                       options != nullptr ? options->get() : nullptr));
+        return recipients();
+    }
+
+    void noop() { check(smtp_client_noop(s_)); }
+    void quit() { check(smtp_client_quit(s_)); }
+    void close() { check(smtp_client_close(s_)); } // without QUIT
+
+    // ---------------------------------------------------------------- results and state
+    // Every recipient of the current or last transaction, in RCPT order.
+    std::vector<Recipient> recipients() const
+    {
+        std::vector<Recipient> out;
+        size_t n = smtp_client_recipient_count(s_);
+        for (size_t i = 0; i < n; i++) {
+            const char *address = nullptr, *text = nullptr;
+            Recipient r;
+            if (smtp_client_recipient_get(s_, i, &address, &r.rcpt_code, &r.data_code, &text) != SMTP_RESULT_OK) {
+                continue;
+            }
+            r.address = detail::copy(address);
+            r.text = detail::copy(text);
+            EnhancedStatus es;
+            if (smtp_client_recipient_enhanced_status(s_, i, &es.klass, &es.subject, &es.detail)) {
+                r.enhanced_status = es;
+            }
+            out.push_back(std::move(r));
+        }
+        return out;
     }
 
     std::vector<Refused> refused() const
@@ -177,27 +460,49 @@ public:
             const char *address = nullptr, *text = nullptr;
             int32_t code = 0;
             if (smtp_client_refused_get(s_, i, &address, &code, &text) == SMTP_RESULT_OK) {
-                out.push_back(Refused{address, code, text}); // copies the borrowed strings
+                out.push_back(Refused{detail::copy(address), code, detail::copy(text)});
             }
         }
         return out;
     }
 
-    void noop() { check(smtp_client_noop(s_)); }
-    void quit() { check(smtp_client_quit(s_)); }
-
+    TlsState tls() const
+    {
+        return TlsState{smtp_client_tls_active(s_), smtp_client_tls_peer_verified(s_),
+                        detail::copy(smtp_client_tls_version(s_)), detail::copy(smtp_client_tls_cipher(s_))};
+    }
     bool tls_active() const noexcept { return smtp_client_tls_active(s_); }
     bool tls_peer_verified() const noexcept { return smtp_client_tls_peer_verified(s_); }
-    std::string tls_version() const { return smtp_client_tls_version(s_); }
-    std::string tls_cipher() const { return smtp_client_tls_cipher(s_); }
+    std::string tls_version() const { return detail::copy(smtp_client_tls_version(s_)); }
+    std::string tls_cipher() const { return detail::copy(smtp_client_tls_cipher(s_)); }
+    bool is_connected() const noexcept { return smtp_client_is_connected(s_); }
+    bool is_authenticated() const noexcept { return smtp_client_is_authenticated(s_); }
+    bool has_extension(const std::string &name) const
+    {
+        return smtp_client_has_extn(s_, detail::c_string(name, "name"));
+    }
     int32_t last_reply_code() const noexcept { return smtp_client_last_reply_code(s_); }
-    std::string last_reply_text() const { return smtp_client_last_reply_text(s_); }
+    std::string last_reply_text() const { return detail::copy(smtp_client_last_reply_text(s_)); }
 
 private:
     struct AuthContext {
         AuthFunction fn;
         std::exception_ptr exception;
     };
+    struct DebugContext {
+        DebugFunction fn;
+        std::exception_ptr exception; // thrown by fn during the current call
+    };
+
+    static std::vector<const char *> c_strings(const std::vector<std::string> &values, const std::string &name)
+    {
+        std::vector<const char *> out;
+        out.reserve(values.size());
+        for (size_t i = 0; i < values.size(); i++) {
+            out.push_back(detail::c_string(values[i], name + "[" + std::to_string(i) + "]"));
+        }
+        return out;
+    }
 
     // Runs on the calling thread, inside smtp_client_auth(). Must not let an exception escape.
     static int32_t auth_trampoline(void *userdata, const uint8_t *challenge, size_t challenge_len,
@@ -221,17 +526,47 @@ private:
         }
     }
 
+    // Runs on the calling thread during a session call. The first exception is kept and
+    // rethrown by check() once that call has returned; later events of the call are dropped.
+    static void debug_trampoline(void *userdata, int32_t kind, const uint8_t *data, size_t len) noexcept
+    {
+        auto *ctx = static_cast<DebugContext *>(userdata);
+        if (ctx->exception) {
+            return;
+        }
+        try {
+            ctx->fn(static_cast<DebugKind>(kind), std::string_view(reinterpret_cast<const char *>(data), len));
+        } catch (...) {
+            ctx->exception = std::current_exception();
+        }
+    }
+    static void debug_free(void *userdata) noexcept { delete static_cast<DebugContext *>(userdata); }
+
     void check(int32_t rc) const
     {
+        if (debug_ != nullptr && debug_->exception) {
+            std::rethrow_exception(std::exchange(debug_->exception, nullptr));
+        }
         if (rc == SMTP_RESULT_OK) {
             return;
         }
         // The session's strings are borrowed: copied into the exception right away.
-        throw Error(rc, smtp_result_name(rc), smtp_client_last_error_message(s_),
-                    smtp_client_last_error_reply_code(s_), smtp_client_last_error_reply_text(s_));
+        ErrorDetail d;
+        d.message = detail::copy(smtp_client_last_error_message(s_));
+        d.reply_code = smtp_client_last_error_reply_code(s_);
+        d.reply_text = detail::copy(smtp_client_last_error_reply_text(s_));
+        EnhancedStatus es;
+        if (smtp_client_last_error_enhanced_status(s_, &es.klass, &es.subject, &es.detail)) {
+            d.enhanced_status = es;
+        }
+        d.os_error = smtp_client_last_os_error(s_);
+        d.sender = detail::copy(smtp_client_last_error_sender(s_));
+        d.callback_value = smtp_client_last_callback_value(s_);
+        detail::throw_error(rc, std::move(d));
     }
 
     smtp_client *s_;
+    DebugContext *debug_ = nullptr; // owned by the library (debug_free); kept to rethrow
 };
 
 // The library this program runs with (may differ from the header it was compiled with).
