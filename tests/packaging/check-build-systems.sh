@@ -9,7 +9,10 @@
 #      NEEDED libsmtpclient, runs without LD_LIBRARY_PATH); each build's program sends a message
 #      whose marker must then arrive in bob's Maildir. The version file is checked too: the next
 #      minor (next major from 1.0) and a higher patch are refused, as is the previous minor;
-#   3. Meson (tests/packaging/meson): dependency('smtpclient') through pkg-config
+#   3. C++ (tests/packaging/cmake-cxx): the installed wrapper <smtpclient.hpp> through the target
+#      smtpclient::cxx, its test program run against the test bed (sends, refusals, LMTP, AUTH and
+#      debug callbacks, TLS settings, the exception classes against smtp_result_is_a);
+#   4. Meson (tests/packaging/meson): dependency('smtpclient') through pkg-config
 #      (PKG_CONFIG_SYSROOT_DIR=<scratch>), shared, same delivery check.
 #
 # Needs the test bed (tests/servers/up.sh; make test starts it). Usage:
@@ -127,6 +130,22 @@ for v in "$NEXT_ABI" "$MAJOR.$MINOR.$((PATCH + 1))" ${PREV_ABI:+"$PREV_ABI"}; do
 done
 T_CMAKE=$(since "$T0")
 
+# ---------------------------------------------------------------------------- C++ wrapper
+T0=$(now)
+if cmake -S "$ROOT/tests/packaging/cmake-cxx" -B "$TMP/cmake-cxx" -G Ninja -DCMAKE_PREFIX_PATH="$STAGE/usr" \
+     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+     -DSMTPCLIENT_WANTED_VERSION="$WANT" > "$TMP/cmake-cxx.log" 2>&1 \
+   && cmake --build "$TMP/cmake-cxx" >> "$TMP/cmake-cxx.log" 2>&1; then
+  if (set -a; . "$ENVF"; set +a; LD_LIBRARY_PATH="$LIBDIR" SMTP_HOST=localhost "$TMP/cmake-cxx/cxx_wrapper_test") > "$TMP/cmake-cxx.run" 2>&1; then
+    pass "cmake-cxx: smtpclient::cxx (<smtpclient.hpp>), $(grep -c '^PASS' "$TMP/cmake-cxx.run") wrapper tests passed against the test bed"
+  else
+    fail "cmake-cxx: the wrapper tests failed:"; show "$TMP/cmake-cxx.run"
+  fi
+else
+  fail "cmake-cxx: configure or build failed:"; show "$TMP/cmake-cxx.log"
+fi
+T_CXX=$(since "$T0")
+
 # ---------------------------------------------------------------------------- Meson
 T0=$(now)
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$STAGE
@@ -150,6 +169,6 @@ unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
 T_MESON=$(since "$T0")
 
 echo
-echo "timings: CMake $T_CMAKE, Meson $T_MESON, total $(since "$T_START")"
+echo "timings: CMake $T_CMAKE, C++ wrapper $T_CXX, Meson $T_MESON, total $(since "$T_START")"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
