@@ -16,6 +16,7 @@ pub mod auth;
 pub mod error;
 pub mod message;
 pub mod protocol;
+mod reply;
 pub mod session;
 pub mod tls;
 pub mod transport;
