@@ -7,12 +7,14 @@
 //! - [`tls`]: TLS settings and the handshake, through the system's OpenSSL;
 //! - [`message`]: DATA encoding (line endings, dot-stuffing) and the envelope of a message's headers;
 //! - [`auth`]: SASL mechanisms for SMTP AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER) and redaction of secrets;
-//! - [`session`]: the SMTP / LMTP session engine, one method per smtplib method;
+//! - [`engine`]: the protocol as a state machine that never touches a socket (docs/engine.md);
+//! - [`session`]: the blocking driver over the engine, one method per smtplib method;
 //! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod auth;
+pub mod engine;
 pub mod error;
 pub mod message;
 pub mod protocol;

@@ -12,9 +12,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("message", &["error", "reply", "protocol"]),
     ("auth", &["error", "reply", "protocol"]),
     ("tls", &["error"]),
-    ("transport", &["error", "protocol", "tls"]),
-    ("session", &["error", "reply", "protocol", "message", "auth", "tls", "transport"]),
-    ("capi", &["error", "reply", "protocol", "message", "auth", "tls", "transport", "session"]),
+    ("transport", &["error", "tls"]),
+    ("engine", &["error", "reply", "protocol", "message", "auth"]),
+    ("session", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),
+    ("capi", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport", "session"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

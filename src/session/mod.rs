@@ -12,12 +12,13 @@ mod hostname;
 mod starttls;
 mod transaction;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead, RecipientStatus};
 
 use crate::auth::Redactor;
+use crate::engine::Conversation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::parse_address_list;
 use crate::protocol::{
@@ -60,6 +61,8 @@ pub struct Session {
     debug_sink: Option<DebugSink>,
 
     conn: Option<Connection>,
+    /// The engine's view of the connection's wire: what is queued, received and owed.
+    conversation: Conversation,
     greeting: Option<Reply>,
     helo_resp: Option<Reply>,
     ehlo_resp: Option<Reply>,
@@ -126,6 +129,7 @@ impl Session {
             debug_level: 0,
             debug_sink: None,
             conn: None,
+            conversation: Conversation::new(Some(DEFAULT_TIMEOUT), Instant::now()),
             greeting: None,
             helo_resp: None,
             ehlo_resp: None,
@@ -172,6 +176,7 @@ impl Session {
     /// Deadline for connecting and for each read and write (`None`: wait forever).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
+        self.conversation.set_timeout(timeout);
         if let Some(c) = &mut self.conn {
             c.set_timeout(timeout);
         }
@@ -284,9 +289,12 @@ impl Session {
             Endpoint::Unix(_) => String::new(),
         };
         self.conn = Some(Connection::open(&endpoint, self.timeout, self.source_address.as_ref())?);
+        self.conversation = Conversation::new(self.timeout, Instant::now());
         if self.kind == SessionKind::Smtps {
             self.handshake()?;
         }
+        // the greeting has the whole timeout from the end of the connect (or handshake)
+        self.conversation.expect_more(1, Instant::now());
         let greeting = self.read_only_reply()?;
         self.greeting = Some(greeting.clone());
         if greeting.code() != 220 {
@@ -358,8 +366,8 @@ impl Session {
         }
     }
 
-    /// Write bytes, logging them at debug level.
-    fn send_bytes(&mut self, data: &[u8]) -> Result<()> {
+    /// Write bytes for which the server owes `replies` replies, logging them at debug level.
+    fn send_bytes(&mut self, data: &[u8], replies: usize) -> Result<()> {
         if self.debug_level > 0 {
             if data.len() > debug::MAX_LOGGED_DATA {
                 let note = format!("[{} bytes]", data.len());
@@ -368,7 +376,33 @@ impl Session {
                 self.debug(DebugKind::Sent, data);
             }
         }
-        self.on_conn(|c| c.write_all(data))
+        self.conn()?;
+        self.conversation.queue(data, replies, Instant::now());
+        self.flush()
+    }
+
+    /// Write everything the conversation has queued, each write under the engine's deadline.
+    fn flush(&mut self) -> Result<()> {
+        let conversation = &mut self.conversation;
+        let total = conversation.pending_output().len();
+        let res = self.conn.as_mut().map_or_else(
+            || Err(Error::disconnected("not connected; call connect first")),
+            |conn| {
+                while conversation.wants_write() {
+                    let written = total - conversation.pending_output().len();
+                    match conn.write_some(conversation.pending_output(), conversation.next_deadline()) {
+                        Ok(0) => return Err(Error::disconnected("connection closed while writing")),
+                        Ok(n) => conversation.consumed(n, Instant::now()),
+                        Err(e) => return Err(conn.explain_write_error(e, written, total)),
+                    }
+                }
+                Ok(())
+            },
+        );
+        if res.is_err() {
+            self.close();
+        }
+        res
     }
 
     /// Read one reply; it becomes the last reply. A 421 closes the connection (the server is
@@ -383,17 +417,22 @@ impl Session {
     fn read_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let want_lines = self.debug_level > 0;
-        let res = self.on_conn(|c| {
-            c.read_reply(&mut |l| {
-                if want_lines {
-                    lines.push(l.to_vec());
-                }
-            })
+        let res = self.receive_reply(&mut |l| {
+            if want_lines {
+                lines.push(l.to_vec());
+            }
         });
         for l in &lines {
             self.debug(DebugKind::Received, l);
         }
-        let reply = res?;
+        let reply = match res {
+            Ok(r) => r,
+            Err(e) => {
+                // the stream can no longer be trusted to be in step
+                self.close();
+                return Err(e);
+            }
+        };
         self.last_reply = Some(match red {
             Some(red) => red.scrub_reply(&reply),
             None => reply.clone(),
@@ -404,20 +443,46 @@ impl Session {
         Ok(reply)
     }
 
+    /// Move bytes from the socket into the conversation until it frames the next reply. The
+    /// whole reply must arrive by the engine's deadline (a server dripping one byte at a time
+    /// cannot hold us beyond it).
+    fn receive_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
+        let conversation = &mut self.conversation;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(self
+                .closed_because
+                .take()
+                .unwrap_or_else(|| Error::disconnected("not connected; call connect first")));
+        };
+        let received_before = conn.received();
+        loop {
+            if let Some(reply) = conversation.next_reply(Instant::now(), on_line)? {
+                return Ok(reply);
+            }
+            let deadline = conversation.next_deadline();
+            match conn.read_some(conversation.receive_buffer(), deadline) {
+                Ok(0) => return Err(conversation.end_of_stream()),
+                Ok(n) => conversation.received(n),
+                Err(e) => return Err(conn.explain_reply_error(e, received_before)),
+            }
+        }
+    }
+
     /// Send one command line and read its reply.
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
         let line = command_line(verb, args, &self.features)?;
         self.conn()?;
-        self.send_command(&line)?;
+        self.send_command(&line, 1)?;
         self.read_only_reply()
     }
 
     /// Write command lines (one, or a pipelined batch that starts with one; a BDAT chunk
     /// behind its command line). Every command goes out through here, so this is where the
     /// TLS policy is enforced (see [`Session::enforce_tls_policy_before`]).
-    fn send_command(&mut self, lines: &[u8]) -> Result<()> {
+    /// The server owes `replies` replies for them.
+    fn send_command(&mut self, lines: &[u8], replies: usize) -> Result<()> {
         self.enforce_tls_policy_before(lines)?;
-        self.send_bytes(lines)
+        self.send_bytes(lines, replies)
     }
 
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
@@ -435,7 +500,7 @@ impl Session {
 
     /// Fail closed if bytes the server sent are waiting where it must be silent.
     fn expect_no_more_input(&mut self) -> Result<()> {
-        if self.conn.as_ref().is_some_and(Connection::has_buffered_input) {
+        if self.conn.is_some() && self.conversation.has_unread_input() {
             self.close();
             return Err(Error::protocol("the server sent more than the reply to the command (unsolicited bytes)"));
         }
@@ -454,7 +519,8 @@ impl Session {
         self.conn()?;
         self.enforce_tls_policy_before(line)?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply_scrubbed(Some(red)));
+        self.conversation.queue_secret(line, 1, Instant::now());
+        let res = self.flush().and_then(|()| self.read_only_reply_scrubbed(Some(red)));
         self.debug_level = level;
         res
     }

@@ -35,6 +35,10 @@ impl Session {
     pub(super) fn handshake(&mut self) -> Result<()> {
         let config = self.tls_config.clone();
         let host = self.connected_host.clone();
+        if self.conversation.has_unread_input() {
+            self.close();
+            return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
+        }
         let info = self.on_conn(|c| c.start_tls(&config, &host))?;
         if self.debug_level > 0 {
             let note = format!(

@@ -1,5 +1,7 @@
 //! Mail transactions: DATA, `sendmail` and `send_message`, with one result per recipient.
 
+use std::time::Instant;
+
 use super::{Session, SessionKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
@@ -262,7 +264,8 @@ impl Session {
         if reply.code() != 354 {
             return Err(Error::with_reply(ErrorKind::Data, reply));
         }
-        if self.conn()?.has_buffered_input() {
+        self.conn()?;
+        if self.conversation.has_unread_input() {
             self.close();
             return Err(Error::protocol("server sent more after its 354 reply: refusing to send the message"));
         }
@@ -289,7 +292,8 @@ impl Session {
             if last {
                 encoder.finish(&mut out);
             }
-            self.send_bytes(&out)
+            // the server owes a reply only for the end-of-data mark
+            self.send_bytes(&out, usize::from(last))
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 return self.read_data_replies();
@@ -364,7 +368,7 @@ impl Session {
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_command(&frame[start..])
+            self.send_command(&frame[start..], 1)
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
@@ -413,6 +417,8 @@ impl Session {
             self.close_if_more_input();
             return Ok(reply);
         }
+        // the end of data was queued owing one reply; LMTP answers once per counted recipient
+        self.conversation.expect_more(counted.len() - 1, Instant::now());
         let mut first = None;
         for i in counted {
             let reply = self.read_reply().map_err(delivery_unknown)?;
@@ -645,7 +651,9 @@ impl Session {
             }
         };
         self.transaction.begin(from, utf8);
-        self.send_command(&batch)?;
+        // MAIL, each RCPT, and DATA or the first chunk (whose LMTP replies are counted once
+        // the RCPT replies say how many recipients the server took)
+        self.send_command(&batch, to.len() + 2)?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
 
@@ -674,7 +682,7 @@ impl Session {
                 if !accepted {
                     if reply.code() == 354 {
                         // a server that takes DATA with no recipient gets an empty message
-                        self.send_bytes(b".\r\n")?;
+                        self.send_bytes(b".\r\n", 1)?;
                         self.read_replies_to_unwanted_message()?;
                     }
                     self.rset_quietly();
