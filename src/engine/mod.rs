@@ -2,7 +2,19 @@
 //! machine that never touches a socket, a clock or a thread. It is fed the bytes the server
 //! sent, asked for the bytes to send, and says by when it next needs to be woken; drivers
 //! (the blocking `Session` today) move the bytes.
+//!
+//! - [`Conversation`]: the wire of one connection: queued output, received bytes framed into
+//!   replies by the one reply parser, replies owed, deadlines;
+//! - [`Transaction`] and its helpers: the per-recipient results, the body framed for DATA or
+//!   BDAT ([`BodyFramer`]), the replies to a pipelined envelope matched to their commands
+//!   ([`EnvelopeReplies`]), LMTP's replies after the data ([`FinalReplies`]), the outcome
+//!   ([`Verdict`]).
 
 mod conversation;
+mod transaction;
 
 pub use conversation::Conversation;
+pub use transaction::{
+    delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, FinalReplies, RecipientStatus,
+    Transaction, Transfer, Verdict,
+};

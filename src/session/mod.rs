@@ -14,11 +14,12 @@ mod transaction;
 
 use std::time::{Duration, Instant};
 
+pub use crate::engine::RecipientStatus;
 pub use debug::{DebugEvent, DebugKind, DebugSink};
-pub use transaction::{Body, BodyRead, RecipientStatus};
+pub use transaction::{Body, BodyRead};
 
 use crate::auth::Redactor;
-use crate::engine::Conversation;
+use crate::engine::{Conversation, Transaction};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::parse_address_list;
 use crate::protocol::{
@@ -69,7 +70,7 @@ pub struct Session {
     does_esmtp: bool,
     features: Features,
     last_reply: Option<Reply>,
-    transaction: transaction::Transaction,
+    transaction: Transaction,
     /// TLS settings, policy, and the state of the current connection's TLS.
     tls_config: TlsConfig,
     tls_policy: TlsPolicy,
@@ -635,7 +636,7 @@ impl Session {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         self.transaction.begin(sender, utf8);
         let reply = self.command("MAIL", &args)?;
-        self.transaction.sender_reply = Some(reply.clone());
+        self.transaction.set_sender_reply(reply.clone());
         Ok(reply)
     }
 
@@ -660,7 +661,7 @@ impl Session {
         if is_mail && utf8 && !self.has_extn("smtputf8") {
             return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
         }
-        self.with_options_for(args, options, utf8 || self.transaction.smtputf8)
+        self.with_options_for(args, options, utf8 || self.transaction.smtputf8())
     }
 
     /// Append checked options to MAIL / RCPT arguments; `utf8`: the transaction uses SMTPUTF8.
