@@ -105,7 +105,8 @@ impl Session {
     }
 
     fn auth_offered(&self) -> Result<String> {
-        self.features
+        self.greetings
+            .features()
             .get("auth")
             .map(str::to_owned)
             .ok_or_else(|| Error::new(ErrorKind::NotSupported, "SMTP AUTH extension not supported by server."))

@@ -19,12 +19,12 @@ pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead};
 
 use crate::auth::Redactor;
-use crate::engine::{Conversation, Transaction};
+use crate::engine::{Conversation, Greetings, Transaction};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::parse_address_list;
 use crate::protocol::{
-    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
-    quote_reverse_path, Features, Reply,
+    check_address, check_hello_name, check_line_safe, command_line, quote_forward_path, quote_reverse_path, Features,
+    Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -64,11 +64,8 @@ pub struct Session {
     conn: Option<Connection>,
     /// The engine's view of the connection's wire: what is queued, received and owed.
     conversation: Conversation,
-    greeting: Option<Reply>,
-    helo_resp: Option<Reply>,
-    ehlo_resp: Option<Reply>,
-    does_esmtp: bool,
-    features: Features,
+    /// The greeting, HELO / EHLO replies and extensions of the current connection.
+    greetings: Greetings,
     last_reply: Option<Reply>,
     transaction: Transaction,
     /// TLS settings, policy, and the state of the current connection's TLS.
@@ -114,7 +111,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("kind", &self.kind)
             .field("connected", &self.conn.is_some())
-            .field("does_esmtp", &self.does_esmtp)
+            .field("does_esmtp", &self.greetings.does_esmtp())
             .finish_non_exhaustive()
     }
 }
@@ -131,11 +128,7 @@ impl Session {
             debug_sink: None,
             conn: None,
             conversation: Conversation::new(Some(DEFAULT_TIMEOUT), Instant::now()),
-            greeting: None,
-            helo_resp: None,
-            ehlo_resp: None,
-            does_esmtp: false,
-            features: Features::default(),
+            greetings: Greetings::default(),
             last_reply: None,
             transaction: Default::default(),
             tls_config: TlsConfig::default(),
@@ -235,32 +228,32 @@ impl Session {
 
     /// The server's greeting.
     pub fn greeting(&self) -> Option<&Reply> {
-        self.greeting.as_ref()
+        self.greetings.greeting()
     }
 
     /// The reply to the last HELO (smtplib's `helo_resp`).
     pub fn helo_resp(&self) -> Option<&Reply> {
-        self.helo_resp.as_ref()
+        self.greetings.helo()
     }
 
     /// The reply to the last EHLO / LHLO (smtplib's `ehlo_resp`).
     pub fn ehlo_resp(&self) -> Option<&Reply> {
-        self.ehlo_resp.as_ref()
+        self.greetings.ehlo()
     }
 
     /// Whether the server accepted EHLO / LHLO (smtplib's `does_esmtp`).
     pub fn does_esmtp(&self) -> bool {
-        self.does_esmtp
+        self.greetings.does_esmtp()
     }
 
     /// The advertised extensions (smtplib's `esmtp_features`).
     pub fn features(&self) -> &Features {
-        &self.features
+        self.greetings.features()
     }
 
     /// smtplib's `has_extn`: whether the server advertised `name` (any case).
     pub fn has_extn(&self, name: &str) -> bool {
-        self.features.has(name)
+        self.greetings.has_extn(name)
     }
 
     /// The last reply received on this session.
@@ -297,28 +290,20 @@ impl Session {
         // the greeting has the whole timeout from the end of the connect (or handshake)
         self.conversation.expect_more(1, Instant::now());
         let greeting = self.read_only_reply()?;
-        self.greeting = Some(greeting.clone());
-        if greeting.code() != 220 {
-            self.close();
-            return Err(Error::with_reply(ErrorKind::Connect, greeting));
-        }
-        Ok(greeting)
+        self.greetings.on_greeting(greeting).inspect_err(|_| self.close())
     }
 
     fn reset_connection_state(&mut self) {
-        self.greeting = None;
         self.closed_because = None;
         self.forget_capabilities();
+        self.greetings.reset();
         self.transaction = Default::default();
     }
 
     /// Forget HELO/EHLO results and capabilities (after QUIT, and after STARTTLS).
     fn forget_capabilities(&mut self) {
         self.authenticated = false;
-        self.helo_resp = None;
-        self.ehlo_resp = None;
-        self.does_esmtp = false;
-        self.features = Features::default();
+        self.greetings.forget_capabilities();
     }
 
     /// smtplib's `close()`: drop the connection without sending anything. Every way of losing
@@ -471,7 +456,7 @@ impl Session {
 
     /// Send one command line and read its reply.
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
-        let line = command_line(verb, args, &self.features)?;
+        let line = command_line(verb, args, self.greetings.features())?;
         self.conn()?;
         self.send_command(&line, 1)?;
         self.read_only_reply()
@@ -538,7 +523,7 @@ impl Session {
     pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
         let reply = self.command("HELO", &name)?;
-        self.helo_resp = Some(reply.clone());
+        self.greetings.on_helo(&reply);
         Ok(reply)
     }
 
@@ -546,14 +531,9 @@ impl Session {
     /// `does_esmtp` becomes true; any reply is returned.
     pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
-        self.features = Features::default();
-        let verb = if self.kind == SessionKind::Lmtp { "LHLO" } else { "EHLO" };
-        let reply = self.command(verb, &name)?;
-        self.ehlo_resp = Some(reply.clone());
-        if reply.code() == 250 {
-            self.does_esmtp = true;
-            self.features = Features::parse(&reply);
-        }
+        self.greetings.begin_ehlo();
+        let reply = self.command(Greetings::ehlo_verb(self.kind == SessionKind::Lmtp), &name)?;
+        self.greetings.on_ehlo(&reply);
         Ok(reply)
     }
 
@@ -570,7 +550,7 @@ impl Session {
     /// smtplib's `ehlo_or_helo_if_needed`: EHLO (LHLO) unless already done, falling back to
     /// HELO (not for LMTP, which has none); [`ErrorKind::Helo`] if both fail.
     pub fn ehlo_or_helo_if_needed(&mut self) -> Result<()> {
-        if self.helo_resp.is_none() && self.ehlo_resp.is_none() {
+        if !self.greetings.greeted() {
             let reply = self.ehlo(None)?;
             if !reply.is_positive() {
                 if self.kind == SessionKind::Lmtp || !self.is_connected() {
@@ -632,7 +612,7 @@ impl Session {
         let addr = quote_reverse_path(sender)?;
         // before the options are chosen: STARTTLS changes the capabilities they depend on
         self.enforce_tls_policy_before(b"MAIL")?;
-        let args = self.with_options(format!("FROM:{addr}"), options, true)?;
+        let args = self.greetings.envelope_args(format!("FROM:{addr}"), options, true, self.transaction.smtputf8())?;
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         self.transaction.begin(sender, utf8);
         let reply = self.command("MAIL", &args)?;
@@ -647,40 +627,10 @@ impl Session {
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
         let addr = quote_forward_path(recipient)?;
         self.enforce_tls_policy_before(b"RCPT")?;
-        let args = self.with_options(format!("TO:{addr}"), options, false)?;
+        let args = self.greetings.envelope_args(format!("TO:{addr}"), options, false, self.transaction.smtputf8())?;
         let reply = self.command("RCPT", &args)?;
         self.transaction.add_recipient(recipient, reply.clone());
         Ok(reply)
-    }
-
-    /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
-    fn with_options(&self, args: String, options: &[&str], is_mail: bool) -> Result<String> {
-        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        // also after HELO or before any greeting (nothing advertised): options would be
-        // dropped there, and a UTF-8 address must never go out without SMTPUTF8 (RFC 6531)
-        if is_mail && utf8 && !self.has_extn("smtputf8") {
-            return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
-        }
-        self.with_options_for(args, options, utf8 || self.transaction.smtputf8())
-    }
-
-    /// Append checked options to MAIL / RCPT arguments; `utf8`: the transaction uses SMTPUTF8.
-    fn with_options_for(&self, mut args: String, options: &[&str], utf8: bool) -> Result<String> {
-        for o in options {
-            check_esmtp_param(o)?;
-        }
-        if !args.is_ascii() && !utf8 {
-            return Err(Error::invalid(
-                "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
-            ));
-        }
-        if self.does_esmtp {
-            for o in options {
-                args.push(' ');
-                args.push_str(o);
-            }
-        }
-        Ok(args)
     }
 }
 

@@ -392,17 +392,7 @@ impl Session {
         self.conn()?;
         self.ehlo_or_helo_if_needed()?;
 
-        let transfer = if self.chunking && self.has_extn("chunking") {
-            if binary {
-                Transfer::BdatBinary
-            } else {
-                Transfer::Bdat
-            }
-        } else if binary {
-            return Err(Error::new(ErrorKind::NotSupported, "BODY=BINARYMIME needs CHUNKING, which is not available"));
-        } else {
-            Transfer::Data
-        };
+        let transfer = self.greetings.transfer(self.chunking, binary)?;
         if let (Transfer::Data, Body::Bytes(msg)) = (transfer, &body) {
             refuse_nul(msg)?;
         }
@@ -411,21 +401,7 @@ impl Session {
             Body::Bytes(msg) => Some(normalized_len(msg)),
             Body::Stream(_) => size_estimate,
         };
-        let mut options: Vec<String> = Vec::new();
-        if self.does_esmtp {
-            if let (Some(size), Some(limit)) = (size, self.features.size_limit()) {
-                if size > limit {
-                    return Err(Error::new(
-                        ErrorKind::MessageTooLarge,
-                        format!("message of {size} bytes exceeds the server's SIZE limit of {limit} bytes"),
-                    ));
-                }
-            }
-            if let (Some(size), true) = (size, self.has_extn("size")) {
-                options.push(format!("SIZE={size}"));
-            }
-            options.extend(mail_options.iter().map(|s| s.to_string()));
-        }
+        let options = self.greetings.mail_options(size, mail_options)?;
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
         let mut reader = BodyReader::new(body);
         reader.prefetch()?;
@@ -488,11 +464,12 @@ impl Session {
         transfer: Transfer,
     ) -> Result<Reply> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        let mail_args = self.with_options(format!("FROM:{quoted_from}"), options, true)?;
-        let mut batch = command_line("MAIL", &mail_args, &self.features)?;
+        let mail_args =
+            self.greetings.envelope_args(format!("FROM:{quoted_from}"), options, true, self.transaction.smtputf8())?;
+        let mut batch = command_line("MAIL", &mail_args, self.greetings.features())?;
         for r in quoted_to {
-            let args = self.with_options_for(format!("TO:{r}"), rcpt_options, utf8)?;
-            batch.extend_from_slice(&command_line("RCPT", &args, &self.features)?);
+            let args = self.greetings.append_options(format!("TO:{r}"), rcpt_options, utf8)?;
+            batch.extend_from_slice(&command_line("RCPT", &args, self.greetings.features())?);
         }
         let mut framer = BodyFramer::new(transfer);
         let first_last = match transfer {
