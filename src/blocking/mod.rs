@@ -1,4 +1,6 @@
-//! The session engine: one SMTP or LMTP connection, with smtplib's methods.
+//! The blocking driver: one SMTP or LMTP connection with smtplib's methods, each call driving
+//! the sans-I/O [`engine`](crate::engine) over a socket until it has its answer, blocking up to
+//! the engine's deadline (docs/engine.md).
 //!
 //! State after a failure is always one of two, and documented per error kind:
 //! - the connection is closed (server disconnected, 421, timeout, I/O or protocol errors,
@@ -84,7 +86,7 @@ pub struct Session {
     chunking: bool,
     /// AUTH succeeded on this connection (reset by STARTTLS and QUIT, as the server resets it).
     pub(crate) authenticated: bool,
-    /// When credentials may be sent without TLS (see `session/auth.rs`).
+    /// When credentials may be sent without TLS (see `blocking/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
 }
 
@@ -494,7 +496,7 @@ impl Session {
     }
 
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
-    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`). The last reply
+    /// suppressed: the caller logs a redacted form of both (`blocking/auth.rs`). The last reply
     /// is kept scrubbed of what `red` knows, whatever happens after the reply is read.
     pub(crate) fn command_secret(&mut self, line: &[u8], red: &Redactor) -> Result<Reply> {
         let one_line =
