@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 
-use crate::protocol::Reply;
+use crate::reply::Reply;
 
 /// Which smtplib exception (or OS / usage error) an [`Error`] corresponds to.
 ///

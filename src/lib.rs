@@ -7,16 +7,20 @@
 //! - [`tls`]: TLS settings and the handshake, through the system's OpenSSL;
 //! - [`message`]: DATA encoding (line endings, dot-stuffing) and the envelope of a message's headers;
 //! - [`auth`]: SASL mechanisms for SMTP AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER) and redaction of secrets;
-//! - [`session`]: the SMTP / LMTP session engine, one method per smtplib method;
+//! - [`engine`]: the protocol as a state machine that never touches a socket (docs/engine.md);
+//! - [`blocking`]: the blocking driver over the engine (`Session`), one method per smtplib method,
+//!   also reachable as `session`, the name the API has always used;
 //! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod auth;
+pub mod blocking;
+pub mod engine;
 pub mod error;
 pub mod message;
 pub mod protocol;
-pub mod session;
+mod reply;
 pub mod tls;
 pub mod transport;
 
@@ -25,6 +29,9 @@ pub mod transport;
 #[doc(hidden)]
 pub mod capi;
 
+pub use blocking::{RecipientStatus, Session, SessionKind};
 pub use error::{Error, ErrorKind, Result};
 pub use protocol::{EnhancedStatus, Features, Reply};
-pub use session::{RecipientStatus, Session, SessionKind};
+
+/// The blocking driver under the name the API has always used (`session::Session`).
+pub use blocking as session;

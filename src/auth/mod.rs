@@ -342,7 +342,7 @@ pub fn decode_challenge(lines: &[String]) -> Result<Vec<u8>> {
 
 // ---------------------------------------------------------------------------------- callbacks
 
-/// What an [`auth`](crate::Session::auth) callback answers for one step of the exchange.
+/// What an `auth` callback (the session's `auth`) answers for one step of the exchange.
 pub enum AuthStep {
     /// Send these bytes (base64-encoded by the library; may be empty). They are zeroed once sent.
     Respond(Vec<u8>),

@@ -5,6 +5,7 @@
 //! reply and total reply size are capped so a hostile server cannot make us allocate without end.
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::reply::{EnhancedStatus, Reply};
 
 /// Longest reply line accepted, CRLF excluded (CPython's `_MAXLINE`).
 pub const MAX_LINE: usize = 8192;
@@ -12,73 +13,6 @@ pub const MAX_LINE: usize = 8192;
 pub const MAX_LINES: usize = 512;
 /// Largest total reply, text of all lines together.
 pub const MAX_REPLY_BYTES: usize = 128 * 1024;
-
-/// One complete server reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    code: u16,
-    lines: Vec<String>,
-}
-
-/// An RFC 3463 enhanced status code `class.subject.detail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnhancedStatus {
-    /// 2, 4 or 5.
-    pub class: u16,
-    /// The subject (0–999).
-    pub subject: u16,
-    /// The detail (0–999).
-    pub detail: u16,
-}
-
-impl Reply {
-    /// A reply built from its parts (used by the parser and by tests).
-    pub fn new(code: u16, lines: Vec<String>) -> Self {
-        Reply { code, lines }
-    }
-
-    /// The three-digit reply code.
-    pub fn code(&self) -> u16 {
-        self.code
-    }
-
-    /// The text of each line, code and separator removed.
-    pub fn lines(&self) -> &[String] {
-        &self.lines
-    }
-
-    /// The text of all lines joined with `\n`, as smtplib's `getreply` returns it.
-    pub fn text(&self) -> String {
-        self.lines.join("\n")
-    }
-
-    /// 2yz.
-    pub fn is_positive(&self) -> bool {
-        (200..300).contains(&self.code)
-    }
-
-    /// The enhanced status code at the start of the first line, when the server sent one whose
-    /// class matches the reply code's first digit.
-    pub fn enhanced_status(&self) -> Option<EnhancedStatus> {
-        let first = self.lines.first()?;
-        let token = first.split(' ').next()?;
-        let mut parts = token.split('.');
-        let num = |s: Option<&str>, max_len: usize| -> Option<u16> {
-            let s = s?;
-            if s.is_empty() || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            s.parse().ok()
-        };
-        let class = num(parts.next(), 1)?;
-        let subject = num(parts.next(), 3)?;
-        let detail = num(parts.next(), 3)?;
-        if parts.next().is_some() || class != self.code / 100 {
-            return None;
-        }
-        Some(EnhancedStatus { class, subject, detail })
-    }
-}
 
 /// Accumulates reply lines until a reply is complete, enforcing the grammar and the caps.
 #[derive(Debug, Default)]
@@ -118,7 +52,7 @@ impl ReplyParser {
         if last {
             self.code = None;
             self.bytes = 0;
-            Ok(Some(Reply { code, lines: std::mem::take(&mut self.lines) }))
+            Ok(Some(Reply::new(code, std::mem::take(&mut self.lines))))
         } else {
             Ok(None)
         }
@@ -243,18 +177,5 @@ mod tests {
         };
         assert!(n <= MAX_REPLY_BYTES / 8000 + 1);
         assert_eq!(e.kind(), ErrorKind::Protocol);
-    }
-
-    #[test]
-    fn enhanced_status() {
-        let r = Reply::new(550, vec!["5.1.1 <x@y> User unknown".into()]);
-        assert_eq!(r.enhanced_status(), Some(EnhancedStatus { class: 5, subject: 1, detail: 1 }));
-        let r = Reply::new(250, vec!["2.0.0 Ok: queued".into()]);
-        assert_eq!(r.enhanced_status().unwrap().class, 2);
-        // class must match the code
-        assert_eq!(Reply::new(550, vec!["2.1.1 x".into()]).enhanced_status(), None);
-        assert_eq!(Reply::new(250, vec!["Ok".into()]).enhanced_status(), None);
-        assert_eq!(Reply::new(250, vec!["2.0 Ok".into()]).enhanced_status(), None);
-        assert_eq!(Reply::new(250, vec!["2.1000.0 Ok".into()]).enhanced_status(), None);
     }
 }

@@ -1,5 +1,5 @@
 //! Connections: TCP (the name resolved under the timeout, every resolved address tried,
-//! optional source address) and Unix sockets, with deadlines (`socket`) and bounded line reads.
+//! optional source address) and Unix sockets, bytes in and out under deadlines (`socket`).
 //!
 //! The stream is an enum so a TLS layer can replace a plain stream in place (STARTTLS).
 
@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Reply, ReplyParser, MAX_LINE};
 use crate::tls::{self, TlsConfig, TlsInfo};
 use openssl::ssl::SslStream;
 use socket::{connect_tcp_addr, connect_unix, PlainSocket};
@@ -145,16 +144,11 @@ impl Stream {
     }
 }
 
-/// Size of the read buffer: a whole maximal reply line fits, and large reads stay cheap.
-const READ_BUF: usize = 16 * 1024;
-
-/// An open connection to a server, with a bounded read buffer.
+/// An open connection to a server: bytes in and out under the deadline the caller (the
+/// engine, through its driver) gives; no framing here.
 #[derive(Debug)]
 pub struct Connection {
     stream: Stream,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
     timeout: Option<Duration>,
     peer: Peer,
     /// The endpoint as messages name it: `host:port` or the socket path.
@@ -206,19 +200,11 @@ impl Connection {
             }
         };
         let received = socket.received();
-        Ok(Connection {
-            stream: Stream::Plain(socket),
-            buf: vec![0; READ_BUF].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            timeout,
-            peer,
-            name,
-            received,
-        })
+        Ok(Connection { stream: Stream::Plain(socket), timeout, peer, name, received })
     }
 
-    fn received(&self) -> u64 {
+    /// Bytes read from the socket so far, TLS records included.
+    pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
 
@@ -227,9 +213,8 @@ impl Connection {
         &self.peer
     }
 
-    /// Change the deadline used for later reads and writes (`None` = wait forever).
+    /// The timeout messages state (the deadlines themselves come with each call).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        // applied from the next operation on
         self.timeout = timeout;
     }
 
@@ -238,93 +223,37 @@ impl Connection {
         self.timeout.map(|t| Instant::now() + t)
     }
 
-    /// Whether bytes the server sent are waiting unread (a desync or injection sign at points
-    /// where the server must be silent).
-    pub fn has_buffered_input(&self) -> bool {
-        self.start < self.end
-    }
-
-    /// Write all of `data`. Each write that makes progress has the whole timeout (a slow but
-    /// moving server is not cut off in the middle of a large body); for TLS one such write is
-    /// at most one record.
-    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
-        let total = data.len();
-        while !data.is_empty() {
-            let deadline = self.deadline();
-            self.stream.set_deadline(deadline);
-            match self.stream.write(data) {
-                Ok(0) => return Err(Error::disconnected("connection closed while writing")),
-                Ok(n) => data = &data[n..],
-                Err(e) => {
-                    let (name, after, written) = (&self.name, limit(self.timeout), total - data.len());
-                    return Err(explain_timeout(e, || {
-                        format!("writing to {name} timed out after {after} ({written} of {total} bytes written)")
-                    }));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Read one complete reply. The whole reply must arrive within the timeout, counted from
-    /// now (a server dripping one byte at a time cannot hold us beyond it).
-    pub fn read_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
-        let deadline = self.deadline();
+    /// Write some of `data` by `deadline`; `Ok(0)` when the peer has closed the stream. For
+    /// TLS one such write is at most one record.
+    pub fn write_some(&mut self, data: &[u8], deadline: Option<Instant>) -> Result<usize> {
         self.stream.set_deadline(deadline);
-        let received_before = self.received();
-        let mut parser = ReplyParser::new();
-        loop {
-            let line_end = self.read_line().map_err(|e| {
-                explain_timeout(e, || {
-                    let (name, after) = (&self.name, limit(self.timeout));
-                    let received = self.received() - received_before;
-                    format!("timed out after {after} waiting for the reply from {name} ({received} bytes received)")
-                })
-            })?;
-            let raw = &self.buf[self.start..line_end];
-            on_line(raw);
-            // CRLF only: a bare LF ending a line would let reply text carry a second reply
-            let Some(line) = raw.strip_suffix(b"\r\n") else {
-                return Err(Error::protocol("reply line ended by a bare LF"));
-            };
-            let done = parser.push_line(line)?;
-            self.start = line_end;
-            if let Some(reply) = done {
-                return Ok(reply);
-            }
-        }
+        self.stream.write(data)
     }
 
-    /// Make sure a whole line (ending in LF) is buffered; returns the index just past its LF.
-    fn read_line(&mut self) -> Result<usize> {
-        let mut scanned = self.start;
-        loop {
-            if let Some(i) = self.buf[scanned..self.end].iter().position(|&b| b == b'\n') {
-                return Ok(scanned + i + 1);
-            }
-            if self.end - self.start > MAX_LINE + 2 {
-                return Err(Error::protocol(format!("reply line longer than {MAX_LINE} bytes")));
-            }
-            scanned = self.end;
-            if self.end == self.buf.len() {
-                // compact: the partial line moves to the front
-                self.buf.copy_within(self.start..self.end, 0);
-                scanned -= self.start;
-                self.end -= self.start;
-                self.start = 0;
-            }
-            match self.stream.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    return Err(Error::disconnected(if self.start < self.end {
-                        "connection closed in the middle of a reply"
-                    } else {
-                        "connection unexpectedly closed"
-                    }))
-                }
-                Ok(n) => self.end += n,
-                Err(e) => return Err(e),
-            }
-        }
+    /// Read some bytes by `deadline`; `Ok(0)` at the end of the stream.
+    pub fn read_some(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize> {
+        self.stream.set_deadline(deadline);
+        self.stream.read(buf)
+    }
+
+    /// `e` from a write of `total` bytes of which `written` went out, its message naming the
+    /// peer, the limit and the progress when it is a timeout.
+    pub fn explain_write_error(&self, e: Error, written: usize, total: usize) -> Error {
+        explain_timeout(e, || {
+            let (name, after) = (&self.name, limit(self.timeout));
+            format!("writing to {name} timed out after {after} ({written} of {total} bytes written)")
+        })
+    }
+
+    /// `e` from waiting for a reply that began when [`Connection::received`] was
+    /// `received_before`, its message naming the peer, the limit and the bytes that did arrive
+    /// when it is a timeout.
+    pub fn explain_reply_error(&self, e: Error, received_before: u64) -> Error {
+        explain_timeout(e, || {
+            let (name, after) = (&self.name, limit(self.timeout));
+            let received = self.received() - received_before;
+            format!("timed out after {after} waiting for the reply from {name} ({received} bytes received)")
+        })
     }
 
     /// Whether the stream is TLS.
@@ -333,12 +262,9 @@ impl Connection {
     }
 
     /// Run the TLS client handshake on the open plain connection (implicit TLS, or after a
-    /// 220 to STARTTLS). The caller has checked no unread byte is buffered: anything the
-    /// server sent before the handshake must not be read as if it came over TLS.
+    /// 220 to STARTTLS). The caller has checked that no byte the server sent is waiting
+    /// unread: anything sent before the handshake must not be read as if it came over TLS.
     pub fn start_tls(&mut self, config: &TlsConfig, host: &str) -> Result<TlsInfo> {
-        if self.has_buffered_input() {
-            return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
-        }
         let mut plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
             Stream::Plain(p) => p,
             other => {

@@ -105,7 +105,8 @@ impl Session {
     }
 
     fn auth_offered(&self) -> Result<String> {
-        self.features
+        self.greetings
+            .features()
             .get("auth")
             .map(str::to_owned)
             .ok_or_else(|| Error::new(ErrorKind::NotSupported, "SMTP AUTH extension not supported by server."))
@@ -534,7 +535,7 @@ mod tests {
 
     #[test]
     fn policy_without_connection() {
-        let mut s = Session::new(crate::session::SessionKind::Smtp);
+        let mut s = Session::new(crate::blocking::SessionKind::Smtp);
         assert!(!s.may_send_credentials(), "not connected: nothing may be sent");
         s.set_credential_policy(CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });
         assert_eq!(s.credential_policy(), CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });

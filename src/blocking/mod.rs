@@ -1,4 +1,6 @@
-//! The session engine: one SMTP or LMTP connection, with smtplib's methods.
+//! The blocking driver: one SMTP or LMTP connection with smtplib's methods, each call driving
+//! the sans-I/O [`engine`](crate::engine) over a socket until it has its answer, blocking up to
+//! the engine's deadline (docs/engine.md).
 //!
 //! State after a failure is always one of two, and documented per error kind:
 //! - the connection is closed (server disconnected, 421, timeout, I/O or protocol errors,
@@ -12,17 +14,19 @@ mod hostname;
 mod starttls;
 mod transaction;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+pub use crate::engine::RecipientStatus;
 pub use debug::{DebugEvent, DebugKind, DebugSink};
-pub use transaction::{Body, BodyRead, RecipientStatus};
+pub use transaction::{Body, BodyRead};
 
 use crate::auth::Redactor;
+use crate::engine::{Conversation, Greetings, Transaction};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::parse_address_list;
 use crate::protocol::{
-    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
-    quote_reverse_path, Features, Reply,
+    check_address, check_hello_name, check_line_safe, command_line, quote_forward_path, quote_reverse_path, Features,
+    Reply,
 };
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 use crate::transport::{Connection, Endpoint};
@@ -60,13 +64,12 @@ pub struct Session {
     debug_sink: Option<DebugSink>,
 
     conn: Option<Connection>,
-    greeting: Option<Reply>,
-    helo_resp: Option<Reply>,
-    ehlo_resp: Option<Reply>,
-    does_esmtp: bool,
-    features: Features,
+    /// The engine's view of the connection's wire: what is queued, received and owed.
+    conversation: Conversation,
+    /// The greeting, HELO / EHLO replies and extensions of the current connection.
+    greetings: Greetings,
     last_reply: Option<Reply>,
-    transaction: transaction::Transaction,
+    transaction: Transaction,
     /// TLS settings, policy, and the state of the current connection's TLS.
     tls_config: TlsConfig,
     tls_policy: TlsPolicy,
@@ -83,7 +86,7 @@ pub struct Session {
     chunking: bool,
     /// AUTH succeeded on this connection (reset by STARTTLS and QUIT, as the server resets it).
     pub(crate) authenticated: bool,
-    /// When credentials may be sent without TLS (see `session/auth.rs`).
+    /// When credentials may be sent without TLS (see `blocking/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
 }
 
@@ -110,7 +113,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("kind", &self.kind)
             .field("connected", &self.conn.is_some())
-            .field("does_esmtp", &self.does_esmtp)
+            .field("does_esmtp", &self.greetings.does_esmtp())
             .finish_non_exhaustive()
     }
 }
@@ -126,11 +129,8 @@ impl Session {
             debug_level: 0,
             debug_sink: None,
             conn: None,
-            greeting: None,
-            helo_resp: None,
-            ehlo_resp: None,
-            does_esmtp: false,
-            features: Features::default(),
+            conversation: Conversation::new(Some(DEFAULT_TIMEOUT), Instant::now()),
+            greetings: Greetings::default(),
             last_reply: None,
             transaction: Default::default(),
             tls_config: TlsConfig::default(),
@@ -172,6 +172,7 @@ impl Session {
     /// Deadline for connecting and for each read and write (`None`: wait forever).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
+        self.conversation.set_timeout(timeout);
         if let Some(c) = &mut self.conn {
             c.set_timeout(timeout);
         }
@@ -229,32 +230,32 @@ impl Session {
 
     /// The server's greeting.
     pub fn greeting(&self) -> Option<&Reply> {
-        self.greeting.as_ref()
+        self.greetings.greeting()
     }
 
     /// The reply to the last HELO (smtplib's `helo_resp`).
     pub fn helo_resp(&self) -> Option<&Reply> {
-        self.helo_resp.as_ref()
+        self.greetings.helo()
     }
 
     /// The reply to the last EHLO / LHLO (smtplib's `ehlo_resp`).
     pub fn ehlo_resp(&self) -> Option<&Reply> {
-        self.ehlo_resp.as_ref()
+        self.greetings.ehlo()
     }
 
     /// Whether the server accepted EHLO / LHLO (smtplib's `does_esmtp`).
     pub fn does_esmtp(&self) -> bool {
-        self.does_esmtp
+        self.greetings.does_esmtp()
     }
 
     /// The advertised extensions (smtplib's `esmtp_features`).
     pub fn features(&self) -> &Features {
-        &self.features
+        self.greetings.features()
     }
 
     /// smtplib's `has_extn`: whether the server advertised `name` (any case).
     pub fn has_extn(&self, name: &str) -> bool {
-        self.features.has(name)
+        self.greetings.has_extn(name)
     }
 
     /// The last reply received on this session.
@@ -284,32 +285,27 @@ impl Session {
             Endpoint::Unix(_) => String::new(),
         };
         self.conn = Some(Connection::open(&endpoint, self.timeout, self.source_address.as_ref())?);
+        self.conversation = Conversation::new(self.timeout, Instant::now());
         if self.kind == SessionKind::Smtps {
             self.handshake()?;
         }
+        // the greeting has the whole timeout from the end of the connect (or handshake)
+        self.conversation.expect_more(1, Instant::now());
         let greeting = self.read_only_reply()?;
-        self.greeting = Some(greeting.clone());
-        if greeting.code() != 220 {
-            self.close();
-            return Err(Error::with_reply(ErrorKind::Connect, greeting));
-        }
-        Ok(greeting)
+        self.greetings.on_greeting(greeting).inspect_err(|_| self.close())
     }
 
     fn reset_connection_state(&mut self) {
-        self.greeting = None;
         self.closed_because = None;
         self.forget_capabilities();
+        self.greetings.reset();
         self.transaction = Default::default();
     }
 
     /// Forget HELO/EHLO results and capabilities (after QUIT, and after STARTTLS).
     fn forget_capabilities(&mut self) {
         self.authenticated = false;
-        self.helo_resp = None;
-        self.ehlo_resp = None;
-        self.does_esmtp = false;
-        self.features = Features::default();
+        self.greetings.forget_capabilities();
     }
 
     /// smtplib's `close()`: drop the connection without sending anything. Every way of losing
@@ -358,8 +354,8 @@ impl Session {
         }
     }
 
-    /// Write bytes, logging them at debug level.
-    fn send_bytes(&mut self, data: &[u8]) -> Result<()> {
+    /// Write bytes for which the server owes `replies` replies, logging them at debug level.
+    fn send_bytes(&mut self, data: &[u8], replies: usize) -> Result<()> {
         if self.debug_level > 0 {
             if data.len() > debug::MAX_LOGGED_DATA {
                 let note = format!("[{} bytes]", data.len());
@@ -368,7 +364,33 @@ impl Session {
                 self.debug(DebugKind::Sent, data);
             }
         }
-        self.on_conn(|c| c.write_all(data))
+        self.conn()?;
+        self.conversation.queue(data, replies, Instant::now());
+        self.flush()
+    }
+
+    /// Write everything the conversation has queued, each write under the engine's deadline.
+    fn flush(&mut self) -> Result<()> {
+        let conversation = &mut self.conversation;
+        let total = conversation.pending_output().len();
+        let res = self.conn.as_mut().map_or_else(
+            || Err(Error::disconnected("not connected; call connect first")),
+            |conn| {
+                while conversation.wants_write() {
+                    let written = total - conversation.pending_output().len();
+                    match conn.write_some(conversation.pending_output(), conversation.next_deadline()) {
+                        Ok(0) => return Err(Error::disconnected("connection closed while writing")),
+                        Ok(n) => conversation.consumed(n, Instant::now()),
+                        Err(e) => return Err(conn.explain_write_error(e, written, total)),
+                    }
+                }
+                Ok(())
+            },
+        );
+        if res.is_err() {
+            self.close();
+        }
+        res
     }
 
     /// Read one reply; it becomes the last reply. A 421 closes the connection (the server is
@@ -383,17 +405,22 @@ impl Session {
     fn read_reply_scrubbed(&mut self, red: Option<&Redactor>) -> Result<Reply> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let want_lines = self.debug_level > 0;
-        let res = self.on_conn(|c| {
-            c.read_reply(&mut |l| {
-                if want_lines {
-                    lines.push(l.to_vec());
-                }
-            })
+        let res = self.receive_reply(&mut |l| {
+            if want_lines {
+                lines.push(l.to_vec());
+            }
         });
         for l in &lines {
             self.debug(DebugKind::Received, l);
         }
-        let reply = res?;
+        let reply = match res {
+            Ok(r) => r,
+            Err(e) => {
+                // the stream can no longer be trusted to be in step
+                self.close();
+                return Err(e);
+            }
+        };
         self.last_reply = Some(match red {
             Some(red) => red.scrub_reply(&reply),
             None => reply.clone(),
@@ -404,20 +431,46 @@ impl Session {
         Ok(reply)
     }
 
+    /// Move bytes from the socket into the conversation until it frames the next reply. The
+    /// whole reply must arrive by the engine's deadline (a server dripping one byte at a time
+    /// cannot hold us beyond it).
+    fn receive_reply(&mut self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
+        let conversation = &mut self.conversation;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(self
+                .closed_because
+                .take()
+                .unwrap_or_else(|| Error::disconnected("not connected; call connect first")));
+        };
+        let received_before = conn.received();
+        loop {
+            if let Some(reply) = conversation.next_reply(Instant::now(), on_line)? {
+                return Ok(reply);
+            }
+            let deadline = conversation.next_deadline();
+            match conn.read_some(conversation.receive_buffer(), deadline) {
+                Ok(0) => return Err(conversation.end_of_stream()),
+                Ok(n) => conversation.received(n),
+                Err(e) => return Err(conn.explain_reply_error(e, received_before)),
+            }
+        }
+    }
+
     /// Send one command line and read its reply.
     fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
-        let line = command_line(verb, args, &self.features)?;
+        let line = command_line(verb, args, self.greetings.features())?;
         self.conn()?;
-        self.send_command(&line)?;
+        self.send_command(&line, 1)?;
         self.read_only_reply()
     }
 
     /// Write command lines (one, or a pipelined batch that starts with one; a BDAT chunk
     /// behind its command line). Every command goes out through here, so this is where the
     /// TLS policy is enforced (see [`Session::enforce_tls_policy_before`]).
-    fn send_command(&mut self, lines: &[u8]) -> Result<()> {
+    /// The server owes `replies` replies for them.
+    fn send_command(&mut self, lines: &[u8], replies: usize) -> Result<()> {
         self.enforce_tls_policy_before(lines)?;
-        self.send_bytes(lines)
+        self.send_bytes(lines, replies)
     }
 
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
@@ -435,7 +488,7 @@ impl Session {
 
     /// Fail closed if bytes the server sent are waiting where it must be silent.
     fn expect_no_more_input(&mut self) -> Result<()> {
-        if self.conn.as_ref().is_some_and(Connection::has_buffered_input) {
+        if self.conn.is_some() && self.conversation.has_unread_input() {
             self.close();
             return Err(Error::protocol("the server sent more than the reply to the command (unsolicited bytes)"));
         }
@@ -443,7 +496,7 @@ impl Session {
     }
 
     /// Write a line that carries a secret (AUTH) and read its reply with debug output
-    /// suppressed: the caller logs a redacted form of both (`session/auth.rs`). The last reply
+    /// suppressed: the caller logs a redacted form of both (`blocking/auth.rs`). The last reply
     /// is kept scrubbed of what `red` knows, whatever happens after the reply is read.
     pub(crate) fn command_secret(&mut self, line: &[u8], red: &Redactor) -> Result<Reply> {
         let one_line =
@@ -454,7 +507,8 @@ impl Session {
         self.conn()?;
         self.enforce_tls_policy_before(line)?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        let res = self.on_conn(|c| c.write_all(line)).and_then(|()| self.read_only_reply_scrubbed(Some(red)));
+        self.conversation.queue_secret(line, 1, Instant::now());
+        let res = self.flush().and_then(|()| self.read_only_reply_scrubbed(Some(red)));
         self.debug_level = level;
         res
     }
@@ -471,7 +525,7 @@ impl Session {
     pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
         let reply = self.command("HELO", &name)?;
-        self.helo_resp = Some(reply.clone());
+        self.greetings.on_helo(&reply);
         Ok(reply)
     }
 
@@ -479,14 +533,9 @@ impl Session {
     /// `does_esmtp` becomes true; any reply is returned.
     pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply> {
         let name = self.hello_name(name)?;
-        self.features = Features::default();
-        let verb = if self.kind == SessionKind::Lmtp { "LHLO" } else { "EHLO" };
-        let reply = self.command(verb, &name)?;
-        self.ehlo_resp = Some(reply.clone());
-        if reply.code() == 250 {
-            self.does_esmtp = true;
-            self.features = Features::parse(&reply);
-        }
+        self.greetings.begin_ehlo();
+        let reply = self.command(Greetings::ehlo_verb(self.kind == SessionKind::Lmtp), &name)?;
+        self.greetings.on_ehlo(&reply);
         Ok(reply)
     }
 
@@ -503,7 +552,7 @@ impl Session {
     /// smtplib's `ehlo_or_helo_if_needed`: EHLO (LHLO) unless already done, falling back to
     /// HELO (not for LMTP, which has none); [`ErrorKind::Helo`] if both fail.
     pub fn ehlo_or_helo_if_needed(&mut self) -> Result<()> {
-        if self.helo_resp.is_none() && self.ehlo_resp.is_none() {
+        if !self.greetings.greeted() {
             let reply = self.ehlo(None)?;
             if !reply.is_positive() {
                 if self.kind == SessionKind::Lmtp || !self.is_connected() {
@@ -565,11 +614,11 @@ impl Session {
         let addr = quote_reverse_path(sender)?;
         // before the options are chosen: STARTTLS changes the capabilities they depend on
         self.enforce_tls_policy_before(b"MAIL")?;
-        let args = self.with_options(format!("FROM:{addr}"), options, true)?;
+        let args = self.greetings.envelope_args(format!("FROM:{addr}"), options, true, self.transaction.smtputf8())?;
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         self.transaction.begin(sender, utf8);
         let reply = self.command("MAIL", &args)?;
-        self.transaction.sender_reply = Some(reply.clone());
+        self.transaction.set_sender_reply(reply.clone());
         Ok(reply)
     }
 
@@ -580,40 +629,10 @@ impl Session {
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
         let addr = quote_forward_path(recipient)?;
         self.enforce_tls_policy_before(b"RCPT")?;
-        let args = self.with_options(format!("TO:{addr}"), options, false)?;
+        let args = self.greetings.envelope_args(format!("TO:{addr}"), options, false, self.transaction.smtputf8())?;
         let reply = self.command("RCPT", &args)?;
         self.transaction.add_recipient(recipient, reply.clone());
         Ok(reply)
-    }
-
-    /// Append checked options; refuse non-ASCII addresses unless SMTPUTF8 is asked for.
-    fn with_options(&self, args: String, options: &[&str], is_mail: bool) -> Result<String> {
-        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        // also after HELO or before any greeting (nothing advertised): options would be
-        // dropped there, and a UTF-8 address must never go out without SMTPUTF8 (RFC 6531)
-        if is_mail && utf8 && !self.has_extn("smtputf8") {
-            return Err(Error::new(ErrorKind::NotSupported, "SMTPUTF8 not supported by server"));
-        }
-        self.with_options_for(args, options, utf8 || self.transaction.smtputf8)
-    }
-
-    /// Append checked options to MAIL / RCPT arguments; `utf8`: the transaction uses SMTPUTF8.
-    fn with_options_for(&self, mut args: String, options: &[&str], utf8: bool) -> Result<String> {
-        for o in options {
-            check_esmtp_param(o)?;
-        }
-        if !args.is_ascii() && !utf8 {
-            return Err(Error::invalid(
-                "address is not ASCII: it needs the SMTPUTF8 option (send_message adds it when the server offers it)",
-            ));
-        }
-        if self.does_esmtp {
-            for o in options {
-                args.push(' ');
-                args.push_str(o);
-            }
-        }
-        Ok(args)
     }
 }
 

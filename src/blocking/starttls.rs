@@ -35,6 +35,10 @@ impl Session {
     pub(super) fn handshake(&mut self) -> Result<()> {
         let config = self.tls_config.clone();
         let host = self.connected_host.clone();
+        if self.conversation.has_unread_input() {
+            self.close();
+            return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
+        }
         let info = self.on_conn(|c| c.start_tls(&config, &host))?;
         if self.debug_level > 0 {
             let note = format!(
@@ -85,7 +89,7 @@ impl Session {
         if self.tls_policy == TlsPolicy::None || !self.is_connected() {
             return Ok(());
         }
-        if !self.does_esmtp || !self.has_extn("starttls") {
+        if !self.greetings.does_esmtp() || !self.has_extn("starttls") {
             if self.tls_policy == TlsPolicy::Required {
                 return Err(self.tls_required("the server does not offer STARTTLS"));
             }
@@ -144,7 +148,7 @@ impl Session {
         if self.tls_info.is_some() {
             return Err(Error::bad_state("TLS is already active on this connection"));
         }
-        if self.helo_resp.is_none() && self.ehlo_resp.is_none() {
+        if !self.greetings.greeted() {
             let reply = self.ehlo(None)?;
             if !reply.is_positive() {
                 if self.tls_policy == TlsPolicy::Required {

@@ -1,18 +1,21 @@
 //! Mail transactions: DATA, `sendmail` and `send_message`, with one result per recipient.
 
+use std::time::Instant;
+
 use super::{Session, SessionKind};
+use crate::engine::{
+    delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, RecipientStatus, Transfer,
+    Verdict,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
-    complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, DataEncoder, HeaderEnvelope,
+    complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, HeaderEnvelope,
 };
-use crate::protocol::{check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, EnhancedStatus, Reply};
+use crate::protocol::{check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
 const DATA_CHUNK: usize = 256 * 1024;
-
-/// Room kept in front of a BDAT chunk for its command line (`BDAT <20 digits> LAST\r\n`).
-const BDAT_HEADER_ROOM: usize = 32;
 
 /// Most BDAT chunk replies left unread while more chunks go out (with PIPELINING): the
 /// replies are tiny, so this bounds nothing but how far the two sides may drift apart.
@@ -125,111 +128,16 @@ impl<'a> BodyReader<'a> {
     }
 }
 
-/// How the body is put on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transfer {
-    /// DATA: dot-stuffed, `.` terminator.
-    Data,
-    /// BDAT: counted chunks, line ends normalised.
-    Bdat,
-    /// BDAT with BODY=BINARYMIME: the bytes exactly as given.
-    BdatBinary,
-}
-
-/// What happened to one recipient of the current (or last) transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecipientStatus {
-    address: String,
-    rcpt_reply: Reply,
-    data_reply: Option<Reply>,
-}
-
-impl RecipientStatus {
-    /// The recipient address as given.
-    pub fn address(&self) -> &str {
-        &self.address
-    }
-
-    /// The reply to its RCPT TO.
-    pub fn rcpt_reply(&self) -> &Reply {
-        &self.rcpt_reply
-    }
-
-    /// Its own reply after the data (LMTP only: one reply per accepted recipient).
-    pub fn data_reply(&self) -> Option<&Reply> {
-        self.data_reply.as_ref()
-    }
-
-    /// The RFC 3463 enhanced status (`class.subject.detail`) of its RCPT reply, when the
-    /// server sent one.
-    pub fn rcpt_enhanced_status(&self) -> Option<EnhancedStatus> {
-        self.rcpt_reply.enhanced_status()
-    }
-
-    /// The RFC 3463 enhanced status of its own reply after the data (LMTP), when the server
-    /// sent one.
-    pub fn data_enhanced_status(&self) -> Option<EnhancedStatus> {
-        self.data_reply.as_ref().and_then(Reply::enhanced_status)
-    }
-
-    /// Whether RCPT TO was accepted (250 or 251, as smtplib counts it).
-    pub fn rcpt_accepted(&self) -> bool {
-        matches!(self.rcpt_reply.code(), 250 | 251)
-    }
-
-    /// Whether the server counts this recipient as accepted: any 2xx RCPT reply. An LMTP
-    /// server sends one reply after the data for each of these (RFC 2033 §4.2), 252 included.
-    fn counted_by_server(&self) -> bool {
-        self.rcpt_reply.is_positive()
-    }
-
-    /// The reply that refused this recipient, if one did: its RCPT reply, or its LMTP
-    /// per-recipient reply after the data. Without a reply after the data, a RCPT reply other
-    /// than 250 or 251 is a refusal (smtplib's rule); with one (LMTP), that reply decides.
-    pub fn refusal(&self) -> Option<&Reply> {
-        match &self.data_reply {
-            Some(data) if self.counted_by_server() => Some(data).filter(|r| !r.is_positive()),
-            _ if self.rcpt_accepted() => None,
-            _ => Some(&self.rcpt_reply),
-        }
-    }
-}
-
-/// The transaction in progress (from MAIL to the end of data or RSET).
-#[derive(Debug, Default)]
-pub(super) struct Transaction {
-    pub(super) sender: Option<String>,
-    pub(super) smtputf8: bool,
-    pub(super) sender_reply: Option<Reply>,
-    pub(super) recipients: Vec<RecipientStatus>,
-}
-
-impl Transaction {
-    pub(super) fn begin(&mut self, sender: &str, smtputf8: bool) {
-        *self = Transaction { sender: Some(sender.to_owned()), smtputf8, ..Default::default() };
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.sender = None;
-        self.smtputf8 = false;
-        self.sender_reply = None;
-    }
-
-    pub(super) fn add_recipient(&mut self, address: &str, reply: Reply) {
-        self.recipients.push(RecipientStatus { address: address.to_owned(), rcpt_reply: reply, data_reply: None });
-    }
-}
-
 impl Session {
     /// Per-recipient results of the current or last transaction, in RCPT order.
     pub fn recipients(&self) -> &[RecipientStatus] {
-        &self.transaction.recipients
+        self.transaction.recipients()
     }
 
     /// The refused recipients of the current or last transaction with the reply that refused
     /// each (smtplib's `sendmail` result dict, plus LMTP's per-recipient refusals).
     pub fn refused(&self) -> impl Iterator<Item = (&str, &Reply)> {
-        self.transaction.recipients.iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply)))
+        self.transaction.recipients().iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply)))
     }
 
     /// Use PIPELINING (RFC 2920) when the server offers it (default on): MAIL, every RCPT and
@@ -262,34 +170,29 @@ impl Session {
         if reply.code() != 354 {
             return Err(Error::with_reply(ErrorKind::Data, reply));
         }
-        if self.conn()?.has_buffered_input() {
+        self.conn()?;
+        if self.conversation.has_unread_input() {
             self.close();
             return Err(Error::protocol("server sent more after its 354 reply: refusing to send the message"));
         }
-        let mut encoder = DataEncoder::new();
-        let mut out = Vec::with_capacity(reader.chunk_hint() + reader.chunk_hint() / 32 + 8);
+        let mut framer = BodyFramer::new(Transfer::Data);
+        framer.reserve(reader.chunk_hint());
         loop {
-            out.clear();
             let checked = reader.is_stream(); // an in-memory body was checked before anything was sent
             let last = match reader.next().and_then(|c| match c {
                 Some((chunk, _)) if checked => refuse_nul(chunk).map(|()| c),
                 c => Ok(c),
             }) {
-                Ok(Some((chunk, last))) => {
-                    encoder.encode(chunk, &mut out);
-                    last
-                }
-                Ok(None) => true,
+                Ok(Some((chunk, last))) => framer.push(chunk, last) && last,
+                Ok(None) => framer.push(&[], true),
                 Err(e) => {
                     // no terminator may follow a partial body: closing is the only way to cancel
                     self.close();
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            if last {
-                encoder.finish(&mut out);
-            }
-            self.send_bytes(&out)
+            // the server owes a reply only for the end-of-data mark
+            self.send_bytes(framer.ready(), usize::from(last))
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 return self.read_data_replies();
@@ -297,41 +200,14 @@ impl Session {
         }
     }
 
-    /// Encode the next chunk into `frame` behind room for its `BDAT n [LAST]` line, then write
-    /// that line just before it, so the chunk is sent without another copy. Returns where the
-    /// frame starts in `frame`, and whether it is the LAST chunk.
-    fn next_bdat_frame(
-        reader: &mut BodyReader<'_>,
-        encoder: &mut Option<DataEncoder>,
-        frame: &mut Vec<u8>,
-    ) -> Result<(usize, bool)> {
-        frame.clear();
-        frame.resize(BDAT_HEADER_ROOM, 0);
-        let last = loop {
-            match reader.next()? {
-                Some((chunk, last)) => {
-                    match encoder {
-                        Some(e) => e.encode(chunk, frame),
-                        None => frame.extend_from_slice(chunk),
-                    }
-                    // a chunk can encode to nothing (an LF completing a CR): BDAT 0 is only valid as LAST
-                    if last || frame.len() > BDAT_HEADER_ROOM {
-                        break last;
-                    }
-                }
-                None => break true,
-            }
-        };
-        if last {
-            if let Some(e) = encoder {
-                e.finish(frame);
+    /// Read body chunks until the framer has the next BDAT frame ready; whether it is LAST.
+    fn next_bdat_frame(reader: &mut BodyReader<'_>, framer: &mut BodyFramer) -> Result<bool> {
+        loop {
+            let (chunk, last) = reader.next()?.unwrap_or((&[], true));
+            if framer.push(chunk, last) {
+                return Ok(last);
             }
         }
-        let size = frame.len() - BDAT_HEADER_ROOM;
-        let verb = if last { format!("BDAT {size} LAST\r\n") } else { format!("BDAT {size}\r\n") };
-        let start = BDAT_HEADER_ROOM - verb.len();
-        frame[start..BDAT_HEADER_ROOM].copy_from_slice(verb.as_bytes());
-        Ok((start, last))
     }
 
     /// Send the (rest of the) body as BDAT chunks. With PIPELINING, chunks follow each other
@@ -341,7 +217,7 @@ impl Session {
     fn send_bdat(
         &mut self,
         reader: &mut BodyReader<'_>,
-        mut encoder: Option<DataEncoder>,
+        framer: &mut BodyFramer,
         first_sent_last: Option<bool>,
     ) -> Result<Reply> {
         let in_flight = if self.pipelining && self.has_extn("pipelining") { BDAT_IN_FLIGHT } else { 1 };
@@ -351,20 +227,19 @@ impl Session {
             Some(false) => pending = 1,
             None => {}
         }
-        let mut frame = Vec::new();
         loop {
             while pending >= in_flight {
                 self.read_bdat_chunk_reply(&mut pending)?;
             }
-            let (start, last) = match Self::next_bdat_frame(reader, &mut encoder, &mut frame) {
-                Ok(f) => f,
+            let last = match Self::next_bdat_frame(reader, framer) {
+                Ok(last) => last,
                 Err(e) => {
                     // a BDAT chunk cannot be taken back: close so no partial message is delivered
                     self.close();
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_command(&frame[start..])
+            self.send_command(framer.ready(), 1)
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
@@ -404,24 +279,16 @@ impl Session {
     /// Read the reply (SMTP) or replies (LMTP: one per recipient the server counted) to the
     /// end of data.
     fn read_data_replies(&mut self) -> Result<Reply> {
-        let counted: Vec<usize> = (0..self.transaction.recipients.len())
-            .filter(|&i| self.transaction.recipients[i].counted_by_server())
-            .collect();
-        if self.kind != SessionKind::Lmtp || counted.is_empty() {
+        let mut finals = self.transaction.final_replies(self.kind == SessionKind::Lmtp);
+        // the end of data was queued owing one reply; LMTP answers once per counted recipient
+        self.conversation.expect_more(finals.owed() - 1, Instant::now());
+        loop {
             let reply = self.read_reply().map_err(delivery_unknown)?;
-            self.transaction.clear();
-            self.close_if_more_input();
-            return Ok(reply);
+            if let Some(first) = finals.on_reply(&mut self.transaction, reply) {
+                self.close_if_more_input();
+                return Ok(first);
+            }
         }
-        let mut first = None;
-        for i in counted {
-            let reply = self.read_reply().map_err(delivery_unknown)?;
-            self.transaction.recipients[i].data_reply = Some(reply.clone());
-            first.get_or_insert(reply);
-        }
-        self.transaction.clear();
-        self.close_if_more_input();
-        Ok(first.expect("at least one counted recipient"))
     }
 
     /// Read the answer to the end of a message that went out in a pipelined batch although
@@ -429,7 +296,7 @@ impl Session {
     /// 2xx, e.g. 252) answers as for any message, once per such recipient for LMTP, and may
     /// deliver it; one that counted none answers once and delivers nothing.
     fn read_replies_to_unwanted_message(&mut self) -> Result<()> {
-        if self.transaction.recipients.iter().any(RecipientStatus::counted_by_server) {
+        if self.transaction.any_counted() {
             self.read_data_replies().map(drop)
         } else {
             self.read_reply().map(drop)
@@ -525,17 +392,7 @@ impl Session {
         self.conn()?;
         self.ehlo_or_helo_if_needed()?;
 
-        let transfer = if self.chunking && self.has_extn("chunking") {
-            if binary {
-                Transfer::BdatBinary
-            } else {
-                Transfer::Bdat
-            }
-        } else if binary {
-            return Err(Error::new(ErrorKind::NotSupported, "BODY=BINARYMIME needs CHUNKING, which is not available"));
-        } else {
-            Transfer::Data
-        };
+        let transfer = self.greetings.transfer(self.chunking, binary)?;
         if let (Transfer::Data, Body::Bytes(msg)) = (transfer, &body) {
             refuse_nul(msg)?;
         }
@@ -544,21 +401,7 @@ impl Session {
             Body::Bytes(msg) => Some(normalized_len(msg)),
             Body::Stream(_) => size_estimate,
         };
-        let mut options: Vec<String> = Vec::new();
-        if self.does_esmtp {
-            if let (Some(size), Some(limit)) = (size, self.features.size_limit()) {
-                if size > limit {
-                    return Err(Error::new(
-                        ErrorKind::MessageTooLarge,
-                        format!("message of {size} bytes exceeds the server's SIZE limit of {limit} bytes"),
-                    ));
-                }
-            }
-            if let (Some(size), true) = (size, self.has_extn("size")) {
-                options.push(format!("SIZE={size}"));
-            }
-            options.extend(mail_options.iter().map(|s| s.to_string()));
-        }
+        let options = self.greetings.mail_options(size, mail_options)?;
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
         let mut reader = BodyReader::new(body);
         reader.prefetch()?;
@@ -592,17 +435,16 @@ impl Session {
                 return Err(rcpt_421(reply));
             }
         }
-        if !self.recipients().iter().any(RecipientStatus::rcpt_accepted) {
+        if !self.transaction.any_accepted() {
             self.rset_quietly();
-            return Err(self.all_refused());
+            return Err(self.transaction.all_refused());
         }
         let res = match transfer {
             Transfer::Data => {
                 let reply = self.command("DATA", "")?;
                 self.after_data_command(reply, reader)
             }
-            Transfer::Bdat => self.send_bdat(reader, Some(DataEncoder::new_unstuffed()), None),
-            Transfer::BdatBinary => self.send_bdat(reader, None, None),
+            _ => self.send_bdat(reader, &mut BodyFramer::new(transfer), None),
         };
         res.map_err(|e| self.after_data_error(e))
     }
@@ -622,63 +464,52 @@ impl Session {
         transfer: Transfer,
     ) -> Result<Reply> {
         let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        let mail_args = self.with_options(format!("FROM:{quoted_from}"), options, true)?;
-        let mut batch = command_line("MAIL", &mail_args, &self.features)?;
+        let mail_args =
+            self.greetings.envelope_args(format!("FROM:{quoted_from}"), options, true, self.transaction.smtputf8())?;
+        let mut batch = command_line("MAIL", &mail_args, self.greetings.features())?;
         for r in quoted_to {
-            let args = self.with_options_for(format!("TO:{r}"), rcpt_options, utf8)?;
-            batch.extend_from_slice(&command_line("RCPT", &args, &self.features)?);
+            let args = self.greetings.append_options(format!("TO:{r}"), rcpt_options, utf8)?;
+            batch.extend_from_slice(&command_line("RCPT", &args, self.greetings.features())?);
         }
-        let mut encoder = match transfer {
-            Transfer::Bdat => Some(DataEncoder::new_unstuffed()),
-            _ => None,
-        };
+        let mut framer = BodyFramer::new(transfer);
         let first_last = match transfer {
             Transfer::Data => {
                 batch.extend_from_slice(b"DATA\r\n");
                 None
             }
             _ => {
-                let mut frame = Vec::new();
-                let (start, last) = Self::next_bdat_frame(reader, &mut encoder, &mut frame)?;
-                batch.extend_from_slice(&frame[start..]);
+                let last = Self::next_bdat_frame(reader, &mut framer)?;
+                batch.extend_from_slice(framer.ready());
                 Some(last)
             }
         };
         self.transaction.begin(from, utf8);
-        self.send_command(&batch)?;
+        let mut envelope = EnvelopeReplies::new(from, to);
+        // the envelope, then DATA or the first chunk (whose LMTP replies are counted once the
+        // RCPT replies say how many recipients the server took)
+        self.send_command(&batch, envelope.owed() + 1)?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
-
-        let mail_reply = self.read_reply().map_err(unknown_if_sent)?;
-        self.transaction.sender_reply = Some(mail_reply.clone());
-        let mail_ok = mail_reply.code() == 250;
-        if mail_reply.code() == 421 {
-            return Err(Error::sender_refused(mail_reply, from));
-        }
-        for r in to {
+        loop {
             let reply = self.read_reply().map_err(unknown_if_sent)?;
-            if mail_ok {
-                self.transaction.add_recipient(r, reply.clone());
-            }
-            if reply.code() == 421 {
-                return Err(if mail_ok { rcpt_421(reply) } else { Error::sender_refused(mail_reply, from) });
+            match envelope.on_reply(&mut self.transaction, reply) {
+                EnvelopeStep::More => {}
+                EnvelopeStep::Done => break,
+                EnvelopeStep::Closing(e) => return Err(e),
             }
         }
-        let accepted = mail_ok && self.recipients().iter().any(RecipientStatus::rcpt_accepted);
-        let refusal =
-            |s: &Session| if mail_ok { s.all_refused() } else { Error::sender_refused(mail_reply.clone(), from) };
-
+        let accepted = envelope.accepted(&self.transaction);
         match first_last {
             None => {
                 let reply = self.read_reply()?;
                 if !accepted {
                     if reply.code() == 354 {
                         // a server that takes DATA with no recipient gets an empty message
-                        self.send_bytes(b".\r\n")?;
+                        self.send_bytes(b".\r\n", 1)?;
                         self.read_replies_to_unwanted_message()?;
                     }
                     self.rset_quietly();
-                    return Err(refusal(self));
+                    return Err(envelope.refusal(&self.transaction));
                 }
                 self.after_data_command(reply, reader).map_err(|e| self.after_data_error(e))
             }
@@ -691,9 +522,9 @@ impl Session {
                         self.read_reply()?;
                     }
                     self.rset_quietly();
-                    return Err(refusal(self));
+                    return Err(envelope.refusal(&self.transaction));
                 }
-                self.send_bdat(reader, encoder, Some(last)).map_err(|e| self.after_data_error(e))
+                self.send_bdat(reader, &mut framer, Some(last)).map_err(|e| self.after_data_error(e))
             }
         }
     }
@@ -706,33 +537,17 @@ impl Session {
         e
     }
 
-    /// [`ErrorKind::RecipientsRefused`] for a transaction whose every recipient was refused at RCPT.
-    fn all_refused(&self) -> Error {
-        let refusals: Vec<(&str, &Reply)> = self.recipients().iter().map(|r| (r.address(), &r.rcpt_reply)).collect();
-        summarise_refusals(ErrorKind::RecipientsRefused, "at RCPT", &refusals)
-    }
-
     /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
     fn judge_final(&mut self, reply: Reply) -> Result<()> {
-        if self.kind == SessionKind::Lmtp {
-            // the recipients the server answered after the data decide the outcome
-            let accepted: Vec<&RecipientStatus> = self.recipients().iter().filter(|r| r.data_reply.is_some()).collect();
-            let refusals: Vec<(&str, &Reply)> =
-                accepted.iter().filter_map(|r| r.refusal().map(|reply| (r.address(), reply))).collect();
-            if !accepted.is_empty() && refusals.len() == accepted.len() {
-                return Err(summarise_refusals(ErrorKind::Data, "after the data", &refusals));
+        match self.transaction.verdict(self.kind == SessionKind::Lmtp, reply) {
+            Verdict::Delivered => Ok(()),
+            Verdict::Refused { error, reset } => {
+                if reset {
+                    self.rset_quietly();
+                }
+                Err(error)
             }
-            if accepted.is_empty() && reply.code() != 250 {
-                self.rset_quietly();
-                return Err(Error::with_reply(ErrorKind::Data, reply));
-            }
-            return Ok(());
         }
-        if reply.code() != 250 {
-            self.rset_quietly();
-            return Err(Error::with_reply(ErrorKind::Data, reply));
-        }
-        Ok(())
     }
 
     /// smtplib's `send_message`: the sender and the recipients each come from the message's
@@ -780,46 +595,4 @@ impl Session {
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
         self.sendmail(&from, &to, &body, &options, rcpt_options)
     }
-}
-
-/// DATA cannot carry NUL: a relay that drops NULs would see `CRLF NUL . CRLF` as the end of
-/// the data (SMTP smuggling). BDAT counts octets, so it can (and BINARYMIME says so).
-fn refuse_nul(bytes: &[u8]) -> Result<()> {
-    if bytes.contains(&0) {
-        return Err(Error::invalid("the message holds a NUL byte, which DATA cannot carry (BDAT can)"));
-    }
-    Ok(())
-}
-
-fn delivery_unknown(e: Error) -> Error {
-    if e.kind() == ErrorKind::DeliveryUnknown {
-        return e;
-    }
-    Error::new(
-        ErrorKind::DeliveryUnknown,
-        format!("connection lost after the end of the message and before the server's reply: delivery unknown ({e})"),
-    )
-}
-
-/// One error for a transaction every recipient of which was refused: it says how many, and
-/// carries the most permanent refusal (the first 5xx, else the first 4xx, else the first).
-fn summarise_refusals(kind: ErrorKind, when: &str, refusals: &[(&str, &Reply)]) -> Error {
-    let chosen = refusals
-        .iter()
-        .find(|(_, r)| r.code() >= 500)
-        .or_else(|| refusals.iter().find(|(_, r)| r.code() >= 400))
-        .or_else(|| refusals.first());
-    let Some((address, reply)) = chosen else {
-        return Error::new(kind, "no recipient");
-    };
-    let refused = format!("{address}: {} {}", reply.code(), reply.text());
-    let message = match refusals.len() {
-        1 => format!("the only recipient was refused {when}: {refused}"),
-        n => format!("all {n} recipients were refused {when}; the most permanent refusal: {refused}"),
-    };
-    Error::with_reply_message(kind, (*reply).clone(), message)
-}
-
-fn rcpt_421(reply: Reply) -> Error {
-    Error::with_reply_message(ErrorKind::RecipientsRefused, reply, "server closing the connection (421) during RCPT")
 }
