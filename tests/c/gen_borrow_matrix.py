@@ -124,7 +124,7 @@ static bool prepare_tls(smtp_client *s)
 {
     return smtp_client_set_local_peer(s, SMTP_LOCAL_PEER_UNTRUSTED) == SMTP_RESULT_OK
         && smtp_client_set_tls_verify(s, SMTP_TLS_VERIFY_NONE_INSECURE) == SMTP_RESULT_OK
-        && smtp_client_connect(s, "localhost", smtp_port) == SMTP_RESULT_OK
+        && smtp_client_connect(s, smtp_host, smtp_port) == SMTP_RESULT_OK
         && smtp_client_starttls(s) == SMTP_RESULT_OK && smtp_client_ehlo(s, NULL) == SMTP_RESULT_OK;
 }
 
