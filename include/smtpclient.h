@@ -1006,7 +1006,7 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_ehlo(smtp_client *client, const c
 
 /**
  * smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
- * refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+ * refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply, connection errors.
  * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
  * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
  * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
@@ -1037,12 +1037,14 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_expn(smtp_client *client, const c
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_help(smtp_client *client, const char *args);
 
 /**
- * smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
+ * smtplib's `rset()`: RSET; the reply is the last reply whatever its code. Errors:
+ * connection errors.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_rset(smtp_client *client);
 
 /**
- * smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
+ * smtplib's `noop()`: NOOP; the reply is the last reply whatever its code. Errors:
+ * connection errors.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_noop(smtp_client *client);
 

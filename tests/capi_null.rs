@@ -1267,3 +1267,59 @@ fn absurd_counts_are_refused_before_any_read() {
         assert!(message.contains("larger than any buffer"), "{what}: {message}");
     }
 }
+
+/// `(function, listed codes)` from the header's documentation (tests/c/documented_codes.py,
+/// the same reading the borrowed-string matrix checks its results with).
+fn documented_codes() -> std::collections::HashMap<String, Vec<i32>> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/tests/c/documented_codes.py"))
+        .arg(format!("{root}/include/smtpclient.h"))
+        .output()
+        .expect("python3 runs tests/c/documented_codes.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code_of = |name: &str| -> i32 {
+        (0..1000)
+            .find(|&c| {
+                // SAFETY: a static string for every code.
+                let n = unsafe { CStr::from_ptr(smtp_result_name(c)) };
+                n.to_str().unwrap() == format!("SMTP_RESULT_{name}")
+            })
+            .unwrap_or_else(|| panic!("{name} is not a result code"))
+    };
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let function = words.next().unwrap().to_owned();
+            (function, words.map(code_of).collect())
+        })
+        .collect()
+}
+
+/// Every result the tables above produce, on a NULL, a foreign, a fresh and a poisoned-free
+/// unconnected session, is one the function's documentation lists (or a kind of one): the
+/// error lists are checked, not trusted. (The borrowed-string matrix does the same for the
+/// string-taking functions against a real server.)
+#[test]
+fn every_result_is_one_its_documentation_lists() {
+    let listed = documented_codes();
+    let mut unlisted = Vec::new();
+    let mut check = |name: &str, rc: smtp_result, when: &str| {
+        let codes = listed.get(name).unwrap_or_else(|| panic!("{name} has no documentation"));
+        if !codes.iter().any(|&c| smtp_result_is_a(rc as i32, c)) {
+            unlisted.push(format!("{name} ({when}) returned {rc:?}, which its documentation does not list"));
+        }
+    };
+    let mut foreign = [0u64; 64];
+    let foreign = foreign.as_mut_ptr().cast::<smtp_client>();
+    for (name, call) in mutating_calls() {
+        check(name, call(null_mut()), "NULL session");
+        check(name, call(foreign), "foreign handle");
+        let s = Session::new();
+        check(name, call(s.0), "unconnected");
+        check(name, call(s.0), "unconnected, second call");
+    }
+    assert!(unlisted.is_empty(), "undocumented results:\n  {}", unlisted.join("\n  "));
+}

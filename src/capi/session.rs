@@ -283,7 +283,7 @@ pub extern "C" fn smtp_client_ehlo(client: *mut smtp_client, name: *const c_char
 }
 
 /// smtplib's `ehlo_or_helo_if_needed()`: EHLO (LHLO) unless done already, HELO if EHLO is
-/// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply.
+/// refused (not for LMTP). Errors: `HELO_ERROR` with the refusing reply, connection errors.
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
 /// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
@@ -334,7 +334,8 @@ pub extern "C" fn smtp_client_help(client: *mut smtp_client, args: *const c_char
     })
 }
 
-/// smtplib's `rset()`: RSET; the reply is the last reply whatever its code.
+/// smtplib's `rset()`: RSET; the reply is the last reply whatever its code. Errors:
+/// connection errors.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_rset(client: *mut smtp_client) -> smtp_result {
@@ -344,7 +345,8 @@ pub extern "C" fn smtp_client_rset(client: *mut smtp_client) -> smtp_result {
     })
 }
 
-/// smtplib's `noop()`: NOOP; the reply is the last reply whatever its code.
+/// smtplib's `noop()`: NOOP; the reply is the last reply whatever its code. Errors:
+/// connection errors.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_noop(client: *mut smtp_client) -> smtp_result {

@@ -19,8 +19,12 @@ listed, nor a kind of one listed, fails), so the header's error lists are tested
 The program prints TAP and exits 1 when a check fails; tests/c/run.sh runs it under valgrind and
 AddressSanitizer, which catch a string that was freed before the call read it.
 """
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from documented_codes import GENERIC_CODES, documented_codes  # noqa: E402
 
 # How to prepare a session so that a getter has something to lend (C functions in PRELUDE).
 PREPARE = {
@@ -151,34 +155,6 @@ static void check(bool pass, const char *getter, const char *call, const char *w
     printf("%s %d - %s -> %s: %s\n", pass ? "ok" : "not ok", checks, getter, call, what);
 }
 '''
-
-
-# Codes any session function may return besides those its documentation lists: the header's
-# overview says so for all of them.
-GENERIC_CODES = ["NULL_ARGUMENT", "INVALID_UTF8", "BAD_HANDLE", "REENTRANT_CALL", "CONCURRENT_CALL", "PANIC"]
-# What "connection errors" means in a function's documentation (the header's overview).
-CONNECTION_ERRORS = ["SERVER_DISCONNECTED", "TIMEOUT", "IO_ERROR", "PROTOCOL_ERROR", "TLS_RECORD"]
-
-
-def documented_codes(header):
-    """{function: set of result names its doc comment lists}, with "connection errors" and
-    "Errors as `smtp_x()`" resolved."""
-    names = set(re.findall(r"\bSMTP_RESULT_([A-Z0-9_]+) =", header))
-    docs, refs = {}, {}
-    for m in re.finditer(r"/\*\*((?:(?!\*/).)*)\*/\s*(?:SMTPCLIENT_WARN_UNUSED\s+)?[\w \*]*?\b(smtp_\w+)\(", header, re.S):
-        doc, fn = m.group(1), m.group(2)
-        codes = {c for c in re.findall(r"`(?:SMTP_RESULT_)?([A-Z][A-Z0-9_]+)`", doc) if c in names}
-        if re.search(r"connection\s+errors", doc):
-            codes |= set(CONNECTION_ERRORS)
-        docs[fn] = codes
-        refs[fn] = re.findall(r"(?:[Ee]rrors|[Tt]hen)\s+as\s+`(smtp_\w+)\(\)`", doc)
-    def resolve(fn, seen=()):
-        out = set(docs.get(fn, ()))
-        for r in refs.get(fn, ()):
-            if r not in seen:
-                out |= resolve(r, seen + (fn,))
-        return out
-    return {fn: resolve(fn) for fn in docs}
 
 
 def parse_functions(header):
