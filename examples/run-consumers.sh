@@ -9,7 +9,7 @@
 # Maildir, and authenticates a second session with AUTH PLAIN through a callback written in its
 # own language. Before it, each language's NUL test checks that its binding refuses a string
 # argument holding a NUL instead of letting C truncate it (cpp/nul_test.cpp, go test of
-# go/smtpclient, ruby/nul_test.rb, node/nul_test.js). For Go, that test is one of the binding
+# go/smtpclient, ruby/smtpclient/test/nul_test.rb, node/smtpclient/test/nul.test.js). For Go, that test is one of the binding
 # module's tests (go/smtpclient/*_test.go: errors, sends, LMTP, AUTH, contexts, debug, TLS), run
 # with the race detector against the test bed.
 #
@@ -143,12 +143,22 @@ run_go() {
     && GODEBUG=cgocheck=2 "$TMP/go/smtp-go"
 }
 
+# Ruby: the gem is built (gem build, offline) and installed into a scratch GEM_HOME without
+# its dependency (ffi comes from Debian's ruby-ffi), then its minitest suite (copied without
+# lib/, so it loads the installed gem) and the example run against the test bed.
 build_ruby() {
   cp -r "$ROOT/examples/ruby" "$TMP/ruby"
-  ruby -w -c "$TMP/ruby/smtpclient.rb" && ruby -w -c "$TMP/ruby/main.rb" \
-    && ruby -w -c "$TMP/ruby/nul_test.rb"
+  cd "$TMP/ruby/smtpclient"
+  gem build smtpclient.gemspec
+  gem install --local --ignore-dependencies --no-document --install-dir "$TMP/gems" smtpclient-*.gem
+  rm -rf lib
+  for f in ../main.rb test/*.rb; do ruby -w -c "$f"; done
 }
-run_ruby() { ruby -w "$TMP/ruby/nul_test.rb" && ruby -w "$TMP/ruby/main.rb"; }
+run_ruby() {
+  export GEM_PATH="$TMP/gems:$(gem env gempath)"
+  (cd "$TMP/ruby/smtpclient" && ruby -w -e 'Dir["test/*_test.rb"].sort.each { |f| require_relative f }' -- -v) \
+    && ruby -w "$TMP/ruby/main.rb"
+}
 
 build_node() {
   mkdir -p "$TMP/node"
