@@ -160,18 +160,28 @@ run_ruby() {
     && ruby -w "$TMP/ruby/main.rb"
 }
 
+# Node: the package is packed (npm pack, offline) and installed into a scratch project next to
+# a copy of its tests and example, which then load the installed package, never the work tree.
 build_node() {
   mkdir -p "$TMP/node"
-  cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" \
-     "$ROOT/examples/node/smtpclient.js" "$ROOT/examples/node/main.js" \
-     "$ROOT/examples/node/nul_test.js" "$TMP/node/"
   cd "$TMP/node"
   node --version
-  # npm ci: exactly the committed package-lock.json, never rewritten.
-  npm ci --no-audit --no-fund --loglevel=error
+  npm pack --silent --pack-destination "$TMP/node" "$ROOT/examples/node" > pack.txt
+  mkdir project
+  cp "$ROOT/examples/node/package-lock.json" project/
+  cp -r "$ROOT/examples/node/test" "$ROOT/examples/node/main.js" project/
+  mkdir project/node_modules
+  tar -xzf "$TMP/node/$(cat pack.txt)" -C project/node_modules && mv project/node_modules/package project/node_modules/smtpclient
+  # koffi exactly as the committed package-lock.json pins it (npm ci in the package's copy).
+  cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" "$TMP/node/"
+  npm ci --prefix "$TMP/node" --no-audit --no-fund --loglevel=error
+  mv "$TMP/node/node_modules/koffi" project/node_modules/
+  # The tests and the example require the package by name.
+  sed -i "s#require('\.\.')#require('smtpclient')#" project/test/helpers.js
+  sed -i "s#require('\.')#require('smtpclient')#" project/main.js
 }
-# node:test sets a failing exit status when a test fails.
-run_node() { node "$TMP/node/nul_test.js" && node "$TMP/node/main.js"; }
+# node --test sets a failing exit status when a test fails.
+run_node() { cd "$TMP/node/project" && node --test test/ && node main.js; }
 
 declare -a SUMMARY=()
 FAILED=0
