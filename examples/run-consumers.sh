@@ -9,7 +9,7 @@
 # Maildir, and authenticates a second session with AUTH PLAIN through a callback written in its
 # own language. Before it, each language's NUL test checks that its binding refuses a string
 # argument holding a NUL instead of letting C truncate it (cpp/nul_test.cpp, go test of
-# go/smtpclient, ruby/smtpclient/test/nul_test.rb, node/smtpclient/test/nul.test.js). For Go, that test is one of the binding
+# go/smtpclient, ruby/smtpclient/test/nul_test.rb, node/test/nul.test.js). For Go, that test is one of the binding
 # module's tests (go/smtpclient/*_test.go: errors, sends, LMTP, AUTH, contexts, debug, TLS), run
 # with the race detector against the test bed.
 #
