@@ -9,7 +9,7 @@
 # Maildir, and authenticates a second session with AUTH PLAIN through a callback written in its
 # own language. Before it, each language's NUL test checks that its binding refuses a string
 # argument holding a NUL instead of letting C truncate it (cpp/nul_test.cpp, go test of
-# go/smtpclient, ruby/nul_test.rb, node/nul_test.js). For Go, that test is one of the binding
+# go/smtpclient, ruby/smtpclient/test/nul_test.rb, node/test/nul.test.js). For Go, that test is one of the binding
 # module's tests (go/smtpclient/*_test.go: errors, sends, LMTP, AUTH, contexts, debug, TLS), run
 # with the race detector against the test bed.
 #
@@ -143,25 +143,45 @@ run_go() {
     && GODEBUG=cgocheck=2 "$TMP/go/smtp-go"
 }
 
+# Ruby: the gem is built (gem build, offline) and installed into a scratch GEM_HOME without
+# its dependency (ffi comes from Debian's ruby-ffi), then its minitest suite (copied without
+# lib/, so it loads the installed gem) and the example run against the test bed.
 build_ruby() {
   cp -r "$ROOT/examples/ruby" "$TMP/ruby"
-  ruby -w -c "$TMP/ruby/smtpclient.rb" && ruby -w -c "$TMP/ruby/main.rb" \
-    && ruby -w -c "$TMP/ruby/nul_test.rb"
+  cd "$TMP/ruby/smtpclient"
+  gem build smtpclient.gemspec
+  gem install --local --ignore-dependencies --no-document --install-dir "$TMP/gems" smtpclient-*.gem
+  rm -rf lib
+  for f in ../main.rb test/*.rb; do ruby -w -c "$f"; done
 }
-run_ruby() { ruby -w "$TMP/ruby/nul_test.rb" && ruby -w "$TMP/ruby/main.rb"; }
+run_ruby() {
+  export GEM_PATH="$TMP/gems:$(gem env gempath)"
+  (cd "$TMP/ruby/smtpclient" && ruby -w -e 'Dir["test/*_test.rb"].sort.each { |f| require_relative f }' -- -v) \
+    && ruby -w "$TMP/ruby/main.rb"
+}
 
+# Node: the package is packed (npm pack, offline) and installed into a scratch project next to
+# a copy of its tests and example, which then load the installed package, never the work tree.
 build_node() {
   mkdir -p "$TMP/node"
-  cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" \
-     "$ROOT/examples/node/smtpclient.js" "$ROOT/examples/node/main.js" \
-     "$ROOT/examples/node/nul_test.js" "$TMP/node/"
   cd "$TMP/node"
   node --version
-  # npm ci: exactly the committed package-lock.json, never rewritten.
-  npm ci --no-audit --no-fund --loglevel=error
+  npm pack --silent --pack-destination "$TMP/node" "$ROOT/examples/node" > pack.txt
+  mkdir project
+  cp "$ROOT/examples/node/package-lock.json" project/
+  cp -r "$ROOT/examples/node/test" "$ROOT/examples/node/main.js" project/
+  mkdir project/node_modules
+  tar -xzf "$TMP/node/$(cat pack.txt)" -C project/node_modules && mv project/node_modules/package project/node_modules/smtpclient
+  # koffi exactly as the committed package-lock.json pins it (npm ci in the package's copy).
+  cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" "$TMP/node/"
+  npm ci --prefix "$TMP/node" --no-audit --no-fund --loglevel=error
+  mv "$TMP/node/node_modules/koffi" project/node_modules/
+  # The tests and the example require the package by name.
+  sed -i "s#require('\.\.')#require('smtpclient')#" project/test/helpers.js
+  sed -i "s#require('\.')#require('smtpclient')#" project/main.js
 }
-# node:test sets a failing exit status when a test fails.
-run_node() { node "$TMP/node/nul_test.js" && node "$TMP/node/main.js"; }
+# node --test sets a failing exit status when a test fails.
+run_node() { cd "$TMP/node/project" && node --test test/ && node main.js; }
 
 declare -a SUMMARY=()
 FAILED=0

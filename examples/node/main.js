@@ -11,7 +11,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const smtp = require('./smtpclient');
+const smtp = require('.');
 
 const env = (name, fallback) => process.env[name] || fallback;
 
@@ -49,16 +49,15 @@ async function main() {
   check(Math.floor(smtp.libraryVersionNumber() / 100) === Math.floor(smtp.ABI_VERSION_NUMBER / 100),
     'the library is not a 0.2.x release');
 
-  const s = new smtp.Session();
+  const s = new smtp.Session({ timeoutMs: 30000, tls: { caFile: ca } });
   try {
-    s.setTimeoutMs(30000);
-    s.setTlsCaFile(ca);
-    s.connect(host, port);
+    await s.connect(host, port);
     console.log(`connected to ${host}:${port}`);
-    s.starttls();
-    check(s.tlsActive && s.tlsPeerVerified, 'STARTTLS: TLS not active or peer not verified');
-    console.log(`STARTTLS: ${s.tlsVersion} ${s.tlsCipher}, certificate verified against ${ca}`);
-    s.login(user, pass);
+    await s.starttls();
+    const state = await s.state();
+    check(state.tlsActive && state.tlsPeerVerified, 'STARTTLS: TLS not active or peer not verified');
+    console.log(`STARTTLS: ${state.tlsVersion} ${state.tlsCipher}, certificate verified against ${ca}`);
+    await s.login(user, pass);
     console.log(`logged in as ${user} (smtp_client_login)`);
 
     const msg = 'From: <alice@example.test>\r\n' +
@@ -66,37 +65,37 @@ async function main() {
       `Subject: libsmtpclient Node example ${marker}\r\n` +
       '\r\n' +
       'Sent by examples/node through koffi.\r\n';
-    s.sendmail('alice@example.test', ['bob@example.test', 'reject550@example.test'], msg);
-    const refused = s.refused();
+    await s.sendmail('alice@example.test', ['bob@example.test', 'reject550@example.test'], msg);
+    const refused = await s.refused();
     for (const r of refused) console.log(`refused: ${r.address} ${r.code} ${r.text}`);
     check(refused.length === 1 && refused[0].address === 'reject550@example.test' && refused[0].code === 550,
       'expected exactly reject550@example.test refused with 550');
     console.log(`sent to bob@example.test (marker ${marker})`);
-    s.quit();
+    await s.quit();
   } finally {
-    s.close();
+    await s.close();
   }
 
   const file = await waitForMarker(path.join(maildir, 'bob', 'new'), marker, 30000);
   check(file, "the message did not arrive in bob's Maildir within 30 s");
   console.log(`delivered: ${file}`);
 
-  const s2 = new smtp.Session();
+  const s2 = new smtp.Session({ timeoutMs: 30000, tls: { caFile: ca } });
   try {
-    s2.setTlsCaFile(ca);
-    s2.connect(host, port);
-    s2.starttls();
+    await s2.connect(host, port);
+    await s2.starttls();
     let calls = 0;
-    s2.auth('PLAIN', (_challenge, isInitial, tlsActive) => {
+    await s2.auth('PLAIN', (challenge, tlsActive) => {
       calls++;
-      if (!isInitial || !tlsActive) throw new Error(`unexpected step (initial ${isInitial}, TLS ${tlsActive})`);
+      if (challenge !== null || !tlsActive) throw new Error(`unexpected step (challenge ${challenge}, TLS ${tlsActive})`);
       return Buffer.from(`\0${user}\0${pass}`, 'utf8');
     });
-    console.log(`AUTH PLAIN through a callback: ${s2.lastReplyCode} ${s2.lastReplyText} (callback called ${calls} time(s))`);
-    check(calls === 1 && s2.lastReplyCode === 235, 'AUTH PLAIN through the callback: want one call and 235');
-    s2.quit();
+    const { lastReplyCode, lastReplyText } = await s2.state();
+    console.log(`AUTH PLAIN through a callback: ${lastReplyCode} ${lastReplyText} (callback called ${calls} time(s))`);
+    check(calls === 1 && lastReplyCode === 235, 'AUTH PLAIN through the callback: want one call and 235');
+    await s2.quit();
   } finally {
-    s2.close();
+    await s2.close();
   }
   console.log('Node example: all steps passed');
 }

@@ -5,10 +5,11 @@
 # SMTP_HOST (localhost), SMTP_PORT (2525), SMTP_CA_FILE, SMTP_USER (alice), SMTP_PASS
 # (alice-pass), POSTFIX_MAILDIR (bob's Maildir is $POSTFIX_MAILDIR/bob).
 #
-# Run: LD_LIBRARY_PATH=<prefix>/lib ruby main.rb     (needs Debian's ruby-ffi)
+# Run: LD_LIBRARY_PATH=<prefix>/lib ruby -Ismtpclient/lib main.rb     (needs Debian's ruby-ffi),
+# or with the gem installed: ruby main.rb
 # Exit status: 0 when every step worked, 1 otherwise.
 
-require_relative 'smtpclient'
+require 'smtpclient'
 
 def env(name, fallback)
   v = ENV.fetch(name, '')
@@ -42,13 +43,10 @@ marker = "ruby-#{Process.pid}-#{Time.now.to_i}"
 
 begin
   puts "library #{SmtpClient.library_version}, binding written for ABI 0.2 (ruby #{RUBY_VERSION}, ffi #{FFI::VERSION})"
-  check(SmtpClient::C.smtp_lib_version_number / 100 == SmtpClient::ABI_VERSION_NUMBER / 100,
+  check(SmtpClient.library_version_number / 100 == SmtpClient::ABI_VERSION_NUMBER / 100,
         'the library is not a 0.2.x release')
 
-  s = SmtpClient::Session.new
-  begin
-    s.timeout_ms = 30_000
-    s.tls_ca_file = ca
+  SmtpClient::Session.open(timeout: 30, tls: { ca_file: ca }) do |s|
     s.connect(host, port)
     puts "connected to #{host}:#{port}"
     s.starttls
@@ -62,38 +60,33 @@ begin
           "Subject: libsmtpclient Ruby example #{marker}\r\n" \
           "\r\n" \
           "Sent by examples/ruby through ruby-ffi.\r\n"
-    s.sendmail('alice@example.test', ['bob@example.test', 'reject550@example.test'], msg)
+    recipients = s.sendmail('alice@example.test', ['bob@example.test', 'reject550@example.test'], msg)
+    recipients.each { |r| puts "recipient: #{r.address} RCPT #{r.rcpt_code} #{r.enhanced_status} accepted: #{r.accepted?}" }
     refused = s.refused
     refused.each { |r| puts "refused: #{r.address} #{r.code} #{r.text}" }
     check(refused.size == 1 && refused[0].address == 'reject550@example.test' && refused[0].code == 550,
           'expected exactly reject550@example.test refused with 550')
     puts "sent to bob@example.test (marker #{marker})"
     s.quit
-  ensure
-    s.close
   end
 
   file = wait_for_marker(File.join(maildir, 'bob', 'new'), marker, 30)
   check(file, "the message did not arrive in bob's Maildir within 30 s")
   puts "delivered: #{file}"
 
-  s2 = SmtpClient::Session.new
-  begin
-    s2.tls_ca_file = ca
+  SmtpClient::Session.open(timeout: 30, tls: { ca_file: ca }) do |s2|
     s2.connect(host, port)
     s2.starttls
     calls = 0
-    s2.auth('PLAIN') do |_challenge, is_initial, tls_active|
+    s2.auth('PLAIN') do |challenge, tls_active|
       calls += 1
-      raise "unexpected step (initial #{is_initial}, TLS #{tls_active})" unless is_initial && tls_active
+      raise "unexpected step (challenge #{challenge.inspect}, TLS #{tls_active})" unless challenge.nil? && tls_active
 
       "\0#{user}\0#{pass}"
     end
     puts "AUTH PLAIN through a callback: #{s2.last_reply_code} #{s2.last_reply_text} (callback called #{calls} time(s))"
     check(calls == 1 && s2.last_reply_code == 235, 'AUTH PLAIN through the callback: want one call and 235')
     s2.quit
-  ensure
-    s2.close
   end
 rescue StandardError => e
   warn "FAILED: #{e.class}: #{e.message}"

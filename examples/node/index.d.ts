@@ -1,0 +1,134 @@
+// Type declarations of the smtpclient package (index.js).
+/// <reference types="node" />
+
+export declare const Result: Readonly<{
+  OK: 0; SMTP_ERROR: 100; SERVER_DISCONNECTED: 101; NOT_SUPPORTED: 102; RESPONSE_ERROR: 103;
+  SENDER_REFUSED: 104; RECIPIENTS_REFUSED: 105; DATA_ERROR: 106; CONNECT_ERROR: 107; HELO_ERROR: 108;
+  AUTHENTICATION_ERROR: 109; DELIVERY_UNKNOWN: 110; PROTOCOL_ERROR: 111; MESSAGE_TOO_LARGE: 112;
+  CREDENTIALS_POLICY: 113; TLS_REQUIRED: 114; IO_ERROR: 200; TIMEOUT: 201; NAME_RESOLUTION: 202;
+  CONNECTION_REFUSED: 203; HOST_UNREACHABLE: 204; TLS_ERROR: 300; TLS_CERTIFICATE: 301; TLS_RECORD: 302;
+  INVALID_ARGUMENT: 400; NULL_ARGUMENT: 401; INVALID_UTF8: 402; BAD_STATE: 403; BAD_HANDLE: 404;
+  REENTRANT_CALL: 405; CALLBACK_ABORTED: 406; CONCURRENT_CALL: 407; PANIC: 900;
+}>;
+
+export declare const NO_INITIAL_RESPONSE: unique symbol;
+export declare const ABI_VERSION_NUMBER: number;
+export declare const koffiVersion: string;
+export declare function libraryVersion(): string;
+export declare function libraryVersionNumber(): number;
+
+export declare class EnhancedStatus {
+  readonly class: number;
+  readonly subject: number;
+  readonly detail: number;
+  toString(): string; // "5.1.1"
+}
+
+/** One recipient of the last transaction. */
+export interface Recipient {
+  address: string;
+  rcptCode: number;
+  /** LMTP: the recipient's own reply after the data; 0 for SMTP and when refused at RCPT. */
+  dataCode: number;
+  /** The deciding reply's text: the after-data reply when there is one, else the RCPT reply. */
+  text: string;
+  enhancedStatus: EnhancedStatus | null;
+  accepted: boolean;
+}
+
+export interface Refused { address: string; code: number; text: string; }
+
+/** A failed library call; the subclass follows smtp_result_is_a. */
+export declare class SmtpError extends Error {
+  constructor(result: number, description: string, detail?: Partial<SmtpError>);
+  readonly result: number;
+  readonly resultName: string;
+  readonly replyCode: number;
+  readonly replyText: string;
+  readonly enhancedStatus: EnhancedStatus | null;
+  readonly errno: number;
+  readonly sender: string | null;
+  readonly callbackValue: number;
+  /** The recipients of a send that failed after RCPT (RecipientsRefusedError, DataError). */
+  readonly recipients: Recipient[];
+  isA(base: number): boolean;
+}
+export declare class ServerDisconnectedError extends SmtpError {}
+export declare class DeliveryUnknownError extends ServerDisconnectedError {}
+export declare class NotSupportedError extends SmtpError {}
+export declare class TlsRequiredError extends NotSupportedError {}
+export declare class ResponseError extends SmtpError {}
+export declare class SenderRefusedError extends ResponseError {}
+export declare class DataError extends ResponseError {}
+export declare class ConnectError extends ResponseError {}
+export declare class HeloError extends ResponseError {}
+export declare class AuthenticationError extends ResponseError {}
+export declare class RecipientsRefusedError extends SmtpError {}
+export declare class IoError extends SmtpError {}
+export declare class TimeoutError extends IoError {}
+export declare class TlsError extends SmtpError {}
+export declare class TlsCertificateError extends TlsError {}
+export declare class UsageError extends SmtpError {}
+
+export declare const ERROR_CLASSES: ReadonlyArray<readonly [number, typeof SmtpError]>;
+export declare function errorClassFor(result: number): typeof SmtpError;
+
+export interface TlsSettings {
+  caFile?: string;
+  caDir?: string;
+  clientCert?: string;
+  clientKey?: string;
+  serverName?: string;
+  minVersion?: 'tls12' | 'tls13';
+  /** false disables certificate verification: for tests only. */
+  verify?: boolean;
+  policy?: 'none' | 'opportunistic' | 'required';
+}
+
+export type DebugKind = 'connect' | 'sent' | 'received' | 'info';
+
+export interface SessionOptions {
+  kind?: 'smtp' | 'smtps' | 'lmtp';
+  timeoutMs?: number;
+  localHostname?: string;
+  tls?: TlsSettings;
+  /** Runs on the main thread, synchronously, during the call that produced the event. */
+  debug?: (kind: DebugKind, data: Buffer) => void;
+  debugLevel?: 1 | 2;
+}
+
+export interface SendOptions { mailOptions?: string[]; rcptOptions?: string[]; }
+
+export interface SessionState {
+  connected: boolean;
+  authenticated: boolean;
+  tlsActive: boolean;
+  tlsPeerVerified: boolean;
+  tlsVersion: string;
+  tlsCipher: string;
+  lastReplyCode: number;
+  lastReplyText: string;
+}
+
+/**
+ * An AUTH step: the server's challenge (null for the initial response) and whether TLS is
+ * active; returns the response, or NO_INITIAL_RESPONSE for the initial call. Synchronous; runs
+ * on the main thread during auth().
+ */
+export type AuthStep = (challenge: Buffer | null, tlsActive: boolean) => string | Buffer | typeof NO_INITIAL_RESPONSE;
+
+/** One SMTP, SMTPS or LMTP session. Calls are queued: each starts once the previous settled. */
+export declare class Session {
+  constructor(options?: SessionOptions);
+  connect(host: string, port?: number): Promise<void>;
+  starttls(): Promise<void>;
+  login(user: string, password: string, options?: { initialResponse?: boolean }): Promise<void>;
+  auth(mechanism: string, step: AuthStep, options?: { initialResponse?: boolean }): Promise<void>;
+  sendmail(from: string, to: string[], message: string | Buffer, options?: SendOptions): Promise<Recipient[]>;
+  sendMessage(message: string | Buffer, options?: SendOptions & { from?: string | null; to?: string[] | null }): Promise<Recipient[]>;
+  refused(): Promise<Refused[]>;
+  noop(): Promise<void>;
+  quit(): Promise<void>;
+  state(): Promise<SessionState>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,508 @@
+// smtpclient: SMTP, SMTPS and LMTP sessions for Node.js over libsmtpclient (0.2.x), through koffi.
+//
+// The library is loaded by its SONAME (libsmtpclient.so.0.2, what the runtime package ships),
+// found by the dynamic loader (LD_LIBRARY_PATH for a private prefix);
+// SMTPCLIENT_LIBRARY=/path/to/libsmtpclient.so.0.2 overrides it.
+//
+// Rules this package follows:
+// - Every call that may wait on the network (connect, starttls, login, auth, sendmail,
+//   sendMessage, noop, quit) returns a Promise and runs on one of koffi's worker threads
+//   (`fn.async`): the event loop never blocks.
+// - Calls on one session are queued in JS: a call starts when the previous one has settled, so
+//   awaiting two calls at once never reaches the library as a concurrent call
+//   (SMTP_RESULT_CONCURRENT_CALL). close() is queued too.
+// - Callbacks (the AUTH step function, the debug function) are koffi.register()ed functions.
+//   The library calls them on the worker thread running the call; koffi hands each call to the
+//   main thread and the worker waits for its result, so callbacks always run on the main
+//   thread, one at a time, while their session's call is pending. They must not call the same
+//   session (the queue would wait for the pending call: a deadlock) and must be synchronous.
+//   An exception thrown in one is caught before it reaches C (koffi would return 0,
+//   "respond"), the exchange is cancelled and the pending call rejects with that exception.
+// - A session owns its C handle: close() frees it (nothing frees it on garbage collection).
+// - Every string argument holding a NUL character is refused with a TypeError (C would read
+//   it only up to the NUL). Strings the library returns are copied at once (koffi decodes
+//   `const char *` into JS strings).
+'use strict';
+
+const koffi = require('koffi');
+
+const lib = koffi.load(process.env.SMTPCLIENT_LIBRARY || 'libsmtpclient.so.0.2');
+
+koffi.opaque('smtp_client');
+koffi.opaque('smtp_auth_response');
+koffi.opaque('smtp_send_options');
+const AuthCallback = koffi.proto(
+  'int32_t smtp_auth_callback(void *userdata, const uint8_t *challenge, size_t challenge_len, ' +
+    'bool is_initial, bool tls_active, smtp_auth_response *response)');
+const DebugCallback = koffi.proto(
+  'void smtp_debug_callback(void *userdata, int32_t kind, const uint8_t *data, size_t len)');
+
+const C = Object.fromEntries([
+  'const char *smtp_lib_version(void)',
+  'uint32_t smtp_lib_version_number(void)',
+  'const char *smtp_result_name(int32_t code)',
+  'const char *smtp_result_str(int32_t code)',
+  'bool smtp_result_is_a(int32_t code, int32_t base)',
+  'smtp_client *smtp_client_new(int32_t kind)',
+  'void smtp_client_free(smtp_client *session)',
+  'int32_t smtp_client_set_timeout_ms(smtp_client *session, uint32_t ms)',
+  'int32_t smtp_client_set_local_hostname(smtp_client *session, const char *name)',
+  'int32_t smtp_client_set_debuglevel(smtp_client *session, int32_t level)',
+  'int32_t smtp_client_set_debug_callback(smtp_client *session, smtp_debug_callback *cb, void *userdata, void *userdata_free)',
+  'int32_t smtp_client_set_tls_ca_file(smtp_client *session, const char *path)',
+  'int32_t smtp_client_set_tls_ca_dir(smtp_client *session, const char *path)',
+  'int32_t smtp_client_set_tls_client_cert(smtp_client *session, const char *chain_file, const char *key_file)',
+  'int32_t smtp_client_set_tls_min_version(smtp_client *session, int32_t version)',
+  'int32_t smtp_client_set_tls_server_name(smtp_client *session, const char *name)',
+  'int32_t smtp_client_set_tls_verify(smtp_client *session, int32_t verify)',
+  'int32_t smtp_client_set_tls_policy(smtp_client *session, int32_t policy)',
+  'int32_t smtp_client_connect(smtp_client *session, const char *host, uint16_t port)',
+  'int32_t smtp_client_starttls(smtp_client *session)',
+  'int32_t smtp_client_login(smtp_client *session, const char *user, const char *password, int32_t initial_response)',
+  'int32_t smtp_client_auth(smtp_client *session, const char *mechanism, smtp_auth_callback *callback, void *userdata, int32_t initial_response)',
+  'int32_t smtp_auth_response_set(smtp_auth_response *response, const uint8_t *data, size_t len)',
+  'int32_t smtp_client_sendmail(smtp_client *session, const char *from, const char **to, size_t n_to, ' +
+    'const uint8_t *msg, size_t len, const smtp_send_options *options)',
+  'int32_t smtp_client_send_message(smtp_client *session, const uint8_t *msg, size_t len, const char *from, ' +
+    'const char **to, size_t n_to, const smtp_send_options *options)',
+  'int32_t smtp_client_noop(smtp_client *session)',
+  'int32_t smtp_client_quit(smtp_client *session)',
+  'smtp_send_options *smtp_send_options_new(void)',
+  'void smtp_send_options_free(smtp_send_options *options)',
+  'int32_t smtp_send_options_add_mail_option(smtp_send_options *options, const char *option)',
+  'int32_t smtp_send_options_add_rcpt_option(smtp_send_options *options, const char *option)',
+  'bool smtp_client_is_connected(const smtp_client *session)',
+  'bool smtp_client_is_authenticated(const smtp_client *session)',
+  'size_t smtp_client_refused_count(const smtp_client *session)',
+  'int32_t smtp_client_refused_get(const smtp_client *session, size_t index, _Out_ const char **address, _Out_ int32_t *code, _Out_ const char **text)',
+  'size_t smtp_client_recipient_count(const smtp_client *session)',
+  'int32_t smtp_client_recipient_get(const smtp_client *session, size_t index, _Out_ const char **address, ' +
+    '_Out_ int32_t *rcpt_code, _Out_ int32_t *data_code, _Out_ const char **text)',
+  'bool smtp_client_recipient_enhanced_status(const smtp_client *session, size_t index, _Out_ int32_t *klass, _Out_ int32_t *subject, _Out_ int32_t *detail)',
+  'const char *smtp_client_last_error_message(const smtp_client *session)',
+  'int32_t smtp_client_last_error_reply_code(const smtp_client *session)',
+  'const char *smtp_client_last_error_reply_text(const smtp_client *session)',
+  'bool smtp_client_last_error_enhanced_status(const smtp_client *session, _Out_ int32_t *klass, _Out_ int32_t *subject, _Out_ int32_t *detail)',
+  'const char *smtp_client_last_error_sender(const smtp_client *session)',
+  'int32_t smtp_client_last_os_error(const smtp_client *session)',
+  'int32_t smtp_client_last_callback_value(const smtp_client *session)',
+  'int32_t smtp_client_last_reply_code(const smtp_client *session)',
+  'const char *smtp_client_last_reply_text(const smtp_client *session)',
+  'bool smtp_client_tls_active(const smtp_client *session)',
+  'bool smtp_client_tls_peer_verified(const smtp_client *session)',
+  'const char *smtp_client_tls_version(const smtp_client *session)',
+  'const char *smtp_client_tls_cipher(const smtp_client *session)',
+].map((declaration) => {
+  const fn = lib.func(declaration);
+  return [fn.info.name, fn];
+}));
+
+// The result codes (smtp_result).
+const Result = Object.freeze({
+  OK: 0, SMTP_ERROR: 100, SERVER_DISCONNECTED: 101, NOT_SUPPORTED: 102, RESPONSE_ERROR: 103,
+  SENDER_REFUSED: 104, RECIPIENTS_REFUSED: 105, DATA_ERROR: 106, CONNECT_ERROR: 107,
+  HELO_ERROR: 108, AUTHENTICATION_ERROR: 109, DELIVERY_UNKNOWN: 110, PROTOCOL_ERROR: 111,
+  MESSAGE_TOO_LARGE: 112, CREDENTIALS_POLICY: 113, TLS_REQUIRED: 114, IO_ERROR: 200,
+  TIMEOUT: 201, NAME_RESOLUTION: 202, CONNECTION_REFUSED: 203, HOST_UNREACHABLE: 204,
+  TLS_ERROR: 300, TLS_CERTIFICATE: 301, TLS_RECORD: 302, INVALID_ARGUMENT: 400,
+  NULL_ARGUMENT: 401, INVALID_UTF8: 402, BAD_STATE: 403, BAD_HANDLE: 404, REENTRANT_CALL: 405,
+  CALLBACK_ABORTED: 406, CONCURRENT_CALL: 407, PANIC: 900,
+});
+const KINDS = { smtp: 0, smtps: 1, lmtp: 2 };
+const TLS_POLICIES = { none: 0, opportunistic: 1, required: 2 };
+const TLS_VERSIONS = { tls12: 12, tls13: 13 };
+const DEBUG_KINDS = ['connect', 'sent', 'received', 'info'];
+const AUTH_STEP_RESPOND = 0;
+const AUTH_STEP_NO_INITIAL_RESPONSE = 1;
+const AUTH_STEP_ABORT = -1;
+const INITIAL_RESPONSE_SEND = 0;
+const INITIAL_RESPONSE_WAIT = 1;
+// The ABI this package was written for: libsmtpclient 0.2.x.
+const ABI_VERSION_NUMBER = 200;
+// Returned by an auth() step function for the initial response: send "AUTH <mechanism>" alone.
+const NO_INITIAL_RESPONSE = Symbol('no initial response');
+
+// The one check of a string argument before it reaches C, which would read it only up to its
+// first NUL: a TypeError with code ERR_INVALID_ARG_VALUE, as Node's fs functions throw for a
+// path holding a NUL. The message names the argument, never its value (it may be a password).
+function cString(argument, value) {
+  const offset = typeof value === 'string' ? value.indexOf('\0') : -1;
+  if (offset >= 0) {
+    const err = new TypeError(
+      `The argument '${argument}' contains a NUL character at index ${offset} (the C API would truncate it there)`);
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  return value;
+}
+
+// An RFC 3463 enhanced status code.
+class EnhancedStatus {
+  constructor(klass, subject, detail) {
+    this.class = klass;
+    this.subject = subject;
+    this.detail = detail;
+  }
+
+  toString() { return `${this.class}.${this.subject}.${this.detail}`; }
+}
+
+// A failed library call; the subclass follows the library's hierarchy (smtp_result_is_a).
+class SmtpError extends Error {
+  constructor(result, description, detail = {}) {
+    const resultName = C.smtp_result_name(result);
+    let message = `${resultName}: ${description}`;
+    if (detail.replyCode && !description.includes(detail.replyText)) {
+      message += ` (server said ${detail.replyCode} ${detail.replyText})`;
+    }
+    super(message);
+    this.name = new.target.name;
+    this.result = result; // SMTP_RESULT_* value
+    this.resultName = resultName;
+    this.replyCode = detail.replyCode || 0;
+    this.replyText = detail.replyText || '';
+    this.enhancedStatus = detail.enhancedStatus || null;
+    this.errno = detail.errno || 0;
+    this.sender = detail.sender ?? null;
+    this.callbackValue = detail.callbackValue || 0;
+    this.recipients = detail.recipients || [];
+  }
+
+  // Whether the result is `base` or a kind of it, e.g. err.isA(Result.IO_ERROR).
+  isA(base) { return C.smtp_result_is_a(this.result, base); }
+}
+class ServerDisconnectedError extends SmtpError {}
+class DeliveryUnknownError extends ServerDisconnectedError {}
+class NotSupportedError extends SmtpError {}
+class TlsRequiredError extends NotSupportedError {}
+class ResponseError extends SmtpError {}
+class SenderRefusedError extends ResponseError {}
+class DataError extends ResponseError {}
+class ConnectError extends ResponseError {}
+class HeloError extends ResponseError {}
+class AuthenticationError extends ResponseError {}
+class RecipientsRefusedError extends SmtpError {}
+class IoError extends SmtpError {}
+class TimeoutError extends IoError {}
+class TlsError extends SmtpError {}
+class TlsCertificateError extends TlsError {}
+class UsageError extends SmtpError {}
+
+// Each class with its code, the most specific first: the first whose code the failure's code
+// is a kind of is thrown.
+const ERROR_CLASSES = [
+  [Result.SENDER_REFUSED, SenderRefusedError], [Result.DATA_ERROR, DataError],
+  [Result.CONNECT_ERROR, ConnectError], [Result.HELO_ERROR, HeloError],
+  [Result.AUTHENTICATION_ERROR, AuthenticationError], [Result.RESPONSE_ERROR, ResponseError],
+  [Result.RECIPIENTS_REFUSED, RecipientsRefusedError], [Result.DELIVERY_UNKNOWN, DeliveryUnknownError],
+  [Result.SERVER_DISCONNECTED, ServerDisconnectedError], [Result.TLS_REQUIRED, TlsRequiredError],
+  [Result.NOT_SUPPORTED, NotSupportedError], [Result.TIMEOUT, TimeoutError], [Result.IO_ERROR, IoError],
+  [Result.TLS_CERTIFICATE, TlsCertificateError], [Result.TLS_ERROR, TlsError],
+  [Result.INVALID_ARGUMENT, UsageError],
+];
+
+function errorClassFor(result) {
+  const found = ERROR_CLASSES.find(([base]) => C.smtp_result_is_a(result, base));
+  return found ? found[1] : SmtpError;
+}
+
+function enhancedStatus(read) {
+  const klass = [0]; const subject = [0]; const detail = [0];
+  return read(klass, subject, detail) ? new EnhancedStatus(klass[0], subject[0], detail[0]) : null;
+}
+
+// Calls fn on a koffi worker thread; resolves with its return value.
+function callAsync(fn, ...args) {
+  return new Promise((resolve, reject) => {
+    fn.async(...args, (err, value) => (err ? reject(err) : resolve(value)));
+  });
+}
+
+class Session {
+  #handle;
+  #queue = Promise.resolve();
+  #debugCallback = null; // registered with koffi while the library may call it
+  #callbackError = null;
+
+  // options: kind ('smtp', 'smtps', 'lmtp'), timeoutMs, localHostname, tls (caFile, caDir,
+  // clientCert + clientKey, serverName, minVersion 'tls12'|'tls13', verify (false: tests
+  // only), policy 'none'|'opportunistic'|'required'), debug (function(kind, data: Buffer)).
+  constructor(options = {}) {
+    const kind = KINDS[options.kind ?? 'smtp'];
+    if (kind === undefined) throw new RangeError(`unknown session kind '${options.kind}' (smtp, smtps, lmtp)`);
+    this.#handle = C.smtp_client_new(kind);
+    if (!this.#handle) throw new Error('smtp_client_new failed');
+    try {
+      if (options.timeoutMs !== undefined) this.#check('setTimeoutMs', C.smtp_client_set_timeout_ms(this.#handle, options.timeoutMs));
+      if (options.localHostname !== undefined) {
+        this.#check('setLocalHostname', C.smtp_client_set_local_hostname(this.#handle, cString('localHostname', options.localHostname)));
+      }
+      if (options.tls) this.#configureTls(options.tls);
+      if (options.debug) this.#setDebug(options.debug, options.debugLevel ?? 1);
+    } catch (e) {
+      this.#free();
+      throw e;
+    }
+  }
+
+  #configureTls(tls) {
+    const h = this.#handle;
+    if (tls.caFile !== undefined) this.#check('setTlsCaFile', C.smtp_client_set_tls_ca_file(h, cString('tls.caFile', tls.caFile)));
+    if (tls.caDir !== undefined) this.#check('setTlsCaDir', C.smtp_client_set_tls_ca_dir(h, cString('tls.caDir', tls.caDir)));
+    if (tls.clientCert !== undefined || tls.clientKey !== undefined) {
+      this.#check('setTlsClientCert', C.smtp_client_set_tls_client_cert(h, cString('tls.clientCert', tls.clientCert ?? null),
+        cString('tls.clientKey', tls.clientKey ?? null)));
+    }
+    if (tls.serverName !== undefined) this.#check('setTlsServerName', C.smtp_client_set_tls_server_name(h, cString('tls.serverName', tls.serverName)));
+    if (tls.minVersion !== undefined) {
+      const v = TLS_VERSIONS[tls.minVersion];
+      if (v === undefined) throw new RangeError(`unknown TLS version '${tls.minVersion}' (tls12, tls13)`);
+      this.#check('setTlsMinVersion', C.smtp_client_set_tls_min_version(h, v));
+    }
+    if (tls.verify === false) this.#check('setTlsVerify', C.smtp_client_set_tls_verify(h, 1));
+    if (tls.policy !== undefined) {
+      const p = TLS_POLICIES[tls.policy];
+      if (p === undefined) throw new RangeError(`unknown TLS policy '${tls.policy}' (none, opportunistic, required)`);
+      this.#check('setTlsPolicy', C.smtp_client_set_tls_policy(h, p));
+    }
+  }
+
+  #setDebug(fn, level) {
+    const cb = koffi.register((_userdata, kind, data, len) => {
+      try {
+        const bytes = len > 0 ? Buffer.from(koffi.decode(data, 'uint8_t', len)) : Buffer.alloc(0);
+        fn(DEBUG_KINDS[kind] ?? kind, bytes);
+      } catch (e) {
+        this.#callbackError ??= e;
+      }
+    }, koffi.pointer(DebugCallback));
+    this.#check('setDebugCallback', C.smtp_client_set_debug_callback(this.#handle, cb, null, null));
+    this.#debugCallback = cb;
+    this.#check('setDebuglevel', C.smtp_client_set_debuglevel(this.#handle, level));
+  }
+
+  // Runs task(handle) after every call queued before it has settled.
+  #enqueue(task) {
+    const run = this.#queue.then(() => {
+      if (!this.#handle) throw new Error('session is closed');
+      return task(this.#handle);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  // One network call on a worker thread, queued; rejects with the SmtpError of a failure, or
+  // with the exception a callback threw during it.
+  #network(operation, fn, args, { recipientsOnError = false, before, after } = {}) {
+    return this.#enqueue(async (h) => {
+      const prepared = before ? before() : null;
+      let rc;
+      try {
+        this.#callbackError = null;
+        rc = await callAsync(fn, h, ...args(prepared));
+      } finally {
+        if (after) after(prepared);
+      }
+      const thrown = this.#callbackError;
+      this.#callbackError = null;
+      if (thrown) throw thrown;
+      this.#check(operation, rc, recipientsOnError);
+    });
+  }
+
+  #check(operation, rc, withRecipients = false) {
+    if (rc === Result.OK) return;
+    const h = this.#handle;
+    const Class = errorClassFor(rc);
+    throw new Class(rc, `${operation}: ${C.smtp_client_last_error_message(h)}`, {
+      replyCode: C.smtp_client_last_error_reply_code(h),
+      replyText: C.smtp_client_last_error_reply_text(h),
+      enhancedStatus: enhancedStatus((c, s, d) => C.smtp_client_last_error_enhanced_status(h, c, s, d)),
+      errno: C.smtp_client_last_os_error(h),
+      sender: C.smtp_client_last_error_sender(h),
+      callbackValue: C.smtp_client_last_callback_value(h),
+      recipients: withRecipients ? readRecipients(h) : [],
+    });
+  }
+
+  // smtplib's connect(host, port): port 0 takes it from "host:port" or the kind's default; a
+  // host starting with '/' is a Unix socket.
+  connect(host, port = 0) {
+    const cHost = cString('host', host);
+    return this.#network('connect', C.smtp_client_connect, () => [cHost, port]);
+  }
+
+  starttls() { return this.#network('starttls', C.smtp_client_starttls, () => []); }
+
+  login(user, password, { initialResponse = true } = {}) {
+    const args = [cString('user', user), cString('password', password),
+      initialResponse ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT];
+    return this.#network('login', C.smtp_client_login, () => args);
+  }
+
+  // smtplib's auth(mechanism, authobject): step(challenge: Buffer|null, tlsActive) returns the
+  // response (string or Buffer), or NO_INITIAL_RESPONSE when challenge is null. Synchronous.
+  auth(mechanism, step, { initialResponse = true } = {}) {
+    const cMechanism = cString('mechanism', mechanism);
+    const onStep = (_userdata, challenge, len, _isInitial, tlsActive, response) => {
+      try {
+        const data = challenge === null ? null : Buffer.from(len > 0 ? koffi.decode(challenge, 'uint8_t', len) : []);
+        const answer = step(data, tlsActive);
+        if (answer === NO_INITIAL_RESPONSE && data === null) return AUTH_STEP_NO_INITIAL_RESPONSE;
+        if (typeof answer !== 'string' && !Buffer.isBuffer(answer)) throw new TypeError('the auth step returned neither a string nor a Buffer');
+        const bytes = Buffer.from(answer); // a copy we may wipe
+        const rc = C.smtp_auth_response_set(response, bytes, bytes.length);
+        bytes.fill(0); // the library has its own copy
+        return rc === Result.OK ? AUTH_STEP_RESPOND : AUTH_STEP_ABORT;
+      } catch (e) {
+        this.#callbackError ??= e;
+        return AUTH_STEP_ABORT;
+      }
+    };
+    const mode = initialResponse ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT;
+    return this.#network('auth', C.smtp_client_auth, (cb) => [cMechanism, cb, null, mode], {
+      before: () => koffi.register(onStep, koffi.pointer(AuthCallback)),
+      after: (cb) => koffi.unregister(cb), // the library keeps nothing once the call returned
+    });
+  }
+
+  // smtplib's sendmail(): resolves with every recipient's outcome when at least one accepted
+  // the message; rejects with RecipientsRefusedError (or DataError) carrying them otherwise.
+  sendmail(from, to, message, { mailOptions = [], rcptOptions = [] } = {}) {
+    const cFrom = cString('from', from);
+    const cTo = to.map((addr, i) => cString(`to[${i}]`, addr));
+    const body = toBuffer(message);
+    checkOptions(mailOptions, rcptOptions);
+    return this.#network('sendmail', C.smtp_client_sendmail, (options) => [cFrom, cTo, cTo.length, body, body.length, options],
+      { recipientsOnError: true, before: () => sendOptions(mailOptions, rcptOptions), after: freeOptions })
+      .then(() => this.#enqueue(readRecipients));
+  }
+
+  // smtplib's send_message(): from and to, when omitted, are taken from the headers; Bcc is
+  // not transmitted. Resolves as sendmail().
+  sendMessage(message, { from = null, to = null, mailOptions = [], rcptOptions = [] } = {}) {
+    const cFrom = from === null ? null : cString('from', from);
+    const cTo = to === null ? null : to.map((addr, i) => cString(`to[${i}]`, addr));
+    const body = toBuffer(message);
+    checkOptions(mailOptions, rcptOptions);
+    return this.#network('sendMessage', C.smtp_client_send_message,
+      (options) => [body, body.length, cFrom, cTo, cTo ? cTo.length : 0, options],
+      { recipientsOnError: true, before: () => sendOptions(mailOptions, rcptOptions), after: freeOptions })
+      .then(() => this.#enqueue(readRecipients));
+  }
+
+  // The recipients refused by the last send.
+  refused() {
+    return this.#enqueue((h) => {
+      const out = [];
+      const n = Number(C.smtp_client_refused_count(h));
+      for (let i = 0; i < n; i++) {
+        const address = [null]; const code = [0]; const text = [null];
+        if (C.smtp_client_refused_get(h, i, address, code, text) === Result.OK) {
+          out.push({ address: address[0], code: code[0], text: text[0] });
+        }
+      }
+      return out;
+    });
+  }
+
+  noop() { return this.#network('noop', C.smtp_client_noop, () => []); }
+  quit() { return this.#network('quit', C.smtp_client_quit, () => []); }
+
+  // The session's state after every queued call has settled.
+  state() {
+    return this.#enqueue((h) => ({
+      connected: C.smtp_client_is_connected(h),
+      authenticated: C.smtp_client_is_authenticated(h),
+      tlsActive: C.smtp_client_tls_active(h),
+      tlsPeerVerified: C.smtp_client_tls_peer_verified(h),
+      tlsVersion: C.smtp_client_tls_version(h),
+      tlsCipher: C.smtp_client_tls_cipher(h),
+      lastReplyCode: C.smtp_client_last_reply_code(h),
+      lastReplyText: C.smtp_client_last_reply_text(h),
+    }));
+  }
+
+  // Frees the session once every queued call has settled (closing the connection without
+  // QUIT). Idempotent.
+  close() {
+    const run = this.#queue.then(() => this.#free());
+    this.#queue = run;
+    return run;
+  }
+
+  #free() {
+    if (this.#handle) {
+      C.smtp_client_free(this.#handle);
+      this.#handle = null;
+    }
+    if (this.#debugCallback) {
+      koffi.unregister(this.#debugCallback);
+      this.#debugCallback = null;
+    }
+  }
+}
+
+function readRecipients(h) {
+  const out = [];
+  const n = Number(C.smtp_client_recipient_count(h));
+  for (let i = 0; i < n; i++) {
+    const address = [null]; const rcptCode = [0]; const dataCode = [0]; const text = [null];
+    if (C.smtp_client_recipient_get(h, i, address, rcptCode, dataCode, text) !== Result.OK) continue;
+    const r = {
+      address: address[0], rcptCode: rcptCode[0], dataCode: dataCode[0], text: text[0],
+      enhancedStatus: enhancedStatus((c, s, d) => C.smtp_client_recipient_enhanced_status(h, i, c, s, d)),
+    };
+    // Whether the server took the message for this recipient: the after-data reply when
+    // there is one (LMTP), else the RCPT reply.
+    r.accepted = r.dataCode ? Math.floor(r.dataCode / 100) === 2 : r.rcptCode === 250 || r.rcptCode === 251;
+    out.push(r);
+  }
+  return out;
+}
+
+function toBuffer(message) {
+  if (Buffer.isBuffer(message)) return message;
+  if (typeof message === 'string') return Buffer.from(message, 'utf8');
+  throw new TypeError('message must be a string or a Buffer');
+}
+
+function checkOptions(mailOptions, rcptOptions) {
+  mailOptions.forEach((o, i) => cString(`mailOptions[${i}]`, o));
+  rcptOptions.forEach((o, i) => cString(`rcptOptions[${i}]`, o));
+}
+
+// The C options object for a send, null when there are none; freed by freeOptions.
+function sendOptions(mailOptions, rcptOptions) {
+  if (mailOptions.length === 0 && rcptOptions.length === 0) return null;
+  const options = C.smtp_send_options_new();
+  const add = (name, values, fn) => values.forEach((value, i) => {
+    const rc = fn(options, value);
+    if (rc !== Result.OK) {
+      const Class = errorClassFor(rc);
+      throw new Class(rc, `${name}[${i}]: ${C.smtp_result_str(rc)}`);
+    }
+  });
+  try {
+    add('mailOptions', mailOptions, C.smtp_send_options_add_mail_option);
+    add('rcptOptions', rcptOptions, C.smtp_send_options_add_rcpt_option);
+  } catch (e) {
+    C.smtp_send_options_free(options);
+    throw e;
+  }
+  return options;
+}
+
+function freeOptions(options) {
+  if (options) C.smtp_send_options_free(options);
+}
+
+module.exports = {
+  Session, Result, EnhancedStatus, NO_INITIAL_RESPONSE, ABI_VERSION_NUMBER, ERROR_CLASSES, errorClassFor,
+  SmtpError, ServerDisconnectedError, DeliveryUnknownError, NotSupportedError, TlsRequiredError,
+  ResponseError, SenderRefusedError, DataError, ConnectError, HeloError, AuthenticationError,
+  RecipientsRefusedError, IoError, TimeoutError, TlsError, TlsCertificateError, UsageError,
+  libraryVersion: () => C.smtp_lib_version(),
+  libraryVersionNumber: () => C.smtp_lib_version_number(),
+  koffiVersion: koffi.version,
+};

@@ -1,0 +1,89 @@
+# frozen_string_literal: true
+
+require 'ffi'
+
+module SmtpClient
+  # The raw C API (the part of smtpclient.h this gem uses). Not part of the gem's interface.
+  #
+  # The library is loaded by its SONAME (libsmtpclient.so.0.2, what the runtime package ships),
+  # found by the dynamic loader (LD_LIBRARY_PATH for a private prefix);
+  # SMTPCLIENT_LIBRARY=/path/to/libsmtpclient.so.0.2 overrides it.
+  #
+  # Calls that may wait on the network are attached with blocking: true: they release the
+  # global VM lock, so other Ruby threads run meanwhile. Callbacks the library makes during such
+  # a call take the lock back before running Ruby code (ffi does this).
+  module Native
+    extend FFI::Library
+    ffi_lib ENV.fetch('SMTPCLIENT_LIBRARY', 'libsmtpclient.so.0.2')
+
+    callback :smtp_auth_callback, %i[pointer pointer size_t bool bool pointer], :int32
+    callback :smtp_debug_callback, %i[pointer int32 pointer size_t], :void
+
+    attach_function :smtp_lib_version, [], :string
+    attach_function :smtp_lib_version_number, [], :uint32
+    attach_function :smtp_result_name, [:int32], :string
+    attach_function :smtp_result_str, [:int32], :string
+    attach_function :smtp_result_is_a, %i[int32 int32], :bool
+
+    attach_function :smtp_client_new, [:int32], :pointer
+    attach_function :smtp_client_free, [:pointer], :void
+    attach_function :smtp_client_set_timeout_ms, %i[pointer uint32], :int32
+    attach_function :smtp_client_set_local_hostname, %i[pointer string], :int32
+    attach_function :smtp_client_set_debuglevel, %i[pointer int32], :int32
+    attach_function :smtp_client_set_debug_callback, %i[pointer smtp_debug_callback pointer pointer], :int32
+    attach_function :smtp_client_set_tls_ca_file, %i[pointer string], :int32
+    attach_function :smtp_client_set_tls_ca_dir, %i[pointer string], :int32
+    attach_function :smtp_client_set_tls_client_cert, %i[pointer string string], :int32
+    attach_function :smtp_client_set_tls_min_version, %i[pointer int32], :int32
+    attach_function :smtp_client_set_tls_server_name, %i[pointer string], :int32
+    attach_function :smtp_client_set_tls_verify, %i[pointer int32], :int32
+    attach_function :smtp_client_set_tls_policy, %i[pointer int32], :int32
+
+    attach_function :smtp_client_connect, %i[pointer string uint16], :int32, blocking: true
+    attach_function :smtp_client_starttls, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_login, %i[pointer string string int32], :int32, blocking: true
+    attach_function :smtp_client_auth, %i[pointer string smtp_auth_callback pointer int32], :int32,
+                    blocking: true
+    attach_function :smtp_auth_response_set, %i[pointer pointer size_t], :int32
+    attach_function :smtp_client_sendmail, %i[pointer string pointer size_t pointer size_t pointer],
+                    :int32, blocking: true
+    attach_function :smtp_client_send_message, %i[pointer pointer size_t string pointer size_t pointer],
+                    :int32, blocking: true
+    attach_function :smtp_client_noop, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_quit, [:pointer], :int32, blocking: true
+
+    attach_function :smtp_send_options_new, [], :pointer
+    attach_function :smtp_send_options_free, [:pointer], :void
+    attach_function :smtp_send_options_add_mail_option, %i[pointer string], :int32
+    attach_function :smtp_send_options_add_rcpt_option, %i[pointer string], :int32
+
+    attach_function :smtp_client_is_connected, [:pointer], :bool
+    attach_function :smtp_client_is_authenticated, [:pointer], :bool
+    attach_function :smtp_client_refused_count, [:pointer], :size_t
+    attach_function :smtp_client_refused_get, %i[pointer size_t pointer pointer pointer], :int32
+    attach_function :smtp_client_recipient_count, [:pointer], :size_t
+    attach_function :smtp_client_recipient_get, %i[pointer size_t pointer pointer pointer pointer], :int32
+    attach_function :smtp_client_recipient_enhanced_status, %i[pointer size_t pointer pointer pointer], :bool
+    attach_function :smtp_client_last_error_message, [:pointer], :string
+    attach_function :smtp_client_last_error_reply_code, [:pointer], :int32
+    attach_function :smtp_client_last_error_reply_text, [:pointer], :string
+    attach_function :smtp_client_last_error_enhanced_status, %i[pointer pointer pointer pointer], :bool
+    attach_function :smtp_client_last_error_sender, [:pointer], :pointer
+    attach_function :smtp_client_last_os_error, [:pointer], :int32
+    attach_function :smtp_client_last_callback_value, [:pointer], :int32
+    attach_function :smtp_client_last_reply_code, [:pointer], :int32
+    attach_function :smtp_client_last_reply_text, [:pointer], :string
+    attach_function :smtp_client_tls_active, [:pointer], :bool
+    attach_function :smtp_client_tls_peer_verified, [:pointer], :bool
+    attach_function :smtp_client_tls_version, [:pointer], :string
+    attach_function :smtp_client_tls_cipher, [:pointer], :string
+
+    # Values from smtpclient.h.
+    RESULT_OK = 0
+    AUTH_STEP_RESPOND = 0
+    AUTH_STEP_NO_INITIAL_RESPONSE = 1
+    AUTH_STEP_ABORT = -1
+    INITIAL_RESPONSE_SEND = 0
+    INITIAL_RESPONSE_WAIT = 1
+  end
+end
