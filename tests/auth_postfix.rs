@@ -1,7 +1,7 @@
 //! SMTP AUTH: `login`, `auth` with a callback, `login_oauth`, and the credential policy.
 //!
-//! Against the real Postfix of the test bed (SASL through Dovecot: PLAIN, LOGIN, CRAM-MD5
-//! before TLS on the loopback port; AUTH only after STARTTLS on submission), and against the
+//! Against the real Postfix of the test bed (SASL through Dovecot: SCRAM-SHA-256, SCRAM-SHA-1,
+//! PLAIN, LOGIN, CRAM-MD5 before TLS on the loopback port; AUTH only after STARTTLS on submission), and against the
 //! scripted server for the exact wire bytes and for hostile or broken exchanges. The C API
 //! (`smtp_client_login`, `smtp_client_auth` with a C callback, the policy setters) is exercised through
 //! the exported symbols.
@@ -158,7 +158,7 @@ fn auth_lines(r: &ScriptResult) -> Vec<String> {
 // =============================================================================================
 
 #[test]
-fn login_uses_cram_md5_and_mail_carries_the_authenticated_sender() {
+fn login_uses_scram_sha256_and_mail_carries_the_authenticated_sender() {
     let mut s = postfix();
     assert!(!s.is_authenticated());
     s.login(USER, PASS, true).expect("login alice");
@@ -185,7 +185,7 @@ fn login_uses_cram_md5_and_mail_carries_the_authenticated_sender() {
     let needle = format!("{queue_id}: client=");
     let log = std::fs::read_to_string(&bed.postfix_log).unwrap_or_default();
     let line = log.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("{needle} not in the Postfix log"));
-    assert!(line.contains("sasl_method=CRAM-MD5") && line.contains("sasl_username=alice"), "{line}");
+    assert!(line.contains("sasl_method=SCRAM-SHA-256") && line.contains("sasl_username=alice"), "{line}");
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn login_with_wrong_password_is_authentication_error_without_the_password() {
     let e = s.login(USER, "not-alices-password", true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert_eq!(e.reply().unwrap().code(), 535);
-    assert!(e.message().contains("CRAM-MD5"), "the failing mechanism is named: {}", e.message());
+    assert!(e.message().contains("SCRAM-SHA-256"), "the failing mechanism is named: {}", e.message());
     assert!(!e.message().contains("not-alices-password"));
     // plain loopback TCP is not verified TLS: no fallback to PLAIN / LOGIN was attempted
     assert!(s.is_connected());
@@ -236,7 +236,7 @@ fn utf8_credentials_via_plain_and_login() {
     s.auth("plain", &mut cb, true).expect("UTF-8 PLAIN");
     s.quit().unwrap();
     let mut s = postfix();
-    s.login("utf8", "pässwörd ✓", true).expect("UTF-8 login (CRAM-MD5)");
+    s.login("utf8", "pässwörd ✓", true).expect("UTF-8 login (SCRAM-SHA-256, sent unnormalised)");
     s.quit().unwrap();
     let mut s = postfix();
     let mut cb = mechanism_callback("PLAIN", "utf8", "passwörd ✓");
@@ -260,7 +260,7 @@ fn relay_needs_authentication() {
 fn debug_output_never_shows_credentials() {
     let plain_blob = b64(b"\0alice\0alice-pass");
     let pass_b64 = b64(PASS.as_bytes());
-    // login (CRAM-MD5) at level 2
+    // login (SCRAM-SHA-256, the strongest offered) at level 2
     let mut s = new_session();
     let events = capture_debug(&mut s, 2);
     s.connect(&TestBed::get().smtp_addr(), 0).unwrap();
@@ -269,7 +269,7 @@ fn debug_output_never_shows_credentials() {
     s.quit().unwrap();
     {
         let ev = events.lock().unwrap();
-        assert!(ev.iter().any(|(k, d)| *k == DebugKind::Sent && d == b"AUTH CRAM-MD5\r\n"));
+        assert!(ev.iter().any(|(k, d)| *k == DebugKind::Sent && d == b"AUTH SCRAM-SHA-256 [redacted]\r\n"));
         assert!(ev.iter().any(|(k, d)| *k == DebugKind::Sent && d == b"[redacted]\r\n"));
         assert!(ev.iter().any(|(k, d)| *k == DebugKind::Received && d.starts_with(b"334 [challenge redacted]")));
         assert!(ev.iter().any(|(k, d)| *k == DebugKind::Received && d.starts_with(b"235 ")));
@@ -349,7 +349,7 @@ fn wrong_password_over_verified_tls_is_one_attempt() {
     let e = s.login(USER, "wrong-password-789", true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert_eq!(e.reply().unwrap().code(), 535);
-    assert!(e.message().contains("AUTH CRAM-MD5 failed: 535"), "the mechanism and its reply: {e}");
+    assert!(e.message().contains("AUTH SCRAM-SHA-256 failed: 535"), "the mechanism and its reply: {e}");
     assert!(!e.message().contains("PLAIN") && !e.message().contains("AUTH LOGIN"), "{e}");
     s.quit().unwrap();
     let sent: Vec<String> = events
@@ -359,7 +359,7 @@ fn wrong_password_over_verified_tls_is_one_attempt() {
         .filter(|(k, d)| *k == DebugKind::Sent && d.starts_with(b"AUTH"))
         .map(|(_, d)| String::from_utf8_lossy(d).trim_end().to_owned())
         .collect();
-    assert_eq!(sent, ["AUTH CRAM-MD5"], "one attempt only");
+    assert_eq!(sent, ["AUTH SCRAM-SHA-256 [redacted]"], "one attempt only");
     assert_no_secret(&events, &["wrong-password-789"]);
 }
 
@@ -618,7 +618,7 @@ fn auth_not_advertised_is_not_supported_and_sends_nothing() {
 
 #[test]
 fn no_common_mechanism_is_smtp_error() {
-    let server = script(&["AUTH SCRAM-SHA-256 GSSAPI XOAUTH2"], vec![]);
+    let server = script(&["AUTH SCRAM-SHA-256-PLUS GSSAPI XOAUTH2"], vec![]);
     let (res, r) = scripted(server, |s| s.login(USER, PASS, true));
     let e = res.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Smtp);

@@ -6,6 +6,7 @@
 //! [`Zeroizing`]: they are overwritten with zeros when dropped.
 //!
 //! Mechanisms built in:
+//! - `SCRAM-SHA-256` (RFC 7677) and `SCRAM-SHA-1` (RFC 5802): see [`scram`];
 //! - `PLAIN` (RFC 4616): `\0user\0password`;
 //! - `LOGIN` (draft-murchison-sasl-login): the user name, then the password;
 //! - `CRAM-MD5` (RFC 2195): `user SP hex(HMAC-MD5(password, challenge))`;
@@ -23,6 +24,8 @@ use md5::Md5;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind, Result};
+
+pub mod scram;
 
 /// Most server challenges answered in one exchange; the next one cancels it (smtplib's limit).
 pub const MAX_CHALLENGES: usize = 5;
@@ -58,6 +61,10 @@ const STRICT: GeneralPurpose = GeneralPurpose::new(
 /// The mechanisms the library implements itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mechanism {
+    /// `SCRAM-SHA-256` (RFC 7677).
+    ScramSha256,
+    /// `SCRAM-SHA-1` (RFC 5802).
+    ScramSha1,
     /// `CRAM-MD5` (RFC 2195).
     CramMd5,
     /// `PLAIN` (RFC 4616).
@@ -70,17 +77,30 @@ pub enum Mechanism {
     OAuthBearer,
 }
 
-/// The order `login()` tries mechanisms in, among those the server advertises (smtplib's
-/// preference: the one that does not reveal the password first).
-pub fn login_order() -> [Mechanism; 3] {
+/// The order `login()` tries mechanisms in, among those the server advertises: strongest
+/// first.
+///
+/// 1. `SCRAM-SHA-256`, then 2. `SCRAM-SHA-1`: the password never crosses the wire, the server
+///    must prove it knows the password's verifier before the login counts, and the server
+///    need only store a salted, iterated verifier. SHA-1 is used there only inside HMAC and
+///    PBKDF2, where its collision weakness does not apply, so SCRAM-SHA-1 is still stronger
+///    than CRAM-MD5.
+/// 3. `CRAM-MD5`: the password does not cross the wire either, but the server does not prove
+///    anything and must store a plaintext-equivalent secret.
+/// 4. `PLAIN`, then 5. `LOGIN`: the password itself, protected only by TLS.
+///
+/// smtplib's own order starts at CRAM-MD5 (it has no SCRAM).
+pub fn login_order() -> [Mechanism; 5] {
     // a function, not a `pub const`: the C header generator would pick up the type
-    [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+    [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
 }
 
 impl Mechanism {
     /// The name as sent after `AUTH`.
     pub fn name(self) -> &'static str {
         match self {
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
@@ -91,9 +111,26 @@ impl Mechanism {
 
     /// The mechanism called `name` (any case), if it is one of ours.
     pub fn from_name(name: &str) -> Option<Mechanism> {
-        [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2, Mechanism::OAuthBearer]
-            .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(name))
+        [
+            Mechanism::ScramSha256,
+            Mechanism::ScramSha1,
+            Mechanism::CramMd5,
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The SCRAM hash of a SCRAM mechanism.
+    pub fn scram_hash(self) -> Option<scram::ScramHash> {
+        match self {
+            Mechanism::ScramSha256 => Some(scram::ScramHash::Sha256),
+            Mechanism::ScramSha1 => Some(scram::ScramHash::Sha1),
+            _ => None,
+        }
     }
 }
 
@@ -538,7 +575,10 @@ mod tests {
         assert_eq!(Mechanism::from_name("Plain"), Some(Mechanism::Plain));
         assert_eq!(Mechanism::from_name("XOAUTH2"), Some(Mechanism::XOAuth2));
         assert_eq!(Mechanism::from_name("oauthbearer"), Some(Mechanism::OAuthBearer));
-        assert_eq!(Mechanism::from_name("SCRAM-SHA-256"), None);
+        assert_eq!(Mechanism::from_name("scram-sha-256"), Some(Mechanism::ScramSha256));
+        assert_eq!(Mechanism::from_name("SCRAM-SHA-256-PLUS"), None);
+        assert_eq!(Mechanism::ScramSha1.scram_hash(), Some(scram::ScramHash::Sha1));
+        assert_eq!(Mechanism::Plain.scram_hash(), None);
         assert_eq!(check_mechanism_name("scram-sha-1").unwrap(), "SCRAM-SHA-1");
         assert_eq!(check_mechanism_name("X_Y").unwrap(), "X_Y");
         for bad in ["", "PLAIN LOGIN", "PLAIN\r\nMAIL", "A".repeat(21).as_str(), "PLÄIN", "X=Y", "*"] {
@@ -555,7 +595,12 @@ mod tests {
         assert_eq!(login_candidates("PLAIN LOGIN CRAM-MD5"), [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]);
         assert_eq!(login_candidates("login plain"), [Mechanism::Plain, Mechanism::Login]);
         assert_eq!(login_candidates("LOGIN XOAUTH2"), [Mechanism::Login]);
-        assert!(login_candidates("SCRAM-SHA-256 GSSAPI XOAUTH2 OAUTHBEARER").is_empty());
+        assert_eq!(
+            login_candidates("PLAIN SCRAM-SHA-1 LOGIN CRAM-MD5 SCRAM-SHA-256"),
+            [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+        );
+        assert_eq!(login_candidates("SCRAM-SHA-256-PLUS SCRAM-SHA-1"), [Mechanism::ScramSha1]);
+        assert!(login_candidates("GSSAPI XOAUTH2 OAUTHBEARER").is_empty());
         assert!(login_candidates("").is_empty());
     }
 

@@ -7,7 +7,7 @@
 //!   socket (the `local_peer_is_safe` exemption, on by default) or the caller allowed cleartext
 //!   credentials. The refusal ([`ErrorKind::CredentialsPolicy`]) comes before any `AUTH` byte.
 //! - **No downgrade, no lockout.** `login()` moves on from a mechanism that failed to the next,
-//!   weaker one (CRAM-MD5, then PLAIN, then LOGIN) only on a TLS connection whose peer was
+//!   weaker one (SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN) only on a TLS connection whose peer was
 //!   verified, and only when the mechanism failed (504, 534, 538, a broken challenge), never
 //!   after a 535: wrong credentials stay wrong, and each try counts on the server's lockout
 //!   counter. Elsewhere a server refusing CRAM-MD5 (or sending it a bogus challenge) could
@@ -24,6 +24,7 @@
 use zeroize::Zeroizing;
 
 use super::{CredentialPolicy, DebugKind, Session};
+use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{
     self, AuthStep, Mechanism, OAuthMechanism, Redactor, MAX_CHALLENGES, MAX_RESPONSE_LEN, NO_INITIAL_RESPONSE_VALUE,
     REDACTED,
@@ -117,9 +118,12 @@ impl Session {
     /// smtplib's `login(user, password, initial_response_ok)`.
     ///
     /// EHLO (or HELO) if not done yet; then, among the mechanisms the server advertises,
-    /// CRAM-MD5, PLAIN and LOGIN in that order. `initial_response_ok` sends PLAIN's response
-    /// and LOGIN's user name on the `AUTH` line (RFC 4954 initial response); CRAM-MD5 never has
-    /// one. Only a 235 reply is success (a 503 is a failure, see [`Session::auth`]).
+    /// SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN in that order (strongest first,
+    /// see [`auth::login_order`]; smtplib starts at CRAM-MD5). `initial_response_ok` sends
+    /// SCRAM's client-first message, PLAIN's response and LOGIN's user name on the `AUTH` line
+    /// (RFC 4954 initial response); CRAM-MD5 never has one. Only a 235 reply is success (a 503
+    /// is a failure, see [`Session::auth`]); for SCRAM only a 235 after the server's signature
+    /// was verified: a 235 without it closes the connection and fails.
     ///
     /// Stricter than smtplib, which tries every mechanism whatever the failure:
     /// - a 535 (credentials refused), or any refusal other than those below, ends `login` at
@@ -128,13 +132,16 @@ impl Session {
     /// - the next mechanism is tried only when the mechanism itself failed (504 not offered,
     ///   534 too weak, 538 needs encryption, a malformed or endless challenge, cancelled), and
     ///   only over TLS with a verified peer (no downgrade to a mechanism that reveals the
-    ///   password to a server that could be anyone).
+    ///   password to a server that could be anyone);
+    /// - a SCRAM server that breaks the protocol (an iteration count below 4096, a nonce that
+    ///   does not extend the client's, a bad salt, an `e=` error, a wrong server signature) ends
+    ///   `login`: it is not offered a weaker mechanism.
     ///
     /// The error message names each mechanism tried with the reply it got (secrets redacted).
     /// See the module documentation for the credential policy and redaction.
     ///
     /// Errors: [`ErrorKind::InvalidArgument`] (empty user or password, NUL / CR / LF, longer
-    /// than 8192 bytes; nothing sent), [`ErrorKind::Helo`], [`ErrorKind::NotSupported`] (no AUTH
+    /// than 8192 bytes, or, when SCRAM is tried, any control character; nothing sent), [`ErrorKind::Helo`], [`ErrorKind::NotSupported`] (no AUTH
     /// advertised: "SMTP AUTH extension not supported by server."), [`ErrorKind::Smtp`] ("No
     /// suitable authentication method found."), [`ErrorKind::CredentialsPolicy`] (nothing of
     /// AUTH sent), [`ErrorKind::Authentication`] (the refusing reply, scrubbed of secrets, or a
@@ -168,7 +175,10 @@ impl Session {
                 Err(e) => e,
             };
             attempts.push(e.message().to_owned());
-            let move_on = mechanism_failed(&e) && may_fall_back && self.is_connected();
+            // a SCRAM server that broke the protocol itself (no reply to blame: a low iteration
+            // count, a foreign nonce, a wrong proof, e=) is not offered anything weaker
+            let scram_server_misbehaved = mechanism.scram_hash().is_some() && e.reply().is_none();
+            let move_on = mechanism_failed(&e) && !scram_server_misbehaved && may_fall_back && self.is_connected();
             last_error = Some(e);
             if !move_on {
                 break;
@@ -187,8 +197,25 @@ impl Session {
         red: &mut Redactor,
     ) -> Result<()> {
         let mut login_step = 0usize;
+        let mut scram = match mechanism.scram_hash() {
+            Some(hash) => Some(ScramClient::new(hash, user, password, ChannelBinding::NotSupported)?),
+            None => None,
+        };
         let mut next = |challenge: Option<&[u8]>, _tls: bool| -> Step {
             match mechanism {
+                Mechanism::ScramSha256 | Mechanism::ScramSha1 => {
+                    let step =
+                        scram.as_mut().ok_or_else(|| Error::bad_state("SCRAM without its state")).and_then(|sc| {
+                            match challenge {
+                                None => Ok(Zeroizing::new(sc.client_first())),
+                                Some(c) => sc.respond(c),
+                            }
+                        });
+                    match step {
+                        Ok(data) => Step::Respond { data, secret: true, extra: None },
+                        Err(e) => Step::Fail(e),
+                    }
+                }
                 Mechanism::CramMd5 => match challenge {
                     None => Step::NoInitialResponse,
                     Some(c) => match auth::cram_md5_response(user, password, c) {
@@ -212,7 +239,19 @@ impl Session {
                 }
             }
         };
-        self.sasl_exchange(mechanism.name(), initial_response_ok, red, &mut next).map(drop)
+        let reply = self.sasl_exchange(mechanism.name(), initial_response_ok, red, &mut next)?;
+        if scram.as_ref().is_some_and(|sc| !sc.is_verified()) {
+            // the server said 235 without proving it knows the password: it may be anyone
+            // that took the client's proof; this is not a login, and the connection is not trusted
+            self.authenticated = false;
+            self.close();
+            return Err(Error::with_reply_message(
+                ErrorKind::Authentication,
+                reply,
+                format!("AUTH {mechanism}: the server accepted without proving its SCRAM signature; connection closed"),
+            ));
+        }
+        Ok(())
     }
 
     /// Log in with an OAuth 2.0 bearer token: `XOAUTH2` or `OAUTHBEARER` (RFC 7628), always

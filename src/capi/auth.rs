@@ -111,9 +111,13 @@ fn initial_response_arg(value: i32) -> CResult<bool> {
 
 /// smtplib's `login(user, password, initial_response_ok)`.
 ///
-/// EHLO (or HELO) if not done yet, then CRAM-MD5, PLAIN and LOGIN in that order among the
-/// mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends PLAIN's response and
-/// LOGIN's user name on the `AUTH` line. 235 is success; any other final reply is a failure.
+/// EHLO (or HELO) if not done yet, then SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN
+/// in that order (strongest first; smtplib starts at CRAM-MD5) among the mechanisms the server
+/// advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
+/// response and LOGIN's user name on the `AUTH` line. 235 is success (for SCRAM only once the
+/// server's signature was verified; a 235 without it closes the connection and fails); any
+/// other final reply is a failure. A SCRAM server that breaks the protocol (iterations below
+/// 4096, a foreign nonce, `e=`, a wrong signature) is not offered a weaker mechanism.
 /// One deliberate difference from smtplib: the first 535 (credentials refused) ends the login,
 /// since another mechanism cannot make wrong credentials right and each try counts against
 /// the account's lockout; the next mechanism is tried only when the mechanism itself failed
@@ -133,9 +137,9 @@ fn initial_response_arg(value: i32) -> CResult<bool> {
 ///
 /// Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
 /// or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),
-/// `SMTP_ERROR` (none of CRAM-MD5, PLAIN, LOGIN advertised), `CREDENTIALS_POLICY`,
+/// `SMTP_ERROR` (none of these mechanisms advertised), `CREDENTIALS_POLICY`,
 /// `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
-/// bytes; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
+/// bytes, or a control character when SCRAM is tried; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
 /// (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it

@@ -407,6 +407,22 @@ pub enum Step {
     ReadUntilClose,
     /// Change the read timeout for the following steps (default [`SCRIPT_READ_TIMEOUT`]).
     ReadTimeout(Duration),
+    /// Write what the function returns for the lines read so far (for replies that depend on
+    /// what the client sent, e.g. a SASL server's answer to a client nonce).
+    Compute(Responder),
+}
+
+/// What a [`Responder`] calls: the lines read so far in, the bytes to write out.
+pub type RespondFn = dyn Fn(&[String]) -> Vec<u8> + Send + Sync;
+
+/// The function of a [`Step::Compute`].
+#[derive(Clone)]
+pub struct Responder(pub std::sync::Arc<RespondFn>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder(..)")
+    }
 }
 
 impl Step {
@@ -998,6 +1014,17 @@ impl<'a> Session<'a> {
                 }
             }
             Step::ReadTimeout(d) => self.timeout = *d,
+            Step::Compute(Responder(f)) => {
+                let lines = {
+                    let g = self.results.lock().unwrap_or_else(|p| p.into_inner());
+                    g[self.idx].lines.clone()
+                };
+                let bytes = f(&lines);
+                if let Err(e) = self.conn.write_all(&bytes).and_then(|_| self.conn.flush()) {
+                    self.mismatch(format!("step {n} Compute: write failed: {e}"));
+                    return false;
+                }
+            }
         }
         true
     }
