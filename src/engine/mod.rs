@@ -7,6 +7,8 @@
 //!   replies by the one reply parser, replies owed, deadlines;
 //! - [`Greetings`]: the greeting, HELO / EHLO and the extensions, and what follows from them
 //!   (MAIL / RCPT arguments, DATA or BDAT, SIZE);
+//! - [`TlsPolicy`] and its decisions: which commands it guards, when STARTTLS is due, when the
+//!   policy fails;
 //! - [`Transaction`] and its helpers: the per-recipient results, the body framed for DATA or
 //!   BDAT ([`BodyFramer`]), the replies to a pipelined envelope matched to their commands
 //!   ([`EnvelopeReplies`]), LMTP's replies after the data ([`FinalReplies`]), the outcome
@@ -14,10 +16,12 @@
 
 mod conversation;
 mod greetings;
+mod tls_policy;
 mod transaction;
 
 pub use conversation::Conversation;
 pub use greetings::Greetings;
+pub use tls_policy::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsPolicy};
 pub use transaction::{
     delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, FinalReplies, RecipientStatus,
     Transaction, Transfer, Verdict,
