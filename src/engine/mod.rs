@@ -7,6 +7,7 @@
 //!   replies by the one reply parser, replies owed, deadlines;
 //! - [`Greetings`]: the greeting, HELO / EHLO and the extensions, and what follows from them
 //!   (MAIL / RCPT arguments, DATA or BDAT, SIZE);
+//! - [`SaslExchange`]: one AUTH exchange, reply by reply, bounded and redacted;
 //! - [`TlsPolicy`] and its decisions: which commands it guards, when STARTTLS is due, when the
 //!   policy fails;
 //! - [`Transaction`] and its helpers: the per-recipient results, the body framed for DATA or
@@ -16,11 +17,13 @@
 
 mod conversation;
 mod greetings;
+mod sasl;
 mod tls_policy;
 mod transaction;
 
 pub use conversation::Conversation;
 pub use greetings::Greetings;
+pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
 pub use tls_policy::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsPolicy};
 pub use transaction::{
     delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, FinalReplies, RecipientStatus,
