@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use super::{CredentialPolicy, DebugKind, Session};
 use crate::auth::{self, AuthStep, Mechanism, OAuthMechanism, Redactor};
+use crate::engine::{mechanism_failed, naming_every_attempt};
 use crate::engine::{SaslExchange, SaslNext, SaslStep};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::Reply;
@@ -56,10 +57,7 @@ impl Session {
         if !self.is_connected() {
             return false;
         }
-        // TLS protects credentials only if the peer was verified: an unverified peer may be anyone
-        self.tls_info.as_ref().is_some_and(|t| t.verified)
-            || self.credentials.allow_cleartext
-            || (self.credentials.local_peer_is_safe && self.peer_is_local() == Some(true))
+        self.credentials.permits(self.tls_info.as_ref().map(|t| t.verified), self.peer_is_local() == Some(true))
     }
 
     fn check_credential_policy(&self, mechanism: &str) -> Result<()> {
@@ -73,19 +71,7 @@ impl Session {
         if self.may_send_credentials() {
             return Ok(());
         }
-        let why = if self.tls_info.is_some() {
-            "the TLS peer was not verified and the server is not on this machine"
-        } else if self.peer_is_local() == Some(true) {
-            "the connection is not protected by TLS (the exemption for local peers is off)"
-        } else {
-            "the connection is not protected by TLS and the server is not on this machine"
-        };
-        Err(Error::new(
-            ErrorKind::CredentialsPolicy,
-            format!(
-                "{mechanism} credentials not sent: {why}; call starttls() first, or allow cleartext credentials explicitly"
-            ),
-        ))
+        Err(self.credentials.refusal(mechanism, self.tls_info.is_some(), self.peer_is_local() == Some(true)))
     }
 
     fn auth_offered(&self) -> Result<String> {
@@ -388,30 +374,6 @@ impl Session {
             Ok(_) => self.close(),
             Err(_) => {} // the failure closed the connection already
         }
-    }
-}
-
-/// Whether a failed exchange says the mechanism failed rather than the credentials: the
-/// server does not offer or allow it (504, 534 too weak, 538 needs encryption; RFC 4954 §6),
-/// or the exchange itself broke (a malformed or endless challenge, cancelled; no final reply).
-/// A 535, or any other refusal, says the credentials were tried and refused: trying the same
-/// password with another mechanism would only add a failure to the server's lockout counter.
-fn mechanism_failed(e: &Error) -> bool {
-    match e.reply().map(Reply::code) {
-        None | Some(334 | 504 | 534 | 538) => true,
-        Some(_) => false,
-    }
-}
-
-/// The last attempt's error, its message naming every mechanism tried with what it got.
-fn naming_every_attempt(last: Error, attempts: &[String]) -> Error {
-    if attempts.len() < 2 {
-        return last;
-    }
-    let message = attempts.join("; then ");
-    match last.reply() {
-        Some(r) => Error::with_reply_message(last.kind(), r.clone(), message),
-        None => Error::new(last.kind(), message),
     }
 }
 

@@ -17,7 +17,7 @@ mod wire;
 
 use std::time::{Duration, Instant};
 
-pub use crate::engine::RecipientStatus;
+pub use crate::engine::{CredentialPolicy, RecipientStatus};
 pub use debug::{DebugEvent, DebugKind, DebugSink};
 pub use transaction::{Body, BodyRead};
 
@@ -87,21 +87,6 @@ pub struct Session {
     pub(crate) authenticated: bool,
     /// When credentials may be sent without TLS (see `blocking/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
-}
-
-/// When the library may send credentials over a connection without TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredentialPolicy {
-    /// Send credentials without TLS to any peer (explicit, insecure opt-in). Default false.
-    pub allow_cleartext: bool,
-    /// Treat a loopback or Unix-socket peer as safe without TLS. Default true.
-    pub local_peer_is_safe: bool,
-}
-
-impl Default for CredentialPolicy {
-    fn default() -> Self {
-        CredentialPolicy { allow_cleartext: false, local_peer_is_safe: true }
-    }
 }
 
 /// Default timeout for connect, reads and writes: smtplib has none, a library must.

@@ -8,6 +8,7 @@
 //! - [`Greetings`]: the greeting, HELO / EHLO and the extensions, and what follows from them
 //!   (MAIL / RCPT arguments, DATA or BDAT, SIZE);
 //! - [`SaslExchange`]: one AUTH exchange, reply by reply, bounded and redacted;
+//!   [`CredentialPolicy`]: when secrets may go out, and when login may try another mechanism;
 //! - [`TlsPolicy`] and its decisions: which commands it guards, when STARTTLS is due, when the
 //!   policy fails;
 //! - [`Transaction`] and its helpers: the per-recipient results, the body framed for DATA or
@@ -16,12 +17,14 @@
 //!   ([`Verdict`]).
 
 mod conversation;
+mod credentials;
 mod greetings;
 mod sasl;
 mod tls_policy;
 mod transaction;
 
 pub use conversation::Conversation;
+pub use credentials::{mechanism_failed, naming_every_attempt, CredentialPolicy};
 pub use greetings::Greetings;
 pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
 pub use tls_policy::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsPolicy};
