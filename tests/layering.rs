@@ -11,7 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("protocol", &["error", "reply"]),
     ("message", &["error", "reply", "protocol"]),
     ("auth", &["error", "reply", "protocol"]),
-    ("tls", &["error"]),
+    ("tls", &["error", "engine"]),
     ("transport", &["error", "tls"]),
     ("engine", &["error", "reply", "protocol", "message", "auth"]),
     ("blocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),

@@ -17,7 +17,7 @@
 //!   are not shown, and any secret (password, token, response or its base64) that a server
 //!   echoes in a reply is replaced by `[redacted]` in the debug output, the last reply and the
 //!   error. Responses and their base64 are zeroed when dropped.
-//! - **Bounded.** At most [`MAX_CHALLENGES`] challenges are answered; challenges must be strict
+//! - **Bounded.** At most [`MAX_CHALLENGES`](crate::auth::MAX_CHALLENGES) challenges are answered; challenges must be strict
 //!   base64; a bad one, or one too many, is cancelled with `*` and fails with
 //!   [`ErrorKind::Authentication`].
 
@@ -25,26 +25,11 @@ use zeroize::Zeroizing;
 
 use super::{CredentialPolicy, DebugKind, Session};
 use crate::auth::scram::{ChannelBinding, ScramClient};
-use crate::auth::{
-    self, AuthStep, Mechanism, OAuthMechanism, Redactor, MAX_CHALLENGES, MAX_RESPONSE_LEN, NO_INITIAL_RESPONSE_VALUE,
-    REDACTED,
-};
+use crate::auth::{self, AuthStep, Mechanism, OAuthMechanism, Redactor};
+use crate::engine::{mechanism_failed, naming_every_attempt};
+use crate::engine::{SaslExchange, SaslNext, SaslStep};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::Reply;
-
-/// One step of an exchange, as a built-in mechanism or the caller's callback gives it.
-enum Step {
-    /// Send `data`. `secret`: remember it for redaction; `extra`: one more secret to redact
-    /// (e.g. the CRAM-MD5 digest on its own).
-    Respond {
-        data: Zeroizing<Vec<u8>>,
-        secret: bool,
-        extra: Option<Zeroizing<String>>,
-    },
-    NoInitialResponse,
-    Abort(i32),
-    Fail(Error),
-}
 
 /// Most characters of a server's OAuth error status (JSON) kept in an error message.
 const MAX_SERVER_ERROR_SHOWN: usize = 512;
@@ -73,10 +58,7 @@ impl Session {
         if !self.is_connected() {
             return false;
         }
-        // TLS protects credentials only if the peer was verified: an unverified peer may be anyone
-        self.tls_info.as_ref().is_some_and(|t| t.verified)
-            || self.credentials.allow_cleartext
-            || (self.credentials.local_peer_is_safe && self.peer_is_local() == Some(true))
+        self.credentials.permits(self.tls_info.as_ref().map(|t| t.verified), self.peer_is_local() == Some(true))
     }
 
     fn check_credential_policy(&self, mechanism: &str) -> Result<()> {
@@ -90,19 +72,7 @@ impl Session {
         if self.may_send_credentials() {
             return Ok(());
         }
-        let why = if self.tls_info.is_some() {
-            "the TLS peer was not verified and the server is not on this machine"
-        } else if self.peer_is_local() == Some(true) {
-            "the connection is not protected by TLS (the exemption for local peers is off)"
-        } else {
-            "the connection is not protected by TLS and the server is not on this machine"
-        };
-        Err(Error::new(
-            ErrorKind::CredentialsPolicy,
-            format!(
-                "{mechanism} credentials not sent: {why}; call starttls() first, or allow cleartext credentials explicitly"
-            ),
-        ))
+        Err(self.credentials.refusal(mechanism, self.tls_info.is_some(), self.peer_is_local() == Some(true)))
     }
 
     fn auth_offered(&self) -> Result<String> {
@@ -201,7 +171,7 @@ impl Session {
             Some(hash) => Some(ScramClient::new(hash, user, password, ChannelBinding::NotSupported)?),
             None => None,
         };
-        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> Step {
+        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> SaslStep {
             match mechanism {
                 Mechanism::ScramSha256 | Mechanism::ScramSha1 => {
                     let step =
@@ -212,30 +182,30 @@ impl Session {
                             }
                         });
                     match step {
-                        Ok(data) => Step::Respond { data, secret: true, extra: None },
-                        Err(e) => Step::Fail(e),
+                        Ok(data) => SaslStep::Respond { data, secret: true, extra: None },
+                        Err(e) => SaslStep::Fail(e),
                     }
                 }
                 Mechanism::CramMd5 => match challenge {
-                    None => Step::NoInitialResponse,
+                    None => SaslStep::NoInitialResponse,
                     Some(c) => match auth::cram_md5_response(user, password, c) {
                         Ok(data) => {
-                            Step::Respond { data, secret: true, extra: Some(auth::cram_md5_digest(password, c)) }
+                            SaslStep::Respond { data, secret: true, extra: Some(auth::cram_md5_digest(password, c)) }
                         }
-                        Err(e) => Step::Fail(e),
+                        Err(e) => SaslStep::Fail(e),
                     },
                 },
                 Mechanism::Plain => {
-                    Step::Respond { data: auth::plain_response(user, password), secret: true, extra: None }
+                    SaslStep::Respond { data: auth::plain_response(user, password), secret: true, extra: None }
                 }
                 Mechanism::Login => {
                     let data = auth::login_response(login_step, user, password);
                     let secret = login_step > 0;
                     login_step += 1;
-                    Step::Respond { data, secret, extra: None }
+                    SaslStep::Respond { data, secret, extra: None }
                 }
                 Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
-                    Step::Fail(Error::invalid("login() does not use bearer-token mechanisms"))
+                    SaslStep::Fail(Error::invalid("login() does not use bearer-token mechanisms"))
                 }
             }
         };
@@ -285,14 +255,18 @@ impl Session {
         let mut red = Redactor::new();
         red.add(token);
         let mut server_error: Option<String> = None;
-        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> Step {
+        let mut next = |challenge: Option<&[u8]>, _tls: bool| -> SaslStep {
             match challenge {
-                None => Step::Respond { data: mechanism.initial_response(user, token), secret: true, extra: None },
+                None => SaslStep::Respond { data: mechanism.initial_response(user, token), secret: true, extra: None },
                 Some(c) if server_error.is_none() => {
                     server_error = Some(printable(c, MAX_SERVER_ERROR_SHOWN));
-                    Step::Respond { data: Zeroizing::new(mechanism.error_ack().to_vec()), secret: false, extra: None }
+                    SaslStep::Respond {
+                        data: Zeroizing::new(mechanism.error_ack().to_vec()),
+                        secret: false,
+                        extra: None,
+                    }
                 }
-                Some(_) => Step::Fail(Error::new(
+                Some(_) => SaslStep::Fail(Error::new(
                     ErrorKind::Authentication,
                     format!("AUTH {name}: the server sent another challenge after its error status"),
                 )),
@@ -351,11 +325,11 @@ impl Session {
             return Err(Error::bad_state("already authenticated on this connection"));
         }
         let mut red = Redactor::new();
-        let mut next = |challenge: Option<&[u8]>, tls: bool| -> Step {
+        let mut next = |challenge: Option<&[u8]>, tls: bool| -> SaslStep {
             match callback(challenge, tls) {
-                AuthStep::Respond(data) => Step::Respond { data: Zeroizing::new(data), secret: true, extra: None },
-                AuthStep::NoInitialResponse => Step::NoInitialResponse,
-                AuthStep::Abort(v) => Step::Abort(v),
+                AuthStep::Respond(data) => SaslStep::Respond { data: Zeroizing::new(data), secret: true, extra: None },
+                AuthStep::NoInitialResponse => SaslStep::NoInitialResponse,
+                AuthStep::Abort(v) => SaslStep::Abort(v),
             }
         };
         self.sasl_exchange(&mechanism, initial_response_ok, &mut red, &mut next).map(drop)
@@ -364,95 +338,38 @@ impl Session {
     // ------------------------------------------------------------------------------ exchange
 
     /// Run one SASL exchange for `mechanism` (already checked and upper-cased); returns the
-    /// final 235 reply.
+    /// final 235 reply. The engine's [`SaslExchange`] reads each reply; this moves the lines.
     fn sasl_exchange(
         &mut self,
         mechanism: &str,
         initial_response_ok: bool,
         red: &mut Redactor,
-        next: &mut dyn FnMut(Option<&[u8]>, bool) -> Step,
+        next: &mut dyn FnMut(Option<&[u8]>, bool) -> SaslStep,
     ) -> Result<Reply> {
         let tls_active = self.tls_info.is_some();
-        let first = if initial_response_ok { next(None, tls_active) } else { Step::NoInitialResponse };
-        let (line, shown) = match first {
-            Step::Respond { data, secret, extra } => {
-                check_response_len(&data)?;
-                remember(red, &data, secret, extra);
-                let b64 = auth::encode(&data);
-                let arg: &str = if b64.is_empty() { "=" } else { &b64 };
-                let line = line_of(&[b"AUTH ", mechanism.as_bytes(), b" ", arg.as_bytes()]);
-                let shown = format!("AUTH {mechanism} {}", if data.is_empty() { "=" } else { REDACTED });
-                (line, shown)
-            }
-            Step::NoInitialResponse => (line_of(&[b"AUTH ", mechanism.as_bytes()]), format!("AUTH {mechanism}")),
-            Step::Abort(v) => return Err(Error::callback_aborted(v, "auth")),
-            Step::Fail(e) => return Err(e),
-        };
-        let mut reply = self.auth_command(&line, &shown, red)?;
-        let mut rounds = 0;
-        while reply.code() == 334 {
-            if rounds == MAX_CHALLENGES {
-                let e = Error::with_reply_message(
-                    ErrorKind::Authentication,
-                    red.scrub_reply(&reply),
-                    format!(
-                        "AUTH {mechanism}: server AUTH mechanism infinite loop (more than {MAX_CHALLENGES} challenges); cancelled"
-                    ),
-                );
-                self.auth_cancel(red);
-                return Err(e);
-            }
-            rounds += 1;
-            let challenge = match auth::decode_challenge(reply.lines()) {
-                Ok(c) => c,
-                Err(e) => {
-                    let e = Error::with_reply_message(
-                        e.kind(),
-                        red.scrub_reply(&reply),
-                        format!("AUTH {mechanism}: {}; cancelled", e.message()),
-                    );
+        let mut exchange = SaslExchange::new(mechanism);
+        let first = if initial_response_ok { next(None, tls_active) } else { SaslStep::NoInitialResponse };
+        let line = exchange.first_line(first, red)?;
+        let mut reply = self.auth_command(&line.line, &line.shown, red)?;
+        loop {
+            match exchange.on_reply(&reply, red) {
+                SaslNext::Authenticated(clean) => {
+                    self.authenticated = true;
+                    return Ok(clean);
+                }
+                SaslNext::Failed(e) => return Err(e),
+                SaslNext::Cancel(e) => {
                     self.auth_cancel(red);
                     return Err(e);
                 }
-            };
-            let (data, secret, extra) = match next(Some(&challenge), tls_active) {
-                Step::Respond { data, secret, extra } => (data, secret, extra),
-                Step::NoInitialResponse => {
-                    self.auth_cancel(red);
-                    let mut e = Error::callback_aborted(NO_INITIAL_RESPONSE_VALUE, "auth");
-                    e = e.context("a challenge was answered with NoInitialResponse");
-                    return Err(e);
-                }
-                Step::Abort(v) => {
-                    self.auth_cancel(red);
-                    return Err(Error::callback_aborted(v, "auth"));
-                }
-                Step::Fail(e) => {
-                    self.auth_cancel(red);
-                    return Err(red.scrub_error(e.context(&format!("AUTH {mechanism}"))));
-                }
-            };
-            if let Err(e) = check_response_len(&data) {
-                self.auth_cancel(red);
-                return Err(e);
-            }
-            remember(red, &data, secret, extra);
-            let b64 = auth::encode(&data);
-            let line = line_of(&[b64.as_bytes()]);
-            let shown = if data.is_empty() { "" } else { REDACTED };
-            reply = self.auth_command(&line, shown, red)?;
-        }
-        // Only 235 ends an exchange successfully. smtplib reads 503 as "already authenticated",
-        // but this session never sends a second AUTH, so a 503 means the exchange failed.
-        match reply.code() {
-            235 => {
-                self.authenticated = true;
-                Ok(red.scrub_reply(&reply))
-            }
-            _ => {
-                let clean = red.scrub_reply(&reply);
-                let message = format!("AUTH {mechanism} failed: {} {}", clean.code(), clean.text());
-                Err(Error::with_reply_message(ErrorKind::Authentication, clean, message))
+                SaslNext::Challenge(challenge) => match exchange.response_line(next(Some(&challenge), tls_active), red)
+                {
+                    Ok(line) => reply = self.auth_command(&line.line, &line.shown, red)?,
+                    Err(e) => {
+                        self.auth_cancel(red);
+                        return Err(e);
+                    }
+                },
             }
         }
     }
@@ -499,56 +416,6 @@ impl Session {
     }
 }
 
-/// Whether a failed exchange says the mechanism failed rather than the credentials: the
-/// server does not offer or allow it (504, 534 too weak, 538 needs encryption; RFC 4954 §6),
-/// or the exchange itself broke (a malformed or endless challenge, cancelled; no final reply).
-/// A 535, or any other refusal, says the credentials were tried and refused: trying the same
-/// password with another mechanism would only add a failure to the server's lockout counter.
-fn mechanism_failed(e: &Error) -> bool {
-    match e.reply().map(Reply::code) {
-        None | Some(334 | 504 | 534 | 538) => true,
-        Some(_) => false,
-    }
-}
-
-/// The last attempt's error, its message naming every mechanism tried with what it got.
-fn naming_every_attempt(last: Error, attempts: &[String]) -> Error {
-    if attempts.len() < 2 {
-        return last;
-    }
-    let message = attempts.join("; then ");
-    match last.reply() {
-        Some(r) => Error::with_reply_message(last.kind(), r.clone(), message),
-        None => Error::new(last.kind(), message),
-    }
-}
-
-fn check_response_len(data: &[u8]) -> Result<()> {
-    if data.len() > MAX_RESPONSE_LEN {
-        return Err(Error::invalid(format!("AUTH response longer than {MAX_RESPONSE_LEN} bytes")));
-    }
-    Ok(())
-}
-
-fn remember(red: &mut Redactor, data: &[u8], secret: bool, extra: Option<Zeroizing<String>>) {
-    if secret {
-        red.add_response(data);
-    }
-    if let Some(x) = extra {
-        red.add(&x);
-    }
-}
-
-/// `parts` then CRLF, in a buffer sized up front and zeroed on drop.
-fn line_of(parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 2));
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
 /// Server bytes for a message: lossy UTF-8, controls replaced, at most `max` characters.
 fn printable(bytes: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
@@ -564,9 +431,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_and_printable_server_text() {
-        assert_eq!(line_of(&[b"AUTH ", b"PLAIN", b" ", b"AGEAYg=="]).as_slice(), b"AUTH PLAIN AGEAYg==\r\n");
-        assert_eq!(line_of(&[]).as_slice(), b"\r\n");
+    fn printable_server_text() {
         assert_eq!(printable(b"{\"status\":\"401\"}\r\n\x1b[2J", 100), "{\"status\":\"401\"}???[2J");
         assert_eq!(printable(b"abcdef", 3), "abc...");
         assert_eq!(printable(b"\xff", 10), "\u{fffd}");

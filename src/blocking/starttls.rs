@@ -1,6 +1,7 @@
 //! TLS on a session: settings, implicit TLS, STARTTLS, and the TLS policy.
 
 use super::{Session, SessionKind};
+use crate::engine::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep};
 use crate::error::{Error, ErrorKind, Result};
 use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 
@@ -75,28 +76,26 @@ impl Session {
     /// Apply the policy on a greeted connection without TLS (after EHLO, or HELO, which
     /// cannot offer STARTTLS).
     pub(super) fn apply_tls_policy(&mut self) -> Result<()> {
-        if let Some(info) = &self.tls_info {
-            if !info.verified && !self.tls_config.insecure_skip_verify {
-                // verification was turned on after this connection's handshake skipped it
+        if self.tls_info.is_none() && !self.is_connected() {
+            return Ok(());
+        }
+        let inputs = PolicyInputs {
+            tls_verified: self.tls_info.as_ref().map(|t| t.verified),
+            insecure_skip_verify: self.tls_config.insecure_skip_verify,
+            offers_starttls: self.greetings.does_esmtp() && self.has_extn("starttls"),
+            starttls_refused: self.starttls_refused,
+        };
+        match policy_step(self.tls_policy, inputs) {
+            PolicyStep::Proceed => return Ok(()),
+            PolicyStep::Unverified => {
                 self.close();
                 return Err(Error::new(
                     ErrorKind::TlsCertificate,
                     "the connection's TLS peer was not verified, and verification is now required",
                 ));
             }
-            return Ok(());
-        }
-        if self.tls_policy == TlsPolicy::None || !self.is_connected() {
-            return Ok(());
-        }
-        if !self.greetings.does_esmtp() || !self.has_extn("starttls") {
-            if self.tls_policy == TlsPolicy::Required {
-                return Err(self.tls_required("the server does not offer STARTTLS"));
-            }
-            return Ok(());
-        }
-        if self.tls_policy == TlsPolicy::Opportunistic && self.starttls_refused {
-            return Ok(());
+            PolicyStep::Unavailable => return Err(self.tls_required("the server does not offer STARTTLS")),
+            PolicyStep::StartTls => {}
         }
         match self.starttls() {
             // opportunistic: a refusal means plain text (RFC 3207 §4), not a failed call
@@ -124,10 +123,8 @@ impl Session {
     /// Whether the connection is as protected as the policy asks (an unverified TLS peer
     /// counts only when verification is off).
     fn tls_policy_satisfied(&self) -> bool {
-        match &self.tls_info {
-            Some(info) => info.verified || self.tls_config.insecure_skip_verify,
-            None => self.tls_policy == TlsPolicy::None,
-        }
+        let tls_verified = self.tls_info.as_ref().map(|t| t.verified);
+        policy_satisfied(self.tls_policy, tls_verified, self.tls_config.insecure_skip_verify)
     }
 
     /// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
@@ -179,35 +176,5 @@ impl Session {
             return Err(Error::with_reply(ErrorKind::Helo, reply));
         }
         Ok(())
-    }
-}
-
-/// Commands whose arguments or payload are mail (envelope, addresses, the message) or
-/// credentials: the TLS policy must be satisfied before any of them is written.
-const PROTECTED_VERBS: [&str; 7] = ["MAIL", "RCPT", "DATA", "BDAT", "VRFY", "EXPN", "AUTH"];
-
-/// Whether `line` starts with a command in [`PROTECTED_VERBS`] (any case; a verb alone counts).
-fn carries_mail_or_credentials(line: &[u8]) -> bool {
-    let verb_len = line.iter().position(|&b| matches!(b, b' ' | b'\r' | b'\n')).unwrap_or(line.len());
-    let verb = &line[..verb_len];
-    PROTECTED_VERBS.iter().any(|v| verb.eq_ignore_ascii_case(v.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::carries_mail_or_credentials;
-
-    #[test]
-    fn protected_commands_are_recognised_by_their_verb() {
-        for line in [&b"MAIL FROM:<a@b>\r\n"[..], b"rcpt TO:<a@b>\r\n", b"DATA\r\n", b"BDAT 10 LAST\r\n", b"VRFY x\r\n"]
-        {
-            assert!(carries_mail_or_credentials(line), "{:?}", String::from_utf8_lossy(line));
-        }
-        for line in [&b"AUTH PLAIN x\r\n"[..], b"EXPN list\r\n", b"MAIL"] {
-            assert!(carries_mail_or_credentials(line));
-        }
-        for line in [&b"EHLO x\r\n"[..], b"STARTTLS\r\n", b"QUIT\r\n", b"NOOP\r\n", b"MAILX\r\n", b"RSET\r\n", b""] {
-            assert!(!carries_mail_or_credentials(line), "{:?}", String::from_utf8_lossy(line));
-        }
     }
 }

@@ -12,19 +12,8 @@ use openssl::x509::{X509VerifyResult, X509};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// When the session uses TLS on a plain SMTP or LMTP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsPolicy {
-    /// Only when the caller calls `starttls` (smtplib's behaviour). The default.
-    #[default]
-    None,
-    /// STARTTLS before the first transaction or login when the server offers it; plain text
-    /// otherwise. Never the default: it can be stripped by an attacker.
-    Opportunistic,
-    /// STARTTLS before the first transaction or login, or fail with
-    /// [`ErrorKind::TlsRequired`] having sent nothing but QUIT.
-    Required,
-}
+/// The TLS policy is a protocol decision, made by the engine; its settings live here too.
+pub use crate::engine::TlsPolicy;
 
 /// Lowest TLS protocol version accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
