@@ -624,7 +624,8 @@ fn case08_capabilities_from_before_tls_are_forgotten() {
         &pki().good,
         vec![
             t_expect("EHLO "),
-            T::Send(txt(&ehlo_reply("mx.tls.test", &["AUTH SCRAM-SHA-256"]))),
+            // a mechanism the library does not implement: only what was said before TLS would match
+            T::Send(txt(&ehlo_reply("mx.tls.test", &["AUTH GSSAPI"]))),
             t_expect("MAIL FROM:"),
             t_send("250 ok"),
             t_expect("RCPT TO:"),
@@ -641,7 +642,7 @@ fn case08_capabilities_from_before_tls_are_forgotten() {
     assert_eq!(s.features().size_limit(), Some(10));
     s.starttls().unwrap();
     assert!(!s.has_extn("size") && !s.has_extn("8bitmime") && !s.has_extn("starttls"), "{:?}", s.features());
-    assert_eq!(s.features().get("auth"), Some("SCRAM-SHA-256"));
+    assert_eq!(s.features().get("auth"), Some("GSSAPI"));
     let e = s.login(USER, PASS, true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Smtp, "no mechanism in common over TLS: {e}");
     // 18 bytes: over the SIZE 10 heard before TLS, which no longer counts
