@@ -12,6 +12,8 @@ use crate::protocol::{command_line, Reply};
 use crate::transport::Connection;
 
 impl Session {
+    /// The open connection, or the error saying why there is none (the reason the session
+    /// closed it itself after a call that succeeded, reported once).
     pub(super) fn conn(&mut self) -> Result<&mut Connection> {
         match self.conn.as_mut() {
             Some(c) => Ok(c),

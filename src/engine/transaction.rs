@@ -113,6 +113,16 @@ impl Transaction {
         self.recipients.push(RecipientStatus { address: address.to_owned(), rcpt_reply: reply, data_reply: None });
     }
 
+    /// The sender of the transaction in progress (`None` once it is over).
+    pub fn sender(&self) -> Option<&str> {
+        self.sender.as_deref()
+    }
+
+    /// The server's reply to the transaction's MAIL.
+    pub fn sender_reply(&self) -> Option<&Reply> {
+        self.sender_reply.as_ref()
+    }
+
     /// Whether the transaction's MAIL asked for SMTPUTF8.
     pub fn smtputf8(&self) -> bool {
         self.smtputf8
@@ -474,6 +484,7 @@ mod tests {
         assert!(matches!(env.on_reply(&mut t, reply(251, "forward")), EnvelopeStep::More));
         assert!(matches!(env.on_reply(&mut t, reply(450, "later")), EnvelopeStep::Done));
         assert!(env.accepted(&t));
+        assert_eq!((t.sender(), t.sender_reply().map(Reply::code)), (Some("a@x"), Some(250)));
         let codes: Vec<(&str, u16)> = t.recipients().iter().map(|r| (r.address(), r.rcpt_reply().code())).collect();
         assert_eq!(codes, [("b@x", 550), ("c@x", 251), ("d@x", 450)]);
     }
