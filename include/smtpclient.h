@@ -690,8 +690,8 @@ extern "C" {
  * smtplib's `login(user, password, initial_response_ok)`.
  *
  * EHLO (or HELO) if not done yet, then SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN
- * in that order (strongest first; smtplib starts at CRAM-MD5) among the mechanisms the server
- * advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
+ * in that order (strongest first; smtplib starts at CRAM-MD5; `smtp_client_set_login_mechanisms()`
+ * chooses another list or order) among the mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
  * response and LOGIN's user name on the `AUTH` line. 235 is success (for SCRAM only once the
  * server's signature was verified; a 235 without it closes the connection and fails); any
  * other final reply is a failure. A SCRAM server that breaks the protocol (iterations below
@@ -810,6 +810,20 @@ smtp_result smtp_auth_response_set(smtp_auth_response *response,
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_cleartext_credentials(smtp_client *client,
                                                   int32_t cleartext);
+
+/**
+ * Choose the mechanisms `smtp_client_login()` may use, in the order to try them: names
+ * separated by spaces or commas, each once, among `SCRAM-SHA-256`, `SCRAM-SHA-1`, `CRAM-MD5`,
+ * `PLAIN` and `LOGIN` (any case). NULL restores the default, strongest first. Pass
+ * `"CRAM-MD5 PLAIN LOGIN"` for smtplib's exact order, or one name for a server that
+ * advertises a mechanism it then fails (curl's `AUTH=` login option). A login whose list and
+ * the server's offer have nothing in common is `SMTP_RESULT_SMTP_ERROR`, naming both. Errors:
+ * `INVALID_ARGUMENT` (an unknown or OAuth mechanism, a name listed twice, an empty list;
+ * the setting is unchanged), `INVALID_UTF8`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_login_mechanisms(smtp_client *client,
+                                             const char *mechanisms);
 
 /**
  * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,

@@ -261,6 +261,7 @@ fn mutating_calls() -> Vec<Mutating> {
             smtp_client_set_cleartext_credentials(s, smtp_cleartext_credentials::Refuse as i32)
         }),
         m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
+        m("smtp_client_set_login_mechanisms", |s| smtp_client_set_login_mechanisms(s, c"PLAIN LOGIN".as_ptr())),
     ]
 }
 
@@ -1148,6 +1149,7 @@ fn commands_before_connect_return_server_disconnected() {
         "smtp_client_set_chunking",
         "smtp_client_set_cleartext_credentials",
         "smtp_client_set_local_peer",
+        "smtp_client_set_login_mechanisms",
     ];
     let mut checked = 0;
     for (name, call) in mutating_calls() {

@@ -105,6 +105,7 @@ fn mutating_calls() -> Vec<Mutating> {
             smtp_client_set_cleartext_credentials(s, smtp_cleartext_credentials::Refuse as i32)
         }),
         m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
+        m("smtp_client_set_login_mechanisms", |s| smtp_client_set_login_mechanisms(s, c"PLAIN".as_ptr())),
     ]
 }
 

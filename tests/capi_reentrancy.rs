@@ -214,6 +214,7 @@ fn mutating_calls() -> Vec<Mutating> {
             smtp_client_set_cleartext_credentials(s, smtp_cleartext_credentials::Allow as i32)
         }),
         m("smtp_client_set_local_peer", |s, _| smtp_client_set_local_peer(s, smtp_local_peer::Untrusted as i32)),
+        m("smtp_client_set_login_mechanisms", |s, _| smtp_client_set_login_mechanisms(s, c"PLAIN".as_ptr())),
     ]
 }
 

@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::net::TcpListener;
 use std::ptr::{null, null_mut};
 
-use smtpclient::capi::{options::*, result::*, session::*, tls::*};
+use smtpclient::capi::{auth::*, options::*, result::*, session::*, tls::*};
 use support::certs::{leaf, new_ca};
 use support::{greet_and_ehlo, ScriptedServer, Step, TempDir};
 
@@ -180,5 +180,44 @@ fn send_options_reach_the_wire_and_a_foreign_object_is_refused() {
     assert_eq!(smtp_client_sendmail(s.0, from, to.as_ptr(), 1, msg.as_ptr(), msg.len(), o), smtp_result::Ok);
     assert_eq!(smtp_client_quit(s.0), smtp_result::Ok);
     smtp_send_options_free(o);
+    server.finish().assert_ok();
+}
+
+/// A chosen list of login mechanisms restricts and orders what `login` tries: the server's
+/// stronger SCRAM-SHA-256 is passed over for the PLAIN the caller chose; a list with nothing
+/// in common with the server's offer names both; a bad list is refused when set.
+#[test]
+fn login_uses_only_the_chosen_mechanisms() {
+    let mut steps = greet_and_ehlo(&["AUTH SCRAM-SHA-256 PLAIN"]);
+    steps.extend([
+        Step::expect("AUTH PLAIN "),
+        Step::reply("235 2.7.0 ok"),
+        Step::expect("QUIT"),
+        Step::reply("221 bye"),
+    ]);
+    let server = ScriptedServer::tcp(steps);
+    let s = Client::new();
+    for bad in [c"XOAUTH2", c"PLAIN PLAIN", c"", c"NTLM"] {
+        assert_eq!(smtp_client_set_login_mechanisms(s.0, bad.as_ptr()), smtp_result::InvalidArgument, "{bad:?}");
+    }
+    assert_eq!(smtp_client_set_login_mechanisms(s.0, c"plain, login".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_client_connect(s.0, c"127.0.0.1".as_ptr(), server.port()), smtp_result::Ok);
+    let (user, password) = (c"alice", c"secret");
+    let send = smtp_initial_response::Send as i32;
+    assert_eq!(smtp_client_login(s.0, user.as_ptr(), password.as_ptr(), send), smtp_result::Ok, "{}", s.message());
+    assert_eq!(smtp_client_quit(s.0), smtp_result::Ok);
+    server.finish().assert_ok();
+
+    let mut steps = greet_and_ehlo(&["AUTH PLAIN"]);
+    steps.extend([Step::expect("QUIT"), Step::reply("221 bye")]);
+    let server = ScriptedServer::tcp(steps);
+    let s = Client::new();
+    assert_eq!(smtp_client_set_login_mechanisms(s.0, c"LOGIN".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_client_connect(s.0, c"127.0.0.1".as_ptr(), server.port()), smtp_result::Ok);
+    assert_eq!(smtp_client_login(s.0, user.as_ptr(), password.as_ptr(), send), smtp_result::SmtpError);
+    let message = s.message();
+    assert!(message.contains("login uses LOGIN") && message.contains("offers: PLAIN"), "{message}");
+    assert_eq!(smtp_client_set_login_mechanisms(s.0, null()), smtp_result::Ok, "NULL: the default order again");
+    assert_eq!(smtp_client_quit(s.0), smtp_result::Ok);
     server.finish().assert_ok();
 }

@@ -213,9 +213,32 @@ pub fn advertised_mechanisms(auth_params: &str) -> Vec<String> {
 
 /// The mechanisms `login()` may use with a server advertising `auth_params`, in the order it
 /// tries them ([`login_order`]).
-pub fn login_candidates(auth_params: &str) -> Vec<Mechanism> {
+pub fn login_candidates(auth_params: &str, order: &[Mechanism]) -> Vec<Mechanism> {
     let offered = advertised_mechanisms(auth_params);
-    login_order().into_iter().filter(|m| offered.iter().any(|o| o == m.name())).collect()
+    order.iter().copied().filter(|m| offered.iter().any(|o| o == m.name())).collect()
+}
+
+/// The mechanisms a caller chose for `login`, in the order to try them: names of
+/// [`login_order`]'s mechanisms (any case), separated by spaces or commas, each once. smtplib's
+/// own order is `"CRAM-MD5 PLAIN LOGIN"`. Anything else (an unknown or OAuth mechanism, a
+/// repeat, an empty list) is an [`ErrorKind::InvalidArgument`] naming it.
+pub fn parse_login_mechanisms(list: &str) -> Result<Vec<Mechanism>> {
+    let mut chosen: Vec<Mechanism> = Vec::new();
+    for name in list.split([' ', ',']).filter(|n| !n.is_empty()) {
+        let mechanism = Mechanism::from_name(name).filter(|m| login_order().contains(m)).ok_or_else(|| {
+            Error::invalid(format!(
+                "{name:?} is not a login mechanism (one of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN)"
+            ))
+        })?;
+        if chosen.contains(&mechanism) {
+            return Err(Error::invalid(format!("{} is listed twice", mechanism.name())));
+        }
+        chosen.push(mechanism);
+    }
+    if chosen.is_empty() {
+        return Err(Error::invalid("the list of login mechanisms is empty"));
+    }
+    Ok(chosen)
 }
 
 // ---------------------------------------------------------------------------------- input checks
@@ -592,16 +615,33 @@ mod tests {
 
     #[test]
     fn login_order_among_advertised() {
-        assert_eq!(login_candidates("PLAIN LOGIN CRAM-MD5"), [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]);
-        assert_eq!(login_candidates("login plain"), [Mechanism::Plain, Mechanism::Login]);
-        assert_eq!(login_candidates("LOGIN XOAUTH2"), [Mechanism::Login]);
         assert_eq!(
-            login_candidates("PLAIN SCRAM-SHA-1 LOGIN CRAM-MD5 SCRAM-SHA-256"),
+            login_candidates("PLAIN LOGIN CRAM-MD5", &login_order()),
+            [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+        );
+        assert_eq!(login_candidates("login plain", &login_order()), [Mechanism::Plain, Mechanism::Login]);
+        assert_eq!(login_candidates("LOGIN XOAUTH2", &login_order()), [Mechanism::Login]);
+        assert_eq!(
+            login_candidates("PLAIN SCRAM-SHA-1 LOGIN CRAM-MD5 SCRAM-SHA-256", &login_order()),
             [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
         );
-        assert_eq!(login_candidates("SCRAM-SHA-256-PLUS SCRAM-SHA-1"), [Mechanism::ScramSha1]);
-        assert!(login_candidates("GSSAPI XOAUTH2 OAUTHBEARER").is_empty());
-        assert!(login_candidates("").is_empty());
+        assert_eq!(login_candidates("SCRAM-SHA-256-PLUS SCRAM-SHA-1", &login_order()), [Mechanism::ScramSha1]);
+        assert!(login_candidates("GSSAPI XOAUTH2 OAUTHBEARER", &login_order()).is_empty());
+        assert!(login_candidates("", &login_order()).is_empty());
+        // a chosen order restricts and orders the candidates: smtplib's own order
+        let smtplib = parse_login_mechanisms("cram-md5, PLAIN  LOGIN").unwrap();
+        assert_eq!(
+            login_candidates("PLAIN SCRAM-SHA-256 LOGIN CRAM-MD5", &smtplib),
+            [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+        );
+        assert_eq!(
+            login_candidates("SCRAM-SHA-256 PLAIN", &parse_login_mechanisms("PLAIN").unwrap()),
+            [Mechanism::Plain]
+        );
+        assert!(login_candidates("SCRAM-SHA-256", &parse_login_mechanisms("LOGIN").unwrap()).is_empty());
+        for bad in ["", " , ", "PLAIN PLAIN", "XOAUTH2", "GSSAPI", "PLAIN;LOGIN"] {
+            assert_eq!(parse_login_mechanisms(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
     }
 
     #[test]

@@ -37,6 +37,15 @@ const MAX_SERVER_ERROR_SHOWN: usize = 512;
 impl Session {
     // ------------------------------------------------------------------------------ policy
 
+    /// Restrict `login` to the mechanisms of `list`, tried in that order (see
+    /// [`auth::parse_login_mechanisms`]); `None` restores the default, strongest first.
+    /// smtplib's exact order is `"CRAM-MD5 PLAIN LOGIN"`. Useful for a server that advertises
+    /// a mechanism it then fails. The setting is unchanged on error.
+    pub fn set_login_mechanisms(&mut self, list: Option<&str>) -> Result<()> {
+        self.login_mechanisms = list.map(auth::parse_login_mechanisms).transpose()?;
+        Ok(())
+    }
+
     /// Set when credentials may be sent without TLS (see [`CredentialPolicy`]).
     pub fn set_credential_policy(&mut self, policy: CredentialPolicy) {
         self.credentials = policy;
@@ -121,12 +130,15 @@ impl Session {
         auth::check_credential("password", password)?;
         self.ehlo_or_helo_if_needed()?;
         let offered = self.auth_offered()?;
-        let candidates = auth::login_candidates(&offered);
+        let order = self.login_mechanisms.clone().unwrap_or_else(|| auth::login_order().to_vec());
+        let candidates = auth::login_candidates(&offered, &order);
         if candidates.is_empty() {
+            let tried: Vec<&str> = order.iter().map(|m| m.name()).collect();
             return Err(Error::new(
                 ErrorKind::Smtp,
                 format!(
-                    "No suitable authentication method found. The server offers: {}",
+                    "No suitable authentication method found: login uses {}; the server offers: {}",
+                    tried.join(" "),
                     auth::advertised_mechanisms(&offered).join(" ")
                 ),
             ));

@@ -87,6 +87,9 @@ pub struct Session {
     pub(crate) authenticated: bool,
     /// When credentials may be sent without TLS (see `blocking/auth.rs`).
     pub(crate) credentials: CredentialPolicy,
+    /// The mechanisms `login` tries, in order, when the caller chose them (default: the
+    /// strongest first, `auth::login_order`).
+    pub(crate) login_mechanisms: Option<Vec<crate::auth::Mechanism>>,
 }
 
 /// Default timeout for connect, reads and writes: smtplib has none, a library must.
@@ -127,6 +130,7 @@ impl Session {
             pipelining: true,
             chunking: true,
             credentials: CredentialPolicy::default(),
+            login_mechanisms: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::ffi::{c_char, c_void};
 
 use zeroize::Zeroizing;
 
-use super::args::{bytes_arg, str_arg};
+use super::args::{bytes_arg, opt_str_arg, str_arg};
 use super::guard::{session_call, session_get, smtp_client};
 use super::result::smtp_result;
 use super::result::{CResult, Failure};
@@ -112,8 +112,8 @@ fn initial_response_arg(value: i32) -> CResult<bool> {
 /// smtplib's `login(user, password, initial_response_ok)`.
 ///
 /// EHLO (or HELO) if not done yet, then SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN
-/// in that order (strongest first; smtplib starts at CRAM-MD5) among the mechanisms the server
-/// advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
+/// in that order (strongest first; smtplib starts at CRAM-MD5; `smtp_client_set_login_mechanisms()`
+/// chooses another list or order) among the mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
 /// response and LOGIN's user name on the `AUTH` line. 235 is success (for SCRAM only once the
 /// server's signature was verified; a 235 without it closes the connection and fails); any
 /// other final reply is a failure. A SCRAM server that breaks the protocol (iterations below
@@ -335,6 +335,23 @@ pub extern "C" fn smtp_client_set_cleartext_credentials(client: *mut smtp_client
         let policy = h.core.credential_policy();
         h.core.set_credential_policy(CredentialPolicy { allow_cleartext: allow, ..policy });
         Ok(())
+    })
+}
+
+/// Choose the mechanisms `smtp_client_login()` may use, in the order to try them: names
+/// separated by spaces or commas, each once, among `SCRAM-SHA-256`, `SCRAM-SHA-1`, `CRAM-MD5`,
+/// `PLAIN` and `LOGIN` (any case). NULL restores the default, strongest first. Pass
+/// `"CRAM-MD5 PLAIN LOGIN"` for smtplib's exact order, or one name for a server that
+/// advertises a mechanism it then fails (curl's `AUTH=` login option). A login whose list and
+/// the server's offer have nothing in common is `SMTP_RESULT_SMTP_ERROR`, naming both. Errors:
+/// `INVALID_ARGUMENT` (an unknown or OAuth mechanism, a name listed twice, an empty list;
+/// the setting is unchanged), `INVALID_UTF8`.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_login_mechanisms(client: *mut smtp_client, mechanisms: *const c_char) -> smtp_result {
+    session_call(client, |h| {
+        let list = opt_str_arg(mechanisms, "mechanisms")?;
+        Ok(h.core.set_login_mechanisms(list)?)
     })
 }
 

@@ -67,6 +67,7 @@ DEFAULTS = {
     ("const smtp_send_options *", "options"): "NULL",
     ("smtp_send_options *", "options"): "matrix_options",
     "option": '"NOTIFY=NEVER"',
+    "mechanisms": '"PLAIN LOGIN"',
     "read": "matrix_read",
     "userdata": "&reader",
     "size_estimate": "-1",
