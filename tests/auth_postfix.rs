@@ -305,6 +305,32 @@ fn debug_output_never_shows_credentials() {
     }
 }
 
+/// A chosen mechanism list against the real server: smtplib's order makes `login` use
+/// CRAM-MD5 although Dovecot offers SCRAM-SHA-256 first, and Postfix logs the mechanism.
+#[test]
+fn chosen_login_mechanisms_are_what_the_server_sees() {
+    let mut s = postfix();
+    s.set_login_mechanisms(Some("CRAM-MD5 PLAIN LOGIN")).unwrap();
+    s.login(USER, PASS, true).expect("login alice with smtplib's order");
+    let marker = unique_marker("auth-chosen");
+    s.sendmail("alice@example.test", &["alice@example.test"], &message(&marker, "alice@example.test"), &[], &[])
+        .unwrap();
+    s.quit().unwrap();
+    let mail = String::from_utf8_lossy(&delivered("alice", &marker)).into_owned();
+    let queue_id = mail
+        .split("with ESMTPSA id ")
+        .nth(1)
+        .or_else(|| mail.split("with ESMTPA id ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no ESMTPA queue id in:\n{mail}"))
+        .trim_end_matches(';')
+        .to_owned();
+    let needle = format!("{queue_id}: client=");
+    let log = std::fs::read_to_string(&TestBed::get().postfix_log).unwrap_or_default();
+    let line = log.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("{needle} not in the Postfix log"));
+    assert!(line.contains("sasl_method=CRAM-MD5"), "{line}");
+}
+
 #[test]
 fn submission_offers_auth_only_after_starttls() {
     let bed = TestBed::get();

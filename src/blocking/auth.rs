@@ -137,7 +137,7 @@ impl Session {
             return Err(Error::new(
                 ErrorKind::Smtp,
                 format!(
-                    "No suitable authentication method found: login uses {}; the server offers: {}",
+                    "No suitable authentication method found. login uses {}; the server offers: {}",
                     tried.join(" "),
                     auth::advertised_mechanisms(&offered).join(" ")
                 ),
