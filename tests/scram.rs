@@ -172,7 +172,13 @@ fn client_first(lines: &[String]) -> (String, String) {
 
 fn server_first_for(lines: &[String], fault: Fault) -> String {
     let (_, nonce) = client_first(lines);
-    let nonce = if fault == Fault::ForeignNonce { format!("X{}", &nonce[1..]) } else { nonce };
+    // a foreign nonce: the client's with its first character changed (to one it is not)
+    let nonce = if fault == Fault::ForeignNonce {
+        let other = if nonce.starts_with('X') { 'Y' } else { 'X' };
+        format!("{other}{}", &nonce[1..])
+    } else {
+        nonce
+    };
     let iterations = if fault == Fault::LowIterations { 4095 } else { 4096 };
     format!("r={nonce}{SERVER_NONCE},s={},i={iterations}", B64.encode(SALT))
 }
