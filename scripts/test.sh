@@ -16,6 +16,8 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 bash scripts/check-rust-version.sh
+# the fuzz targets are a crate of their own: check they still build against the library
+cargo check --locked --manifest-path fuzz/Cargo.toml --bins
 
 step "test bed"
 started_here=0

@@ -20,7 +20,7 @@
 use libfuzzer_sys::fuzz_target;
 use smtpclient::auth::{
     advertised_mechanisms, check_mechanism_name, cram_md5_response, decode_challenge, encode, login_candidates,
-    Redactor, MAX_CHALLENGE_LEN, REDACTED,
+    login_order, Redactor, MAX_CHALLENGE_LEN, REDACTED,
 };
 use smtpclient::ErrorKind;
 
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(check_mechanism_name(m).as_deref().ok(), Some(m.as_str()));
         assert!(!mechs[..i].contains(m), "duplicate mechanism {m:?}");
     }
-    for c in login_candidates(&all) {
+    for c in login_candidates(&all, &login_order()) {
         assert!(mechs.iter().any(|m| m == c.name()));
     }
 
