@@ -70,6 +70,8 @@ pub(super) fn resolve(host: &str, port: u16, deadline: Option<Instant>) -> Answe
     match answered.recv_timeout(left) {
         Ok(addrs) => addrs,
         Err(mpsc::RecvTimeoutError::Timeout) => Err(io::ErrorKind::TimedOut.into()),
+        // a thread drops a job unanswered when its deadline has passed: that is a timeout too
+        Err(mpsc::RecvTimeoutError::Disconnected) if Instant::now() >= deadline => Err(io::ErrorKind::TimedOut.into()),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other("the resolver thread ended")),
     }
 }
