@@ -12,7 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("message", &["error", "reply", "protocol"]),
     ("auth", &["error", "reply", "protocol"]),
     ("tls", &["error", "engine"]),
-    ("transport", &["error", "tls"]),
+    ("transport", &["error", "protocol", "engine", "tls"]),
     ("engine", &["error", "reply", "protocol", "message", "auth"]),
     ("blocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),
     // `session` is the blocking driver's public name (a re-export in lib.rs)

@@ -1,470 +1,215 @@
-//! The blocking driver: one SMTP or LMTP connection with smtplib's methods, each call driving
-//! the sans-I/O [`engine`](crate::engine) over a socket until it has its answer, blocking up to
-//! the engine's deadline (docs/engine.md).
+//! The blocking driver: a [`Session`] runs each of the engine's operations (smtplib's
+//! methods, see [`Client`]) to its end, serving what the operation waits for with a socket
+//! that blocks up to the engine's deadline (docs/engine.md).
 //!
-//! State after a failure is always one of two, and documented per error kind:
-//! - the connection is closed (server disconnected, 421, timeout, I/O or protocol errors,
-//!   delivery unknown): `is_connected()` is false and `connect` may be called again;
-//! - the connection is open with no transaction in progress (refusals in `sendmail`, which
-//!   sends RSET, and every error raised before a byte was sent).
+//! Everything a session knows about the protocol is the engine's [`Client`], reachable
+//! through `Deref` for its settings and state; this module adds the socket, the TLS
+//! settings (OpenSSL lives below the engine) and a blocking method per operation.
 
-mod auth;
-mod debug;
-mod hostname;
-mod starttls;
-mod transaction;
-mod wire;
+mod driver;
 
-use std::time::{Duration, Instant};
+use std::ops::{Deref, DerefMut};
 
-pub use crate::engine::{CredentialPolicy, RecipientStatus};
-pub use debug::{DebugEvent, DebugKind, DebugSink};
-pub use transaction::{Body, BodyRead};
-
-use crate::engine::{Conversation, Greetings, Transaction};
-use crate::error::{Error, ErrorKind, Result};
-use crate::message::parse_address_list;
-use crate::protocol::{
-    check_address, check_hello_name, check_line_safe, quote_forward_path, quote_reverse_path, Features, Reply,
+use crate::auth::{AuthStep, OAuthMechanism};
+pub use crate::engine::{
+    Body, BodyRead, Client, CredentialPolicy, DebugEvent, DebugKind, DebugSink, RecipientStatus, SessionKind,
+    DEFAULT_TIMEOUT,
 };
-use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
-use crate::transport::{Connection, Endpoint};
+use crate::error::Result;
+use crate::protocol::Reply;
+use crate::tls::TlsConfig;
+use driver::Driver;
 
-/// The kind of session, as smtplib's `SMTP`, `SMTP_SSL` and `LMTP` classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    /// SMTP / ESMTP (default port 25).
-    Smtp,
-    /// SMTP over implicit TLS (smtplib's `SMTP_SSL`, default port 465).
-    Smtps,
-    /// LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after DATA
-    /// (default port 2003; a host starting with `/` is a Unix socket).
-    Lmtp,
-}
-
-impl SessionKind {
-    /// The port used when none is given.
-    pub fn default_port(self) -> u16 {
-        match self {
-            SessionKind::Smtp => 25,
-            SessionKind::Smtps => 465,
-            SessionKind::Lmtp => 2003,
-        }
-    }
-}
-
-/// One client session.
+/// One client session whose calls block until the server has answered (or the deadline has
+/// passed).
 pub struct Session {
-    kind: SessionKind,
-    local_hostname: Option<String>,
-    timeout: Option<Duration>,
-    source_address: Option<(String, u16)>,
-    debug_level: u8,
-    debug_sink: Option<DebugSink>,
-
-    conn: Option<Connection>,
-    /// The engine's view of the connection's wire: what is queued, received and owed.
-    conversation: Conversation,
-    /// The greeting, HELO / EHLO replies and extensions of the current connection.
-    greetings: Greetings,
-    last_reply: Option<Reply>,
-    transaction: Transaction,
-    /// TLS settings, policy, and the state of the current connection's TLS.
-    tls_config: TlsConfig,
-    tls_policy: TlsPolicy,
-    tls_info: Option<TlsInfo>,
-    /// The server refused STARTTLS on this connection (an opportunistic policy stops asking).
-    starttls_refused: bool,
-    /// The host name or address connect was given (what TLS verifies by default).
-    connected_host: String,
-    /// Why the session closed the connection itself after a call that otherwise succeeded
-    /// (a message delivered, then unsolicited bytes): the next call reports it.
-    closed_because: Option<Error>,
-    /// Use PIPELINING / CHUNKING when offered.
-    pipelining: bool,
-    chunking: bool,
-    /// AUTH succeeded on this connection (reset by STARTTLS and QUIT, as the server resets it).
-    pub(crate) authenticated: bool,
-    /// When credentials may be sent without TLS (see `blocking/auth.rs`).
-    pub(crate) credentials: CredentialPolicy,
-    /// The mechanisms `login` tries, in order, when the caller chose them (default: the
-    /// strongest first, `auth::login_order`).
-    pub(crate) login_mechanisms: Option<Vec<crate::auth::Mechanism>>,
+    client: Client,
+    driver: Driver,
 }
-
-/// Default timeout for connect, reads and writes: smtplib has none, a library must.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("kind", &self.kind)
-            .field("connected", &self.conn.is_some())
-            .field("does_esmtp", &self.greetings.does_esmtp())
-            .finish_non_exhaustive()
+        self.client.fmt(f)
     }
+}
+
+impl Deref for Session {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// Run one engine operation of `$session` to its end: `run!(self, connect(host, port))`.
+macro_rules! run {
+    ($session:expr, $op:ident($($arg:expr),*)) => {{
+        let Session { client, driver } = $session;
+        client.set_tls_verification_off(driver.tls_config.insecure_skip_verify);
+        driver.block_on(client.$op($($arg),*))
+    }};
 }
 
 impl Session {
     /// A new, unconnected session of `kind`.
     pub fn new(kind: SessionKind) -> Self {
-        Session {
-            kind,
-            local_hostname: None,
-            timeout: Some(DEFAULT_TIMEOUT),
-            source_address: None,
-            debug_level: 0,
-            debug_sink: None,
-            conn: None,
-            conversation: Conversation::new(Some(DEFAULT_TIMEOUT), Instant::now()),
-            greetings: Greetings::default(),
-            last_reply: None,
-            transaction: Default::default(),
-            tls_config: TlsConfig::default(),
-            tls_policy: TlsPolicy::default(),
-            tls_info: None,
-            starttls_refused: false,
-            connected_host: String::new(),
-            closed_because: None,
-            authenticated: false,
-            pipelining: true,
-            chunking: true,
-            credentials: CredentialPolicy::default(),
-            login_mechanisms: None,
-        }
+        let client = Client::new(kind);
+        let driver = Driver::new(client.link());
+        Session { client, driver }
     }
 
-    /// The session's kind.
-    pub fn kind(&self) -> SessionKind {
-        self.kind
+    /// The TLS settings used by implicit TLS and STARTTLS.
+    pub fn tls_config(&self) -> &TlsConfig {
+        &self.driver.tls_config
     }
 
-    // ---------------------------------------------------------------- settings
-
-    /// The name sent with HELO / EHLO / LHLO (default: this host's FQDN). It must be one
-    /// non-empty word of visible ASCII ([`ErrorKind::InvalidArgument`] otherwise: a space,
-    /// TAB, control character, DEL or non-ASCII character; IDNs go as `xn--` A-labels).
-    pub fn set_local_hostname(&mut self, name: Option<&str>) -> Result<()> {
-        if let Some(n) = name {
-            check_hello_name("local hostname", n)?;
-        }
-        self.local_hostname = name.map(str::to_owned);
-        Ok(())
+    /// Change the TLS settings (takes effect at the next handshake).
+    pub fn tls_config_mut(&mut self) -> &mut TlsConfig {
+        &mut self.driver.tls_config
     }
 
-    /// The name used in HELO / EHLO / LHLO when none is passed.
-    pub fn local_hostname(&mut self) -> &str {
-        self.local_hostname.get_or_insert_with(hostname::default_local_hostname)
-    }
-
-    /// Deadline for connecting and for each read and write (`None`: wait forever).
-    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        self.timeout = timeout;
-        self.conversation.set_timeout(timeout);
-        if let Some(c) = &mut self.conn {
-            c.set_timeout(timeout);
-        }
-    }
-
-    /// Local address (and port, 0 = any) to bind before connecting.
-    pub fn set_source_address(&mut self, source: Option<(&str, u16)>) -> Result<()> {
-        if let Some((h, _)) = source {
-            check_line_safe("source address", h)?;
-        }
-        self.source_address = source.map(|(h, p)| (h.to_owned(), p));
-        Ok(())
-    }
-
-    /// smtplib's `set_debuglevel`: 0 off, 1 commands and replies, 2 the same with timestamps.
-    pub fn set_debug_level(&mut self, level: u8) {
-        self.debug_level = level.min(2);
-    }
-
-    /// Send debug events to `sink` instead of stderr (`None`: back to stderr).
-    pub fn set_debug_sink(&mut self, sink: Option<DebugSink>) {
-        self.debug_sink = sink;
-    }
-
-    fn debug(&mut self, kind: DebugKind, data: &[u8]) {
-        if self.debug_level == 0 {
-            return;
-        }
-        // server bytes are escaped once, here, for whichever sink gets them
-        let escaped;
-        let data = if kind == DebugKind::Received {
-            escaped = debug::escape(data);
-            &escaped[..]
-        } else {
-            data
-        };
-        let event = DebugEvent { kind, data };
-        match &mut self.debug_sink {
-            Some(sink) => sink(&event),
-            None => debug::write_stderr(self.debug_level, &event),
-        }
-    }
-
-    // ---------------------------------------------------------------- state
-
-    /// Whether a connection is open.
-    pub fn is_connected(&self) -> bool {
-        self.conn.is_some()
-    }
-
-    /// Whether the peer is a loopback address or a Unix socket.
-    pub fn peer_is_local(&self) -> Option<bool> {
-        self.conn.as_ref().map(|c| c.peer().is_local())
-    }
-
-    /// The server's greeting.
-    pub fn greeting(&self) -> Option<&Reply> {
-        self.greetings.greeting()
-    }
-
-    /// The reply to the last HELO (smtplib's `helo_resp`).
-    pub fn helo_resp(&self) -> Option<&Reply> {
-        self.greetings.helo()
-    }
-
-    /// The reply to the last EHLO / LHLO (smtplib's `ehlo_resp`).
-    pub fn ehlo_resp(&self) -> Option<&Reply> {
-        self.greetings.ehlo()
-    }
-
-    /// Whether the server accepted EHLO / LHLO (smtplib's `does_esmtp`).
-    pub fn does_esmtp(&self) -> bool {
-        self.greetings.does_esmtp()
-    }
-
-    /// The advertised extensions (smtplib's `esmtp_features`).
-    pub fn features(&self) -> &Features {
-        self.greetings.features()
-    }
-
-    /// smtplib's `has_extn`: whether the server advertised `name` (any case).
-    pub fn has_extn(&self, name: &str) -> bool {
-        self.greetings.has_extn(name)
-    }
-
-    /// The last reply received on this session.
-    pub fn last_reply(&self) -> Option<&Reply> {
-        self.last_reply.as_ref()
-    }
-
-    // ---------------------------------------------------------------- connection
-
-    /// smtplib's `connect(host, port)`: `port` 0 means the `host:port` suffix or the kind's
-    /// default; a host starting with `/` is a Unix socket. Returns the 220 greeting; any other
-    /// greeting closes the connection with [`ErrorKind::Connect`].
+    /// smtplib's `connect(host, port)`: see [`Client::connect`].
     pub fn connect(&mut self, host: &str, port: u16) -> Result<Reply> {
-        check_line_safe("host", host)?;
-        if self.conn.is_some() {
-            return Err(Error::bad_state("already connected; quit or close first"));
-        }
-        let endpoint = Endpoint::parse(host, port, self.kind.default_port())?;
-        let shown = match &endpoint {
-            Endpoint::Tcp { host, port } => format!("{host}:{port}"),
-            Endpoint::Unix(p) => p.clone(),
-        };
-        self.debug(DebugKind::Connect, shown.as_bytes());
-        self.reset_connection_state();
-        self.connected_host = match &endpoint {
-            Endpoint::Tcp { host, .. } => host.clone(),
-            Endpoint::Unix(_) => String::new(),
-        };
-        self.conn = Some(Connection::open(&endpoint, self.timeout, self.source_address.as_ref())?);
-        self.conversation = Conversation::new(self.timeout, Instant::now());
-        if self.kind == SessionKind::Smtps {
-            self.handshake()?;
-        }
-        // the greeting has the whole timeout from the end of the connect (or handshake)
-        self.conversation.expect_more(1, Instant::now());
-        let greeting = self.read_only_reply()?;
-        self.greetings.on_greeting(greeting).inspect_err(|_| self.close())
+        run!(self, connect(host, port))
     }
 
-    fn reset_connection_state(&mut self) {
-        self.closed_because = None;
-        self.forget_capabilities();
-        self.greetings.reset();
-        self.transaction = Default::default();
-    }
-
-    /// Forget HELO/EHLO results and capabilities (after QUIT, and after STARTTLS).
-    fn forget_capabilities(&mut self) {
-        self.authenticated = false;
-        self.greetings.forget_capabilities();
-    }
-
-    /// smtplib's `close()`: drop the connection without sending anything. Every way of losing
-    /// the connection (a 421, an I/O or protocol error, QUIT) comes through here, so what
-    /// described the connection (TLS, authentication, a refused STARTTLS) goes with it.
+    /// smtplib's `close()`: drop the connection without sending anything.
     pub fn close(&mut self) {
-        self.tls_info = None;
-        self.authenticated = false;
-        self.starttls_refused = false;
-        if let Some(c) = self.conn.take() {
-            c.shutdown();
-            self.debug(DebugKind::Info, b"connection closed");
-        }
+        self.client.close();
+        self.driver.settle();
     }
 
-    /// smtplib's `quit()`: QUIT, then close whatever the reply (capabilities are forgotten).
+    /// smtplib's `quit()`: see [`Client::quit`].
     pub fn quit(&mut self) -> Result<Reply> {
-        let res = self.docmd("QUIT", "");
-        self.forget_capabilities();
-        self.close();
-        res
+        run!(self, quit())
     }
 
-    // ---------------------------------------------------------------- commands
-
-    /// smtplib's `docmd(cmd, args)`: send a command, return its reply whatever its code.
-    /// A command that carries mail or credentials (MAIL, RCPT, DATA, BDAT, VRFY, EXPN, AUTH)
-    /// passes the TLS policy first, as every other way of sending one does.
+    /// smtplib's `docmd(cmd, args)`: see [`Client::docmd`].
     pub fn docmd(&mut self, cmd: &str, args: &str) -> Result<Reply> {
-        self.command(cmd, args)
+        run!(self, docmd(cmd, args))
     }
 
-    /// smtplib's `helo(name)`. `name` (default: the local hostname) follows the rule of
-    /// [`Session::set_local_hostname`].
+    /// smtplib's `helo(name)`: see [`Client::helo`].
     pub fn helo(&mut self, name: Option<&str>) -> Result<Reply> {
-        let name = self.hello_name(name)?;
-        let reply = self.command("HELO", &name)?;
-        self.greetings.on_helo(&reply);
-        Ok(reply)
+        run!(self, helo(name))
     }
 
-    /// smtplib's `ehlo(name)` (LHLO for LMTP): on 250 the features are parsed and
-    /// `does_esmtp` becomes true; any reply is returned.
+    /// smtplib's `ehlo(name)`: see [`Client::ehlo`].
     pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply> {
-        let name = self.hello_name(name)?;
-        self.greetings.begin_ehlo();
-        let reply = self.command(Greetings::ehlo_verb(self.kind == SessionKind::Lmtp), &name)?;
-        self.greetings.on_ehlo(&reply);
-        Ok(reply)
+        run!(self, ehlo(name))
     }
 
-    fn hello_name(&mut self, name: Option<&str>) -> Result<String> {
-        match name {
-            Some(n) => {
-                check_hello_name("HELO name", n)?;
-                Ok(n.to_owned())
-            }
-            None => Ok(self.local_hostname().to_owned()),
-        }
-    }
-
-    /// smtplib's `ehlo_or_helo_if_needed`: EHLO (LHLO) unless already done, falling back to
-    /// HELO (not for LMTP, which has none); [`ErrorKind::Helo`] if both fail.
+    /// smtplib's `ehlo_or_helo_if_needed()`: see [`Client::ehlo_or_helo_if_needed`].
     pub fn ehlo_or_helo_if_needed(&mut self) -> Result<()> {
-        if !self.greetings.greeted() {
-            let reply = self.ehlo(None)?;
-            if !reply.is_positive() {
-                if self.kind == SessionKind::Lmtp || !self.is_connected() {
-                    return Err(Error::with_reply(ErrorKind::Helo, reply));
-                }
-                if self.tls_policy == TlsPolicy::Required && self.tls_info.is_none() {
-                    return Err(self.tls_required("the server refused EHLO, so it cannot offer STARTTLS"));
-                }
-                let reply = self.helo(None)?;
-                if !reply.is_positive() {
-                    return Err(Error::with_reply(ErrorKind::Helo, reply));
-                }
-            }
-        }
-        // also when the caller greeted by hand: the policy must not be bypassed that way
-        self.apply_tls_policy()
+        run!(self, ehlo_or_helo_if_needed())
     }
 
-    /// smtplib's `verify(address)`: VRFY with the bare address, as smtplib's `_addr_only`
-    /// finds it (`"Bob <bob@example.test>"` sends `VRFY bob@example.test`); a user or list
-    /// name that is not a mailbox (`postmaster`) is sent as given. What is sent follows the
-    /// rule for every address ([`ErrorKind::InvalidArgument`], nothing sent: empty, `<` or `>`,
-    /// an unquoted space, more than one address).
+    /// smtplib's `starttls()`: see [`Client::starttls`].
+    pub fn starttls(&mut self) -> Result<()> {
+        run!(self, starttls())
+    }
+
+    /// smtplib's `verify(address)`: see [`Client::verify`].
     pub fn verify(&mut self, address: &str) -> Result<Reply> {
-        let address = address_only(address)?;
-        self.command("VRFY", &address)
+        run!(self, verify(address))
     }
 
-    /// smtplib's `expn(address)`: EXPN with the bare address or list name, as for
-    /// [`Session::verify`].
+    /// smtplib's `expn(address)`: see [`Client::expn`].
     pub fn expn(&mut self, address: &str) -> Result<Reply> {
-        let address = address_only(address)?;
-        self.command("EXPN", &address)
+        run!(self, expn(address))
     }
 
-    /// smtplib's `help(args)`: HELP.
+    /// smtplib's `help(args)`: see [`Client::help`].
     pub fn help(&mut self, args: &str) -> Result<Reply> {
-        self.command("HELP", args)
+        run!(self, help(args))
     }
 
-    /// smtplib's `rset()`: RSET; the transaction's recipients are forgotten.
+    /// smtplib's `rset()`: see [`Client::rset`].
     pub fn rset(&mut self) -> Result<Reply> {
-        self.transaction.clear();
-        self.command("RSET", "")
+        run!(self, rset())
     }
 
-    /// smtplib's `noop()`: NOOP.
+    /// smtplib's `noop()`: see [`Client::noop`].
     pub fn noop(&mut self) -> Result<Reply> {
-        self.command("NOOP", "")
+        run!(self, noop())
     }
 
-    /// smtplib's `mail(sender, options)`: MAIL FROM, returning the reply whatever its code.
-    /// The sender is the bare address (`<` or `>` anywhere is [`ErrorKind::InvalidArgument`];
-    /// the library adds the brackets); `""` is the null reverse-path `MAIL FROM:<>`.
-    /// Options are sent only to an ESMTP server (as smtplib does); SMTPUTF8 among them needs
-    /// the extension advertised ([`ErrorKind::NotSupported`] otherwise, nothing sent; also
-    /// after HELO, so a non-ASCII sender never goes out with the option silently dropped).
+    /// smtplib's `mail(sender, options)`: see [`Client::mail`].
     pub fn mail(&mut self, sender: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_reverse_path(sender)?;
-        // before the options are chosen: STARTTLS changes the capabilities they depend on
-        self.enforce_tls_policy_before(b"MAIL")?;
-        let args = self.greetings.envelope_args(format!("FROM:{addr}"), options, true, self.transaction.smtputf8())?;
-        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        self.transaction.begin(sender, utf8);
-        let reply = self.command("MAIL", &args)?;
-        self.transaction.set_sender_reply(reply.clone());
-        Ok(reply)
+        run!(self, mail(sender, options))
     }
 
-    /// smtplib's `rcpt(recipient, options)`: RCPT TO, returning the reply whatever its code.
-    /// The recipient is the bare address, never empty and without `<` or `>`
-    /// ([`ErrorKind::InvalidArgument`], nothing sent). The result is kept per recipient (see
-    /// [`Session::recipients`]).
+    /// smtplib's `rcpt(recipient, options)`: see [`Client::rcpt`].
     pub fn rcpt(&mut self, recipient: &str, options: &[&str]) -> Result<Reply> {
-        let addr = quote_forward_path(recipient)?;
-        self.enforce_tls_policy_before(b"RCPT")?;
-        let args = self.greetings.envelope_args(format!("TO:{addr}"), options, false, self.transaction.smtputf8())?;
-        let reply = self.command("RCPT", &args)?;
-        self.transaction.add_recipient(recipient, reply.clone());
-        Ok(reply)
+        run!(self, rcpt(recipient, options))
     }
-}
 
-/// smtplib's `_addr_only`: the address `email.utils.parseaddr` finds in `arg` (`Bob
-/// <bob@example.test>` gives `bob@example.test`), or `arg` itself when it holds no mailbox (a
-/// user or list name such as `postmaster`). Either way the result must pass the address rule
-/// ([`check_address`]: not empty, no `<` or `>`, no unquoted space...); more than one address
-/// is [`ErrorKind::InvalidArgument`] too.
-fn address_only(arg: &str) -> Result<String> {
-    check_line_safe("address", arg)?;
-    let address = match parse_address_list(arg) {
-        Ok(found) if found.len() > 1 => {
-            return Err(Error::invalid(format!("one address expected, {} given: {arg:?}", found.len())))
-        }
-        Ok(mut found) if found.len() == 1 => found.remove(0),
-        _ => arg.trim().to_owned(),
-    };
-    check_address(&address, false)?;
-    Ok(address)
-}
+    /// smtplib's `data(msg)`: see [`Client::data`].
+    pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
+        run!(self, data(msg))
+    }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        // Dropping closes without QUIT (smtplib's close): a destructor must not block on the network.
-        if let Some(c) = self.conn.take() {
-            c.shutdown();
-        }
+    /// smtplib's `sendmail(from, to, msg, mail_options, rcpt_options)`: see [`Client::sendmail`].
+    pub fn sendmail(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        msg: &[u8],
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+    ) -> Result<()> {
+        run!(self, sendmail(from, to, msg, mail_options, rcpt_options))
+    }
+
+    /// `sendmail` with the message pulled from `read` in chunks: see [`Client::sendmail_stream`].
+    /// The callback must block until it has data ([`BodyRead::Pending`] is refused here).
+    pub fn sendmail_stream(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        read: &mut dyn FnMut(&mut [u8]) -> BodyRead,
+        size_estimate: Option<u64>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+    ) -> Result<()> {
+        run!(self, sendmail_stream(from, to, read, size_estimate, mail_options, rcpt_options))
+    }
+
+    /// smtplib's `send_message`: see [`Client::send_message`].
+    pub fn send_message(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[&str]>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+    ) -> Result<()> {
+        run!(self, send_message(msg, from, to, mail_options, rcpt_options))
+    }
+
+    /// smtplib's `login(user, password, initial_response_ok)`: see [`Client::login`].
+    pub fn login(&mut self, user: &str, password: &str, initial_response_ok: bool) -> Result<()> {
+        run!(self, login(user, password, initial_response_ok))
+    }
+
+    /// Log in with an OAuth 2.0 bearer token: see [`Client::login_oauth`].
+    pub fn login_oauth(&mut self, mechanism: OAuthMechanism, user: &str, token: &str) -> Result<()> {
+        run!(self, login_oauth(mechanism, user, token))
+    }
+
+    /// smtplib's `auth(mechanism, authobject, initial_response_ok)`: see [`Client::auth`].
+    pub fn auth(
+        &mut self,
+        mechanism: &str,
+        callback: &mut dyn FnMut(Option<&[u8]>, bool) -> AuthStep,
+        initial_response_ok: bool,
+    ) -> Result<()> {
+        run!(self, auth(mechanism, callback, initial_response_ok))
     }
 }

@@ -35,6 +35,8 @@ pub struct Conversation {
     /// reply it waits for: each has the whole timeout from then.
     write_clock: Instant,
     reply_clock: Instant,
+    /// Replies framed so far.
+    framed: u64,
 }
 
 impl Conversation {
@@ -54,6 +56,7 @@ impl Conversation {
             timeout,
             write_clock: now,
             reply_clock: now,
+            framed: 0,
         }
     }
 
@@ -125,6 +128,11 @@ impl Conversation {
         self.owed
     }
 
+    /// Replies framed so far on this conversation.
+    pub fn replies_framed(&self) -> u64 {
+        self.framed
+    }
+
     /// Whether the conversation waits for bytes from the server.
     pub fn wants_read(&self) -> bool {
         self.owed > 0
@@ -194,6 +202,7 @@ impl Conversation {
             self.scanned = line_end;
             if let Some(reply) = done {
                 self.owed -= 1;
+                self.framed += 1;
                 self.reply_clock = now;
                 return Ok(Some(reply));
             }

@@ -1,8 +1,10 @@
 //! The sans-I/O protocol engine (see docs/engine.md): the SMTP / LMTP conversation as a state
 //! machine that never touches a socket, a clock or a thread. It is fed the bytes the server
 //! sent, asked for the bytes to send, and says by when it next needs to be woken; drivers
-//! (the blocking `Session` today) move the bytes.
+//! (the blocking `Session`, the non-blocking C API) move the bytes.
 //!
+//! - [`Client`]: the session's operations (smtplib's methods), each an `async` function that
+//!   waits only on its [`Link`], which a driver serves;
 //! - [`Conversation`]: the wire of one connection: queued output, received bytes framed into
 //!   replies by the one reply parser, replies owed, deadlines;
 //! - [`Greetings`]: the greeting, HELO / EHLO and the extensions, and what follows from them
@@ -16,6 +18,7 @@
 //!   ([`EnvelopeReplies`]), LMTP's replies after the data ([`FinalReplies`]), the outcome
 //!   ([`Verdict`]).
 
+mod client;
 mod conversation;
 mod credentials;
 mod greetings;
@@ -23,11 +26,16 @@ mod sasl;
 mod tls_policy;
 mod transaction;
 
+pub use client::{
+    Body, BodyRead, Client, DebugEvent, DebugKind, DebugSink, Link, Opened, SessionKind, Want, DEFAULT_TIMEOUT,
+};
 pub use conversation::Conversation;
 pub use credentials::{mechanism_failed, naming_every_attempt, CredentialPolicy};
 pub use greetings::Greetings;
 pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
-pub use tls_policy::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsPolicy};
+pub use tls_policy::{
+    carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsInfo, TlsPolicy,
+};
 pub use transaction::{
     delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, FinalReplies, RecipientStatus,
     Transaction, Transfer, Verdict,

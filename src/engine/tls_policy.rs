@@ -77,6 +77,17 @@ pub fn policy_step(policy: TlsPolicy, on: PolicyInputs) -> PolicyStep {
     }
 }
 
+/// What was negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// Protocol version, e.g. "TLSv1.3".
+    pub version: String,
+    /// Cipher suite name, e.g. "TLS_AES_256_GCM_SHA384".
+    pub cipher: String,
+    /// Whether the peer's certificate chain and name were verified.
+    pub verified: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

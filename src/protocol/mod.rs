@@ -1,6 +1,7 @@
-//! The SMTP wire protocol: reply parsing, command-line construction, EHLO features.
+//! The SMTP wire protocol: reply parsing, command-line construction, EHLO features, endpoints.
 
 mod command;
+mod endpoint;
 mod features;
 mod reply;
 
@@ -8,5 +9,6 @@ pub use command::{
     check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
     quote_reverse_path, LineAllowance, LINE_ALLOWANCES, MAX_COMMAND_LINE,
 };
+pub use endpoint::Endpoint;
 pub use features::Features;
 pub use reply::{EnhancedStatus, Reply, ReplyParser, MAX_LINE, MAX_LINES, MAX_REPLY_BYTES};

@@ -13,7 +13,7 @@ use openssl::x509::{X509VerifyResult, X509};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The TLS policy is a protocol decision, made by the engine; its settings live here too.
-pub use crate::engine::TlsPolicy;
+pub use crate::engine::{TlsInfo, TlsPolicy};
 
 /// Lowest TLS protocol version accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,17 +54,6 @@ impl Default for TlsConfig {
             insecure_skip_verify: false,
         }
     }
-}
-
-/// What was negotiated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsInfo {
-    /// Protocol version, e.g. "TLSv1.3".
-    pub version: String,
-    /// Cipher suite name, e.g. "TLS_AES_256_GCM_SHA384".
-    pub cipher: String,
-    /// Whether the peer's certificate chain and name were verified.
-    pub verified: bool,
 }
 
 /// The certificates of a PEM CA file: at least one, or an invalid-argument error naming the file.

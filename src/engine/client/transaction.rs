@@ -1,8 +1,6 @@
 //! Mail transactions: DATA, `sendmail` and `send_message`, with one result per recipient.
 
-use std::time::Instant;
-
-use super::{Session, SessionKind};
+use super::{Client, LinkRef, SessionKind};
 use crate::engine::{
     delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, RecipientStatus, Transfer,
     Verdict,
@@ -30,6 +28,10 @@ pub enum BodyRead {
     End,
     /// Stop: the message must not be sent. The value is kept on the error.
     Abort(i32),
+    /// No data yet: the callback is called again later. Only a non-blocking driver can wait
+    /// (it returns to the caller's event loop until the caller says data may be there); for
+    /// the blocking driver this is an invalid answer.
+    Pending,
 }
 
 /// A message body: in memory, or pulled chunk by chunk from a callback (any size, bounded memory).
@@ -57,7 +59,7 @@ impl<'a> BodyReader<'a> {
     }
 
     /// Fill the buffer from the callback until it is full or the body ends.
-    fn fill(&mut self) -> Result<(usize, bool)> {
+    async fn fill(&mut self, link: &LinkRef) -> Result<(usize, bool)> {
         let Body::Stream(read) = &mut self.body else { return Ok((0, true)) };
         if self.ended {
             return Ok((0, true));
@@ -76,6 +78,9 @@ impl<'a> BodyReader<'a> {
                     break;
                 }
                 BodyRead::Abort(v) => return Err(Error::callback_aborted(v, "body")),
+                // what was gathered goes out; waiting with a partial chunk only when there is none
+                BodyRead::Pending if filled > 0 => break,
+                BodyRead::Pending => link.wait_for_body().await?,
             }
         }
         Ok((filled, self.ended))
@@ -94,15 +99,15 @@ impl<'a> BodyReader<'a> {
     }
 
     /// Read the first chunk before anything is sent, so an immediate abort sends nothing.
-    fn prefetch(&mut self) -> Result<()> {
+    async fn prefetch(&mut self, link: &LinkRef) -> Result<()> {
         if matches!(self.body, Body::Stream(_)) && self.ahead.is_none() {
-            self.ahead = Some(self.fill()?);
+            self.ahead = Some(self.fill(link).await?);
         }
         Ok(())
     }
 
     /// The next chunk and whether it is known to be the last; `None` once the body is done.
-    fn next(&mut self) -> Result<Option<(&[u8], bool)>> {
+    async fn next(&mut self, link: &LinkRef) -> Result<Option<(&[u8], bool)>> {
         match &self.body {
             Body::Bytes(data) => {
                 let data: &'a [u8] = data;
@@ -117,7 +122,7 @@ impl<'a> BodyReader<'a> {
             Body::Stream(_) => {
                 let (n, last) = match self.ahead.take() {
                     Some(a) => a,
-                    None => self.fill()?,
+                    None => self.fill(link).await?,
                 };
                 if n == 0 {
                     return Ok(None);
@@ -128,7 +133,7 @@ impl<'a> BodyReader<'a> {
     }
 }
 
-impl Session {
+impl Client {
     /// Per-recipient results of the current or last transaction, in RCPT order.
     pub fn recipients(&self) -> &[RecipientStatus] {
         self.transaction.recipients()
@@ -157,21 +162,22 @@ impl Session {
     /// its code; for LMTP one reply is read per recipient whose RCPT got a 2xx reply (252
     /// included, as the server counts them) and kept per recipient (the first is returned). Losing the connection after the end-of-data mark and before
     /// the reply is [`ErrorKind::DeliveryUnknown`].
-    pub fn data(&mut self, msg: &[u8]) -> Result<Reply> {
+    pub async fn data(&mut self, msg: &[u8]) -> Result<Reply> {
         refuse_nul(msg)?;
         let mut reader = BodyReader::new(Body::Bytes(msg));
-        let reply = self.command("DATA", "")?;
-        self.after_data_command(reply, &mut reader)
+        let reply = self.command("DATA", "").await?;
+        self.after_data_command(reply, &mut reader).await
     }
 
     /// Given the reply to DATA: refuse anything but 354, then send the body and read the
     /// final reply or replies.
-    fn after_data_command(&mut self, reply: Reply, reader: &mut BodyReader<'_>) -> Result<Reply> {
+    async fn after_data_command(&mut self, reply: Reply, reader: &mut BodyReader<'_>) -> Result<Reply> {
+        let link = self.link.clone();
         if reply.code() != 354 {
             return Err(Error::with_reply(ErrorKind::Data, reply));
         }
-        self.conn()?;
-        if self.conversation.has_unread_input() {
+        self.need_connection()?;
+        if self.link.has_unread_input() {
             self.close();
             return Err(Error::protocol("server sent more after its 354 reply: refusing to send the message"));
         }
@@ -179,7 +185,7 @@ impl Session {
         framer.reserve(reader.chunk_hint());
         loop {
             let checked = reader.is_stream(); // an in-memory body was checked before anything was sent
-            let last = match reader.next().and_then(|c| match c {
+            let last = match reader.next(&link).await.and_then(|c| match c {
                 Some((chunk, _)) if checked => refuse_nul(chunk).map(|()| c),
                 c => Ok(c),
             }) {
@@ -193,17 +199,18 @@ impl Session {
             };
             // the server owes a reply only for the end-of-data mark
             self.send_bytes(framer.ready(), usize::from(last))
+                .await
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
-                return self.read_data_replies();
+                return self.read_data_replies().await;
             }
         }
     }
 
     /// Read body chunks until the framer has the next BDAT frame ready; whether it is LAST.
-    fn next_bdat_frame(reader: &mut BodyReader<'_>, framer: &mut BodyFramer) -> Result<bool> {
+    async fn next_bdat_frame(link: &LinkRef, reader: &mut BodyReader<'_>, framer: &mut BodyFramer) -> Result<bool> {
         loop {
-            let (chunk, last) = reader.next()?.unwrap_or((&[], true));
+            let (chunk, last) = reader.next(link).await?.unwrap_or((&[], true));
             if framer.push(chunk, last) {
                 return Ok(last);
             }
@@ -214,7 +221,7 @@ impl Session {
     /// without waiting (at most [`BDAT_IN_FLIGHT`] replies outstanding); without it, each is
     /// answered before the next goes. `first_sent_last` is the first chunk already sent in a
     /// pipelined batch (and whether it was LAST).
-    fn send_bdat(
+    async fn send_bdat(
         &mut self,
         reader: &mut BodyReader<'_>,
         framer: &mut BodyFramer,
@@ -223,15 +230,15 @@ impl Session {
         let in_flight = if self.pipelining && self.has_extn("pipelining") { BDAT_IN_FLIGHT } else { 1 };
         let mut pending = 0usize;
         match first_sent_last {
-            Some(true) => return self.read_data_replies(),
+            Some(true) => return self.read_data_replies().await,
             Some(false) => pending = 1,
             None => {}
         }
         loop {
             while pending >= in_flight {
-                self.read_bdat_chunk_reply(&mut pending)?;
+                self.read_bdat_chunk_reply(&mut pending).await?;
             }
-            let last = match Self::next_bdat_frame(reader, framer) {
+            let last = match Self::next_bdat_frame(&self.link.clone(), reader, framer).await {
                 Ok(last) => last,
                 Err(e) => {
                     // a BDAT chunk cannot be taken back: close so no partial message is delivered
@@ -240,22 +247,23 @@ impl Session {
                 }
             };
             self.send_command(framer.ready(), 1)
+                .await
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
                 while pending > 0 {
-                    match self.read_bdat_chunk_reply(&mut pending) {
+                    match self.read_bdat_chunk_reply(&mut pending).await {
                         Ok(()) => {}
                         Err(e) if e.kind() == ErrorKind::Data => {
                             // the transaction failed: the server discards the LAST chunk and
                             // answers it once, LMTP too (RFC 3030 §4.2; Dovecot: 503 "Previous
                             // data chunk failed"); read that answer so RSET finds the session in step
-                            let _ = self.read_reply();
+                            let _ = self.read_reply().await;
                             return Err(e);
                         }
                         Err(e) => return Err(delivery_unknown(e)),
                     }
                 }
-                return self.read_data_replies();
+                return self.read_data_replies().await;
             }
             pending += 1;
         }
@@ -263,14 +271,14 @@ impl Session {
 
     /// Read the reply to one non-LAST BDAT chunk; a refusal drains the other outstanding
     /// non-LAST chunk replies (so the session stays in step) and is [`ErrorKind::Data`].
-    fn read_bdat_chunk_reply(&mut self, pending: &mut usize) -> Result<()> {
-        let reply = self.read_reply()?;
+    async fn read_bdat_chunk_reply(&mut self, pending: &mut usize) -> Result<()> {
+        let reply = self.read_reply().await?;
         *pending -= 1;
         if reply.code() == 250 {
             return Ok(());
         }
         while *pending > 0 {
-            self.read_reply()?;
+            self.read_reply().await?;
             *pending -= 1;
         }
         Err(Error::with_reply(ErrorKind::Data, reply))
@@ -278,12 +286,12 @@ impl Session {
 
     /// Read the reply (SMTP) or replies (LMTP: one per recipient the server counted) to the
     /// end of data.
-    fn read_data_replies(&mut self) -> Result<Reply> {
+    async fn read_data_replies(&mut self) -> Result<Reply> {
         let mut finals = self.transaction.final_replies(self.kind == SessionKind::Lmtp);
         // the end of data was queued owing one reply; LMTP answers once per counted recipient
-        self.conversation.expect_more(finals.owed() - 1, Instant::now());
+        self.link.expect_more(finals.owed() - 1);
         loop {
-            let reply = self.read_reply().map_err(delivery_unknown)?;
+            let reply = self.read_reply().await.map_err(delivery_unknown)?;
             if let Some(first) = finals.on_reply(&mut self.transaction, reply) {
                 self.close_if_more_input();
                 return Ok(first);
@@ -295,11 +303,11 @@ impl Session {
     /// no recipient was accepted (250 or 251). A server that counted a recipient anyway (any
     /// 2xx, e.g. 252) answers as for any message, once per such recipient for LMTP, and may
     /// deliver it; one that counted none answers once and delivers nothing.
-    fn read_replies_to_unwanted_message(&mut self) -> Result<()> {
+    async fn read_replies_to_unwanted_message(&mut self) -> Result<()> {
         if self.transaction.any_counted() {
-            self.read_data_replies().map(drop)
+            self.read_data_replies().await.map(drop)
         } else {
-            self.read_reply().map(drop)
+            self.read_reply().await.map(drop)
         }
     }
 
@@ -314,9 +322,9 @@ impl Session {
 
     /// RSET after a failed transaction, ignoring its outcome (smtplib's `_rset`): the
     /// session is left either ready for a new transaction or closed.
-    fn rset_quietly(&mut self) {
+    async fn rset_quietly(&mut self) {
         if self.is_connected() {
-            let _ = self.rset();
+            let _ = self.rset().await;
         }
     }
 
@@ -326,7 +334,7 @@ impl Session {
     /// before MAIL when it exceeds the advertised limit); MAIL; RCPT for each recipient; the
     /// data (BDAT when the server offers CHUNKING, else DATA; MAIL, RCPTs and DATA or the first
     /// BDAT in one write when it offers PIPELINING). Returns normally when at least one
-    /// recipient was accepted; the refused ones are in [`Session::refused`]. Errors:
+    /// recipient was accepted; the refused ones are in [`Client::refused`]. Errors:
     /// [`ErrorKind::SenderRefused`], [`ErrorKind::RecipientsRefused`] (every recipient
     /// refused), [`ErrorKind::Data`]; after each the transaction is reset with RSET, or the
     /// connection closed when the server said 421. Every argument is checked before anything
@@ -335,8 +343,8 @@ impl Session {
     /// When every recipient was refused (at RCPT, or for LMTP after the data), the error says
     /// how many and carries the most permanent refusal: the first 5xx if there is one, else
     /// the first 4xx, so that a caller choosing between retrying and bouncing never retries
-    /// what a server refused for good. [`Session::recipients`] keeps every recipient's own reply.
-    pub fn sendmail(
+    /// what a server refused for good. [`Client::recipients`] keeps every recipient's own reply.
+    pub async fn sendmail(
         &mut self,
         from: &str,
         to: &[&str],
@@ -344,7 +352,7 @@ impl Session {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        self.transfer(from, to, Body::Bytes(msg), None, mail_options, rcpt_options)
+        self.transfer(from, to, Body::Bytes(msg), None, mail_options, rcpt_options).await
     }
 
     /// `sendmail` with the message pulled from `read` in chunks, so a message of any size
@@ -352,7 +360,7 @@ impl Session {
     /// and checked against the server's limit. An abort before the first byte of the
     /// transaction sends nothing; an abort later closes the connection so that no partial
     /// message can be delivered. Errors as `sendmail`, plus [`ErrorKind::CallbackAborted`].
-    pub fn sendmail_stream(
+    pub async fn sendmail_stream(
         &mut self,
         from: &str,
         to: &[&str],
@@ -361,10 +369,10 @@ impl Session {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        self.transfer(from, to, Body::Stream(read), size_estimate, mail_options, rcpt_options)
+        self.transfer(from, to, Body::Stream(read), size_estimate, mail_options, rcpt_options).await
     }
 
-    fn transfer(
+    async fn transfer(
         &mut self,
         from: &str,
         to: &[&str],
@@ -389,8 +397,8 @@ impl Session {
             return Err(Error::invalid("an address is not ASCII: it needs the SMTPUTF8 mail option"));
         }
         let binary = mail_options.iter().any(|o| o.eq_ignore_ascii_case("body=binarymime"));
-        self.conn()?;
-        self.ehlo_or_helo_if_needed()?;
+        self.need_connection()?;
+        self.ehlo_or_helo_if_needed().await?;
 
         let transfer = self.greetings.transfer(self.chunking, binary)?;
         if let (Transfer::Data, Body::Bytes(msg)) = (transfer, &body) {
@@ -404,18 +412,18 @@ impl Session {
         let options = self.greetings.mail_options(size, mail_options)?;
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
         let mut reader = BodyReader::new(body);
-        reader.prefetch()?;
+        reader.prefetch(&self.link.clone()).await?;
 
         let final_reply = if self.pipelining && self.has_extn("pipelining") {
-            self.pipelined(from, to, &quoted_from, &quoted_to, &options, rcpt_options, &mut reader, transfer)?
+            self.pipelined(from, to, &quoted_from, &quoted_to, &options, rcpt_options, &mut reader, transfer).await?
         } else {
-            self.lockstep(from, to, &options, rcpt_options, &mut reader, transfer)?
+            self.lockstep(from, to, &options, rcpt_options, &mut reader, transfer).await?
         };
-        self.judge_final(final_reply)
+        self.judge_final(final_reply).await
     }
 
     /// MAIL, each RCPT, then the data, each command waiting for its reply.
-    fn lockstep(
+    async fn lockstep(
         &mut self,
         from: &str,
         to: &[&str],
@@ -424,35 +432,35 @@ impl Session {
         reader: &mut BodyReader<'_>,
         transfer: Transfer,
     ) -> Result<Reply> {
-        let reply = self.mail(from, options)?;
+        let reply = self.mail(from, options).await?;
         if reply.code() != 250 {
-            self.rset_quietly();
+            self.rset_quietly().await;
             return Err(Error::sender_refused(reply, from));
         }
         for r in to {
-            let reply = self.rcpt(r, rcpt_options)?;
+            let reply = self.rcpt(r, rcpt_options).await?;
             if reply.code() == 421 {
                 return Err(rcpt_421(reply));
             }
         }
         if !self.transaction.any_accepted() {
-            self.rset_quietly();
+            self.rset_quietly().await;
             return Err(self.transaction.all_refused());
         }
         let res = match transfer {
             Transfer::Data => {
-                let reply = self.command("DATA", "")?;
-                self.after_data_command(reply, reader)
+                let reply = self.command("DATA", "").await?;
+                self.after_data_command(reply, reader).await
             }
-            _ => self.send_bdat(reader, &mut BodyFramer::new(transfer), None),
+            _ => self.send_bdat(reader, &mut BodyFramer::new(transfer), None).await,
         };
-        res.map_err(|e| self.after_data_error(e))
+        self.after_data_error(res).await
     }
 
     /// MAIL, every RCPT and DATA (or the first BDAT chunk) in one write; then the replies,
-    /// matched to their commands in order, with the same outcomes as [`Session::lockstep`].
+    /// matched to their commands in order, with the same outcomes as [`Client::lockstep`].
     #[allow(clippy::too_many_arguments)]
-    fn pipelined(
+    async fn pipelined(
         &mut self,
         from: &str,
         to: &[&str],
@@ -478,7 +486,7 @@ impl Session {
                 None
             }
             _ => {
-                let last = Self::next_bdat_frame(reader, &mut framer)?;
+                let last = Self::next_bdat_frame(&self.link.clone(), reader, &mut framer).await?;
                 batch.extend_from_slice(framer.ready());
                 Some(last)
             }
@@ -487,11 +495,11 @@ impl Session {
         let mut envelope = EnvelopeReplies::new(from, to);
         // the envelope, then DATA or the first chunk (whose LMTP replies are counted once the
         // RCPT replies say how many recipients the server took)
-        self.send_command(&batch, envelope.owed() + 1)?;
+        self.send_command(&batch, envelope.owed() + 1).await?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
         loop {
-            let reply = self.read_reply().map_err(unknown_if_sent)?;
+            let reply = self.read_reply().await.map_err(unknown_if_sent)?;
             match envelope.on_reply(&mut self.transaction, reply) {
                 EnvelopeStep::More => {}
                 EnvelopeStep::Done => break,
@@ -501,49 +509,51 @@ impl Session {
         let accepted = envelope.accepted(&self.transaction);
         match first_last {
             None => {
-                let reply = self.read_reply()?;
+                let reply = self.read_reply().await?;
                 if !accepted {
                     if reply.code() == 354 {
                         // a server that takes DATA with no recipient gets an empty message
-                        self.send_bytes(b".\r\n", 1)?;
-                        self.read_replies_to_unwanted_message()?;
+                        self.send_bytes(b".\r\n", 1).await?;
+                        self.read_replies_to_unwanted_message().await?;
                     }
-                    self.rset_quietly();
+                    self.rset_quietly().await;
                     return Err(envelope.refusal(&self.transaction));
                 }
-                self.after_data_command(reply, reader).map_err(|e| self.after_data_error(e))
+                let res = self.after_data_command(reply, reader).await;
+                self.after_data_error(res).await
             }
             Some(last) => {
                 if !accepted {
                     // the server answers the chunk it had to swallow
                     if last {
-                        self.read_replies_to_unwanted_message()?;
+                        self.read_replies_to_unwanted_message().await?;
                     } else {
-                        self.read_reply()?;
+                        self.read_reply().await?;
                     }
-                    self.rset_quietly();
+                    self.rset_quietly().await;
                     return Err(envelope.refusal(&self.transaction));
                 }
-                self.send_bdat(reader, &mut framer, Some(last)).map_err(|e| self.after_data_error(e))
+                let res = self.send_bdat(reader, &mut framer, Some(last)).await;
+                self.after_data_error(res).await
             }
         }
     }
 
     /// An error from the data phase: RSET when the server refused and the session is still open.
-    fn after_data_error(&mut self, e: Error) -> Error {
-        if e.kind() == ErrorKind::Data {
-            self.rset_quietly();
+    async fn after_data_error<T>(&mut self, res: Result<T>) -> Result<T> {
+        if res.as_ref().is_err_and(|e| e.kind() == ErrorKind::Data) {
+            self.rset_quietly().await;
         }
-        e
+        res
     }
 
     /// The outcome of a transaction from its final reply (SMTP) or per-recipient replies (LMTP).
-    fn judge_final(&mut self, reply: Reply) -> Result<()> {
+    async fn judge_final(&mut self, reply: Reply) -> Result<()> {
         match self.transaction.verdict(self.kind == SessionKind::Lmtp, reply) {
             Verdict::Delivered => Ok(()),
             Verdict::Refused { error, reset } => {
                 if reset {
-                    self.rset_quietly();
+                    self.rset_quietly().await;
                 }
                 Err(error)
             }
@@ -557,7 +567,7 @@ impl Session {
     /// and Resent-Bcc fields are not transmitted;
     /// non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME, or give
     /// [`ErrorKind::NotSupported`] when the server lacks SMTPUTF8.
-    pub fn send_message(
+    pub async fn send_message(
         &mut self,
         msg: &[u8],
         from: Option<&str>,
@@ -576,8 +586,8 @@ impl Session {
             check_esmtp_param(o)?;
         }
         let body = strip_bcc(msg);
-        self.conn()?;
-        self.ehlo_or_helo_if_needed()?;
+        self.need_connection()?;
+        self.ehlo_or_helo_if_needed().await?;
         let mut options: Vec<&str> = mail_options.to_vec();
         if needs_smtputf8(std::iter::once(from.as_str()).chain(to.iter().map(String::as_str))) {
             if !self.has_extn("smtputf8") {
@@ -593,6 +603,6 @@ impl Session {
             }
         }
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
-        self.sendmail(&from, &to, &body, &options, rcpt_options)
+        self.sendmail(&from, &to, &body, &options, rcpt_options).await
     }
 }

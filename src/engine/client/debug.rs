@@ -54,7 +54,7 @@ pub(crate) fn write_stderr(level: u8, event: &DebugEvent<'_>) {
     let _ = std::io::stderr().lock().write_all(stderr_line(level, event).as_bytes());
 }
 
-/// The line [`write_stderr`] writes. Received data comes escaped already (`Session::debug`
+/// The line [`write_stderr`] writes. Received data comes escaped already (`Client::debug`
 /// escapes it for every sink); the library's own events are escaped here.
 fn stderr_line(level: u8, event: &DebugEvent<'_>) -> String {
     let label = match event.kind {

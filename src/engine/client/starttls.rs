@@ -1,19 +1,15 @@
 //! TLS on a session: settings, implicit TLS, STARTTLS, and the TLS policy.
 
-use super::{Session, SessionKind};
+use super::{Client, SessionKind};
 use crate::engine::{carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep};
+use crate::engine::{TlsInfo, TlsPolicy};
 use crate::error::{Error, ErrorKind, Result};
-use crate::tls::{TlsConfig, TlsInfo, TlsPolicy};
 
-impl Session {
-    /// The TLS settings used by implicit TLS and STARTTLS.
-    pub fn tls_config(&self) -> &TlsConfig {
-        &self.tls_config
-    }
-
-    /// Change the TLS settings (takes effect at the next handshake).
-    pub fn tls_config_mut(&mut self) -> &mut TlsConfig {
-        &mut self.tls_config
+impl Client {
+    /// Whether certificate verification is off in the driver's TLS settings (the policy
+    /// accepts an unverified peer only then). Drivers set it before each operation.
+    pub fn set_tls_verification_off(&mut self, off: bool) {
+        self.tls_verification_off = off;
     }
 
     /// When STARTTLS is used without the caller asking (see [`TlsPolicy`]).
@@ -32,15 +28,20 @@ impl Session {
         self.tls_info.as_ref()
     }
 
-    /// Handshake on the open connection; a failure closes it.
-    pub(super) fn handshake(&mut self) -> Result<()> {
-        let config = self.tls_config.clone();
-        let host = self.connected_host.clone();
-        if self.conversation.has_unread_input() {
+    /// Handshake on the open connection (by the driver, with its TLS settings); a failure
+    /// closes it.
+    pub(super) async fn handshake(&mut self) -> Result<()> {
+        if self.link.has_unread_input() {
             self.close();
             return Err(Error::protocol("the server sent bytes before the TLS handshake (response injection)"));
         }
-        let info = self.on_conn(|c| c.start_tls(&config, &host))?;
+        let info = match self.link.handshake(self.connected_host.clone()).await {
+            Ok(info) => info,
+            Err(e) => {
+                self.close();
+                return Err(e);
+            }
+        };
         if self.debug_level > 0 {
             let note = format!(
                 "TLS {} {} ({})",
@@ -56,14 +57,14 @@ impl Session {
 
     /// Fail for a required TLS that is not available: QUIT (best effort), close, and the
     /// [`ErrorKind::TlsRequired`] error.
-    pub(super) fn tls_required(&mut self, why: &str) -> Error {
-        self.tls_required_by(why, None)
+    pub(super) async fn tls_required(&mut self, why: &str) -> Error {
+        self.tls_required_by(why, None).await
     }
 
-    /// [`Session::tls_required`], keeping the server reply that refused TLS.
-    fn tls_required_by(&mut self, why: &str, reply: Option<crate::protocol::Reply>) -> Error {
+    /// [`Client::tls_required`], keeping the server reply that refused TLS.
+    async fn tls_required_by(&mut self, why: &str, reply: Option<crate::protocol::Reply>) -> Error {
         if self.is_connected() {
-            let _ = self.docmd("QUIT", "");
+            let _ = Box::pin(self.docmd("QUIT", "")).await;
             self.close();
         }
         let message = format!("TLS is required but not available: {why}");
@@ -75,13 +76,13 @@ impl Session {
 
     /// Apply the policy on a greeted connection without TLS (after EHLO, or HELO, which
     /// cannot offer STARTTLS).
-    pub(super) fn apply_tls_policy(&mut self) -> Result<()> {
+    pub(super) async fn apply_tls_policy(&mut self) -> Result<()> {
         if self.tls_info.is_none() && !self.is_connected() {
             return Ok(());
         }
         let inputs = PolicyInputs {
             tls_verified: self.tls_info.as_ref().map(|t| t.verified),
-            insecure_skip_verify: self.tls_config.insecure_skip_verify,
+            insecure_skip_verify: self.tls_verification_off,
             offers_starttls: self.greetings.does_esmtp() && self.has_extn("starttls"),
             starttls_refused: self.starttls_refused,
         };
@@ -94,10 +95,10 @@ impl Session {
                     "the connection's TLS peer was not verified, and verification is now required",
                 ));
             }
-            PolicyStep::Unavailable => return Err(self.tls_required("the server does not offer STARTTLS")),
+            PolicyStep::Unavailable => return Err(self.tls_required("the server does not offer STARTTLS").await),
             PolicyStep::StartTls => {}
         }
-        match self.starttls() {
+        match self.starttls().await {
             // opportunistic: a refusal means plain text (RFC 3207 §4), not a failed call
             Err(e) if self.tls_policy == TlsPolicy::Opportunistic && self.starttls_refused && self.is_connected() => {
                 let note = format!("STARTTLS refused ({e}): continuing without TLS");
@@ -113,18 +114,18 @@ impl Session {
     /// does not yet satisfy the policy, greet if needed and apply the policy: STARTTLS, or
     /// (required TLS) fail having sent nothing but QUIT. Every command line is written through
     /// `send_command` or `command_secret`, which call this, so no method can bypass it.
-    pub(super) fn enforce_tls_policy_before(&mut self, line: &[u8]) -> Result<()> {
+    pub(super) async fn enforce_tls_policy_before(&mut self, line: &[u8]) -> Result<()> {
         if !carries_mail_or_credentials(line) || self.tls_policy_satisfied() {
             return Ok(());
         }
-        self.ehlo_or_helo_if_needed()
+        self.ehlo_or_helo_if_needed().await
     }
 
     /// Whether the connection is as protected as the policy asks (an unverified TLS peer
     /// counts only when verification is off).
     fn tls_policy_satisfied(&self) -> bool {
         let tls_verified = self.tls_info.as_ref().map(|t| t.verified);
-        policy_satisfied(self.tls_policy, tls_verified, self.tls_config.insecure_skip_verify)
+        policy_satisfied(self.tls_policy, tls_verified, self.tls_verification_off)
     }
 
     /// smtplib's `starttls()`: EHLO if needed, STARTTLS, the handshake with the session's TLS
@@ -138,7 +139,7 @@ impl Session {
     /// leaves the plain connection open (as smtplib); every failure after a 220 closes it.
     /// The refusal is remembered for the connection: with a [`TlsPolicy::Opportunistic`]
     /// policy, transactions and logins then go on in plain text without asking again.
-    pub fn starttls(&mut self) -> Result<()> {
+    pub async fn starttls(&mut self) -> Result<()> {
         if self.kind == SessionKind::Smtps {
             return Err(Error::bad_state("STARTTLS is for plain sessions: an SMTPS session uses TLS from the start"));
         }
@@ -146,32 +147,32 @@ impl Session {
             return Err(Error::bad_state("TLS is already active on this connection"));
         }
         if !self.greetings.greeted() {
-            let reply = self.ehlo(None)?;
+            let reply = self.ehlo(None).await?;
             if !reply.is_positive() {
                 if self.tls_policy == TlsPolicy::Required {
-                    return Err(self.tls_required("the server refused EHLO"));
+                    return Err(self.tls_required("the server refused EHLO").await);
                 }
                 return Err(Error::with_reply(ErrorKind::Helo, reply));
             }
         }
         if !self.has_extn("starttls") {
             if self.tls_policy == TlsPolicy::Required {
-                return Err(self.tls_required("the server does not offer STARTTLS"));
+                return Err(self.tls_required("the server does not offer STARTTLS").await);
             }
             return Err(Error::new(ErrorKind::NotSupported, "STARTTLS extension not supported by server"));
         }
-        let reply = self.command("STARTTLS", "")?;
+        let reply = self.command("STARTTLS", "").await?;
         if reply.code() != 220 {
             self.starttls_refused = true;
             if self.tls_policy == TlsPolicy::Required {
                 let why = format!("the server refused STARTTLS: {} {}", reply.code(), reply.text());
-                return Err(self.tls_required_by(&why, Some(reply)));
+                return Err(self.tls_required_by(&why, Some(reply)).await);
             }
             return Err(Error::with_reply(ErrorKind::Response, reply));
         }
-        self.handshake()?;
+        self.handshake().await?;
         self.forget_capabilities();
-        let reply = self.ehlo(None)?;
+        let reply = self.ehlo(None).await?;
         if !reply.is_positive() {
             return Err(Error::with_reply(ErrorKind::Helo, reply));
         }

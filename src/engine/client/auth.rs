@@ -23,7 +23,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{CredentialPolicy, DebugKind, Session};
+use super::{Client, CredentialPolicy, DebugKind};
 use crate::auth::scram::{ChannelBinding, ScramClient};
 use crate::auth::{self, AuthStep, Mechanism, OAuthMechanism, Redactor};
 use crate::engine::{mechanism_failed, naming_every_attempt};
@@ -34,7 +34,7 @@ use crate::protocol::Reply;
 /// Most characters of a server's OAuth error status (JSON) kept in an error message.
 const MAX_SERVER_ERROR_SHOWN: usize = 512;
 
-impl Session {
+impl Client {
     // ------------------------------------------------------------------------------ policy
 
     /// Restrict `login` to the mechanisms of `list`, tried in that order (see
@@ -101,7 +101,7 @@ impl Session {
     /// see [`auth::login_order`]; smtplib starts at CRAM-MD5). `initial_response_ok` sends
     /// SCRAM's client-first message, PLAIN's response and LOGIN's user name on the `AUTH` line
     /// (RFC 4954 initial response); CRAM-MD5 never has one. Only a 235 reply is success (a 503
-    /// is a failure, see [`Session::auth`]); for SCRAM only a 235 after the server's signature
+    /// is a failure, see [`Client::auth`]); for SCRAM only a 235 after the server's signature
     /// was verified: a 235 without it closes the connection and fails.
     ///
     /// Stricter than smtplib, which tries every mechanism whatever the failure:
@@ -125,10 +125,10 @@ impl Session {
     /// suitable authentication method found."), [`ErrorKind::CredentialsPolicy`] (nothing of
     /// AUTH sent), [`ErrorKind::Authentication`] (the refusing reply, scrubbed of secrets, or a
     /// malformed exchange that was cancelled), and connection errors.
-    pub fn login(&mut self, user: &str, password: &str, initial_response_ok: bool) -> Result<()> {
+    pub async fn login(&mut self, user: &str, password: &str, initial_response_ok: bool) -> Result<()> {
         auth::check_credential("user", user)?;
         auth::check_credential("password", password)?;
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         let offered = self.auth_offered()?;
         let order = self.login_mechanisms.clone().unwrap_or_else(|| auth::login_order().to_vec());
         let candidates = auth::login_candidates(&offered, &order);
@@ -151,7 +151,7 @@ impl Session {
         let mut attempts: Vec<String> = Vec::new();
         let mut last_error = None;
         for mechanism in candidates {
-            let e = match self.login_with(mechanism, user, password, initial_response_ok, &mut red) {
+            let e = match self.login_with(mechanism, user, password, initial_response_ok, &mut red).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() != ErrorKind::Authentication => return Err(e),
                 Err(e) => e,
@@ -170,7 +170,7 @@ impl Session {
         Err(naming_every_attempt(last_error, &attempts))
     }
 
-    fn login_with(
+    async fn login_with(
         &mut self,
         mechanism: Mechanism,
         user: &str,
@@ -221,7 +221,7 @@ impl Session {
                 }
             }
         };
-        let reply = self.sasl_exchange(mechanism.name(), initial_response_ok, red, &mut next)?;
+        let reply = self.sasl_exchange(mechanism.name(), initial_response_ok, red, &mut next).await?;
         if scram.as_ref().is_some_and(|sc| !sc.is_verified()) {
             // the server said 235 without proving it knows the password: it may be anyone
             // that took the client's proof; this is not a login, and the connection is not trusted
@@ -247,10 +247,10 @@ impl Session {
     /// 8192 bytes), [`ErrorKind::NotSupported`] (no AUTH), [`ErrorKind::Smtp`] (the mechanism is
     /// not advertised), [`ErrorKind::CredentialsPolicy`], [`ErrorKind::Authentication`], and
     /// connection errors.
-    pub fn login_oauth(&mut self, mechanism: OAuthMechanism, user: &str, token: &str) -> Result<()> {
+    pub async fn login_oauth(&mut self, mechanism: OAuthMechanism, user: &str, token: &str) -> Result<()> {
         auth::check_oauth_user(user, mechanism == OAuthMechanism::OAuthBearer)?;
         auth::check_bearer_token(token)?;
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         let offered = self.auth_offered()?;
         let advertised = auth::advertised_mechanisms(&offered);
         let name = mechanism.name();
@@ -284,7 +284,7 @@ impl Session {
                 )),
             }
         };
-        let res = self.sasl_exchange(name, true, &mut red, &mut next);
+        let res = self.sasl_exchange(name, true, &mut red, &mut next).await;
         match (res, server_error) {
             (Ok(_), _) => Ok(()),
             (Err(e), Some(status)) if e.kind() == ErrorKind::Authentication => {
@@ -323,14 +323,14 @@ impl Session {
     /// Errors besides: [`ErrorKind::InvalidArgument`] (a mechanism name that is not 1 to 20 of
     /// `A-Z 0-9 - _`, or a response over 8192 bytes; the exchange is cancelled if it started),
     /// [`ErrorKind::CredentialsPolicy`], [`ErrorKind::Helo`], connection errors.
-    pub fn auth(
+    pub async fn auth(
         &mut self,
         mechanism: &str,
         callback: &mut dyn FnMut(Option<&[u8]>, bool) -> AuthStep,
         initial_response_ok: bool,
     ) -> Result<()> {
         let mechanism = auth::check_mechanism_name(mechanism)?;
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         if mechanism != "EXTERNAL" {
             self.check_credential_policy(&mechanism)?;
         } else if self.authenticated {
@@ -344,14 +344,14 @@ impl Session {
                 AuthStep::Abort(v) => SaslStep::Abort(v),
             }
         };
-        self.sasl_exchange(&mechanism, initial_response_ok, &mut red, &mut next).map(drop)
+        self.sasl_exchange(&mechanism, initial_response_ok, &mut red, &mut next).await.map(drop)
     }
 
     // ------------------------------------------------------------------------------ exchange
 
     /// Run one SASL exchange for `mechanism` (already checked and upper-cased); returns the
     /// final 235 reply. The engine's [`SaslExchange`] reads each reply; this moves the lines.
-    fn sasl_exchange(
+    async fn sasl_exchange(
         &mut self,
         mechanism: &str,
         initial_response_ok: bool,
@@ -362,7 +362,7 @@ impl Session {
         let mut exchange = SaslExchange::new(mechanism);
         let first = if initial_response_ok { next(None, tls_active) } else { SaslStep::NoInitialResponse };
         let line = exchange.first_line(first, red)?;
-        let mut reply = self.auth_command(&line.line, &line.shown, red)?;
+        let mut reply = self.auth_command(&line.line, &line.shown, red).await?;
         loop {
             match exchange.on_reply(&reply, red) {
                 SaslNext::Authenticated(clean) => {
@@ -371,14 +371,14 @@ impl Session {
                 }
                 SaslNext::Failed(e) => return Err(e),
                 SaslNext::Cancel(e) => {
-                    self.auth_cancel(red);
+                    self.auth_cancel(red).await;
                     return Err(e);
                 }
                 SaslNext::Challenge(challenge) => match exchange.response_line(next(Some(&challenge), tls_active), red)
                 {
-                    Ok(line) => reply = self.auth_command(&line.line, &line.shown, red)?,
+                    Ok(line) => reply = self.auth_command(&line.line, &line.shown, red).await?,
                     Err(e) => {
-                        self.auth_cancel(red);
+                        self.auth_cancel(red).await;
                         return Err(e);
                     }
                 },
@@ -390,14 +390,14 @@ impl Session {
     /// shows `shown`, hides 334 challenges, and scrubs known secrets from other replies; the
     /// last reply (kept scrubbed by `command_secret` on every path) and any error are too. The returned reply is the raw one (its
     /// challenge is needed as sent).
-    fn auth_command(&mut self, line: &[u8], shown: &str, red: &Redactor) -> Result<Reply> {
+    async fn auth_command(&mut self, line: &[u8], shown: &str, red: &Redactor) -> Result<Reply> {
         let level = self.debug_level;
         let was_connected = self.is_connected();
         if level > 0 && was_connected {
             let s = format!("{shown}\r\n");
             self.debug(DebugKind::Sent, s.as_bytes());
         }
-        let res = self.command_secret(line, red);
+        let res = self.command_secret(line, red).await;
         if level > 0 && was_connected && !self.is_connected() {
             self.debug(DebugKind::Info, b"connection closed");
         }
@@ -416,11 +416,11 @@ impl Session {
 
     /// Cancel an exchange with `*` (RFC 4954 §4) and read the server's reply. A server that
     /// does not end the exchange with an error reply is out of step: the connection is closed.
-    fn auth_cancel(&mut self, red: &Redactor) {
+    async fn auth_cancel(&mut self, red: &Redactor) {
         if !self.is_connected() {
             return;
         }
-        match self.auth_command(b"*\r\n", "*", red) {
+        match self.auth_command(b"*\r\n", "*", red).await {
             Ok(r) if (400..600).contains(&r.code()) => {}
             Ok(_) => self.close(),
             Err(_) => {} // the failure closed the connection already
@@ -451,15 +451,23 @@ mod tests {
 
     #[test]
     fn policy_without_connection() {
-        let mut s = Session::new(crate::blocking::SessionKind::Smtp);
+        /// The operations below end without waiting for a driver.
+        fn done<F: std::future::Future>(operation: F) -> F::Output {
+            let mut operation = std::pin::pin!(operation);
+            match operation.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+                std::task::Poll::Ready(out) => out,
+                std::task::Poll::Pending => panic!("the operation waited for a driver"),
+            }
+        }
+        let mut s = Client::new(crate::engine::SessionKind::Smtp);
         assert!(!s.may_send_credentials(), "not connected: nothing may be sent");
         s.set_credential_policy(CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });
         assert_eq!(s.credential_policy(), CredentialPolicy { allow_cleartext: true, local_peer_is_safe: false });
         assert!(!s.may_send_credentials());
-        assert_eq!(s.login("u", "p", true).unwrap_err().kind(), ErrorKind::ServerDisconnected);
-        assert_eq!(s.login("", "p", true).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(done(s.login("u", "p", true)).unwrap_err().kind(), ErrorKind::ServerDisconnected);
+        assert_eq!(done(s.login("", "p", true)).unwrap_err().kind(), ErrorKind::InvalidArgument);
         let mut cb = |_: Option<&[u8]>, _: bool| AuthStep::Abort(-1);
-        assert_eq!(s.auth("PLAIN", &mut cb, true).unwrap_err().kind(), ErrorKind::ServerDisconnected);
-        assert_eq!(s.auth("PLAIN LOGIN", &mut cb, true).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(done(s.auth("PLAIN", &mut cb, true)).unwrap_err().kind(), ErrorKind::ServerDisconnected);
+        assert_eq!(done(s.auth("PLAIN LOGIN", &mut cb, true)).unwrap_err().kind(), ErrorKind::InvalidArgument);
     }
 }

@@ -1,0 +1,154 @@
+//! The blocking driver's loop: poll the operation; serve what it waits for with the socket,
+//! blocking up to the engine's deadline; poll again, until it is done.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use crate::engine::{Link, Opened, Want};
+use crate::error::Error;
+use crate::tls::TlsConfig;
+use crate::transport::Connection;
+
+/// The socket and TLS settings of one blocking session, and what timeout messages need.
+pub(super) struct Driver {
+    link: Arc<Mutex<Link>>,
+    conn: Option<Connection>,
+    pub(super) tls_config: TlsConfig,
+    /// The reply waited for (replies framed before it) and the socket's byte count when the
+    /// wait began: a timeout message says how much arrived.
+    reply_wait: Option<(u64, u64)>,
+    /// The bytes of the write under way, for a timeout message.
+    write_total: Option<usize>,
+}
+
+impl Driver {
+    pub(super) fn new(link: Arc<Mutex<Link>>) -> Self {
+        Driver { link, conn: None, tls_config: TlsConfig::default(), reply_wait: None, write_total: None }
+    }
+
+    fn link(&self) -> MutexGuard<'_, Link> {
+        // the engine holds the lock only inside one synchronous step, which leaves it whole
+        self.link.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Run `operation` to its end.
+    pub(super) fn block_on<F: Future>(&mut self, operation: F) -> F::Output {
+        let mut operation = pin!(operation);
+        // the engine's futures register no waker: this loop polls again after each event
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            self.link().set_now(Instant::now());
+            let polled = operation.as_mut().poll(&mut cx);
+            self.settle();
+            match polled {
+                Poll::Ready(out) => return out,
+                Poll::Pending => self.serve(),
+            }
+        }
+    }
+
+    /// Close the socket if the client dropped the connection.
+    pub(super) fn settle(&mut self) {
+        if self.link().take_close() {
+            if let Some(conn) = self.conn.take() {
+                conn.shutdown();
+            }
+            self.reply_wait = None;
+            self.write_total = None;
+        }
+    }
+
+    /// Do what the operation waits for, blocking until it is done or has failed.
+    fn serve(&mut self) {
+        let want = self.link().want();
+        match want {
+            Want::Open { endpoint, source } => {
+                let timeout = self.link().timeout();
+                let opened = Connection::open(&endpoint, timeout, source.as_ref()).map(|conn| {
+                    let peer_is_local = conn.peer().is_local();
+                    self.conn = Some(conn);
+                    Opened { peer_is_local }
+                });
+                self.reply_wait = None;
+                self.write_total = None;
+                self.link().opened(opened);
+            }
+            Want::Handshake { host } => {
+                let result = match self.conn.as_mut() {
+                    Some(conn) => conn.start_tls(&self.tls_config, &host),
+                    None => Err(Error::disconnected("not connected")),
+                };
+                self.link().handshake_done(result);
+            }
+            Want::Write => self.write(),
+            Want::Read => self.read(),
+            // the link refuses a body wait to this driver; nothing else leaves an operation
+            // pending without a want
+            Want::Body | Want::Nothing => {
+                self.link().failed(Error::bad_state("internal: an operation waits for nothing the driver can do"));
+            }
+        }
+    }
+
+    fn write(&mut self) {
+        let Driver { link, conn, write_total, .. } = self;
+        let mut link = link.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(conn) = conn.as_mut() else {
+            link.failed(Error::disconnected("not connected"));
+            return;
+        };
+        conn.set_timeout(link.timeout());
+        let total = *write_total.get_or_insert(link.pending_output().len());
+        let written = total.saturating_sub(link.pending_output().len());
+        let deadline = link.next_deadline();
+        match conn.write_some(link.pending_output(), deadline) {
+            Ok(0) => link.failed(Error::disconnected("connection closed while writing")),
+            Ok(n) => {
+                link.written(n);
+                if link.pending_output().is_empty() {
+                    *write_total = None;
+                }
+            }
+            Err(e) => {
+                *write_total = None;
+                link.failed(conn.explain_write_error(e, written, total));
+            }
+        }
+    }
+
+    fn read(&mut self) {
+        let Driver { link, conn, reply_wait, .. } = self;
+        let mut link = link.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(conn) = conn.as_mut() else {
+            link.failed(Error::disconnected("not connected"));
+            return;
+        };
+        conn.set_timeout(link.timeout());
+        let framed = link.replies_framed();
+        let received_before = match *reply_wait {
+            Some((f, before)) if f == framed => before,
+            _ => {
+                let before = conn.received();
+                *reply_wait = Some((framed, before));
+                before
+            }
+        };
+        let deadline = link.next_deadline();
+        match conn.read_some(link.receive_buffer(), deadline) {
+            Ok(n) => link.received(n),
+            Err(e) => link.failed(conn.explain_reply_error(e, received_before)),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // dropping closes without QUIT (smtplib's close): a destructor must not block on the network
+        if let Some(conn) = self.conn.take() {
+            conn.shutdown();
+        }
+    }
+}
