@@ -131,10 +131,9 @@ pub enum TimeoutPhase {
 /// because the socket would block (`None` for anything else, including a `WANT_*` without
 /// `WouldBlock`, which means "call again").
 fn tls_would_block(e: &openssl::ssl::Error) -> Option<Interest> {
-    if !e.io_error().is_some_and(|io| io.kind() == io::ErrorKind::WouldBlock) {
-        return None;
-    }
+    let would_block = e.io_error().is_some_and(|io| io.kind() == io::ErrorKind::WouldBlock);
     match e.code() {
+        _ if !would_block => None,
         ErrorCode::WANT_READ => Some(Interest::Read),
         ErrorCode::WANT_WRITE => Some(Interest::Write),
         _ => None,
