@@ -656,10 +656,10 @@ const UNIX_RETRY_MAX: Duration = Duration::from_millis(100);
 
 /// A connection being opened without blocking.
 ///
-/// TCP: the name is resolved on the resolver pool ([`resolve`]: at most four reused threads;
-/// IP literals never go there), then the source address when one is given, each answer
-/// announced on a descriptor the caller polls; then a non-blocking `connect` to each resolved
-/// address in order, the next one when it fails, from the source address when given.
+/// TCP: the name is resolved on the resolver pool (at most four reused threads; IP literals
+/// never go there), then the source address when one is given, each answer announced on a
+/// descriptor the caller polls; then a non-blocking `connect` to each resolved address in
+/// order, the next one when it fails, from the source address when given.
 ///
 /// Unix sockets: a non-blocking `connect`. A listener whose backlog is full refuses it with
 /// `EAGAIN`, and on Linux no socket event announces room, so the opening waits on a timer
@@ -689,13 +689,7 @@ enum OpeningStep {
     /// Resolving the source address; the host's addresses are known.
     Source { addrs: VecDeque<SocketAddr>, pending: resolve::Pending },
     /// Connecting to `addr`; `rest` to try next.
-    Connecting {
-        connect: TcpConnect,
-        addr: SocketAddr,
-        rest: VecDeque<SocketAddr>,
-        sources: Option<Vec<SocketAddr>>,
-        last_err: Error,
-    },
+    Connecting { connect: TcpConnect, addr: SocketAddr, rest: VecDeque<SocketAddr>, sources: Option<Vec<SocketAddr>> },
     /// A Unix-socket connect refused for a full backlog, tried again when `timer` fires.
     UnixBacklog { socket: Option<socket2::Socket>, timer: RetryTimer, delay: Duration },
     /// Connected at once; handed over at the next advance.
@@ -768,13 +762,12 @@ impl Opening {
 
     /// Where `step` leads now: the same step when nothing has happened (or a timeout when
     /// the deadline has passed), the next one, `Ready`, or the error.
-    fn step_from(&mut self, step: OpeningStep, now: Instant) -> Result<OpeningStep> {
+    fn step_from(&self, step: OpeningStep, now: Instant) -> Result<OpeningStep> {
         let past_deadline = self.deadline.is_some_and(|d| now >= d);
         match step {
             OpeningStep::Host(mut pending) => match pending.try_answer() {
                 Some(answer) => {
-                    let (host, _) = self.tcp_target();
-                    let addrs = answer.map_err(|e| resolve_error(&e, &host, self.timeout, ""))?;
+                    let addrs = answer.map_err(|e| resolve_error(&e, self.host(), self.timeout, ""))?;
                     let next = self.resolved_host(addrs.into())?;
                     self.step_from(next, now)
                 }
@@ -793,19 +786,19 @@ impl Opening {
                 None if past_deadline => Err(self.timed_out_resolving("source address ")),
                 None => Ok(OpeningStep::Source { addrs, pending }),
             },
-            OpeningStep::Connecting { connect, addr, rest, sources, last_err } => {
-                let (host, _) = self.tcp_target();
+            OpeningStep::Connecting { connect, addr, rest, sources } => {
+                let host = self.host();
                 match connect.connected() {
                     Ok(true) => {
-                        let stream = connect.into_stream().map_err(|e| connect_error(&e, &host, addr, self.timeout))?;
+                        let stream = connect.into_stream().map_err(|e| connect_error(&e, host, addr, self.timeout))?;
                         Ok(OpeningStep::Ready(Box::new(self.connection(PlainSocket::tcp(stream), Peer::Ip(addr))?)))
                     }
                     Ok(false) if past_deadline => {
-                        Err(connect_error(&io::ErrorKind::TimedOut.into(), &host, addr, self.timeout))
+                        Err(connect_error(&io::ErrorKind::TimedOut.into(), host, addr, self.timeout))
                     }
-                    Ok(false) => Ok(OpeningStep::Connecting { connect, addr, rest, sources, last_err }),
+                    Ok(false) => Ok(OpeningStep::Connecting { connect, addr, rest, sources }),
                     Err(e) => {
-                        let last_err = connect_error(&e, &host, addr, self.timeout);
+                        let last_err = connect_error(&e, host, addr, self.timeout);
                         let next = self.connect_next(rest, sources, Some(last_err))?;
                         self.step_from(next, now)
                     }
@@ -821,10 +814,11 @@ impl Opening {
         }
     }
 
-    fn tcp_target(&self) -> (String, u16) {
+    /// The host name or address, or the socket path.
+    fn host(&self) -> &str {
         match &self.target {
-            Target::Tcp { host, port, .. } => (host.clone(), *port),
-            Target::Unix(path) => (path.clone(), 0),
+            Target::Tcp { host, .. } => host,
+            Target::Unix(path) => path,
         }
     }
 
@@ -862,8 +856,8 @@ impl Opening {
         sources: Option<Vec<SocketAddr>>,
         last_err: Option<Error>,
     ) -> Result<OpeningStep> {
-        let (host, _) = self.tcp_target();
-        let mut last_err = last_err.unwrap_or_else(|| no_address(&host));
+        let host = self.host();
+        let mut last_err = last_err.unwrap_or_else(|| no_address(host));
         while let Some(addr) = addrs.pop_front() {
             let bind = match source_for(sources.as_deref(), addr) {
                 Ok(bind) => bind,
@@ -873,8 +867,8 @@ impl Opening {
                 }
             };
             match TcpConnect::start(addr, bind) {
-                Ok(connect) => return Ok(OpeningStep::Connecting { connect, addr, rest: addrs, sources, last_err }),
-                Err(e) => last_err = connect_error(&e, &host, addr, self.timeout),
+                Ok(connect) => return Ok(OpeningStep::Connecting { connect, addr, rest: addrs, sources }),
+                Err(e) => last_err = connect_error(&e, host, addr, self.timeout),
             }
         }
         Err(last_err)
@@ -902,7 +896,7 @@ impl Opening {
     fn timed_out_resolving(&self, what: &str) -> Error {
         let host = match &self.target {
             Target::Tcp { source: Some((h, _)), .. } if !what.is_empty() => h.clone(),
-            _ => self.tcp_target().0,
+            _ => self.host().to_owned(),
         };
         resolve_error(&io::ErrorKind::TimedOut.into(), &host, self.timeout, what)
     }
