@@ -17,6 +17,7 @@ use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use smtpclient::session::SessionKind;
+use smtpclient::transport::{Endpoint, Interest, Opening};
 use smtpclient::{Error, ErrorKind, Session};
 use support::certs::leaf;
 use support::{ScriptedServer, Step, TempDir};
@@ -376,6 +377,63 @@ fn slow_resolution_inside_the_namespaces() {
     s.connect("localhost", server.port()).unwrap();
     assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
     s.close();
+    server.finish().assert_ok();
+}
+
+/// The non-blocking opening under the same silent name server: the caller's loop is never
+/// held up (each call returns at once), the resolution gives up at the opening's deadline with
+/// the blocking message, and a name from /etc/hosts opens meanwhile (hermetic: see
+/// [`run_in_private_namespaces`]).
+#[test]
+fn nonblocking_name_resolution_that_never_answers_times_out() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("nonblocking_name_resolution_that_never_answers_times_out");
+    }
+    let _blackhole = UdpSocket::bind("127.0.0.1:53").expect("binding the silent name server");
+    let server = ScriptedServer::tcp(vec![Step::reply("220 mx ESMTP"), Step::ReadUntilClose]);
+    let limit = Duration::from_millis(500);
+    let start = Instant::now();
+    let deadline = start + limit;
+    let endpoint = |host: &str, port| Endpoint::Tcp { host: host.to_owned(), port };
+    let mut silent = Opening::start(&endpoint("mx.never-answered.test", 25), None, Some(deadline), Some(limit)).unwrap();
+    let mut local = Opening::start(&endpoint("localhost", server.port()), None, Some(deadline), Some(limit)).unwrap();
+    let (mut connected, mut failed) = (None, None);
+    let mut slowest_call = Duration::ZERO;
+    while connected.is_none() || failed.is_none() {
+        let mut fds = Vec::new();
+        for (opening, done) in [(&mut local, connected.is_some()), (&mut silent, failed.is_some())] {
+            if !done {
+                let (fd, interest) = opening.wait_for();
+                let events = if interest == Interest::Read { libc::POLLIN } else { libc::POLLOUT };
+                fds.push(libc::pollfd { fd, events, revents: 0 });
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
+        // SAFETY: `fds` is a valid array of its length for the duration of the call
+        assert!(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) } >= 0);
+        let now = Instant::now();
+        if connected.is_none() {
+            connected = local.advance(now).unwrap().map(|c| (c, start.elapsed()));
+        }
+        if failed.is_none() {
+            failed = silent.advance(now).err().map(|e| (e, start.elapsed()));
+        }
+        slowest_call = slowest_call.max(now.elapsed());
+        assert!(start.elapsed() < Duration::from_secs(3), "the opening outlived its deadline");
+    }
+    let (e, failed_after) = failed.unwrap();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.message(), "resolving mx.never-answered.test timed out after 500 ms");
+    assert!(failed_after >= limit && failed_after < Duration::from_millis(1500), "{failed_after:?}");
+    let (conn, connected_after) = connected.unwrap();
+    assert!(connected_after < limit, "localhost waited behind the silent name: {connected_after:?}");
+    assert!(slowest_call < Duration::from_millis(100), "a non-blocking call blocked for {slowest_call:?}");
+    // the opened connection also serves the blocking calls (they put the socket back in blocking mode)
+    let mut conn = conn;
+    let mut greeting = [0u8; 64];
+    let n = conn.read_some(&mut greeting, Some(Instant::now() + Duration::from_secs(5))).unwrap();
+    assert_eq!(&greeting[..n], b"220 mx ESMTP\r\n");
+    drop(conn);
     server.finish().assert_ok();
 }
 
