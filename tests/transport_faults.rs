@@ -17,6 +17,8 @@ use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use smtpclient::session::SessionKind;
+use smtpclient::tls::TlsConfig;
+use smtpclient::transport::{Connection, Endpoint, Interest, Opening, TimeoutPhase};
 use smtpclient::{Error, ErrorKind, Session};
 use support::certs::leaf;
 use support::{ScriptedServer, Step, TempDir};
@@ -288,6 +290,120 @@ fn the_intact_greeting_is_read() {
     result.unwrap();
 }
 
+// ------------------------------------------------------------------------------ TLS without blocking
+
+/// Wait until `fd` is ready for `interest` or `deadline` passes; whether it became ready.
+fn poll_until(fd: std::os::fd::RawFd, interest: Interest, deadline: Instant) -> bool {
+    let events = if interest == Interest::Read { libc::POLLIN } else { libc::POLLOUT };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ms = left.as_micros().div_ceil(1000) as i32;
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call
+    ms > 0 && unsafe { libc::poll(&mut p, 1, ms) } == 1
+}
+
+/// A connection to the scripted TLS peer opened and its handshake run without blocking, the
+/// driver keeping a deadline of `limit` for the handshake; the handshake's outcome.
+fn nonblocking_smtps(port: u16, limit: Duration) -> (Connection, Result<(), Error>) {
+    let endpoint = Endpoint::Tcp { host: "127.0.0.1".into(), port };
+    let mut opening = Opening::start(&endpoint, None, Some(Instant::now() + limit), Some(limit)).unwrap();
+    let mut conn = loop {
+        if let Some(c) = opening.advance(Instant::now()).unwrap() {
+            break c;
+        }
+        let (fd, interest) = opening.wait_for();
+        poll_until(fd, interest, Instant::now() + limit);
+    };
+    let config = TlsConfig { insecure_skip_verify: true, ..TlsConfig::default() };
+    let deadline = Instant::now() + limit;
+    let mut step = conn.start_tls_nonblocking(&config, "localhost");
+    let outcome = loop {
+        match step {
+            Ok(Ok(_)) => break Ok(()),
+            Ok(Err(interest)) => {
+                if !poll_until(conn.raw_fd(), interest, deadline) {
+                    break Err(conn.timeout_error(TimeoutPhase::TlsHandshake));
+                }
+                step = conn.continue_tls();
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    (conn, outcome)
+}
+
+#[test]
+fn a_dripped_handshake_without_blocking_times_out_at_the_drivers_deadline_counting_bytes() {
+    let peer = TlsPeer::start(Fault::Drip, |_| {});
+    let start = Instant::now();
+    let (_conn, outcome) = nonblocking_smtps(peer.port, Duration::from_secs(1));
+    let elapsed = start.elapsed();
+    let e = outcome.expect_err("a handshake dripped at ten bytes a second completed within 1 s");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let prefix = format!("TLS handshake with 127.0.0.1:{} timed out after 1000 ms (", peer.port);
+    assert!(e.message().starts_with(&prefix), "{e}");
+    // the drip did arrive, byte by byte, each read returning to the loop
+    let received = bytes_received(e.message());
+    assert!((3..=12).contains(&received), "{e}");
+    assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(1800), "{elapsed:?}");
+}
+
+#[test]
+fn a_broken_record_read_without_blocking_is_a_tls_record_error() {
+    let peer = TlsPeer::start(Fault::None, |tls| {
+        tls.get_mut().fault = Fault::CorruptNextWrite;
+        let _ = tls.write_all(GREETING);
+        thread::sleep(Duration::from_millis(300));
+    });
+    let (mut conn, outcome) = nonblocking_smtps(peer.port, Duration::from_secs(5));
+    outcome.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let e = loop {
+        match conn.try_read(&mut [0u8; 256]) {
+            Ok(Ok(n)) => panic!("{n} bytes of a record with a broken tag were read"),
+            Ok(Err(interest)) => assert!(poll_until(conn.raw_fd(), interest, deadline), "no record came"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind(), ErrorKind::TlsRecord, "{e}");
+}
+
+/// A TLS write larger than the socket buffers while the peer does not read: `try_write` says
+/// to wait for writability, and offering the same bytes again when told continues the record;
+/// the peer receives every byte in order.
+#[test]
+fn a_tls_write_that_would_block_continues_with_the_same_bytes() {
+    const TOTAL: usize = 8 << 20;
+    let pattern = |i: usize| (i % 251) as u8;
+    let (tx, rx) = mpsc::channel();
+    let peer = TlsPeer::start(Fault::None, move |tls| {
+        thread::sleep(Duration::from_millis(300));
+        let mut got = vec![0u8; TOTAL];
+        let ok = tls.read_exact(&mut got).is_ok();
+        let _ = tx.send(ok && got.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+    });
+    let (mut conn, outcome) = nonblocking_smtps(peer.port, Duration::from_secs(5));
+    outcome.unwrap();
+    let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut written, mut waits) = (0, 0);
+    while written < data.len() {
+        match conn.try_write(&data[written..]).unwrap() {
+            Ok(n) => {
+                assert!(n > 0, "the peer closed");
+                written += n;
+            }
+            Err(interest) => {
+                waits += 1;
+                let timeout = TimeoutPhase::Write { written, total: data.len() };
+                assert!(poll_until(conn.raw_fd(), interest, deadline), "{}", conn.timeout_error(timeout));
+            }
+        }
+    }
+    assert!(waits > 0, "8 MiB went out without the socket ever filling");
+    assert!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), "the peer did not receive the bytes in order");
+}
+
 // ------------------------------------------------------------------------------ name resolution
 
 /// Set in the copy of this test binary that runs inside the private namespaces.
@@ -376,6 +492,64 @@ fn slow_resolution_inside_the_namespaces() {
     s.connect("localhost", server.port()).unwrap();
     assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
     s.close();
+    server.finish().assert_ok();
+}
+
+/// The non-blocking opening under the same silent name server: the caller's loop is never
+/// held up (each call returns at once), the resolution gives up at the opening's deadline with
+/// the blocking message, and a name from /etc/hosts opens meanwhile (hermetic: see
+/// [`run_in_private_namespaces`]).
+#[test]
+fn nonblocking_name_resolution_that_never_answers_times_out() {
+    if std::env::var_os(INSIDE_NAMESPACES).is_none() {
+        return run_in_private_namespaces("nonblocking_name_resolution_that_never_answers_times_out");
+    }
+    let _blackhole = UdpSocket::bind("127.0.0.1:53").expect("binding the silent name server");
+    let server = ScriptedServer::tcp(vec![Step::reply("220 mx ESMTP"), Step::ReadUntilClose]);
+    let limit = Duration::from_millis(500);
+    let start = Instant::now();
+    let deadline = start + limit;
+    let endpoint = |host: &str, port| Endpoint::Tcp { host: host.to_owned(), port };
+    let mut silent =
+        Opening::start(&endpoint("mx.never-answered.test", 25), None, Some(deadline), Some(limit)).unwrap();
+    let mut local = Opening::start(&endpoint("localhost", server.port()), None, Some(deadline), Some(limit)).unwrap();
+    let (mut connected, mut failed) = (None, None);
+    let mut slowest_call = Duration::ZERO;
+    while connected.is_none() || failed.is_none() {
+        let mut fds = Vec::new();
+        for (opening, done) in [(&mut local, connected.is_some()), (&mut silent, failed.is_some())] {
+            if !done {
+                let (fd, interest) = opening.wait_for();
+                let events = if interest == Interest::Read { libc::POLLIN } else { libc::POLLOUT };
+                fds.push(libc::pollfd { fd, events, revents: 0 });
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
+        // SAFETY: `fds` is a valid array of its length for the duration of the call
+        assert!(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) } >= 0);
+        let now = Instant::now();
+        if connected.is_none() {
+            connected = local.advance(now).unwrap().map(|c| (c, start.elapsed()));
+        }
+        if failed.is_none() {
+            failed = silent.advance(now).err().map(|e| (e, start.elapsed()));
+        }
+        slowest_call = slowest_call.max(now.elapsed());
+        assert!(start.elapsed() < Duration::from_secs(3), "the opening outlived its deadline");
+    }
+    let (e, failed_after) = failed.unwrap();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.message(), "resolving mx.never-answered.test timed out after 500 ms");
+    assert!(failed_after >= limit && failed_after < Duration::from_millis(1500), "{failed_after:?}");
+    let (conn, connected_after) = connected.unwrap();
+    assert!(connected_after < limit, "localhost waited behind the silent name: {connected_after:?}");
+    assert!(slowest_call < Duration::from_millis(100), "a non-blocking call blocked for {slowest_call:?}");
+    // the opened connection also serves the blocking calls (they put the socket back in blocking mode)
+    let mut conn = conn;
+    let mut greeting = [0u8; 64];
+    let n = conn.read_some(&mut greeting, Some(Instant::now() + Duration::from_secs(5))).unwrap();
+    assert_eq!(&greeting[..n], b"220 mx ESMTP\r\n");
+    drop(conn);
     server.finish().assert_ok();
 }
 

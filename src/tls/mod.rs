@@ -6,7 +6,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use openssl::pkey::PKey;
-use openssl::ssl::{HandshakeError, SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslFiletype, SslMethod, SslStream,
+    SslVerifyMode, SslVersion,
+};
 use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::{X509VerifyResult, X509};
 
@@ -162,13 +165,35 @@ impl TlsConfig {
         Ok(b.build())
     }
 
-    /// Run the client handshake on `stream` for `host` (the host the session connected to).
+    /// Run the client handshake on `stream` for `host` (the host the session connected to),
+    /// blocking: a stream that would block ends it as a timeout (the socket's deadline passed).
     pub(crate) fn handshake<S: std::io::Read + std::io::Write + std::fmt::Debug>(
         &self,
         stream: S,
         host: &str,
     ) -> Result<(SslStream<S>, TlsInfo)> {
+        match self.begin_handshake(stream, host)? {
+            Handshake::Done(s, info) => Ok((s, info)),
+            Handshake::WouldBlock(mid) => Err(mid.timed_out()),
+        }
+    }
+
+    /// Start the client handshake on `stream` for `host` as [`TlsConfig::handshake`] does
+    /// (same checks, verification, SNI and errors), returning when the stream would block:
+    /// then [`MidHandshake::resume`] continues it once the stream is ready.
+    pub(crate) fn begin_handshake<S: std::io::Read + std::io::Write + std::fmt::Debug>(
+        &self,
+        stream: S,
+        host: &str,
+    ) -> Result<Handshake<S>> {
         let name = self.server_name.as_deref().unwrap_or(host);
+        let ssl = self.client_ssl(name)?;
+        handshake_step(ssl.connect(stream), name.to_owned(), self.insecure_skip_verify)
+    }
+
+    /// The client `Ssl` for server name `name`: the connector's settings, SNI (never for an IP
+    /// literal) and the name the certificate must carry.
+    fn client_ssl(&self, name: &str) -> Result<Ssl> {
         if name.is_empty() && !self.insecure_skip_verify {
             return Err(Error::invalid("no TLS server name to verify: set one for a Unix-socket connection"));
         }
@@ -191,40 +216,96 @@ impl TlsConfig {
             }
             .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS server name: {e}")))?;
         }
-        let ssl = config
+        config
             .into_ssl(if is_ip { "" } else { name })
-            .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
-        match ssl.connect(stream) {
-            Ok(s) => {
-                let info = TlsInfo {
-                    version: s.ssl().version_str().to_owned(),
-                    cipher: s.ssl().current_cipher().map(|c| c.name().to_owned()).unwrap_or_default(),
-                    verified: !self.insecure_skip_verify && s.ssl().verify_result() == X509VerifyResult::OK,
-                };
-                Ok((s, info))
-            }
-            Err(HandshakeError::Failure(mid)) => {
-                let verify = mid.ssl().verify_result();
-                let timed_out = mid
-                    .error()
-                    .io_error()
-                    .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
-                if timed_out {
-                    Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
-                } else if verify != X509VerifyResult::OK {
-                    Err(Error::new(
-                        ErrorKind::TlsCertificate,
-                        format!("certificate verification failed for {name}: {}", verify.error_string()),
-                    ))
-                } else {
-                    Err(Error::new(ErrorKind::Tls, format!("TLS handshake with {name} failed: {}", mid.error())))
-                }
-            }
-            Err(HandshakeError::SetupFailure(e)) => Err(Error::new(ErrorKind::Tls, format!("TLS setup: {e}"))),
-            Err(HandshakeError::WouldBlock(_)) => {
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))
+    }
+}
+
+/// Where a client handshake stands after a step.
+#[derive(Debug)]
+pub(crate) enum Handshake<S> {
+    /// Finished: the TLS stream and what was negotiated.
+    Done(SslStream<S>, TlsInfo),
+    /// The stream would block: continue when it is ready.
+    WouldBlock(MidHandshake<S>),
+}
+
+/// A client handshake that stopped because its stream would block.
+#[derive(Debug)]
+pub(crate) struct MidHandshake<S> {
+    mid: MidHandshakeSslStream<S>,
+    /// The server name verified, for messages.
+    name: String,
+    insecure: bool,
+}
+
+impl<S: std::io::Read + std::io::Write + std::fmt::Debug> MidHandshake<S> {
+    /// Take the next step of the handshake.
+    pub(crate) fn resume(self) -> Result<Handshake<S>> {
+        let MidHandshake { mid, name, insecure } = self;
+        handshake_step(mid.handshake(), name, insecure)
+    }
+}
+
+impl<S> MidHandshake<S> {
+    /// Whether the handshake waits to write (`WANT_WRITE`) rather than to read.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.mid.error().code() == ErrorCode::WANT_WRITE
+    }
+
+    /// The stream under the handshake.
+    pub(crate) fn get_ref(&self) -> &S {
+        self.mid.get_ref()
+    }
+
+    /// The stream under the handshake, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        self.mid.get_mut()
+    }
+
+    /// The error of a handshake that could not finish in time.
+    fn timed_out(&self) -> Error {
+        Error::new(ErrorKind::Timeout, format!("TLS handshake with {} timed out", self.name))
+    }
+}
+
+/// What one step of a client handshake came to: done (with what was negotiated), blocked, or
+/// the failure classified: [`ErrorKind::TlsCertificate`] when verification failed,
+/// [`ErrorKind::Timeout`] when the socket's deadline passed, [`ErrorKind::Tls`] otherwise.
+fn handshake_step<S>(
+    step: std::result::Result<SslStream<S>, HandshakeError<S>>,
+    name: String,
+    insecure: bool,
+) -> Result<Handshake<S>> {
+    match step {
+        Ok(s) => {
+            let info = TlsInfo {
+                version: s.ssl().version_str().to_owned(),
+                cipher: s.ssl().current_cipher().map(|c| c.name().to_owned()).unwrap_or_default(),
+                verified: !insecure && s.ssl().verify_result() == X509VerifyResult::OK,
+            };
+            Ok(Handshake::Done(s, info))
+        }
+        Err(HandshakeError::Failure(mid)) => {
+            let verify = mid.ssl().verify_result();
+            let timed_out = mid
+                .error()
+                .io_error()
+                .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+            if timed_out {
                 Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {name} timed out")))
+            } else if verify != X509VerifyResult::OK {
+                Err(Error::new(
+                    ErrorKind::TlsCertificate,
+                    format!("certificate verification failed for {name}: {}", verify.error_string()),
+                ))
+            } else {
+                Err(Error::new(ErrorKind::Tls, format!("TLS handshake with {name} failed: {}", mid.error())))
             }
         }
+        Err(HandshakeError::SetupFailure(e)) => Err(Error::new(ErrorKind::Tls, format!("TLS setup: {e}"))),
+        Err(HandshakeError::WouldBlock(mid)) => Ok(Handshake::WouldBlock(MidHandshake { mid, name, insecure })),
     }
 }
 
@@ -242,7 +323,6 @@ const SSL_R_UNEXPECTED_EOF_WHILE_READING: std::ffi::c_int = 294;
 /// and anything else TLS rejected (a record that fails authentication, plain text injected
 /// into the stream, a fatal alert) as [`ErrorKind::TlsRecord`].
 pub(crate) fn after_handshake(e: openssl::ssl::Error, doing: &str) -> Result<Option<usize>> {
-    use openssl::ssl::ErrorCode;
     if let Some(io) = e.io_error() {
         return Err(Error::from_io(io, doing));
     }

@@ -11,10 +11,17 @@
 //! resolution goes to another thread, started if needed; only when [`MAX_WORKERS`] threads are
 //! all stuck do later resolutions wait in the queue, and each of them still gives up at its own
 //! deadline. A queued resolution whose caller has already given up is skipped.
+//!
+//! A caller that must not block (the non-blocking driver) submits with [`submit_nonblocking`]:
+//! the answer waits in a [`Pending`] whose descriptor (one end of a socket pair, as curl's
+//! threaded resolver uses) becomes readable when the thread has answered, or has dropped the
+//! job; the caller polls it with its other descriptors and then asks [`Pending::try_answer`].
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -32,8 +39,13 @@ type Answer = io::Result<Vec<SocketAddr>>;
 struct Job {
     host: String,
     port: u16,
-    deadline: Instant,
+    /// `None`: no deadline (only non-blocking callers submit such jobs).
+    deadline: Option<Instant>,
     answer: mpsc::Sender<Answer>,
+    /// The thread's end of a non-blocking caller's socket pair: a byte is written to it once
+    /// the answer is sent, and dropping it (with the job, answered or not) closes it, which
+    /// wakes the caller too.
+    wake: Option<UnixStream>,
 }
 
 struct Pool {
@@ -65,7 +77,7 @@ pub(super) fn resolve(host: &str, port: u16, deadline: Option<Instant>) -> Answe
         return lookup(host, port);
     };
     let (answer, answered) = mpsc::channel();
-    submit(Job { host: host.to_owned(), port, deadline, answer })?;
+    submit(Job { host: host.to_owned(), port, deadline: Some(deadline), answer, wake: None })?;
     let left = deadline.saturating_duration_since(Instant::now());
     match answered.recv_timeout(left) {
         Ok(addrs) => addrs,
@@ -73,6 +85,48 @@ pub(super) fn resolve(host: &str, port: u16, deadline: Option<Instant>) -> Answe
         // a thread drops a job unanswered when its deadline has passed: that is a timeout too
         Err(mpsc::RecvTimeoutError::Disconnected) if Instant::now() >= deadline => Err(io::ErrorKind::TimedOut.into()),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other("the resolver thread ended")),
+    }
+}
+
+/// A resolution submitted without waiting: see [`submit_nonblocking`].
+#[derive(Debug)]
+pub(super) struct Pending {
+    answered: mpsc::Receiver<Answer>,
+    /// The caller's end of the socket pair: readable once the thread is done with the job.
+    woken: UnixStream,
+    deadline: Option<Instant>,
+}
+
+/// Queue the resolution of `host` and `port` on the pool and return at once. The thread
+/// skips the job if `deadline` has passed before it gets to it (the caller then sees a
+/// timeout); the caller enforces the deadline itself, this never waits.
+pub(super) fn submit_nonblocking(host: &str, port: u16, deadline: Option<Instant>) -> io::Result<Pending> {
+    let (woken, wake) = UnixStream::pair()?;
+    woken.set_nonblocking(true)?;
+    wake.set_nonblocking(true)?;
+    let (answer, answered) = mpsc::channel();
+    submit(Job { host: host.to_owned(), port, deadline, answer, wake: Some(wake) })?;
+    Ok(Pending { answered, woken, deadline })
+}
+
+impl Pending {
+    /// The descriptor to wait on for reading: readable (a byte, or the end of the stream)
+    /// once the answer is ready or the job was dropped unanswered.
+    pub(super) fn fd(&self) -> RawFd {
+        self.woken.as_raw_fd()
+    }
+
+    /// The answer if there is one now (`None`: not yet). A job its thread dropped unanswered
+    /// because the deadline had passed is a timeout, as in [`resolve`].
+    pub(super) fn try_answer(&mut self) -> Option<Answer> {
+        match self.answered.try_recv() {
+            Ok(addrs) => Some(addrs),
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) if self.deadline.is_some_and(|d| Instant::now() >= d) => {
+                Some(Err(io::ErrorKind::TimedOut.into()))
+            }
+            Err(mpsc::TryRecvError::Disconnected) => Some(Err(io::Error::other("the resolver thread ended"))),
+        }
     }
 }
 
@@ -111,10 +165,16 @@ fn work() {
     loop {
         if let Some(job) = pool.queue.pop_front() {
             drop(pool);
-            if Instant::now() < job.deadline {
+            if job.deadline.is_none_or(|d| Instant::now() < d) {
                 // the caller may give up meanwhile: then nobody receives this
                 let _ = job.answer.send(lookup(&job.host, job.port));
+                if let Some(wake) = &job.wake {
+                    // MSG_NOSIGNAL: a caller that gave up has closed its end (EPIPE, ignored)
+                    let _ = socket2::SockRef::from(wake).send_with_flags(b"!", libc::MSG_NOSIGNAL);
+                }
             }
+            // dropping the job closes its end of a socket pair, answered or not
+            drop(job);
             pool = lock_pool();
             continue;
         }
@@ -142,6 +202,36 @@ mod tests {
         assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 2525), "{addrs:?}");
         // a deadline already past: the thread skips the job, the caller does not wait
         let e = resolve("localhost", 25, Some(Instant::now())).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    /// Wait up to `ms` for `fd` to be readable.
+    fn readable_within(fd: RawFd, ms: i32) -> bool {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        n == 1 && p.revents != 0
+    }
+
+    #[test]
+    fn a_nonblocking_submission_wakes_its_descriptor_with_the_answer() {
+        let mut pending =
+            submit_nonblocking("localhost", 2525, Some(Instant::now() + Duration::from_secs(10))).unwrap();
+        assert!(readable_within(pending.fd(), 10_000), "the resolver never woke the descriptor");
+        let addrs = pending.try_answer().expect("answered once woken").unwrap();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 2525), "{addrs:?}");
+        // no deadline at all: still resolved on the pool, never on the caller's thread
+        let mut pending = submit_nonblocking("localhost", 25, None).unwrap();
+        assert!(readable_within(pending.fd(), 10_000));
+        assert!(pending.try_answer().expect("answered").is_ok());
+    }
+
+    #[test]
+    fn a_nonblocking_submission_past_its_deadline_wakes_as_a_timeout() {
+        let mut pending = submit_nonblocking("localhost", 25, Some(Instant::now())).unwrap();
+        // the thread skips the job and drops it: its end of the pair closes, which wakes us
+        assert!(readable_within(pending.fd(), 10_000), "a dropped job must wake the caller");
+        let e = pending.try_answer().expect("the job was dropped").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
     }
 }

@@ -4,9 +4,14 @@
 //! and lives here, in the stream OpenSSL reads from and writes to, so that each system call
 //! waits only for what is left of it however many calls the operation takes: a server that
 //! drips a reply, a TLS record or its handshake one byte at a time cannot stretch it.
+//!
+//! In non-blocking mode (the non-blocking driver, which keeps the clock itself) there is no
+//! deadline here: a call that would block ends at once with `io::ErrorKind::WouldBlock`, passed
+//! through to the caller (and to OpenSSL, which reports it as `WANT_READ` / `WANT_WRITE`).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +41,8 @@ pub(super) struct PlainSocket {
     /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as last set: a system call is made only to change them.
     read_timeout_set: Option<Duration>,
     write_timeout_set: Option<Duration>,
+    /// `O_NONBLOCK` as last set.
+    nonblocking: bool,
     /// Bytes read so far, TLS records included; shared so the count outlives a failed TLS
     /// handshake, which consumes the socket.
     received: Arc<AtomicU64>,
@@ -57,7 +64,31 @@ impl PlainSocket {
     }
 
     fn new(kind: Kind) -> PlainSocket {
-        PlainSocket { kind, deadline: None, read_timeout_set: None, write_timeout_set: None, received: Arc::default() }
+        PlainSocket {
+            kind,
+            deadline: None,
+            read_timeout_set: None,
+            write_timeout_set: None,
+            nonblocking: false,
+            received: Arc::default(),
+        }
+    }
+
+    /// Blocking (under the deadline) or non-blocking (`WouldBlock` passed through) from now
+    /// on; a system call only when the mode changes.
+    pub(super) fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
+        if self.nonblocking != nonblocking {
+            self.sock_ref().set_nonblocking(nonblocking)?;
+            self.nonblocking = nonblocking;
+        }
+        Ok(())
+    }
+
+    pub(super) fn raw_fd(&self) -> RawFd {
+        match &self.kind {
+            Kind::Tcp(s) => s.as_raw_fd(),
+            Kind::Unix(s) => s.as_raw_fd(),
+        }
     }
 
     /// The count of bytes read from this socket, kept up to date by every later read.
@@ -79,6 +110,10 @@ impl PlainSocket {
 
     /// Make the next system call in `direction` wait no longer than the deadline allows.
     fn arm(&mut self, direction: Direction) -> io::Result<()> {
+        if self.nonblocking {
+            // the socket never waits: the caller's clock bounds the operation
+            return Ok(());
+        }
         let want = match self.deadline {
             None => None,
             Some(d) => {
@@ -115,11 +150,14 @@ impl PlainSocket {
     }
 
     /// Whether `result` is to be retried: interrupted by a signal (OpenSSL must never see
-    /// EINTR), or a socket timeout that ended before the deadline.
+    /// EINTR), or a socket timeout that ended before the deadline. In non-blocking mode
+    /// `WouldBlock` is the answer, not a timeout: it is passed through.
     fn again<T>(&self, result: &io::Result<T>) -> bool {
         match result {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.deadline.is_some_and(|d| Instant::now() < d),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                !self.nonblocking && self.deadline.is_some_and(|d| Instant::now() < d)
+            }
             _ => false,
         }
     }
@@ -204,10 +242,7 @@ pub(super) fn connect_tcp_addr(
     timeout: Option<Duration>,
     bind: Option<SocketAddr>,
 ) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    if let Some(b) = bind {
-        socket.bind(&b.into())?;
-    }
+    let socket = tcp_socket(addr, bind)?;
     match timeout {
         Some(t) => socket.connect_timeout(&addr.into(), t)?,
         None => socket.connect(&addr.into())?,
@@ -215,4 +250,128 @@ pub(super) fn connect_tcp_addr(
     let stream: TcpStream = socket.into();
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// A TCP socket for `addr`'s family, bound to `bind` when given.
+fn tcp_socket(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if let Some(b) = bind {
+        socket.bind(&b.into())?;
+    }
+    Ok(socket)
+}
+
+/// A TCP connect under way without blocking: the socket becomes writable when it has
+/// connected or failed.
+#[derive(Debug)]
+pub(super) struct TcpConnect {
+    socket: Socket,
+}
+
+impl TcpConnect {
+    /// Start connecting to `addr` (from `bind` when given) on a non-blocking socket.
+    pub(super) fn start(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<TcpConnect> {
+        let socket = tcp_socket(addr, bind)?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            // a signal ended connect(): the connection goes on in the background (EINTR is
+            // EINPROGRESS for a non-blocking socket on Linux, but POSIX allows either)
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(TcpConnect { socket })
+    }
+
+    pub(super) fn raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Whether the connect has succeeded (`Ok(false)`: still under way), or its error. Safe
+    /// to call at any time: it only asks the socket.
+    pub(super) fn connected(&self) -> io::Result<bool> {
+        if let Some(e) = self.socket.take_error()? {
+            return Err(e);
+        }
+        match self.socket.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The connected stream, still non-blocking, with `TCP_NODELAY` as the blocking connect
+    /// sets it.
+    pub(super) fn into_stream(self) -> io::Result<TcpStream> {
+        let stream: TcpStream = self.socket.into();
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+}
+
+/// Try once, without blocking, to connect to the Unix-domain socket at `path`: the stream
+/// (non-blocking), or `Ok(None)` when the listener's backlog is full (`EAGAIN`: on Linux
+/// neither `connect` nor `poll` can wait for room, so the caller retries later).
+pub(super) fn try_connect_unix(socket: &mut Option<Socket>, path: &Path) -> io::Result<Option<UnixStream>> {
+    let addr = SockAddr::unix(path)?;
+    let s = match socket {
+        Some(s) => s,
+        None => {
+            let s = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            s.set_nonblocking(true)?;
+            socket.insert(s)
+        }
+    };
+    loop {
+        match s.connect(&addr) {
+            Ok(()) => return Ok(socket.take().map(UnixStream::from)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A timer descriptor (Linux `timerfd`, monotonic clock) that becomes readable once the delay
+/// it was last armed with has passed: what a caller polls while a Unix-socket connect waits
+/// for room in a full backlog, which no socket event announces.
+#[derive(Debug)]
+pub(super) struct RetryTimer {
+    fd: OwnedFd,
+}
+
+impl RetryTimer {
+    pub(super) fn new() -> io::Result<RetryTimer> {
+        // SAFETY: no pointer arguments; the result is checked before it is owned
+        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor nothing else owns
+        Ok(RetryTimer { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Readable after `delay` (at least a microsecond: a zero delay would disarm it), and not
+    /// before: arming again forgets an earlier expiry.
+    pub(super) fn arm(&self, delay: Duration) -> io::Result<()> {
+        let delay = delay.max(Duration::from_micros(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_value: libc::timespec {
+                tv_sec: delay.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+                tv_nsec: delay.subsec_nanos().into(),
+            },
+        };
+        // SAFETY: `spec` outlives the call; a null old value is allowed
+        let rc = unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    pub(super) fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
 }
