@@ -10,7 +10,8 @@
 //! in the background and its result is dropped. Its thread is busy until then, so the next
 //! resolution goes to another thread, started if needed; only when [`MAX_WORKERS`] threads are
 //! all stuck do later resolutions wait in the queue, and each of them still gives up at its own
-//! deadline. A queued resolution whose caller has already given up is skipped.
+//! deadline. A queued resolution whose caller has already given up (its deadline passed, or a
+//! non-blocking caller dropped it) is skipped.
 //!
 //! A caller that must not block (the non-blocking driver) submits with [`submit_nonblocking`]:
 //! the answer waits in a [`Pending`] whose descriptor (one end of a socket pair, as curl's
@@ -22,7 +23,8 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -46,6 +48,8 @@ struct Job {
     /// the answer is sent, and dropping it (with the job, answered or not) closes it, which
     /// wakes the caller too.
     wake: Option<UnixStream>,
+    /// Set when a non-blocking caller drops its [`Pending`]: a job still queued is skipped.
+    abandoned: Option<Arc<AtomicBool>>,
 }
 
 struct Pool {
@@ -77,7 +81,7 @@ pub(super) fn resolve(host: &str, port: u16, deadline: Option<Instant>) -> Answe
         return lookup(host, port);
     };
     let (answer, answered) = mpsc::channel();
-    submit(Job { host: host.to_owned(), port, deadline: Some(deadline), answer, wake: None })?;
+    submit(Job { host: host.to_owned(), port, deadline: Some(deadline), answer, wake: None, abandoned: None })?;
     let left = deadline.saturating_duration_since(Instant::now());
     match answered.recv_timeout(left) {
         Ok(addrs) => addrs,
@@ -95,6 +99,14 @@ pub(super) struct Pending {
     /// The caller's end of the socket pair: readable once the thread is done with the job.
     woken: UnixStream,
     deadline: Option<Instant>,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // a job not yet started is skipped: its thread stays free for others
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Queue the resolution of `host` and `port` on the pool and return at once. The thread
@@ -105,8 +117,16 @@ pub(super) fn submit_nonblocking(host: &str, port: u16, deadline: Option<Instant
     woken.set_nonblocking(true)?;
     wake.set_nonblocking(true)?;
     let (answer, answered) = mpsc::channel();
-    submit(Job { host: host.to_owned(), port, deadline, answer, wake: Some(wake) })?;
-    Ok(Pending { answered, woken, deadline })
+    let abandoned = Arc::new(AtomicBool::new(false));
+    submit(Job {
+        host: host.to_owned(),
+        port,
+        deadline,
+        answer,
+        wake: Some(wake),
+        abandoned: Some(abandoned.clone()),
+    })?;
+    Ok(Pending { answered, woken, deadline, abandoned })
 }
 
 impl Pending {
@@ -159,22 +179,29 @@ fn submit(job: Job) -> io::Result<()> {
     }
 }
 
+/// Answer `job`, unless its caller has given up (deadline passed, or abandoned), and wake a
+/// non-blocking caller; the job is dropped in any case, which closes its end of the socket
+/// pair.
+fn run(job: Job) {
+    let abandoned = job.abandoned.as_ref().is_some_and(|a| a.load(Ordering::Relaxed));
+    if abandoned || job.deadline.is_some_and(|d| Instant::now() >= d) {
+        return;
+    }
+    // the caller may give up meanwhile: then nobody receives this
+    let _ = job.answer.send(lookup(&job.host, job.port));
+    if let Some(wake) = &job.wake {
+        // MSG_NOSIGNAL: a caller that gave up has closed its end (EPIPE, ignored)
+        let _ = socket2::SockRef::from(wake).send_with_flags(b"!", libc::MSG_NOSIGNAL);
+    }
+}
+
 /// A resolver thread: resolve what is queued, end after [`IDLE_EXIT`] without work.
 fn work() {
     let mut pool = lock_pool();
     loop {
         if let Some(job) = pool.queue.pop_front() {
             drop(pool);
-            if job.deadline.is_none_or(|d| Instant::now() < d) {
-                // the caller may give up meanwhile: then nobody receives this
-                let _ = job.answer.send(lookup(&job.host, job.port));
-                if let Some(wake) = &job.wake {
-                    // MSG_NOSIGNAL: a caller that gave up has closed its end (EPIPE, ignored)
-                    let _ = socket2::SockRef::from(wake).send_with_flags(b"!", libc::MSG_NOSIGNAL);
-                }
-            }
-            // dropping the job closes its end of a socket pair, answered or not
-            drop(job);
+            run(job);
             pool = lock_pool();
             continue;
         }
@@ -233,5 +260,29 @@ mod tests {
         assert!(readable_within(pending.fd(), 10_000), "a dropped job must wake the caller");
         let e = pending.try_answer().expect("the job was dropped").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    /// A job as `submit_nonblocking` queues it, run on this thread; what its caller's end then
+    /// holds: the answer (if any) and the bytes of the socket pair up to its end.
+    fn run_job(abandon: bool) -> (Option<Answer>, Vec<u8>) {
+        let (mut woken, wake) = UnixStream::pair().unwrap();
+        let (answer, answered) = mpsc::channel();
+        let abandoned = Arc::new(AtomicBool::new(abandon));
+        let deadline = Some(Instant::now() + Duration::from_secs(10));
+        run(Job { host: "localhost".into(), port: 25, deadline, answer, wake: Some(wake), abandoned: Some(abandoned) });
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut woken, &mut bytes).unwrap();
+        (answered.try_recv().ok(), bytes)
+    }
+
+    #[test]
+    fn an_abandoned_job_is_skipped_and_its_caller_still_woken() {
+        let (answer, bytes) = run_job(false);
+        assert!(answer.expect("answered").is_ok());
+        assert_eq!(bytes, b"!");
+        // dropped by its caller before its turn: no lookup, the pair closed (the end of stream wakes)
+        let (answer, bytes) = run_job(true);
+        assert!(answer.is_none());
+        assert!(bytes.is_empty());
     }
 }
