@@ -28,6 +28,23 @@
  * releases any borrowed string, so a borrowed string may be passed straight back in:
  * `smtp_client_rcpt(s, address_from_smtp_session_refused_get, NULL, 0)` is correct. Do not free them.
  *
+ * Non-blocking use
+ * ----------------
+ * Every call that talks to the server blocks its thread until the server has answered or the
+ * session timeout has passed. For event loops, the main operations also come as
+ * smtp_client_start_*() (connect, EHLO, STARTTLS, login, sendmail, sendmail_stream,
+ * send_message, quit): each returns at once, SMTP_RESULT_IN_PROGRESS while the operation runs.
+ * Then: wait until smtp_client_fd() is ready for smtp_client_events() (SMTP_EVENT_READ or
+ * _WRITE), or smtp_client_timeout_ms() has passed, and call smtp_client_step(); repeat until it
+ * returns anything but SMTP_RESULT_IN_PROGRESS: the operation's result, exactly as the blocking
+ * call would give it, with the same getters after it. The descriptor can change between steps
+ * (the resolver's while a host name is resolved, then the socket's): register it again after
+ * every step. Names are resolved on the library's resolver threads, never on the caller's.
+ * Many sessions can be driven from one thread this way (poll, epoll, libuv, libevent: see
+ * examples/nonblocking/). While an operation is in progress the session refuses every other
+ * mutating call with SMTP_RESULT_BAD_STATE, except smtp_client_close(), which cancels it, and
+ * smtp_client_free().
+ *
  * Callbacks
  * ---------
  * Callbacks (debug, AUTH steps, message body reads) run synchronously, on the thread that made
@@ -85,6 +102,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+
+/**
+ * What a body callback (smtp_read_callback) returns when it has no data yet, for a send
+ * started with smtp_client_start_sendmail_stream(): the operation waits (SMTP_EVENT_BODY) and
+ * the callback is called again at the next smtp_client_step(). Refused with
+ * SMTP_RESULT_INVALID_ARGUMENT by the blocking smtp_client_sendmail_stream().
+ */
+#define SMTP_READ_PENDING INT64_MIN
 
 /** Major version of the libsmtpclient this header belongs to. */
 #define SMTPCLIENT_VERSION_MAJOR 0
@@ -149,6 +174,11 @@ enum smtp_result
      * Success.
      */
     SMTP_RESULT_OK = 0,
+    /**
+     * Not an error: the non-blocking operation is under way (`smtp_client_start_*()`,
+     * `smtp_client_step()`); wait for `smtp_client_events()` and step again.
+     */
+    SMTP_RESULT_IN_PROGRESS = 1,
     /**
      * `SMTPException`: an SMTP failure with no more specific class (base of the 100s).
      */
@@ -615,6 +645,37 @@ typedef int32_t smtp_tls_verify;
 #endif // __cplusplus
 
 /**
+ * What `smtp_client_events()` says an operation in progress waits for: a mask of these. The
+ * values are ABI.
+ */
+enum smtp_event
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The descriptor `smtp_client_fd()` must become readable (`POLLIN`, `EPOLLIN`, `UV_READABLE`).
+     */
+    SMTP_EVENT_READ = 1,
+    /**
+     * The descriptor `smtp_client_fd()` must become writable (`POLLOUT`, `EPOLLOUT`, `UV_WRITABLE`).
+     */
+    SMTP_EVENT_WRITE = 2,
+    /**
+     * The body callback of `smtp_client_start_sendmail_stream()` returned `SMTP_READ_PENDING`:
+     * call `smtp_client_step()` when it may have data.
+     */
+    SMTP_EVENT_BODY = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_event smtp_event;
+#else
+typedef uint32_t smtp_event;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
  * callback; fill it with `smtp_auth_response_set()`.
  */
@@ -660,6 +721,17 @@ typedef int32_t (*smtp_auth_callback)(void *userdata,
                                       smtp_auth_response *response);
 
 /**
+ * Fills `buf` (capacity `capacity` bytes) with the next part of the message for
+ * `smtp_client_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
+ * of the message, a negative value to abort (kept, `smtp_client_last_callback_value()`), or,
+ * for a send started with `smtp_client_start_sendmail_stream()` only, `SMTP_READ_PENDING`
+ * (no data yet; the blocking send refuses it with `INVALID_ARGUMENT`).
+ * `userdata` comes first. Runs on the calling thread during `smtp_client_sendmail_stream()`; it must
+ * not call functions of the same session and must not unwind.
+ */
+typedef int64_t (*smtp_read_callback)(void *userdata, uint8_t *buf, size_t capacity);
+
+/**
  * Receives debug events when the debug level is above 0: `userdata` first, the event kind
  * (`smtp_debug_kind`), and `len` bytes at `data`, borrowed for the duration of the call.
  * Runs on the calling thread, during the session call that produced the event; it must not
@@ -672,15 +744,6 @@ typedef void (*smtp_debug_callback)(void *userdata, int32_t kind, const uint8_t 
  * Releases callback userdata: called once, when the callback is replaced or the session freed.
  */
 typedef void (*smtp_userdata_free)(void *userdata);
-
-/**
- * Fills `buf` (capacity `capacity` bytes) with the next part of the message for
- * `smtp_client_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
- * of the message, or a negative value to abort (kept, `smtp_client_last_callback_value()`).
- * `userdata` comes first. Runs on the calling thread during `smtp_client_sendmail_stream()`; it must
- * not call functions of the same session and must not unwind.
- */
-typedef int64_t (*smtp_read_callback)(void *userdata, uint8_t *buf, size_t capacity);
 
 #ifdef __cplusplus
 extern "C" {
@@ -840,6 +903,148 @@ bool smtp_client_is_authenticated(const smtp_client *client);
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_local_peer(smtp_client *client,
                                        int32_t local_peer);
+
+/**
+ * Start `smtp_client_connect()` without blocking: the name is resolved on the library's
+ * resolver threads, the connection made, TLS negotiated for an SMTPS session, and the
+ * greeting read, each as the event loop says the descriptor is ready.
+ *
+ * Every `smtp_client_start_*()` function checks its arguments, copies them (nothing is
+ * borrowed past the call, except a stream's callback and userdata), and takes the first step
+ * at once. It returns `SMTP_RESULT_IN_PROGRESS` when the operation waits: poll
+ * `smtp_client_fd()` for `smtp_client_events()`, at most `smtp_client_timeout_ms()`, then call
+ * `smtp_client_step()`, until it returns anything else: the operation's result, with the same
+ * codes and last-error details as the blocking call. Until then every other mutating call on
+ * the session is refused with `BAD_STATE`, except `smtp_client_close()` (which cancels the
+ * operation) and `smtp_client_free()`; getters show the session as it was when the operation
+ * started. `BAD_STATE` when an operation is already in progress.
+ * Errors as `smtp_client_connect()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_start_connect(smtp_client *client,
+                                      const char *host,
+                                      uint16_t port);
+
+/**
+ * Start `smtp_client_ehlo_or_helo_if_needed()` without blocking (see
+ * `smtp_client_start_connect()`): `IN_PROGRESS` while it runs, `BAD_STATE` when an operation
+ * is already in progress. Errors as `smtp_client_ehlo_or_helo_if_needed()`.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_start_ehlo_or_helo_if_needed(smtp_client *client);
+
+/**
+ * Start `smtp_client_starttls()` without blocking (see `smtp_client_start_connect()`):
+ * `IN_PROGRESS` while it runs, `BAD_STATE` when an operation is already in progress.
+ * Errors as `smtp_client_starttls()`.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_start_starttls(smtp_client *client);
+
+/**
+ * Start `smtp_client_login()` without blocking (see `smtp_client_start_connect()`); `user`
+ * and `password` are copied (and the copies zeroed when the operation ends): `IN_PROGRESS`
+ * while it runs, `BAD_STATE` when an operation is already in progress.
+ * Errors as `smtp_client_login()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_start_login(smtp_client *client,
+                                    const char *user,
+                                    const char *password,
+                                    int32_t initial_response);
+
+/**
+ * Start `smtp_client_sendmail()` without blocking (see `smtp_client_start_connect()`). The
+ * message is copied; for a large message use `smtp_client_start_sendmail_stream()`.
+ * `IN_PROGRESS` while it runs, `BAD_STATE` when an operation is already in progress; the
+ * per-recipient results through the same getters once it ends.
+ * Errors as `smtp_client_sendmail()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_start_sendmail(smtp_client *client,
+                                       const char *from,
+                                       const char *const *to,
+                                       size_t n_to,
+                                       const uint8_t *msg,
+                                       size_t len,
+                                       const smtp_send_options *options);
+
+/**
+ * Start `smtp_client_sendmail_stream()` without blocking (see `smtp_client_start_connect()`).
+ * `read` and `userdata` must stay valid until the operation ends; `read` is called during
+ * `smtp_client_step()` calls, on the thread making them, and may return
+ * `SMTP_READ_PENDING` when it has no data yet: the operation then waits with
+ * `SMTP_EVENT_BODY` until the next `smtp_client_step()`. `IN_PROGRESS` while it runs,
+ * `BAD_STATE` when an operation is already in progress.
+ * Errors as `smtp_client_sendmail_stream()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_start_sendmail_stream(smtp_client *client,
+                                              const char *from,
+                                              const char *const *to,
+                                              size_t n_to,
+                                              smtp_read_callback read,
+                                              void *userdata,
+                                              const smtp_send_options *options);
+
+/**
+ * Start `smtp_client_send_message()` without blocking (see `smtp_client_start_connect()`).
+ * The message, `from` and `to` are copied. `IN_PROGRESS` while it runs, `BAD_STATE` when an
+ * operation is already in progress. Errors as `smtp_client_send_message()`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_start_send_message(smtp_client *client,
+                                           const uint8_t *msg,
+                                           size_t len,
+                                           const char *from,
+                                           const char *const *to,
+                                           size_t n_to,
+                                           const smtp_send_options *options);
+
+/**
+ * Start `smtp_client_quit()` without blocking (see `smtp_client_start_connect()`):
+ * `IN_PROGRESS` while it runs, `BAD_STATE` when an operation is already in progress.
+ * Errors as `smtp_client_quit()`.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_start_quit(smtp_client *client);
+
+/**
+ * Drive the operation in progress as far as it can go without blocking: call it when
+ * `smtp_client_fd()` is ready for `smtp_client_events()`, when `smtp_client_timeout_ms()` has
+ * passed, or (for `SMTP_EVENT_BODY`) when the body callback may have data; calling it early
+ * is harmless. Returns `SMTP_RESULT_IN_PROGRESS` while the operation runs, then its result
+ * (once), with the errors of the call started: errors as `smtp_client_connect()`,
+ * then as `smtp_client_ehlo_or_helo_if_needed()`, then as `smtp_client_starttls()`,
+ * then as `smtp_client_login()`, then as `smtp_client_sendmail_stream()`,
+ * then as `smtp_client_send_message()`, then as `smtp_client_quit()`. `BAD_STATE` when no
+ * operation is in progress.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_step(smtp_client *client);
+
+/**
+ * The file descriptor the operation in progress waits on, or -1 (no operation, or it waits
+ * only for the body callback). It may change between steps (the resolver's pipe while a name
+ * is resolved, then the socket): register it again after each `smtp_client_step()`.
+ */
+int smtp_client_fd(const smtp_client *client);
+
+/**
+ * What the operation in progress waits for: a mask of `SMTP_EVENT_READ` or
+ * `SMTP_EVENT_WRITE` (on `smtp_client_fd()`) and `SMTP_EVENT_BODY`; 0 when no operation is in
+ * progress. A TLS connection may want to write while reading, or the reverse: wait for the
+ * event named, not the one the protocol step suggests.
+ */
+uint32_t smtp_client_events(const smtp_client *client);
+
+/**
+ * Milliseconds until the operation in progress times out, rounded up (0: it has; call
+ * `smtp_client_step()` now, which fails it with `TIMEOUT`), or -1 when it has no deadline
+ * (no operation, no timeout set, or waiting for the body callback).
+ */
+int64_t smtp_client_timeout_ms(const smtp_client *client);
+
+/**
+ * Whether an operation started with a `smtp_client_start_*()` function is in progress.
+ */
+bool smtp_client_in_progress(const smtp_client *client);
 
 /**
  * Create an options object with no options. The caller owns it and releases it with

@@ -10,6 +10,7 @@
 //! - [`engine`]: the protocol as a state machine that never touches a socket (docs/engine.md);
 //! - [`blocking`]: the blocking driver over the engine (`Session`), one method per smtplib method,
 //!   also reachable as `session`, the name the API has always used;
+//! - [`nonblocking`]: the non-blocking driver (`Operation`), which event loops drive;
 //! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -19,6 +20,7 @@ pub mod blocking;
 pub mod engine;
 pub mod error;
 pub mod message;
+pub mod nonblocking;
 pub mod protocol;
 mod reply;
 pub mod tls;

@@ -44,7 +44,7 @@ fn own_source_address() -> String {
 }
 
 fn new_session() -> Session {
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_source_address(Some((&own_source_address(), 0))).unwrap();
     s.set_timeout(Some(Duration::from_secs(20)));

@@ -13,12 +13,14 @@ use std::path::{Path, PathBuf};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The guards, as they may be called at the start of an export's body.
-const GUARDS: [&str; 7] = [
+const GUARDS: [&str; 9] = [
     "session_call",
+    "session_call_driving",
     "session_get",
     "session_get_last_error",
     "plain_call",
     "super::guard::session_call",
+    "super::guard::session_call_driving",
     "super::guard::session_get",
     "super::guard::session_get_last_error",
 ];

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use smtpclient::capi::{auth::*, result::*, session::*, tls::*};
+use smtpclient::capi::{auth::*, nonblocking::*, result::*, session::*, tls::*};
 
 const PANIC_CMD: &CStr = c"__SMTPCLIENT_TEST_PANIC__";
 
@@ -106,6 +106,31 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
         m("smtp_client_set_login_mechanisms", |s| smtp_client_set_login_mechanisms(s, c"PLAIN".as_ptr())),
+        m("smtp_client_start_connect", |s| smtp_client_start_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_client_start_ehlo_or_helo_if_needed", |s| smtp_client_start_ehlo_or_helo_if_needed(s)),
+        m("smtp_client_start_starttls", |s| smtp_client_start_starttls(s)),
+        m("smtp_client_start_login", |s| {
+            smtp_client_start_login(s, c"user".as_ptr(), c"secret".as_ptr(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_start_sendmail", |s| {
+            smtp_client_start_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        m("smtp_client_start_sendmail_stream", |s| {
+            smtp_client_start_sendmail_stream(
+                s,
+                c"a@example.org".as_ptr(),
+                TO.as_ptr(),
+                1,
+                Some(read_nothing),
+                null_mut(),
+                null(),
+            )
+        }),
+        m("smtp_client_start_send_message", |s| {
+            smtp_client_start_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
+        }),
+        m("smtp_client_start_quit", |s| smtp_client_start_quit(s)),
+        m("smtp_client_step", |s| smtp_client_step(s)),
     ]
 }
 

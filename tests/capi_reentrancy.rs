@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use smtpclient::capi::{auth::*, result::*, session::*, tls::*};
+use smtpclient::capi::{auth::*, nonblocking::*, result::*, session::*, tls::*};
 
 /// The `session_get` default of `smtp_client_last_result` and of the index getters.
 const GETTER_RESULT_DEFAULT: smtp_result = smtp_result::BadHandle;
@@ -215,6 +215,31 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_set_local_peer", |s, _| smtp_client_set_local_peer(s, smtp_local_peer::Untrusted as i32)),
         m("smtp_client_set_login_mechanisms", |s, _| smtp_client_set_login_mechanisms(s, c"PLAIN".as_ptr())),
+        m("smtp_client_start_connect", |s, _| smtp_client_start_connect(s, c"127.0.0.1".as_ptr(), 1)),
+        m("smtp_client_start_ehlo_or_helo_if_needed", |s, _| smtp_client_start_ehlo_or_helo_if_needed(s)),
+        m("smtp_client_start_starttls", |s, _| smtp_client_start_starttls(s)),
+        m("smtp_client_start_login", |s, _| {
+            smtp_client_start_login(s, c"user".as_ptr(), c"secret".as_ptr(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_start_sendmail", |s, _| {
+            smtp_client_start_sendmail(s, c"a@example.org".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        m("smtp_client_start_sendmail_stream", |s, _| {
+            smtp_client_start_sendmail_stream(
+                s,
+                c"a@example.org".as_ptr(),
+                TO.as_ptr(),
+                1,
+                Some(read_nothing),
+                null_mut(),
+                null(),
+            )
+        }),
+        m("smtp_client_start_send_message", |s, _| {
+            smtp_client_start_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
+        }),
+        m("smtp_client_start_quit", |s, _| smtp_client_start_quit(s)),
+        m("smtp_client_step", |s, _| smtp_client_step(s)),
     ]
 }
 
@@ -287,6 +312,10 @@ fn getter_calls() -> Vec<Getter> {
         g("smtp_client_tls_peer_verified", |s| want(smtp_client_tls_peer_verified(s), false)),
         g("smtp_client_tls_version", |s| want(text(smtp_client_tls_version(s)), Some(String::new()))),
         g("smtp_client_tls_cipher", |s| want(text(smtp_client_tls_cipher(s)), Some(String::new()))),
+        g("smtp_client_fd", |s| want(smtp_client_fd(s), -1)),
+        g("smtp_client_events", |s| want(smtp_client_events(s), 0)),
+        g("smtp_client_timeout_ms", |s| want(smtp_client_timeout_ms(s), -1)),
+        g("smtp_client_in_progress", |s| want(smtp_client_in_progress(s), false)),
     ]
 }
 

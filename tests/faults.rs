@@ -13,7 +13,7 @@ use support::{ehlo_reply, greet_and_ehlo, ScriptedServer, Step};
 const HELLO: &str = "client.example.test";
 
 fn session() -> Session {
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_secs(3)));
     s
@@ -172,7 +172,7 @@ fn lmtp_lhlo_refused_is_helo_error_without_helo() {
         Step::reply("500 no"),
         Step::ReadUntilClose,
     ]);
-    let mut s = Session::new(SessionKind::Lmtp);
+    let mut s = support::new_session(SessionKind::Lmtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     let e = s.ehlo_or_helo_if_needed().unwrap_err();
@@ -431,7 +431,7 @@ fn lmtp_too_few_replies_is_delivery_unknown_and_extra_ones_stay_out_of_step() {
         Step::sleep_ms(1500),
     ];
     let server = ScriptedServer::tcp(steps);
-    let mut s = Session::new(SessionKind::Lmtp);
+    let mut s = support::new_session(SessionKind::Lmtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_millis(500)));
     s.connect(&server.addr(), 0).unwrap();

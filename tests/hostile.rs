@@ -45,14 +45,14 @@ const USER: &str = "alice";
 const PASS: &str = "alice-pass";
 
 fn session() -> Session {
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_secs(3)));
     s
 }
 
 fn lmtp_session() -> Session {
-    let mut s = Session::new(SessionKind::Lmtp);
+    let mut s = support::new_session(SessionKind::Lmtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_secs(3)));
     s
@@ -225,7 +225,7 @@ fn pki() -> &'static Pki {
 fn trusting(kind: SessionKind) -> Session {
     let mut s = if kind == SessionKind::Lmtp { lmtp_session() } else { session() };
     if kind == SessionKind::Smtps {
-        s = Session::new(SessionKind::Smtps);
+        s = support::new_session(SessionKind::Smtps);
         s.set_local_hostname(Some(HELLO)).unwrap();
         s.set_timeout(Some(Duration::from_secs(3)));
     }
@@ -665,7 +665,7 @@ fn case08_capabilities_from_before_tls_are_forgotten() {
 #[test]
 fn case09_opportunistic_tls_is_explicit_and_keeps_credentials_back() {
     assert_eq!(TlsPolicy::default(), TlsPolicy::None);
-    assert_eq!(Session::new(SessionKind::Smtp).tls_policy(), TlsPolicy::None);
+    assert_eq!(support::new_session(SessionKind::Smtp).tls_policy(), TlsPolicy::None);
     let steps = with(
         greet_and_ehlo(&["AUTH PLAIN LOGIN", "PIPELINING"]),
         [
@@ -1521,7 +1521,7 @@ fn case24_line_breaks_in_the_hello_name_are_refused() {
         assert_eq!(r.wire_str(), "NOOP\r\n", "{kind:?}");
     }
     // the name chosen when none is set is one plain word
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     let name = s.local_hostname().to_owned();
     assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()), "{name:?}");
 }

@@ -14,9 +14,25 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tls", &["error", "engine"]),
     ("transport", &["error", "protocol", "engine", "tls"]),
     ("engine", &["error", "reply", "protocol", "message", "auth"]),
-    ("blocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),
+    ("nonblocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),
+    ("blocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport", "nonblocking"]),
     // `session` is the blocking driver's public name (a re-export in lib.rs)
-    ("capi", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport", "blocking", "session"]),
+    (
+        "capi",
+        &[
+            "error",
+            "reply",
+            "protocol",
+            "message",
+            "auth",
+            "engine",
+            "tls",
+            "transport",
+            "blocking",
+            "session",
+            "nonblocking",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -12,7 +12,7 @@ use support::{unique_marker, TestBed};
 const WAIT: Duration = Duration::from_secs(15);
 
 fn lmtp(target: &str) -> Session {
-    let mut s = Session::new(SessionKind::Lmtp);
+    let mut s = support::new_session(SessionKind::Lmtp);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(20)));
     assert_eq!(s.connect(target, 0).unwrap().code(), 220);

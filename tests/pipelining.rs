@@ -19,7 +19,7 @@ type Events = Arc<Mutex<Vec<(DebugKind, Vec<u8>)>>>;
 fn recorded(pipelining: bool, chunking: bool) -> (Session, Events) {
     let events: Events = Arc::default();
     let sink = events.clone();
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(20)));
     s.set_pipelining(pipelining);
@@ -153,7 +153,7 @@ fn mixed_refusals_are_identical_in_every_mode() {
 fn lmtp_bdat_per_recipient_replies() {
     let bed = TestBed::get();
     let marker = unique_marker("lmtp-bdat");
-    let mut s = Session::new(SessionKind::Lmtp);
+    let mut s = support::new_session(SessionKind::Lmtp);
     s.connect(bed.lmtp_socket.to_str().unwrap(), 0).unwrap();
     let big = format!("Subject: {marker}\r\n\r\n{}\r\n", "q".repeat(600_000));
     s.sendmail(
@@ -191,7 +191,7 @@ fn slow_pipelining_server_is_matched_reply_by_reply() {
     }
     steps.extend([Step::ExpectData, Step::sleep_ms(150), Step::reply("250 queued")]);
     let server = ScriptedServer::tcp(steps);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(5)));
     s.connect(&server.addr(), 0).unwrap();
@@ -223,7 +223,7 @@ fn data_accepted_with_no_recipient_gets_an_empty_body() {
         Step::expect("RSET"),
         Step::reply("250 ok"),
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     let e = s.sendmail("a@example.test", &["x@example.test"], b"secret body\r\n", &[], &[]).unwrap_err();
@@ -249,7 +249,7 @@ fn binarymime_sends_bytes_unchanged_in_bdat() {
         Step::ReadBytes(body.len()),
         Step::reply("250 ok"),
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     s.sendmail("a@example.test", &["b@example.test"], &body, &["BODY=BINARYMIME"], &[]).unwrap();
@@ -265,7 +265,7 @@ fn binarymime_sends_bytes_unchanged_in_bdat() {
         Step::Send(ehlo_reply("x", &["BINARYMIME"])),
         Step::ReadUntilClose,
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     let e = s.sendmail("a@example.test", &["b@example.test"], &body, &["BODY=BINARYMIME"], &[]).unwrap_err();
@@ -280,7 +280,7 @@ fn streamed_bodies_arrive_identical_at_any_chunking() {
     for (chunking, chunk) in [(true, 1), (false, 1), (true, 7), (false, 4096), (true, 1 << 20)] {
         let marker = unique_marker("stream");
         let body = format!("Subject: {marker}\n\n.dot\r.\rcr\r\nmixed\n{}\nend", "line\n".repeat(20_000)).into_bytes();
-        let mut s = Session::new(SessionKind::Smtp);
+        let mut s = support::new_session(SessionKind::Smtp);
         s.set_chunking(chunking);
         s.connect(&bed.smtp_addr(), 0).unwrap();
         let mut read = stream(&body, chunk);
@@ -302,7 +302,7 @@ fn stream_abort_before_anything_sends_nothing() {
         Step::Send(ehlo_reply("x", &["PIPELINING", "CHUNKING"])),
         Step::ReadUntilClose,
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     let mut read = |_: &mut [u8]| BodyRead::Abort(-42);
@@ -318,7 +318,7 @@ fn stream_abort_midway_closes_without_delivering() {
     let bed = TestBed::get();
     for chunking in [true, false] {
         let marker = unique_marker("abort");
-        let mut s = Session::new(SessionKind::Smtp);
+        let mut s = support::new_session(SessionKind::Smtp);
         s.set_chunking(chunking);
         s.connect(&bed.smtp_addr(), 0).unwrap();
         // full buffers, so the first part is on the wire before the abort comes
@@ -359,7 +359,7 @@ fn stream_size_estimate_is_sent_and_checked() {
         Step::ExpectData,
         Step::reply("250 ok"),
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.connect(&server.addr(), 0).unwrap();
     let mut read = stream(b"hello\r\n", 100);
@@ -378,7 +378,7 @@ fn received_header_shows_chunking_was_used() {
     let mut bodies = Vec::new();
     for chunking in [true, false] {
         let marker = unique_marker("same-content");
-        let mut s = Session::new(SessionKind::Smtp);
+        let mut s = support::new_session(SessionKind::Smtp);
         s.set_chunking(chunking);
         s.connect(&bed.smtp_addr(), 0).unwrap();
         let body = format!("Subject: x\n\n{marker}\r\n.\r\n..\n\rlast");
@@ -416,7 +416,7 @@ fn pipelined_bdat_chunks_with_a_refused_chunk() {
         Step::expect("RSET"),
         Step::reply("250 ok"),
     ]);
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("c.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(5)));
     s.connect(&server.addr(), 0).unwrap();

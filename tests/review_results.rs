@@ -15,7 +15,7 @@ use support::{ehlo_reply, ScriptedServer, Step};
 const HELLO: &str = "client.example.test";
 
 fn session(kind: SessionKind) -> Session {
-    let mut s = Session::new(kind);
+    let mut s = support::new_session(kind);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_secs(5)));
     s

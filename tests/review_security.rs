@@ -28,7 +28,7 @@ const USER: &str = "alice";
 const PASS: &str = "alice-pass";
 
 fn session() -> Session {
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some(HELLO)).unwrap();
     s.set_timeout(Some(Duration::from_secs(3)));
     s

@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn connected() -> Session {
     let bed = TestBed::get();
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(20)));
     let greeting = s.connect(&bed.smtp_addr(), 0).expect("connect to Postfix");
@@ -267,7 +267,7 @@ fn verify_expn_help_noop_rset_docmd() {
 fn connect_forms_and_defaults() {
     let bed = TestBed::get();
     // host and port separately
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.connect(&bed.smtp_host, bed.smtp_port).unwrap();
     assert_eq!(s.peer_is_local(), Some(true));
     let e = s.connect(&bed.smtp_host, bed.smtp_port).unwrap_err();
@@ -290,7 +290,7 @@ fn connect_forms_and_defaults() {
 
 #[test]
 fn commands_without_connection_are_server_disconnected() {
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     for e in [s.noop().unwrap_err(), s.ehlo(None).unwrap_err(), s.quit().unwrap_err()] {
         assert_eq!(e.kind(), ErrorKind::ServerDisconnected);
     }
@@ -302,7 +302,7 @@ fn commands_without_connection_are_server_disconnected() {
 fn connection_refused_and_unknown_host_have_their_own_kinds() {
     // a port nobody listens on: bind, read the port, close
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     let e = s.connect("127.0.0.1", port).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
     assert!(!s.is_connected());
@@ -354,7 +354,7 @@ fn send_message_with_utf8_sender_uses_smtputf8() {
 fn minimal_server_without_extensions() {
     let bed = TestBed::get();
     let marker = unique_marker("minimal");
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.connect(&bed.minimal_addr(), 0).unwrap();
     s.ehlo_or_helo_if_needed().unwrap();
     assert!(s.does_esmtp());
@@ -378,7 +378,7 @@ type DebugRecord = (DebugKind, Vec<u8>);
 fn debug_events_reach_the_sink() {
     let events: Arc<Mutex<Vec<DebugRecord>>> = Arc::default();
     let sink = events.clone();
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_debug_level(1);
     s.set_debug_sink(Some(Box::new(move |e| sink.lock().unwrap().push((e.kind, e.data.to_vec())))));
     s.connect(&TestBed::get().smtp_addr(), 0).unwrap();

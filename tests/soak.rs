@@ -180,7 +180,7 @@ fn client(
     let mut left_on_connection = 0;
     for id in ids {
         if session.as_ref().is_none_or(|s| !s.is_connected()) {
-            let mut s = Session::new(SessionKind::Smtp);
+            let mut s = support::new_session(SessionKind::Smtp);
             s.set_local_hostname(Some("soak.client.test")).unwrap();
             s.set_timeout(Some(TIMEOUT));
             s.set_chunking(rng.chance(50));

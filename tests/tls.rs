@@ -23,7 +23,7 @@ use support::{contains, ehlo_reply, greet_and_ehlo, unique_marker, ScriptedServe
 const WAIT: Duration = Duration::from_secs(15);
 
 fn session(kind: SessionKind) -> Session {
-    let mut s = Session::new(kind);
+    let mut s = support::new_session(kind);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(10)));
     s

@@ -24,7 +24,7 @@ use support::certs::leaf;
 use support::{ScriptedServer, Step, TempDir};
 
 fn session(kind: SessionKind, timeout: Duration) -> Session {
-    let mut s = Session::new(kind);
+    let mut s = support::new_session(kind);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(timeout));
     s

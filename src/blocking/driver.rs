@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::engine::{Link, Opened, Want};
 use crate::error::Error;
+use crate::nonblocking;
 use crate::tls::TlsConfig;
 use crate::transport::Connection;
 
@@ -22,11 +23,43 @@ pub(super) struct Driver {
     reply_wait: Option<(u64, u64)>,
     /// The bytes of the write under way, for a timeout message.
     write_total: Option<usize>,
+    /// Set when operations run on the non-blocking driver, waiting with `poll(2)`: the
+    /// connection is then its.
+    polling: Option<nonblocking::Io>,
 }
 
 impl Driver {
     pub(super) fn new(link: Arc<Mutex<Link>>) -> Self {
-        Driver { link, conn: None, tls_config: TlsConfig::default(), reply_wait: None, write_total: None }
+        Driver {
+            link,
+            conn: None,
+            tls_config: TlsConfig::default(),
+            reply_wait: None,
+            write_total: None,
+            polling: None,
+        }
+    }
+
+    /// Hand the connection to another driver (each call on a connection sets the socket's
+    /// mode it needs: blocking here, non-blocking there).
+    pub(super) fn lend(&mut self) -> Option<Connection> {
+        self.reply_wait = None;
+        self.write_total = None;
+        match self.polling.as_mut() {
+            Some(io) => io.take_connection(),
+            None => self.conn.take(),
+        }
+    }
+
+    /// Take a client's link and connection back.
+    pub(super) fn restore(&mut self, link: Arc<Mutex<Link>>, conn: Option<Connection>) {
+        self.link = link;
+        self.reply_wait = None;
+        self.write_total = None;
+        match self.polling.as_mut() {
+            Some(io) => *io = nonblocking::Io::new(conn, self.tls_config.clone()),
+            None => self.conn = conn,
+        }
     }
 
     fn link(&self) -> MutexGuard<'_, Link> {
@@ -34,8 +67,26 @@ impl Driver {
         self.link.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Run operations on the non-blocking driver, waiting with `poll(2)` (or back on this one).
+    pub(super) fn set_polling(&mut self, on: bool) {
+        match (on, self.polling.take()) {
+            (true, None) => self.polling = Some(nonblocking::Io::new(self.lend(), self.tls_config.clone())),
+            (false, Some(mut io)) => self.conn = io.take_connection(),
+            (_, polling) => self.polling = polling,
+        }
+    }
+
+    /// Whether operations run on the non-blocking driver.
+    pub(super) fn is_polling(&self) -> bool {
+        self.polling.is_some()
+    }
+
     /// Run `operation` to its end.
     pub(super) fn block_on<F: Future>(&mut self, operation: F) -> F::Output {
+        if let Some(io) = self.polling.as_mut() {
+            io.set_tls_config(self.tls_config.clone());
+            return io.block_on(&self.link, operation);
+        }
         let mut operation = pin!(operation);
         // the engine's futures register no waker: this loop polls again after each event
         let mut cx = Context::from_waker(Waker::noop());
@@ -52,6 +103,14 @@ impl Driver {
 
     /// Close the socket if the client dropped the connection.
     pub(super) fn settle(&mut self) {
+        if let Some(io) = self.polling.as_mut() {
+            if self.link.lock().unwrap_or_else(|p| p.into_inner()).take_close() {
+                if let Some(conn) = io.take_connection() {
+                    conn.shutdown();
+                }
+            }
+            return;
+        }
         if self.link().take_close() {
             if let Some(conn) = self.conn.take() {
                 conn.shutdown();

@@ -18,6 +18,7 @@ pub use crate::engine::{
 use crate::error::Result;
 use crate::protocol::Reply;
 use crate::tls::TlsConfig;
+use crate::transport::Connection;
 use driver::Driver;
 
 /// One client session whose calls block until the server has answered (or the deadline has
@@ -62,6 +63,37 @@ impl Session {
         let client = Client::new(kind);
         let driver = Driver::new(client.link());
         Session { client, driver }
+    }
+
+    /// Hand the client, its open connection and a copy of the TLS settings to another driver
+    /// (the non-blocking one) for one operation; [`Session::restore`] takes them back. Until
+    /// then this session holds a fresh unconnected client of the same kind, which its owner
+    /// must not use (the C layer refuses every call but driving and cancelling the operation).
+    pub fn lend(&mut self) -> (Client, Option<Connection>, TlsConfig) {
+        let placeholder = Client::new(self.client.kind());
+        let client = std::mem::replace(&mut self.client, placeholder);
+        let conn = self.driver.lend();
+        client.link().lock().unwrap_or_else(|p| p.into_inner()).set_now(std::time::Instant::now());
+        (client, conn, self.driver.tls_config.clone())
+    }
+
+    /// Take back what [`Session::lend`] handed out, when the operation has ended.
+    pub fn restore(&mut self, client: Client, conn: Option<Connection>) {
+        self.driver.restore(client.link(), conn);
+        self.client = client;
+    }
+
+    /// Run this session's operations on the non-blocking driver (`crate::nonblocking`),
+    /// waiting with `poll(2)` as an event loop would, instead of on blocking sockets (the
+    /// default). The calls, their results and the bytes on the wire are the same: the test
+    /// suite runs under both to prove it.
+    pub fn set_nonblocking_driver(&mut self, on: bool) {
+        self.driver.set_polling(on);
+    }
+
+    /// Whether operations run on the non-blocking driver.
+    pub fn uses_nonblocking_driver(&self) -> bool {
+        self.driver.is_polling()
     }
 
     /// The TLS settings used by implicit TLS and STARTTLS.
@@ -173,7 +205,7 @@ impl Session {
         &mut self,
         from: &str,
         to: &[&str],
-        read: &mut dyn FnMut(&mut [u8]) -> BodyRead,
+        read: &mut (dyn FnMut(&mut [u8]) -> BodyRead + Send),
         size_estimate: Option<u64>,
         mail_options: &[&str],
         rcpt_options: &[&str],

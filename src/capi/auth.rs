@@ -101,7 +101,7 @@ pub enum smtp_initial_response {
     Wait = 1,
 }
 
-fn initial_response_arg(value: i32) -> CResult<bool> {
+pub(crate) fn initial_response_arg(value: i32) -> CResult<bool> {
     match value {
         v if v == smtp_initial_response::Send as i32 => Ok(true),
         v if v == smtp_initial_response::Wait as i32 => Ok(false),

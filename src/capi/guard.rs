@@ -43,6 +43,29 @@ pub(crate) fn free_session(s: *mut smtp_client) {
 /// failure, and only then brings the getters' view up to date, so that strings borrowed from
 /// the view and passed back in as arguments stay valid for all of `f`.
 pub(crate) fn session_call(s: *mut smtp_client, f: impl FnOnce(&mut SessionState) -> CResult<()>) -> smtp_result {
+    enter(s, |state| {
+        if state.running.is_some() {
+            return Err(Failure::Usage(
+                smtp_result::BadState,
+                "a non-blocking operation is in progress: drive it with smtp_client_step() or cancel it with \
+                 smtp_client_close()"
+                    .into(),
+            ));
+        }
+        f(state)
+    })
+}
+
+/// [`session_call`] for the calls that drive or cancel a non-blocking operation in progress
+/// (every other mutating call is refused while one runs).
+pub(crate) fn session_call_driving(
+    s: *mut smtp_client,
+    f: impl FnOnce(&mut SessionState) -> CResult<()>,
+) -> smtp_result {
+    enter(s, f)
+}
+
+fn enter(s: *mut smtp_client, f: impl FnOnce(&mut SessionState) -> CResult<()>) -> smtp_result {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut guard = match SessionHandle::enter_exclusive(s.cast()) {
             Ok(g) => g,
@@ -60,6 +83,8 @@ pub(crate) fn session_call(s: *mut smtp_client, f: impl FnOnce(&mut SessionState
                 view.poisoned = true;
                 // the handle stays locked through close(), which may call the debug callback:
                 // it cannot re-enter or free the session under us
+                state.running = None;
+                state.wait = None;
                 state.core.close();
                 state.record(Failure::Usage(smtp_result::Panic, panic_message(&payload)))
             }

@@ -9,6 +9,7 @@ mod args;
 pub mod auth;
 mod guard;
 mod handle;
+pub mod nonblocking;
 pub mod options;
 pub mod result;
 pub mod session;

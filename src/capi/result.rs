@@ -19,6 +19,9 @@ use crate::error::{Error, ErrorKind};
 pub enum smtp_result {
     /// Success.
     Ok = 0,
+    /// Not an error: the non-blocking operation is under way (`smtp_client_start_*()`,
+    /// `smtp_client_step()`); wait for `smtp_client_events()` and step again.
+    InProgress = 1,
     /// `SMTPException`: an SMTP failure with no more specific class (base of the 100s).
     SmtpError = 100,
     /// `SMTPServerDisconnected`: not connected, or the connection was lost or closed by the
@@ -99,8 +102,9 @@ pub enum smtp_result {
 }
 
 /// Every code, for the lookup functions and tests.
-pub(crate) const ALL: [smtp_result; 33] = [
+pub(crate) const ALL: [smtp_result; 34] = [
     smtp_result::Ok,
+    smtp_result::InProgress,
     smtp_result::SmtpError,
     smtp_result::ServerDisconnected,
     smtp_result::NotSupported,
@@ -162,6 +166,10 @@ impl smtp_result {
         use smtp_result::*;
         match self {
             Ok => (b"SMTP_RESULT_OK\0", b"success\0"),
+            InProgress => (
+                b"SMTP_RESULT_IN_PROGRESS\0",
+                b"the operation is in progress: wait for its events and call smtp_client_step()\0",
+            ),
             SmtpError => (b"SMTP_RESULT_SMTP_ERROR\0", b"SMTP error (SMTPException)\0"),
             ServerDisconnected => (
                 b"SMTP_RESULT_SERVER_DISCONNECTED\0",

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::args::{bytes_arg, opt_str_arg, put, str_arg, str_array};
 pub use super::guard::smtp_client;
-use super::guard::{new_session, session_call, session_get, session_get_last_error};
+use super::guard::{new_session, session_call, session_call_driving, session_get, session_get_last_error};
 use super::options::{smtp_send_options, with_send_options, SendOptions};
 use super::result::{smtp_result, CResult, Failure};
 use super::state::UserData;
@@ -219,7 +219,8 @@ pub extern "C" fn smtp_client_quit(client: *mut smtp_client) -> smtp_result {
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_close(client: *mut smtp_client) -> smtp_result {
-    session_call(client, |h| {
+    session_call_driving(client, |h| {
+        h.cancel_operation();
         h.core.close();
         Ok(())
     })
@@ -459,8 +460,42 @@ pub extern "C" fn smtp_client_sendmail(
     })
 }
 
+/// A caller's pointer (callback userdata) carried through the library.
+#[derive(Clone, Copy)]
+pub(crate) struct CallerPointer(pub(crate) *mut c_void);
+
+// SAFETY: the pointer is only handed back to the caller's own callback, on the thread that is in
+// a call on the session (the documented contract); the library never dereferences it.
+unsafe impl Send for CallerPointer {}
+
+/// A body callback and its userdata (`smtp_read_callback`).
+pub(crate) struct BodyCallback {
+    pub(crate) read: unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, capacity: usize) -> i64,
+    pub(crate) userdata: CallerPointer,
+}
+
+impl BodyCallback {
+    /// Ask the callback for the next part of the body, into `buf`.
+    pub(crate) fn call(&self, buf: &mut [u8]) -> BodyRead {
+        // SAFETY: the caller's callback with its userdata (valid for the call or, for a
+        // non-blocking send, until the operation ends, as documented) and a writable buffer of
+        // buf.len() bytes that lives for the call.
+        body_read(unsafe { (self.read)(self.userdata.0, buf.as_mut_ptr(), buf.len()) })
+    }
+}
+
+/// What a body callback's return value means (see `smtp_read_callback`).
+fn body_read(n: i64) -> BodyRead {
+    match n {
+        0 => BodyRead::End,
+        super::nonblocking::SMTP_READ_PENDING => BodyRead::Pending,
+        n if n < 0 => BodyRead::Abort(i32::try_from(n).unwrap_or(i32::MIN)),
+        n => BodyRead::Data(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
+}
+
 /// A copy of the send options (the defaults for NULL), read before the send starts.
-fn options_arg(options: *const smtp_send_options) -> CResult<SendOptions> {
+pub(crate) fn options_arg(options: *const smtp_send_options) -> CResult<SendOptions> {
     with_send_options(options, SendOptions::clone)
         .map_err(|code| Failure::Usage(code, "options is not a live smtp_send_options".into()))
 }
@@ -471,7 +506,9 @@ fn as_strs(list: &[String]) -> Vec<&str> {
 
 /// Fills `buf` (capacity `capacity` bytes) with the next part of the message for
 /// `smtp_client_sendmail_stream()`: returns the number of bytes written (1..=capacity), 0 at the end
-/// of the message, or a negative value to abort (kept, `smtp_client_last_callback_value()`).
+/// of the message, a negative value to abort (kept, `smtp_client_last_callback_value()`), or,
+/// for a send started with `smtp_client_start_sendmail_stream()` only, `SMTP_READ_PENDING`
+/// (no data yet; the blocking send refuses it with `INVALID_ARGUMENT`).
 /// `userdata` comes first. Runs on the calling thread during `smtp_client_sendmail_stream()`; it must
 /// not call functions of the same session and must not unwind.
 #[allow(non_camel_case_types)]
@@ -504,16 +541,8 @@ pub extern "C" fn smtp_client_sendmail_stream(
         let options = options_arg(options)?;
         let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
         let size = options.size_estimate;
-        let mut pull = |buf: &mut [u8]| -> BodyRead {
-            // SAFETY: calling the caller's callback with its userdata and a writable buffer of
-            // buf.len() bytes that lives for the call.
-            let n = unsafe { read(userdata, buf.as_mut_ptr(), buf.len()) };
-            match n {
-                0 => BodyRead::End,
-                n if n < 0 => BodyRead::Abort(i32::try_from(n).unwrap_or(i32::MIN)),
-                n => BodyRead::Data(usize::try_from(n).unwrap_or(usize::MAX)),
-            }
-        };
+        let body = BodyCallback { read, userdata: CallerPointer(userdata) };
+        let mut pull = move |buf: &mut [u8]| body.call(buf);
         Ok(h.core.sendmail_stream(from, &to, &mut pull, size, &mail_options, &rcpt_options)?)
     })
 }

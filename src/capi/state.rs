@@ -2,6 +2,7 @@
 //! registered callback userdata.
 
 use super::result::{code_of, smtp_result, Failure};
+use crate::nonblocking::{Operation, Wait};
 use crate::protocol::Reply;
 use crate::session::Session;
 
@@ -60,6 +61,10 @@ impl Drop for UserData {
 /// Getters never see this (they read the [`View`]).
 pub(crate) struct SessionState {
     pub(crate) core: Session,
+    /// The non-blocking operation in progress, which holds the client and its connection
+    /// (`core` holds an unconnected stand-in meanwhile), and what it waits for.
+    pub(crate) running: Option<Operation>,
+    pub(crate) wait: Option<Wait>,
     pub(crate) last: LastError,
     /// Declared after `core`, so dropped after it: closing the connection on free may still
     /// call the debug callback, which may use its userdata.
@@ -68,7 +73,17 @@ pub(crate) struct SessionState {
 
 impl SessionState {
     pub(crate) fn new(core: Session) -> Self {
-        SessionState { core, last: LastError::default(), debug_userdata: None }
+        SessionState { core, running: None, wait: None, last: LastError::default(), debug_userdata: None }
+    }
+
+    /// Cancel the operation in progress, if any: its connection is closed, the client comes
+    /// back (unconnected) with its settings.
+    pub(crate) fn cancel_operation(&mut self) {
+        if let Some(operation) = self.running.take() {
+            let (client, conn) = operation.cancel(std::time::Instant::now());
+            self.core.restore(*client, conn);
+            self.wait = None;
+        }
     }
 
     /// Keep `failure` as the last error; its result code.

@@ -13,6 +13,7 @@
 use std::ffi::{c_char, CString};
 
 use super::state::SessionState;
+use crate::nonblocking::Wait;
 use crate::protocol::EnhancedStatus;
 
 /// A NUL-terminated copy of `value`. Interior NULs cannot come from replies (the parser
@@ -89,6 +90,8 @@ pub(crate) struct View {
     pub(crate) refused: Vec<usize>,
     pub(crate) tls_version: CString,
     pub(crate) tls_cipher: CString,
+    /// What the non-blocking operation in progress waits for (`None`: none in progress).
+    pub(crate) wait: Option<Wait>,
 }
 
 impl View {
@@ -96,11 +99,7 @@ impl View {
     pub(crate) fn refresh(&mut self, state: &SessionState) {
         let core = &state.core;
         let last = &state.last;
-        self.connected = core.is_connected();
-        self.does_esmtp = core.does_esmtp();
-        self.authenticated = core.is_authenticated();
-        self.last_reply_code = core.last_reply().map_or(0, |r| i32::from(r.code()));
-        update(&mut self.last_reply_text, &core.last_reply().map(|r| r.text()).unwrap_or_default());
+        self.wait = state.wait;
         self.last_result = last.code;
         update(&mut self.error_message, &last.message);
         self.error_reply_code = last.reply.as_ref().map_or(0, |r| i32::from(r.code()));
@@ -109,6 +108,15 @@ impl View {
         update_opt(&mut self.error_sender, last.sender.as_deref());
         self.callback_value = last.callback_value;
         self.os_error = last.os_error;
+        if state.running.is_some() {
+            // the session as it was when the operation started: `core` holds a stand-in
+            return;
+        }
+        self.connected = core.is_connected();
+        self.does_esmtp = core.does_esmtp();
+        self.authenticated = core.is_authenticated();
+        self.last_reply_code = core.last_reply().map_or(0, |r| i32::from(r.code()));
+        update(&mut self.last_reply_text, &core.last_reply().map(|r| r.text()).unwrap_or_default());
         update_opt(&mut self.helo_resp, core.helo_resp().map(|r| r.text()).as_deref());
         update_opt(&mut self.ehlo_resp, core.ehlo_resp().map(|r| r.text()).as_deref());
 

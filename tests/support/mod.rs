@@ -325,6 +325,18 @@ pub fn maildir_messages_with(root: &Path, user: &str, marker: &str) -> Vec<Vec<u
 }
 
 /// Byte-string search.
+/// A new session of `kind` on the driver the test run asks for: the non-blocking driver when
+/// `SMTPCLIENT_TEST_DRIVER=nonblocking` (make test runs the protocol suites under both, so
+/// both drivers must give the same results and the same bytes), else the blocking one.
+#[allow(dead_code)]
+pub fn new_session(kind: smtpclient::session::SessionKind) -> smtpclient::Session {
+    let mut s = smtpclient::Session::new(kind);
+    if std::env::var("SMTPCLIENT_TEST_DRIVER").is_ok_and(|d| d == "nonblocking") {
+        s.set_nonblocking_driver(true);
+    }
+    s
+}
+
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -356,7 +356,7 @@ impl Client {
         mechanism: &str,
         initial_response_ok: bool,
         red: &mut Redactor,
-        next: &mut dyn FnMut(Option<&[u8]>, bool) -> SaslStep,
+        next: &mut impl FnMut(Option<&[u8]>, bool) -> SaslStep,
     ) -> Result<Reply> {
         let tls_active = self.tls_info.is_some();
         let mut exchange = SaslExchange::new(mechanism);

@@ -258,7 +258,7 @@ impl LinkRef {
     }
 
     /// Wait for the next reply; each raw line is shown to `on_line` as it is framed.
-    pub(crate) async fn next_reply(&self, on_line: &mut dyn FnMut(&[u8])) -> Result<Reply> {
+    pub(crate) async fn next_reply(&self, on_line: &mut (dyn FnMut(&[u8]) + Send)) -> Result<Reply> {
         poll_fn(|_| {
             let mut link = self.lock();
             let now = link.now;
@@ -336,7 +336,10 @@ impl LinkRef {
         let mut asked = false;
         poll_fn(|_| {
             let mut link = self.lock();
-            if asked {
+            if let Some(e) = link.failed.take() {
+                link.want = Want::Nothing;
+                Poll::Ready(Err(e))
+            } else if asked {
                 link.want = Want::Nothing;
                 Poll::Ready(Ok(()))
             } else {

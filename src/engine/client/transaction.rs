@@ -39,7 +39,7 @@ pub enum Body<'a> {
     /// The whole message in memory.
     Bytes(&'a [u8]),
     /// A callback filling the buffer it is given.
-    Stream(&'a mut dyn FnMut(&mut [u8]) -> BodyRead),
+    Stream(&'a mut (dyn FnMut(&mut [u8]) -> BodyRead + Send)),
 }
 
 /// Hands out a body in chunks of at most [`DATA_CHUNK`] bytes; a streamed body is gathered into
@@ -364,7 +364,7 @@ impl Client {
         &mut self,
         from: &str,
         to: &[&str],
-        read: &mut dyn FnMut(&mut [u8]) -> BodyRead,
+        read: &mut (dyn FnMut(&mut [u8]) -> BodyRead + Send),
         size_estimate: Option<u64>,
         mail_options: &[&str],
         rcpt_options: &[&str],
