@@ -650,7 +650,7 @@ typedef int32_t smtp_tls_verify;
  */
 enum smtp_event
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
+  : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
@@ -671,7 +671,7 @@ enum smtp_event
 #if __STDC_VERSION__ >= 202311L
 typedef enum smtp_event smtp_event;
 #else
-typedef uint32_t smtp_event;
+typedef int32_t smtp_event;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 

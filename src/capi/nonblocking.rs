@@ -16,7 +16,7 @@ use crate::nonblocking::{millis_until, Interest, Operation, Running, Step};
 
 /// What `smtp_client_events()` says an operation in progress waits for: a mask of these. The
 /// values are ABI.
-#[repr(u32)]
+#[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum smtp_event {
