@@ -778,7 +778,8 @@ extern "C" {
  *
  * Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
  * or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),
- * `SMTP_ERROR` (none of these mechanisms advertised), `CREDENTIALS_POLICY`,
+ * `SMTP_ERROR` (none of these mechanisms advertised), `CREDENTIALS_POLICY`, `BAD_STATE`
+ * (already authenticated on this connection; nothing sent),
  * `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
  * bytes, or a control character when SCRAM is tried; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
  * (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
@@ -802,7 +803,8 @@ smtp_result smtp_client_login(smtp_client *client,
  * applies.
  *
  * Errors: `AUTHENTICATION_ERROR`, `NOT_SUPPORTED` (no AUTH), `SMTP_ERROR` (the mechanism is
- * not advertised), `CREDENTIALS_POLICY`, `HELO_ERROR`, `INVALID_ARGUMENT` (unknown
+ * not advertised), `CREDENTIALS_POLICY`, `BAD_STATE` (already authenticated), `HELO_ERROR`,
+ * `INVALID_ARGUMENT` (unknown
  * `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
  * with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
  * connection errors.
@@ -836,7 +838,8 @@ smtp_result smtp_client_login_oauth(smtp_client *client,
  * callback returned a value other than 0 and 1, or 1 for a challenge; `*` was sent if the
  * exchange had started; `smtp_client_last_callback_value()` gives the value),
  * `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
- * exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
+ * exchange is cancelled), `CREDENTIALS_POLICY`, `BAD_STATE` (already authenticated on this
+ * connection; nothing sent), `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
  * `callback` NULL), `INVALID_UTF8`, and connection errors.
  * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
  * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
@@ -880,7 +883,7 @@ smtp_result smtp_client_set_cleartext_credentials(smtp_client *client,
  * `PLAIN` and `LOGIN` (any case). NULL restores the default, strongest first. Pass
  * `"CRAM-MD5 PLAIN LOGIN"` for smtplib's exact order, or one name for a server that
  * advertises a mechanism it then fails (curl's `AUTH=` login option). A login whose list and
- * the server's offer have nothing in common is `SMTP_RESULT_SMTP_ERROR`, naming both. Errors:
+ * the server's offer have nothing in common fails there (smtplib's SMTPException), naming both. Errors:
  * `INVALID_ARGUMENT` (an unknown or OAuth mechanism, a name listed twice, an empty list;
  * the setting is unchanged), `INVALID_UTF8`.
  */
@@ -890,7 +893,7 @@ smtp_result smtp_client_set_login_mechanisms(smtp_client *client,
 
 /**
  * Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
- * reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()` and `smtp_client_auth()` return `BAD_STATE` without
+ * reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()`, `smtp_client_login_oauth()` and `smtp_client_auth()` return `BAD_STATE` without
  * sending anything (one AUTH per session, RFC 4954).
  */
 bool smtp_client_is_authenticated(const smtp_client *client);
@@ -1276,10 +1279,10 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_noop(smtp_client *client);
  * an ESMTP server). The reply is the last reply whatever its code: check
  * `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
  * The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
- * (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
- * octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
- * non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
- * connection errors.
+ * (CR/LF/NUL, `<` or `>` anywhere in the address, a non-ASCII address without the SMTPUTF8
+ * option, a malformed option, the line over 512 octets plus the allowances of the advertised
+ * extensions it uses), `NOT_SUPPORTED` (the SMTPUTF8 option without SMTPUTF8 advertised,
+ * also after HELO), connection errors.
  * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
  * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
  * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
@@ -1292,8 +1295,13 @@ smtp_result smtp_client_mail(smtp_client *client,
 
 /**
  * smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
- * code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
- * an empty recipient is `INVALID_ARGUMENT`.
+ * code, and is kept per recipient (`smtp_client_recipient_get()`). Errors: `INVALID_ARGUMENT`
+ * (an empty recipient, CR/LF/NUL, `<` or `>` anywhere in the address, a non-ASCII address
+ * when the transaction's MAIL did not ask for SMTPUTF8, a malformed option, the line too
+ * long), connection errors.
+ * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+ * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+ * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_rcpt(smtp_client *client,

@@ -137,7 +137,8 @@ pub(crate) fn initial_response_arg(value: i32) -> CResult<bool> {
 ///
 /// Errors: `AUTHENTICATION_ERROR` (the server refused: the reply is the last error's reply;
 /// or a malformed exchange was cancelled with `*`), `NOT_SUPPORTED` (no AUTH advertised),
-/// `SMTP_ERROR` (none of these mechanisms advertised), `CREDENTIALS_POLICY`,
+/// `SMTP_ERROR` (none of these mechanisms advertised), `CREDENTIALS_POLICY`, `BAD_STATE`
+/// (already authenticated on this connection; nothing sent),
 /// `HELO_ERROR`, `INVALID_ARGUMENT` (empty user or password, NUL / CR / LF in them, over 8192
 /// bytes, or a control character when SCRAM is tried; nothing sent), `NULL_ARGUMENT`, `INVALID_UTF8`, and connection errors
 /// (`SERVER_DISCONNECTED`, `TIMEOUT`, `IO_ERROR`, `PROTOCOL_ERROR`).
@@ -169,7 +170,8 @@ pub extern "C" fn smtp_client_login(
 /// applies.
 ///
 /// Errors: `AUTHENTICATION_ERROR`, `NOT_SUPPORTED` (no AUTH), `SMTP_ERROR` (the mechanism is
-/// not advertised), `CREDENTIALS_POLICY`, `HELO_ERROR`, `INVALID_ARGUMENT` (unknown
+/// not advertised), `CREDENTIALS_POLICY`, `BAD_STATE` (already authenticated), `HELO_ERROR`,
+/// `INVALID_ARGUMENT` (unknown
 /// `mechanism`; `token` not an RFC 6750 bearer token; `user` empty (allowed for OAUTHBEARER),
 /// with NUL / CR / LF / 0x01, or over 8192 bytes), `NULL_ARGUMENT`, `INVALID_UTF8`, and
 /// connection errors.
@@ -215,7 +217,8 @@ pub extern "C" fn smtp_client_login_oauth(
 /// callback returned a value other than 0 and 1, or 1 for a challenge; `*` was sent if the
 /// exchange had started; `smtp_client_last_callback_value()` gives the value),
 /// `INVALID_ARGUMENT` (bad mechanism name; a response over 8192 bytes, after which the
-/// exchange is cancelled), `CREDENTIALS_POLICY`, `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
+/// exchange is cancelled), `CREDENTIALS_POLICY`, `BAD_STATE` (already authenticated on this
+/// connection; nothing sent), `HELO_ERROR`, `NULL_ARGUMENT` (`mechanism` or
 /// `callback` NULL), `INVALID_UTF8`, and connection errors.
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
@@ -343,7 +346,7 @@ pub extern "C" fn smtp_client_set_cleartext_credentials(client: *mut smtp_client
 /// `PLAIN` and `LOGIN` (any case). NULL restores the default, strongest first. Pass
 /// `"CRAM-MD5 PLAIN LOGIN"` for smtplib's exact order, or one name for a server that
 /// advertises a mechanism it then fails (curl's `AUTH=` login option). A login whose list and
-/// the server's offer have nothing in common is `SMTP_RESULT_SMTP_ERROR`, naming both. Errors:
+/// the server's offer have nothing in common fails there (smtplib's SMTPException), naming both. Errors:
 /// `INVALID_ARGUMENT` (an unknown or OAuth mechanism, a name listed twice, an empty list;
 /// the setting is unchanged), `INVALID_UTF8`.
 #[must_use]
@@ -356,7 +359,7 @@ pub extern "C" fn smtp_client_set_login_mechanisms(client: *mut smtp_client, mec
 }
 
 /// Whether AUTH succeeded on the current connection. It is reset by STARTTLS, QUIT, closing,
-/// reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()` and `smtp_client_auth()` return `BAD_STATE` without
+/// reconnecting, and losing the connection (a 421 or an I/O error); while it is true, `smtp_client_login()`, `smtp_client_login_oauth()` and `smtp_client_auth()` return `BAD_STATE` without
 /// sending anything (one AUTH per session, RFC 4954).
 #[no_mangle]
 pub extern "C" fn smtp_client_is_authenticated(client: *const smtp_client) -> bool {

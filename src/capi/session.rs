@@ -361,10 +361,10 @@ pub extern "C" fn smtp_client_noop(client: *mut smtp_client) -> smtp_result {
 /// an ESMTP server). The reply is the last reply whatever its code: check
 /// `smtp_client_last_reply_code()`. Starts a new transaction (the recipient list is reset).
 /// The sender `""` is the null reverse-path, sent as `MAIL FROM:<>`. Errors: `INVALID_ARGUMENT`
-/// (CR/LF/NUL, `<` or `>` anywhere in the address, a malformed option, the line over 512
-/// octets plus the allowances of the advertised extensions it uses), `NOT_SUPPORTED` (a
-/// non-ASCII address or the SMTPUTF8 option without SMTPUTF8 advertised, also after HELO),
-/// connection errors.
+/// (CR/LF/NUL, `<` or `>` anywhere in the address, a non-ASCII address without the SMTPUTF8
+/// option, a malformed option, the line over 512 octets plus the allowances of the advertised
+/// extensions it uses), `NOT_SUPPORTED` (the SMTPUTF8 option without SMTPUTF8 advertised,
+/// also after HELO), connection errors.
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
 /// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
@@ -385,8 +385,13 @@ pub extern "C" fn smtp_client_mail(
 }
 
 /// smtplib's `rcpt(recipient, options)`: RCPT TO. The reply is the last reply whatever its
-/// code, and is kept per recipient (`smtp_client_recipient_get()`). Errors as `smtp_client_mail()`;
-/// an empty recipient is `INVALID_ARGUMENT`.
+/// code, and is kept per recipient (`smtp_client_recipient_get()`). Errors: `INVALID_ARGUMENT`
+/// (an empty recipient, CR/LF/NUL, `<` or `>` anywhere in the address, a non-ASCII address
+/// when the transaction's MAIL did not ask for SMTPUTF8, a malformed option, the line too
+/// long), connection errors.
+/// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
+/// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
+/// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_rcpt(

@@ -4,6 +4,11 @@ a function never returns a code its documentation does not list (tests/c/gen_bor
 tests/capi_null.rs).
 
     documented_codes.py HEADER      prints one line per function: NAME CODE CODE ...
+    documented_codes.py --own HEADER
+                                    the same for the functions that return `smtp_result` only,
+                                    with each function's own list (no GENERIC_CODES, no OK
+                                    unless its documentation names it): the pairs
+                                    tests/capi_error_lists.rs provokes one by one
 
 A listed code also covers its kinds (smtp_result_is_a), "connection errors" expands as the
 header's overview defines it, "Errors as `smtp_x()`" (or "Then as") includes that function's
@@ -41,10 +46,21 @@ def documented_codes(header):
 
 
 
+def result_functions(header):
+    """The names of the functions declared to return `smtp_result`."""
+    return set(re.findall(r"\bsmtp_result\s+(smtp_\w+)\(", header))
+
+
 def main():
-    header = open(sys.argv[1]).read()
+    own = sys.argv[1] == "--own"
+    header = open(sys.argv[-1]).read()
+    returning = result_functions(header)
     for fn, codes in sorted(documented_codes(header).items()):
-        print(fn, *sorted(codes | set(GENERIC_CODES) | {"OK"}))
+        if own:
+            if fn in returning:
+                print(fn, *sorted(codes))
+        else:
+            print(fn, *sorted(codes | set(GENERIC_CODES) | {"OK"}))
 
 
 if __name__ == "__main__":

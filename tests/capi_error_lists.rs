@@ -1,0 +1,1640 @@
+//! Every result code a function's documentation lists can really be produced by that function.
+//!
+//! The other direction (a function never returns a code its documentation does not list) is
+//! checked by `tests/capi_null.rs` and the borrowed-string matrix; this file proves that the
+//! lists hold no code that cannot happen. It reads the (function, code) pairs from the header
+//! with `tests/c/documented_codes.py --own` (the one parser of the error lists), adds the codes
+//! the header's overview gives every function of a shape (NULL and foreign handles, re-entry,
+//! a second thread), and then:
+//!
+//! * every pair must have a scenario here: a new code in a doc comment fails this test until a
+//!   scenario provokes it;
+//! * every scenario must be for a listed pair, and must make its call through the C ABI return
+//!   exactly that code.
+//!
+//! Scenarios are built by families: bad arguments, handles and state with no server; refusals,
+//! TLS and authentication outcomes from the real test bed (Postfix, smtp-sink); disconnects,
+//! stalls, garbage, plain text inside TLS and refused greetings from a small scripted server
+//! below; an OS error other than a reset or a timeout by swapping the client's socket for
+//! `/dev/null` under it (from its debug callback, while the call runs). `PANIC` is the one code
+//! of the overview not provoked here: only the `test-panic` feature can make the library panic,
+//! and `tests/capi_panic.rs` checks that every mutating export then returns it.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslAcceptor, SslMethod, SslStream, SslVersion};
+
+use smtpclient::capi::{auth::*, options::*, result::*, session::*, tls::*};
+use support::certs::{leaf, Identity};
+use support::TestBed;
+
+type Client = *mut smtp_client;
+/// One call through the C ABI, on a session prepared by the scenario.
+type Call = fn(Client) -> smtp_result;
+
+const MSG: &[u8] = b"From: a@example.test\r\nTo: x@discard.test\r\nSubject: lists\r\n\r\nhello\r\n";
+const FROM: &CStr = c"a@example.test";
+const TO: [*const c_char; 1] = [c"x@discard.test".as_ptr()];
+const HOSTNAME: &CStr = c"client.example.test";
+/// The session timeout of every scenario, except those that wait for a stall.
+const TIMEOUT_MS: u32 = 5_000;
+const STALL_TIMEOUT_MS: u32 = 300;
+
+// ------------------------------------------------------------------------------- the lists
+
+/// `code` for a result name such as `TLS_ERROR`.
+fn code_named(name: &str) -> i32 {
+    (0..1000)
+        .find(|&c| {
+            // SAFETY: a static string for every code.
+            unsafe { CStr::from_ptr(smtp_result_name(c)) }.to_str().unwrap() == format!("SMTP_RESULT_{name}")
+        })
+        .unwrap_or_else(|| panic!("{name} is not a result code"))
+}
+
+fn name_of(code: i32) -> String {
+    // SAFETY: a static string for every value.
+    let n = unsafe { CStr::from_ptr(smtp_result_name(code)) }.to_str().unwrap();
+    n.trim_start_matches("SMTP_RESULT_").to_owned()
+}
+
+/// Each function returning `smtp_result` with the codes its own documentation lists.
+fn own_lists() -> BTreeMap<String, BTreeSet<i32>> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/tests/c/documented_codes.py"))
+        .arg("--own")
+        .arg(format!("{root}/include/smtpclient.h"))
+        .output()
+        .expect("python3 runs tests/c/documented_codes.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next().unwrap().to_owned(), words.map(code_named).collect())
+        })
+        .collect()
+}
+
+/// Getters that return a result code: a NULL or foreign handle gives their default, BAD_HANDLE.
+const INDEX_GETTERS: [&str; 3] = ["smtp_client_feature_get", "smtp_client_refused_get", "smtp_client_recipient_get"];
+/// Functions on objects other than a session: NULL is NULL_ARGUMENT, a foreign pointer BAD_HANDLE.
+const OTHER_OBJECTS: [&str; 4] = [
+    "smtp_send_options_add_mail_option",
+    "smtp_send_options_add_rcpt_option",
+    "smtp_send_options_set_size_estimate",
+    "smtp_auth_response_set",
+];
+
+/// The codes the header's overview gives every function of its shape (besides PANIC, see the
+/// top of the file).
+fn shape_codes(function: &str) -> Vec<smtp_result> {
+    use smtp_result::*;
+    if INDEX_GETTERS.contains(&function) {
+        vec![BadHandle]
+    } else if OTHER_OBJECTS.contains(&function) {
+        vec![NullArgument, BadHandle]
+    } else {
+        vec![NullArgument, BadHandle, ReentrantCall, ConcurrentCall]
+    }
+}
+
+// ------------------------------------------------------------------------------- sessions
+
+/// An owned session, freed on drop.
+struct Session(Client);
+
+impl Session {
+    fn new(kind: smtp_client_kind) -> Session {
+        let s = smtp_client_new(kind as i32);
+        assert!(!s.is_null());
+        ok(smtp_client_set_local_hostname(s, HOSTNAME.as_ptr()));
+        ok(smtp_client_set_timeout_ms(s, TIMEOUT_MS));
+        // lockstep, so that a scripted fault answers the command it is meant for
+        ok(smtp_client_set_pipelining(s, smtp_extension_use::Never as i32));
+        Session(s)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        smtp_client_free(self.0);
+    }
+}
+
+fn ok(rc: smtp_result) {
+    assert_eq!(rc, smtp_result::Ok, "a setup call failed");
+}
+
+/// The last error message of `s`, for failure reports.
+fn message(s: Client) -> String {
+    // SAFETY: a NUL-terminated string borrowed from the session.
+    unsafe { CStr::from_ptr(smtp_client_last_error_message(s)) }.to_string_lossy().into_owned()
+}
+
+fn testbed_host() -> CString {
+    CString::new(TestBed::get().smtp_host.clone()).unwrap()
+}
+
+fn ca_file() -> CString {
+    CString::new(TestBed::get().smtp_ca_file.to_str().unwrap()).unwrap()
+}
+
+/// A failed setup step ends the scenario with its code, so the report shows it.
+macro_rules! step {
+    ($e:expr) => {
+        match $e {
+            smtp_result::Ok => {}
+            other => return other,
+        }
+    };
+}
+
+// ------------------------------------------------------------------------------- callbacks
+
+/// An AUTH callback answering PLAIN for the test bed's user.
+unsafe extern "C" fn auth_plain(
+    _: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    response: *mut smtp_auth_response,
+) -> i32 {
+    let blob = format!("\0{}\0{}", TestBed::get().smtp_user, TestBed::get().smtp_pass);
+    match smtp_auth_response_set(response, blob.as_ptr(), blob.len()) {
+        smtp_result::Ok => smtp_auth_step::Respond as i32,
+        _ => smtp_auth_step::Abort as i32,
+    }
+}
+
+/// An AUTH callback answering PLAIN with a wrong password.
+unsafe extern "C" fn auth_wrong(
+    _: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    response: *mut smtp_auth_response,
+) -> i32 {
+    let blob = b"\0alice\0not-the-password";
+    let _ = smtp_auth_response_set(response, blob.as_ptr(), blob.len());
+    smtp_auth_step::Respond as i32
+}
+
+unsafe extern "C" fn auth_abort(
+    _: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    _: *mut smtp_auth_response,
+) -> i32 {
+    -7
+}
+
+/// An AUTH callback that tries a response over the limit, keeps that result in `*userdata`
+/// (an `AtomicI32`), and cancels.
+unsafe extern "C" fn auth_oversized(
+    userdata: *mut c_void,
+    _: *const u8,
+    _: usize,
+    _: bool,
+    _: bool,
+    response: *mut smtp_auth_response,
+) -> i32 {
+    let big = vec![b'x'; 8193];
+    let rc = smtp_auth_response_set(response, big.as_ptr(), big.len());
+    // SAFETY: the scenario passes an AtomicI32 that outlives the call.
+    unsafe { &*userdata.cast::<AtomicI32>() }.store(rc as i32, Ordering::SeqCst);
+    smtp_auth_step::Abort as i32
+}
+
+/// A message body read callback: `userdata` is a `usize` offset into `MSG`.
+unsafe extern "C" fn read_msg(userdata: *mut c_void, buf: *mut u8, capacity: usize) -> i64 {
+    // SAFETY: the scenario passes a usize that outlives the call; buf holds capacity bytes.
+    let pos = unsafe { &mut *userdata.cast::<usize>() };
+    let n = capacity.min(MSG.len() - *pos);
+    unsafe { std::ptr::copy_nonoverlapping(MSG.as_ptr().add(*pos), buf, n) };
+    *pos += n;
+    n as i64
+}
+
+unsafe extern "C" fn read_abort(_: *mut c_void, _: *mut u8, _: usize) -> i64 {
+    -5
+}
+
+/// `smtp_client_sendmail_stream` of `MSG` with `options`.
+fn stream_msg(s: Client, from: &CStr, to: &CStr, options: *const smtp_send_options) -> smtp_result {
+    let mut pos = 0usize;
+    let to = [to.as_ptr()];
+    smtp_client_sendmail_stream(s, from.as_ptr(), to.as_ptr(), 1, Some(read_msg), (&raw mut pos).cast(), options)
+}
+
+// ------------------------------------------------------------------------------- valid calls
+
+fn m(name: &'static str, call: Call) -> (&'static str, Call) {
+    (name, call)
+}
+
+/// Every mutating export (through the session guard) with valid arguments: the calls the
+/// handle, re-entry and second-thread scenarios make, and the commands the connection
+/// families below make.
+fn mutating_calls() -> Vec<(&'static str, Call)> {
+    vec![
+        m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, HOSTNAME.as_ptr())),
+        m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, TIMEOUT_MS)),
+        m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
+        m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
+        m("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),
+        m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, null())),
+        m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, null())),
+        m("smtp_client_set_tls_client_cert", |s| smtp_client_set_tls_client_cert(s, null(), null())),
+        m("smtp_client_set_tls_min_version", |s| smtp_client_set_tls_min_version(s, 12)),
+        m("smtp_client_set_tls_server_name", |s| smtp_client_set_tls_server_name(s, null())),
+        m("smtp_client_set_tls_verify", |s| smtp_client_set_tls_verify(s, 0)),
+        m("smtp_client_set_tls_policy", |s| smtp_client_set_tls_policy(s, 0)),
+        m("smtp_client_set_pipelining", |s| smtp_client_set_pipelining(s, 1)),
+        m("smtp_client_set_chunking", |s| smtp_client_set_chunking(s, 1)),
+        m("smtp_client_set_cleartext_credentials", |s| smtp_client_set_cleartext_credentials(s, 0)),
+        m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, 0)),
+        m("smtp_client_set_login_mechanisms", |s| smtp_client_set_login_mechanisms(s, null())),
+        m("smtp_client_connect", |s| smtp_client_connect(s, testbed_host().as_ptr(), TestBed::get().smtp_port)),
+        m("smtp_client_quit", |s| smtp_client_quit(s)),
+        m("smtp_client_close", |s| smtp_client_close(s)),
+    ]
+    .into_iter()
+    .chain(commands())
+    .collect()
+}
+
+/// The exports that talk to the server, with valid arguments.
+fn commands() -> Vec<(&'static str, Call)> {
+    vec![
+        // VRFY goes through the TLS policy, NOOP would not
+        m("smtp_client_docmd", |s| smtp_client_docmd(s, c"VRFY".as_ptr(), c"postmaster".as_ptr())),
+        m("smtp_client_helo", |s| smtp_client_helo(s, null())),
+        m("smtp_client_ehlo", |s| smtp_client_ehlo(s, null())),
+        m("smtp_client_ehlo_or_helo_if_needed", |s| smtp_client_ehlo_or_helo_if_needed(s)),
+        m("smtp_client_verify", |s| smtp_client_verify(s, c"postmaster".as_ptr())),
+        m("smtp_client_expn", |s| smtp_client_expn(s, c"list@example.test".as_ptr())),
+        m("smtp_client_help", |s| smtp_client_help(s, null())),
+        m("smtp_client_rset", |s| smtp_client_rset(s)),
+        m("smtp_client_noop", |s| smtp_client_noop(s)),
+        m("smtp_client_mail", |s| smtp_client_mail(s, FROM.as_ptr(), null(), 0)),
+        m("smtp_client_rcpt", |s| smtp_client_rcpt(s, c"alice@example.test".as_ptr(), null(), 0)),
+        m("smtp_client_data", |s| smtp_client_data(s, MSG.as_ptr(), MSG.len())),
+        m("smtp_client_sendmail", |s| {
+            smtp_client_sendmail(s, FROM.as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        m("smtp_client_send_message", |s| {
+            smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
+        }),
+        m("smtp_client_sendmail_stream", |s| stream_msg(s, FROM, c"x@discard.test", null())),
+        m("smtp_client_login", |s| {
+            let (user, pass) = credentials();
+            smtp_client_login(s, user.as_ptr(), pass.as_ptr(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_login_oauth", |s| {
+            smtp_client_login_oauth(s, smtp_oauth_mechanism::Xoauth2 as i32, c"alice".as_ptr(), c"token-1".as_ptr())
+        }),
+        m("smtp_client_auth", |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_plain), null_mut(), smtp_initial_response::Send as i32)
+        }),
+        m("smtp_client_starttls", |s| smtp_client_starttls(s)),
+    ]
+}
+
+fn credentials() -> (CString, CString) {
+    let bed = TestBed::get();
+    (CString::new(bed.smtp_user.clone()).unwrap(), CString::new(bed.smtp_pass.clone()).unwrap())
+}
+
+// ------------------------------------------------------------------------------- scripted server
+
+/// Whether and how the scripted server speaks TLS.
+#[derive(Clone, Copy, PartialEq)]
+enum Tls {
+    /// Plain text; STARTTLS advertised and done.
+    Starttls,
+    /// Plain text; no STARTTLS.
+    Plain,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
+/// Which command line the fault answers.
+#[derive(Clone, Copy)]
+enum When {
+    /// The first line.
+    First,
+    /// The first line that is not EHLO, HELO, LHLO or STARTTLS.
+    AfterGreeting,
+    /// The first line received over STARTTLS.
+    AfterTls,
+    /// Every line with one of these verbs.
+    Verbs(&'static [&'static str]),
+}
+
+/// What the fault does.
+#[derive(Clone, Copy)]
+enum Act {
+    /// Close the connection without a reply.
+    Close,
+    /// Never answer (the client's timeout ends it).
+    Stall,
+    /// Answer these bytes and go on.
+    Reply(&'static str),
+    /// Write plain text straight into the TCP stream under TLS.
+    Inject,
+    /// DATA: 354, read the message, then close before the final reply.
+    CloseAfterData,
+}
+
+/// The scripted server's behaviour: a greeting, ordinary answers to everything, one fault.
+#[derive(Clone, Copy)]
+struct Script {
+    tls: Tls,
+    /// The greeting; None closes at once, Some("") never greets.
+    greeting: Option<&'static str>,
+    extensions: &'static [&'static str],
+    fault: Option<(When, Act)>,
+    /// The TLS server stops at TLS 1.2 (the client is set to need 1.3: a handshake failure).
+    old_tls: bool,
+}
+
+const EXTENSIONS: &[&str] = &["8BITMIME", "SIZE 1000000", "AUTH PLAIN XOAUTH2"];
+
+impl Script {
+    fn new(tls: Tls) -> Script {
+        Script { tls, greeting: Some("220 fake.test ESMTP\r\n"), extensions: EXTENSIONS, fault: None, old_tls: false }
+    }
+    fn fault(mut self, when: When, act: Act) -> Script {
+        self.fault = Some((when, act));
+        self
+    }
+}
+
+fn identity() -> &'static Identity {
+    static ID: OnceLock<Identity> = OnceLock::new();
+    ID.get_or_init(|| leaf("fake.test", &["DNS:fake.test", "IP:127.0.0.1"], None, -1, 30))
+}
+
+fn acceptor(old: bool) -> SslAcceptor {
+    let (cert, key) = identity();
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.set_certificate(cert).unwrap();
+    b.set_private_key(key).unwrap();
+    if old {
+        b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+    }
+    b.build()
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(t) => t,
+            Stream::Tls(t) => t.get_ref(),
+        }
+    }
+    fn write(&mut self, bytes: &[u8]) -> bool {
+        match self {
+            Stream::Plain(t) => t.write_all(bytes).is_ok(),
+            Stream::Tls(t) => t.write_all(bytes).is_ok(),
+        }
+    }
+    fn line(&mut self) -> Option<String> {
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        loop {
+            let n = match self {
+                Stream::Plain(t) => t.read(&mut byte),
+                Stream::Tls(t) => t.read(&mut byte),
+            };
+            match n {
+                Ok(1) => line.push(byte[0]),
+                _ => return None,
+            }
+            if byte[0] == b'\n' {
+                return Some(String::from_utf8_lossy(&line).into_owned());
+            }
+        }
+    }
+    /// Read until the client closes (or 10 s pass).
+    fn drain(&mut self) {
+        let _ = self.tcp().set_read_timeout(Some(Duration::from_secs(10)));
+        while self.line().is_some() {}
+    }
+    fn data(&mut self) -> bool {
+        loop {
+            match self.line() {
+                Some(l) if l == ".\r\n" => return true,
+                Some(_) => {}
+                None => return false,
+            }
+        }
+    }
+}
+
+/// Serve one connection of `script` on a fresh port; the port.
+fn serve(script: Script) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let tcp = loop {
+            match listener.accept() {
+                Ok((tcp, _)) => break tcp,
+                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                Err(_) => return,
+            }
+        };
+        tcp.set_nonblocking(false).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        play(script, tcp);
+    });
+    port
+}
+
+fn play(script: Script, tcp: TcpStream) {
+    let mut conn = if script.tls == Tls::Implicit {
+        match acceptor(script.old_tls).accept(tcp) {
+            Ok(tls) => Stream::Tls(Box::new(tls)),
+            Err(_) => return,
+        }
+    } else {
+        Stream::Plain(tcp)
+    };
+    let Some(greeting) = script.greeting else { return };
+    if greeting.is_empty() {
+        return conn.drain();
+    }
+    conn.write(greeting.as_bytes());
+    let (mut first, mut fired) = (true, false);
+    while let Some(line) = conn.line() {
+        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let greeting_verb = ["EHLO", "HELO", "LHLO", "STARTTLS"].contains(&verb.as_str());
+        let over_starttls = matches!(conn, Stream::Tls(_)) && script.tls == Tls::Starttls;
+        let hit = match script.fault {
+            Some((When::First, _)) => first,
+            Some((When::AfterGreeting, _)) => !fired && !greeting_verb,
+            Some((When::AfterTls, _)) => !fired && over_starttls,
+            Some((When::Verbs(verbs), _)) => verbs.contains(&verb.as_str()),
+            None => false,
+        };
+        first = false;
+        if hit {
+            fired = true;
+            match script.fault.unwrap().1 {
+                Act::Close => return,
+                Act::Stall => return conn.drain(),
+                Act::Reply(text) => {
+                    conn.write(text.as_bytes());
+                    continue;
+                }
+                Act::Inject => {
+                    let _ = conn.tcp().write_all(b"250 plain text inside TLS\r\n");
+                    return conn.drain();
+                }
+                Act::CloseAfterData => {
+                    conn.write(b"354 go ahead\r\n");
+                    conn.data();
+                    return;
+                }
+            }
+        }
+        let reply = match verb.as_str() {
+            "EHLO" | "LHLO" => {
+                let mut r = String::from("250-fake.test\r\n");
+                let mut ext: Vec<&str> = script.extensions.to_vec();
+                if script.tls == Tls::Starttls && !matches!(conn, Stream::Tls(_)) {
+                    ext.push("STARTTLS");
+                }
+                for (i, e) in ext.iter().enumerate() {
+                    r += &format!("250{}{e}\r\n", if i + 1 == ext.len() { ' ' } else { '-' });
+                }
+                r
+            }
+            "STARTTLS" if script.tls == Tls::Starttls && !matches!(conn, Stream::Tls(_)) => {
+                conn.write(b"220 go ahead\r\n");
+                let Stream::Plain(tcp) = conn else { unreachable!() };
+                match acceptor(script.old_tls).accept(tcp) {
+                    Ok(tls) => conn = Stream::Tls(Box::new(tls)),
+                    Err(_) => return,
+                }
+                continue;
+            }
+            "STARTTLS" => "454 4.7.0 not now\r\n".into(),
+            "DATA" => {
+                conn.write(b"354 go ahead\r\n");
+                if !conn.data() {
+                    return;
+                }
+                "250 2.0.0 queued\r\n".into()
+            }
+            "AUTH" => "235 2.7.0 ok\r\n".into(),
+            "QUIT" => {
+                conn.write(b"221 bye\r\n");
+                return;
+            }
+            _ => "250 ok\r\n".into(),
+        };
+        if !conn.write(reply.as_bytes()) {
+            return;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------- the OS error
+
+/// Replace the client's socket to `port` by `/dev/null` (read-only): the library's next send
+/// fails with ENOTSOCK, an OS error that is neither a reset, an end of stream nor a timeout.
+fn swap_socket_for_dev_null(port: u16) -> bool {
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        // SAFETY: getpeername writes at most `len` bytes into the storage.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            if libc::getpeername(fd, (&raw mut addr).cast(), &mut len) != 0 || addr.ss_family != libc::AF_INET as u16 {
+                continue;
+            }
+            let sin = &*(&raw const addr).cast::<libc::sockaddr_in>();
+            if u16::from_be(sin.sin_port) != port {
+                continue;
+            }
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            assert!(null >= 0);
+            let swapped = libc::dup2(null, fd) == fd;
+            libc::close(null);
+            return swapped;
+        }
+    }
+    false
+}
+
+/// Debug callback userdata: swap the socket at the first command the call sends.
+struct IoFault {
+    port: u16,
+    done: AtomicBool,
+}
+
+unsafe extern "C" fn io_fault_event(userdata: *mut c_void, kind: i32, _: *const u8, _: usize) {
+    // SAFETY: the IoFault registered with this callback, alive until its destructor runs.
+    let fault = unsafe { &*userdata.cast::<IoFault>() };
+    if kind == smtp_debug_kind::Sent as i32 && !fault.done.swap(true, Ordering::SeqCst) {
+        assert!(swap_socket_for_dev_null(fault.port), "the client's socket to {} was not found", fault.port);
+    }
+}
+
+unsafe extern "C" fn free_io_fault(userdata: *mut c_void) {
+    // SAFETY: made by Box::into_raw below, released once by the library.
+    drop(unsafe { Box::from_raw(userdata.cast::<IoFault>()) });
+}
+
+fn arm_io_fault(s: Client, port: u16) -> smtp_result {
+    let fault = Box::into_raw(Box::new(IoFault { port, done: AtomicBool::new(false) }));
+    step!(smtp_client_set_debuglevel(s, 1));
+    smtp_client_set_debug_callback(s, Some(io_fault_event), fault.cast(), Some(free_io_fault))
+}
+
+// ------------------------------------------------------------------------------- re-entry
+
+/// Debug callback userdata: make `call` on the session from inside its own callback, on this
+/// thread or on another one, once.
+struct Inside {
+    call: Call,
+    session: Client,
+    other_thread: bool,
+    got: AtomicI32,
+    done: AtomicBool,
+}
+
+struct SendPtr(Client);
+// SAFETY: the session is only used by the guard's refusal path on the other thread.
+unsafe impl Send for SendPtr {}
+
+unsafe extern "C" fn call_inside(userdata: *mut c_void, _: i32, _: *const u8, _: usize) {
+    // SAFETY: the Inside of the scenario, alive for the whole call.
+    let inside = unsafe { &*userdata.cast::<Inside>() };
+    if inside.done.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let rc = if inside.other_thread {
+        let (call, s) = (inside.call, SendPtr(inside.session));
+        thread::spawn(move || {
+            let s = s;
+            call(s.0)
+        })
+        .join()
+        .unwrap()
+    } else {
+        (inside.call)(inside.session)
+    };
+    inside.got.store(rc as i32, Ordering::SeqCst);
+}
+
+/// `call` from inside a debug callback of a connect in progress (to a port nothing listens on).
+fn inside_callback(call: Call, other_thread: bool) -> i32 {
+    let s = Session::new(smtp_client_kind::Smtp);
+    let inside = Inside { call, session: s.0, other_thread, got: AtomicI32::new(-1), done: AtomicBool::new(false) };
+    ok(smtp_client_set_debuglevel(s.0, 1));
+    ok(smtp_client_set_debug_callback(s.0, Some(call_inside), (&raw const inside).cast_mut().cast(), None));
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let _ = smtp_client_connect(s.0, c"127.0.0.1".as_ptr(), port);
+    drop(s);
+    inside.got.load(Ordering::SeqCst)
+}
+
+// ------------------------------------------------------------------------------- scenarios
+
+/// How the session is prepared before the call.
+#[derive(Clone, Copy)]
+enum Peer {
+    /// Not connected.
+    None,
+    /// The scripted server.
+    Scripted(Script),
+    /// The scripted server, the client's socket swapped under the call.
+    ScriptedIoFault(Script),
+    /// A test bed port.
+    TestBed(fn(&TestBed) -> u16),
+}
+
+/// One (function, code) pair and how to provoke it.
+struct Scenario {
+    function: &'static str,
+    code: smtp_result,
+    what: String,
+    run: Box<dyn FnOnce() -> (i32, String) + Send>,
+}
+
+/// `call` on a session of `kind` prepared by `setup` and connected to `peer`.
+fn on(
+    function: &'static str,
+    code: smtp_result,
+    what: &str,
+    kind: smtp_client_kind,
+    peer: Peer,
+    setup: fn(Client) -> smtp_result,
+    call: Call,
+) -> Scenario {
+    let run = move || {
+        let s = Session::new(kind);
+        let rc = (|| {
+            step!(setup(s.0));
+            let port = match peer {
+                Peer::None => return call(s.0),
+                Peer::Scripted(script) | Peer::ScriptedIoFault(script) => serve(script),
+                Peer::TestBed(port) => port(TestBed::get()),
+            };
+            step!(smtp_client_connect(s.0, c"127.0.0.1".as_ptr(), port));
+            if let Peer::ScriptedIoFault(_) = peer {
+                step!(arm_io_fault(s.0, port));
+            }
+            call(s.0)
+        })();
+        (rc as i32, message(s.0))
+    };
+    Scenario { function, code, what: what.to_owned(), run: Box::new(run) }
+}
+
+/// `call` with no session preparation and no server (arguments, other objects).
+fn bare(function: &'static str, code: smtp_result, what: &str, call: Call) -> Scenario {
+    on(function, code, what, smtp_client_kind::Smtp, Peer::None, |_| smtp_result::Ok, call)
+}
+
+fn scenario(
+    function: &'static str,
+    code: smtp_result,
+    what: &str,
+    run: impl FnOnce() -> i32 + Send + 'static,
+) -> Scenario {
+    Scenario { function, code, what: what.to_owned(), run: Box::new(move || (run(), String::new())) }
+}
+
+fn nothing(_: Client) -> smtp_result {
+    smtp_result::Ok
+}
+fn required_tls(s: Client) -> smtp_result {
+    smtp_client_set_tls_policy(s, smtp_tls_policy::Required as i32)
+}
+fn required_tls13(s: Client) -> smtp_result {
+    step!(required_tls(s));
+    smtp_client_set_tls_min_version(s, smtp_tls_version::Tls13 as i32)
+}
+fn unverified(s: Client) -> smtp_result {
+    smtp_client_set_tls_verify(s, smtp_tls_verify::NoneInsecure as i32)
+}
+/// Dovecot delays the answer to a wrong password, longer after each failure from the same
+/// address (other tests on this machine fail logins too).
+fn patient(s: Client) -> smtp_result {
+    smtp_client_set_timeout_ms(s, 30_000)
+}
+fn stall_timeout(s: Client) -> smtp_result {
+    smtp_client_set_timeout_ms(s, STALL_TIMEOUT_MS)
+}
+fn untrusted_local(s: Client) -> smtp_result {
+    smtp_client_set_local_peer(s, smtp_local_peer::Untrusted as i32)
+}
+fn postfix(b: &TestBed) -> u16 {
+    b.smtp_port
+}
+fn minimal(b: &TestBed) -> u16 {
+    b.smtp_minimal_port
+}
+fn sink(b: &TestBed) -> u16 {
+    b.smtp_sink_port
+}
+
+/// The scripted fault a command meets: the EHLO family at its first line, the others at the
+/// first line after the greeting.
+fn first_command(function: &str) -> When {
+    match function {
+        "smtp_client_helo" | "smtp_client_ehlo" | "smtp_client_ehlo_or_helo_if_needed" => When::First,
+        "smtp_client_starttls" => When::Verbs(&["STARTTLS"]),
+        _ => When::AfterGreeting,
+    }
+}
+
+const EHLO_AND_HELO_REFUSED: (When, Act) = (When::Verbs(&["EHLO", "HELO", "LHLO"]), Act::Reply("500 5.5.1 no\r\n"));
+
+/// The families of connection and TLS outcomes, for each command whose list has the code.
+fn connection_families(lists: &BTreeMap<String, BTreeSet<i32>>) -> Vec<Scenario> {
+    use smtp_result::*;
+    let smtp = smtp_client_kind::Smtp;
+    let mut out = Vec::new();
+    for (function, call) in commands() {
+        let listed = &lists[function];
+        let has = |c: smtp_result| listed.contains(&(c as i32));
+        let fault = |act| Script::new(Tls::Starttls).fault(first_command(function), act);
+        if has(ServerDisconnected) {
+            out.push(on(
+                function,
+                ServerDisconnected,
+                "the server closes",
+                smtp,
+                Peer::Scripted(fault(Act::Close)),
+                nothing,
+                call,
+            ));
+        }
+        if has(Timeout) {
+            out.push(on(
+                function,
+                Timeout,
+                "the server stalls",
+                smtp,
+                Peer::Scripted(fault(Act::Stall)),
+                stall_timeout,
+                call,
+            ));
+        }
+        if has(ProtocolError) {
+            let garbage = fault(Act::Reply("hello there\r\n"));
+            out.push(on(
+                function,
+                ProtocolError,
+                "a reply without a code",
+                smtp,
+                Peer::Scripted(garbage),
+                nothing,
+                call,
+            ));
+        }
+        if has(IoError) {
+            let script = Script::new(Tls::Starttls);
+            out.push(on(
+                function,
+                IoError,
+                "send() fails (ENOTSOCK)",
+                smtp,
+                Peer::ScriptedIoFault(script),
+                nothing,
+                call,
+            ));
+        }
+        if has(TlsRecord) {
+            let (kind, script) = if function == "smtp_client_starttls" {
+                (smtp, Script::new(Tls::Starttls).fault(When::AfterTls, Act::Inject))
+            } else {
+                (smtp_client_kind::Smtps, Script::new(Tls::Implicit).fault(first_command(function), Act::Inject))
+            };
+            out.push(on(function, TlsRecord, "plain text inside TLS", kind, Peer::Scripted(script), unverified, call));
+        }
+        if has(TlsRequired) {
+            let plain = Script::new(Tls::Plain);
+            out.push(on(function, TlsRequired, "no STARTTLS offered", smtp, Peer::Scripted(plain), required_tls, call));
+        }
+        if has(TlsError) {
+            let old = Script { old_tls: true, ..Script::new(Tls::Starttls) };
+            out.push(on(function, TlsError, "no common TLS version", smtp, Peer::Scripted(old), required_tls13, call));
+        }
+        if has(TlsCertificate) {
+            let what = "Postfix's certificate, not in the system store";
+            out.push(on(function, TlsCertificate, what, smtp, Peer::TestBed(postfix), required_tls, call));
+        }
+    }
+    out
+}
+
+/// Everything else, function by function.
+fn specific() -> Vec<Scenario> {
+    use smtp_result::*;
+    let smtp = smtp_client_kind::Smtp;
+    let scripted = |script: Script| Peer::Scripted(script);
+    let refuse_greeting = Script::new(Tls::Starttls).fault(EHLO_AND_HELO_REFUSED.0, EHLO_AND_HELO_REFUSED.1);
+    let xoauth = Script::new(Tls::Plain);
+    vec![
+        // ---- connect
+        on("smtp_client_connect", BadState, "connected already", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_connect(s, testbed_host().as_ptr(), TestBed::get().smtp_port)
+        }),
+        bare("smtp_client_connect", ConnectError, "greeting 554", |s| {
+            let script = Script { greeting: Some("554 5.3.2 go away\r\n"), ..Script::new(Tls::Plain) };
+            smtp_client_connect(s, c"127.0.0.1".as_ptr(), serve(script))
+        }),
+        bare("smtp_client_connect", InvalidArgument, "CR in the host", |s| {
+            smtp_client_connect(s, c"a\rb".as_ptr(), 25)
+        }),
+        bare("smtp_client_connect", IoError, "a Unix socket path that does not exist (ENOENT)", |s| {
+            smtp_client_connect(s, c"/nonexistent-smtpclient-dir/lmtp.sock".as_ptr(), 0)
+        }),
+        bare("smtp_client_connect", ProtocolError, "a greeting without a code", |s| {
+            let script = Script { greeting: Some("hello there\r\n"), ..Script::new(Tls::Plain) };
+            smtp_client_connect(s, c"127.0.0.1".as_ptr(), serve(script))
+        }),
+        bare("smtp_client_connect", ServerDisconnected, "closed before the greeting", |s| {
+            let script = Script { greeting: None, ..Script::new(Tls::Plain) };
+            smtp_client_connect(s, c"127.0.0.1".as_ptr(), serve(script))
+        }),
+        bare("smtp_client_connect", Timeout, "no greeting", |s| {
+            step!(stall_timeout(s));
+            let script = Script { greeting: Some(""), ..Script::new(Tls::Plain) };
+            smtp_client_connect(s, c"127.0.0.1".as_ptr(), serve(script))
+        }),
+        on(
+            "smtp_client_connect",
+            TlsCertificate,
+            "SMTPS, Postfix's certificate not trusted",
+            smtp_client_kind::Smtps,
+            Peer::None,
+            nothing,
+            |s| smtp_client_connect(s, testbed_host().as_ptr(), TestBed::get().smtp_smtps_port),
+        ),
+        on(
+            "smtp_client_connect",
+            TlsError,
+            "SMTPS, no common TLS version",
+            smtp_client_kind::Smtps,
+            Peer::None,
+            nothing,
+            |s| {
+                step!(smtp_client_set_tls_min_version(s, smtp_tls_version::Tls13 as i32));
+                let script = Script { old_tls: true, ..Script::new(Tls::Implicit) };
+                smtp_client_connect(s, c"127.0.0.1".as_ptr(), serve(script))
+            },
+        ),
+        bare("smtp_client_quit", ServerDisconnected, "not connected", |s| smtp_client_quit(s)),
+        // ---- arguments of the commands (checked before anything is sent)
+        bare("smtp_client_docmd", InvalidArgument, "CR in the command", |s| {
+            smtp_client_docmd(s, c"NO\rOP".as_ptr(), null())
+        }),
+        bare("smtp_client_helo", InvalidArgument, "two words", |s| smtp_client_helo(s, c"a b".as_ptr())),
+        bare("smtp_client_ehlo", InvalidArgument, "two words", |s| smtp_client_ehlo(s, c"a b".as_ptr())),
+        bare("smtp_client_verify", InvalidArgument, "LF in the address", |s| smtp_client_verify(s, c"a\n@b".as_ptr())),
+        bare("smtp_client_expn", InvalidArgument, "LF in the address", |s| smtp_client_expn(s, c"a\n@b".as_ptr())),
+        bare("smtp_client_help", InvalidArgument, "CR in the argument", |s| smtp_client_help(s, c"a\rb".as_ptr())),
+        bare("smtp_client_mail", InvalidArgument, "< in the address", |s| {
+            smtp_client_mail(s, c"<a@b>".as_ptr(), null(), 0)
+        }),
+        bare("smtp_client_rcpt", InvalidArgument, "empty recipient", |s| smtp_client_rcpt(s, c"".as_ptr(), null(), 0)),
+        on(
+            "smtp_client_mail",
+            NotSupported,
+            "the SMTPUTF8 option, not advertised",
+            smtp,
+            Peer::TestBed(minimal),
+            nothing,
+            |s| {
+                let options = [c"SMTPUTF8".as_ptr()];
+                smtp_client_mail(s, c"j\u{f6}rg@example.test".as_ptr(), options.as_ptr(), 1)
+            },
+        ),
+        // ---- data and the sends
+        on("smtp_client_data", DataError, "DATA with no recipient (503)", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_data(s, MSG.as_ptr(), MSG.len())
+        }),
+        on(
+            "smtp_client_data",
+            DeliveryUnknown,
+            "closed after the end mark",
+            smtp,
+            scripted(Script::new(Tls::Plain).fault(When::Verbs(&["DATA"]), Act::CloseAfterData)),
+            nothing,
+            |s| smtp_client_data(s, MSG.as_ptr(), MSG.len()),
+        ),
+    ]
+    .into_iter()
+    .chain(sends())
+    .chain([
+        // ---- login
+        on(
+            "smtp_client_login",
+            AuthenticationError,
+            "wrong password (535)",
+            smtp,
+            Peer::TestBed(postfix),
+            patient,
+            |s| smtp_client_login(s, c"alice".as_ptr(), c"not-the-password".as_ptr(), 0),
+        ),
+        on("smtp_client_login", BadState, "authenticated already", smtp, Peer::TestBed(postfix), nothing, |s| {
+            let (user, pass) = credentials();
+            step!(smtp_client_login(s, user.as_ptr(), pass.as_ptr(), 0));
+            smtp_client_login(s, user.as_ptr(), pass.as_ptr(), 0)
+        }),
+        on(
+            "smtp_client_login",
+            CredentialsPolicy,
+            "loopback not trusted, no TLS",
+            smtp,
+            Peer::TestBed(postfix),
+            untrusted_local,
+            |s| {
+                let (user, pass) = credentials();
+                smtp_client_login(s, user.as_ptr(), pass.as_ptr(), 0)
+            },
+        ),
+        on("smtp_client_login", HeloError, "EHLO and HELO refused", smtp, scripted(refuse_greeting), nothing, |s| {
+            smtp_client_login(s, c"alice".as_ptr(), c"pw".as_ptr(), 0)
+        }),
+        bare("smtp_client_login", InvalidArgument, "empty user", |s| {
+            smtp_client_login(s, c"".as_ptr(), c"pw".as_ptr(), 0)
+        }),
+        bare("smtp_client_login", InvalidUtf8, "user not UTF-8", |s| {
+            smtp_client_login(s, c"\xff".as_ptr(), c"pw".as_ptr(), 0)
+        }),
+        bare("smtp_client_login", NullArgument, "NULL password", |s| {
+            smtp_client_login(s, c"alice".as_ptr(), null(), 0)
+        }),
+        on("smtp_client_login", NotSupported, "no AUTH advertised", smtp, Peer::TestBed(minimal), nothing, |s| {
+            smtp_client_login(s, c"alice".as_ptr(), c"pw".as_ptr(), 0)
+        }),
+        on(
+            "smtp_client_login",
+            SmtpError,
+            "no mechanism in common",
+            smtp,
+            Peer::TestBed(sink),
+            |s| smtp_client_set_login_mechanisms(s, c"CRAM-MD5".as_ptr()),
+            |s| smtp_client_login(s, c"alice".as_ptr(), c"pw".as_ptr(), 0),
+        ),
+        // ---- login_oauth (Postfix offers no bearer-token mechanism: the scripted server does)
+        on(
+            "smtp_client_login_oauth",
+            AuthenticationError,
+            "token refused (535)",
+            smtp,
+            scripted(xoauth.fault(When::Verbs(&["AUTH"]), Act::Reply("535 5.7.8 bad token\r\n"))),
+            nothing,
+            |s| smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr()),
+        ),
+        on("smtp_client_login_oauth", BadState, "authenticated already", smtp, scripted(xoauth), nothing, |s| {
+            step!(smtp_client_login(s, c"alice".as_ptr(), c"pw".as_ptr(), 0));
+            smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr())
+        }),
+        on(
+            "smtp_client_login_oauth",
+            CredentialsPolicy,
+            "loopback not trusted, no TLS",
+            smtp,
+            scripted(xoauth),
+            untrusted_local,
+            |s| smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr()),
+        ),
+        on(
+            "smtp_client_login_oauth",
+            HeloError,
+            "EHLO and HELO refused",
+            smtp,
+            scripted(refuse_greeting),
+            nothing,
+            |s| smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr()),
+        ),
+        bare("smtp_client_login_oauth", InvalidArgument, "unknown mechanism", |s| {
+            smtp_client_login_oauth(s, 7, c"alice".as_ptr(), c"token-1".as_ptr())
+        }),
+        bare("smtp_client_login_oauth", InvalidUtf8, "user not UTF-8", |s| {
+            smtp_client_login_oauth(s, 0, c"\xff".as_ptr(), c"token-1".as_ptr())
+        }),
+        bare("smtp_client_login_oauth", NullArgument, "NULL token", |s| {
+            smtp_client_login_oauth(s, 0, c"alice".as_ptr(), null())
+        }),
+        on("smtp_client_login_oauth", NotSupported, "no AUTH advertised", smtp, Peer::TestBed(minimal), nothing, |s| {
+            smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr())
+        }),
+        on(
+            "smtp_client_login_oauth",
+            SmtpError,
+            "XOAUTH2 not advertised",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| smtp_client_login_oauth(s, 0, c"alice".as_ptr(), c"token-1".as_ptr()),
+        ),
+        // ---- auth
+        on(
+            "smtp_client_auth",
+            AuthenticationError,
+            "wrong password (535)",
+            smtp,
+            Peer::TestBed(postfix),
+            patient,
+            |s| smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_wrong), null_mut(), 0),
+        ),
+        on("smtp_client_auth", BadState, "authenticated already", smtp, Peer::TestBed(postfix), nothing, |s| {
+            step!(smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_plain), null_mut(), 0));
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_plain), null_mut(), 0)
+        }),
+        on("smtp_client_auth", CallbackAborted, "the callback aborts", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_abort), null_mut(), 0)
+        }),
+        on(
+            "smtp_client_auth",
+            CredentialsPolicy,
+            "loopback not trusted, no TLS",
+            smtp,
+            Peer::TestBed(postfix),
+            untrusted_local,
+            |s| smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_plain), null_mut(), 0),
+        ),
+        on("smtp_client_auth", HeloError, "EHLO and HELO refused", smtp, scripted(refuse_greeting), nothing, |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), Some(auth_plain), null_mut(), 0)
+        }),
+        bare("smtp_client_auth", InvalidArgument, "a space in the mechanism", |s| {
+            smtp_client_auth(s, c"BAD NAME".as_ptr(), Some(auth_plain), null_mut(), 0)
+        }),
+        bare("smtp_client_auth", InvalidUtf8, "mechanism not UTF-8", |s| {
+            smtp_client_auth(s, c"\xff".as_ptr(), Some(auth_plain), null_mut(), 0)
+        }),
+        bare("smtp_client_auth", NullArgument, "NULL callback", |s| {
+            smtp_client_auth(s, c"PLAIN".as_ptr(), None, null_mut(), 0)
+        }),
+        // ---- the response writer
+        bare("smtp_auth_response_set", NullArgument, "NULL writer", |_| smtp_auth_response_set(null_mut(), null(), 0)),
+        bare("smtp_auth_response_set", BadHandle, "not the writer of a running callback", |_| {
+            let mut foreign = [0u64; 8];
+            smtp_auth_response_set(foreign.as_mut_ptr().cast(), b"x".as_ptr(), 1)
+        }),
+        scenario("smtp_auth_response_set", InvalidArgument, "a response over 8192 bytes", move || {
+            let s = Session::new(smtp);
+            let rc = smtp_client_connect(s.0, testbed_host().as_ptr(), TestBed::get().smtp_port);
+            if rc != Ok {
+                return rc as i32;
+            }
+            let got = AtomicI32::new(-1);
+            let _ =
+                smtp_client_auth(s.0, c"PLAIN".as_ptr(), Some(auth_oversized), (&raw const got).cast_mut().cast(), 0);
+            got.load(Ordering::SeqCst)
+        }),
+        // ---- starttls and the EHLO family
+        on(
+            "smtp_client_starttls",
+            BadState,
+            "SMTPS: TLS from the start",
+            smtp_client_kind::Smtps,
+            Peer::None,
+            |s| smtp_client_set_tls_ca_file(s, ca_file().as_ptr()),
+            |s| {
+                step!(smtp_client_connect(s, testbed_host().as_ptr(), TestBed::get().smtp_smtps_port));
+                smtp_client_starttls(s)
+            },
+        ),
+        on("smtp_client_starttls", NotSupported, "STARTTLS not offered", smtp, Peer::TestBed(minimal), nothing, |s| {
+            smtp_client_starttls(s)
+        }),
+        on(
+            "smtp_client_starttls",
+            ResponseError,
+            "STARTTLS refused (454)",
+            smtp,
+            scripted(Script::new(Tls::Starttls).fault(When::Verbs(&["STARTTLS"]), Act::Reply("454 4.7.0 not now\r\n"))),
+            nothing,
+            |s| smtp_client_starttls(s),
+        ),
+        on("smtp_client_starttls", HeloError, "EHLO and HELO refused", smtp, scripted(refuse_greeting), nothing, |s| {
+            smtp_client_starttls(s)
+        }),
+        on(
+            "smtp_client_ehlo_or_helo_if_needed",
+            HeloError,
+            "EHLO and HELO refused",
+            smtp,
+            scripted(refuse_greeting),
+            nothing,
+            |s| smtp_client_ehlo_or_helo_if_needed(s),
+        ),
+    ])
+    .chain(settings())
+    .collect()
+}
+
+/// The send family: the same outcomes for the three ways of sending.
+fn sends() -> Vec<Scenario> {
+    use smtp_result::*;
+    let smtp = smtp_client_kind::Smtp;
+    let close_after_data = Peer::Scripted(Script::new(Tls::Plain).fault(When::Verbs(&["DATA"]), Act::CloseAfterData));
+    vec![
+        // sendmail
+        on("smtp_client_sendmail", Ok, "delivered", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_sendmail(s, FROM.as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        on("smtp_client_sendmail", SenderRefused, "sender refused (553)", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_sendmail(s, c"reject553@example.test".as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        on(
+            "smtp_client_sendmail",
+            RecipientsRefused,
+            "recipient refused (550)",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let to = [c"reject550@example.test".as_ptr()];
+                smtp_client_sendmail(s, FROM.as_ptr(), to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+            },
+        ),
+        on("smtp_client_sendmail", DataError, "body refused (550)", smtp, Peer::TestBed(postfix), nothing, |s| {
+            let m = b"Subject: r\r\n\r\nX-REJECT-ME-IN-BODY\r\n";
+            smtp_client_sendmail(s, FROM.as_ptr(), TO.as_ptr(), 1, m.as_ptr(), m.len(), null())
+        }),
+        on(
+            "smtp_client_sendmail",
+            MessageTooLarge,
+            "over Postfix's SIZE",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let m = big_message();
+                smtp_client_sendmail(s, FROM.as_ptr(), TO.as_ptr(), 1, m.as_ptr(), m.len(), null())
+            },
+        ),
+        on(
+            "smtp_client_sendmail",
+            NotSupported,
+            "the SMTPUTF8 option, not advertised",
+            smtp,
+            Peer::TestBed(minimal),
+            nothing,
+            |s| {
+                let o = smtputf8_options();
+                let rc = smtp_client_sendmail(
+                    s,
+                    c"j\u{f6}rg@example.test".as_ptr(),
+                    TO.as_ptr(),
+                    1,
+                    MSG.as_ptr(),
+                    MSG.len(),
+                    o,
+                );
+                smtp_send_options_free(o);
+                rc
+            },
+        ),
+        on(
+            "smtp_client_sendmail",
+            DeliveryUnknown,
+            "closed after the end mark",
+            smtp,
+            close_after_data,
+            nothing,
+            |s| smtp_client_sendmail(s, FROM.as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null()),
+        ),
+        bare("smtp_client_sendmail", InvalidArgument, "empty recipient", |s| {
+            let to = [c"".as_ptr()];
+            smtp_client_sendmail(s, FROM.as_ptr(), to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        bare("smtp_client_sendmail", NullArgument, "NULL sender", |s| {
+            smtp_client_sendmail(s, null(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null())
+        }),
+        // send_message
+        on("smtp_client_send_message", Ok, "delivered", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null())
+        }),
+        on(
+            "smtp_client_send_message",
+            SenderRefused,
+            "sender refused (553)",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                smtp_client_send_message(
+                    s,
+                    MSG.as_ptr(),
+                    MSG.len(),
+                    c"reject553@example.test".as_ptr(),
+                    null(),
+                    0,
+                    null(),
+                )
+            },
+        ),
+        on(
+            "smtp_client_send_message",
+            RecipientsRefused,
+            "recipient refused (550)",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let to = [c"reject550@example.test".as_ptr()];
+                smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), to.as_ptr(), 1, null())
+            },
+        ),
+        on("smtp_client_send_message", DataError, "body refused (550)", smtp, Peer::TestBed(postfix), nothing, |s| {
+            let m = b"From: a@example.test\r\nTo: x@discard.test\r\n\r\nX-REJECT-ME-IN-BODY\r\n";
+            smtp_client_send_message(s, m.as_ptr(), m.len(), null(), null(), 0, null())
+        }),
+        on(
+            "smtp_client_send_message",
+            MessageTooLarge,
+            "over Postfix's SIZE",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let m = big_message();
+                smtp_client_send_message(s, m.as_ptr(), m.len(), FROM.as_ptr(), TO.as_ptr(), 1, null())
+            },
+        ),
+        on(
+            "smtp_client_send_message",
+            NotSupported,
+            "non-ASCII From, no SMTPUTF8",
+            smtp,
+            Peer::TestBed(minimal),
+            nothing,
+            |s| {
+                let m = "From: j\u{f6}rg@example.test\r\nTo: x@discard.test\r\n\r\nhi\r\n";
+                smtp_client_send_message(s, m.as_ptr(), m.len(), null(), null(), 0, null())
+            },
+        ),
+        on(
+            "smtp_client_send_message",
+            DeliveryUnknown,
+            "closed after the end mark",
+            smtp,
+            close_after_data,
+            nothing,
+            |s| smtp_client_send_message(s, MSG.as_ptr(), MSG.len(), null(), null(), 0, null()),
+        ),
+        on(
+            "smtp_client_send_message",
+            InvalidArgument,
+            "two Resent- blocks",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let m = b"Resent-From: a@example.test\r\nResent-To: x@discard.test\r\nResent-From: b@example.test\r\nResent-To: y@discard.test\r\nFrom: a@example.test\r\n\r\nhi\r\n";
+                smtp_client_send_message(s, m.as_ptr(), m.len(), null(), null(), 0, null())
+            },
+        ),
+        bare("smtp_client_send_message", NullArgument, "NULL message with a length", |s| {
+            smtp_client_send_message(s, null(), 5, null(), null(), 0, null())
+        }),
+        // sendmail_stream
+        on("smtp_client_sendmail_stream", Ok, "delivered", smtp, Peer::TestBed(postfix), nothing, |s| {
+            stream_msg(s, FROM, c"x@discard.test", null())
+        }),
+        on(
+            "smtp_client_sendmail_stream",
+            SenderRefused,
+            "sender refused (553)",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| stream_msg(s, c"reject553@example.test", c"x@discard.test", null()),
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            RecipientsRefused,
+            "recipient refused (550)",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| stream_msg(s, FROM, c"reject550@example.test", null()),
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            DataError,
+            "DATA refused (554)",
+            smtp,
+            Peer::Scripted(Script::new(Tls::Plain).fault(When::Verbs(&["DATA"]), Act::Reply("554 5.7.1 no\r\n"))),
+            nothing,
+            |s| stream_msg(s, FROM, c"x@discard.test", null()),
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            MessageTooLarge,
+            "size estimate over Postfix's SIZE",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| {
+                let o = smtp_send_options_new();
+                let rc = match smtp_send_options_set_size_estimate(o, 20_000_000) {
+                    Ok => stream_msg(s, FROM, c"x@discard.test", o),
+                    other => other,
+                };
+                smtp_send_options_free(o);
+                rc
+            },
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            NotSupported,
+            "the SMTPUTF8 option, not advertised",
+            smtp,
+            Peer::TestBed(minimal),
+            nothing,
+            |s| {
+                let o = smtputf8_options();
+                let rc = stream_msg(s, c"j\u{f6}rg@example.test", c"x@discard.test", o);
+                smtp_send_options_free(o);
+                rc
+            },
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            DeliveryUnknown,
+            "closed after the end mark",
+            smtp,
+            close_after_data,
+            nothing,
+            |s| stream_msg(s, FROM, c"x@discard.test", null()),
+        ),
+        on(
+            "smtp_client_sendmail_stream",
+            CallbackAborted,
+            "the read callback aborts",
+            smtp,
+            Peer::TestBed(postfix),
+            nothing,
+            |s| smtp_client_sendmail_stream(s, FROM.as_ptr(), TO.as_ptr(), 1, Some(read_abort), null_mut(), null()),
+        ),
+        bare("smtp_client_sendmail_stream", InvalidArgument, "empty recipient", |s| stream_msg(s, FROM, c"", null())),
+        bare("smtp_client_sendmail_stream", NullArgument, "NULL read callback", |s| {
+            smtp_client_sendmail_stream(s, FROM.as_ptr(), TO.as_ptr(), 1, None, null_mut(), null())
+        }),
+    ]
+}
+
+/// Send options asking for SMTPUTF8.
+fn smtputf8_options() -> *mut smtp_send_options {
+    let o = smtp_send_options_new();
+    ok(smtp_send_options_add_mail_option(o, c"SMTPUTF8".as_ptr()));
+    o
+}
+
+fn big_message() -> &'static [u8] {
+    static BIG: OnceLock<Vec<u8>> = OnceLock::new();
+    BIG.get_or_init(|| {
+        let mut m = b"From: a@example.test\r\nTo: x@discard.test\r\n\r\n".to_vec();
+        m.resize(11 * 1024 * 1024, b'x');
+        m.extend_from_slice(b"\r\n");
+        m
+    })
+}
+
+/// Setters, getters with an index, and the options object.
+fn settings() -> Vec<Scenario> {
+    use smtp_result::*;
+    vec![
+        bare("smtp_client_set_local_hostname", InvalidArgument, "two words", |s| {
+            smtp_client_set_local_hostname(s, c"a b".as_ptr())
+        }),
+        bare("smtp_client_set_local_hostname", InvalidUtf8, "not UTF-8", |s| {
+            smtp_client_set_local_hostname(s, c"\xff".as_ptr())
+        }),
+        bare("smtp_client_set_source_address", InvalidArgument, "CR in the host", |s| {
+            smtp_client_set_source_address(s, c"a\rb".as_ptr(), 0)
+        }),
+        bare("smtp_client_set_debuglevel", InvalidArgument, "level 3", |s| smtp_client_set_debuglevel(s, 3)),
+        bare("smtp_client_set_tls_ca_file", InvalidArgument, "no such file", |s| {
+            smtp_client_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr())
+        }),
+        bare("smtp_client_set_tls_ca_file", InvalidUtf8, "not UTF-8", |s| {
+            smtp_client_set_tls_ca_file(s, c"/tmp/\xff".as_ptr())
+        }),
+        bare("smtp_client_set_tls_ca_dir", InvalidArgument, "no such directory", |s| {
+            smtp_client_set_tls_ca_dir(s, c"/nonexistent/certs".as_ptr())
+        }),
+        bare("smtp_client_set_tls_ca_dir", InvalidUtf8, "not UTF-8", |s| {
+            smtp_client_set_tls_ca_dir(s, c"/tmp/\xff".as_ptr())
+        }),
+        bare("smtp_client_set_tls_client_cert", InvalidArgument, "no such file", |s| {
+            smtp_client_set_tls_client_cert(s, c"/nonexistent/c.pem".as_ptr(), c"/nonexistent/k.pem".as_ptr())
+        }),
+        bare("smtp_client_set_tls_client_cert", InvalidUtf8, "not UTF-8", |s| {
+            smtp_client_set_tls_client_cert(s, c"/tmp/\xff".as_ptr(), c"/tmp/k.pem".as_ptr())
+        }),
+        bare("smtp_client_set_tls_client_cert", NullArgument, "a key without a chain", |s| {
+            smtp_client_set_tls_client_cert(s, null(), c"/tmp/k.pem".as_ptr())
+        }),
+        bare("smtp_client_set_tls_min_version", InvalidArgument, "version 11", |s| {
+            smtp_client_set_tls_min_version(s, 11)
+        }),
+        bare("smtp_client_set_tls_server_name", InvalidArgument, "LF in the name", |s| {
+            smtp_client_set_tls_server_name(s, c"a\nb".as_ptr())
+        }),
+        bare("smtp_client_set_tls_verify", InvalidArgument, "value 2", |s| smtp_client_set_tls_verify(s, 2)),
+        bare("smtp_client_set_tls_policy", InvalidArgument, "value 3", |s| smtp_client_set_tls_policy(s, 3)),
+        bare("smtp_client_set_pipelining", InvalidArgument, "value 2", |s| smtp_client_set_pipelining(s, 2)),
+        bare("smtp_client_set_chunking", InvalidArgument, "value -1", |s| smtp_client_set_chunking(s, -1)),
+        bare("smtp_client_set_cleartext_credentials", InvalidArgument, "value 2", |s| {
+            smtp_client_set_cleartext_credentials(s, 2)
+        }),
+        bare("smtp_client_set_local_peer", InvalidArgument, "value 2", |s| smtp_client_set_local_peer(s, 2)),
+        bare("smtp_client_set_login_mechanisms", InvalidArgument, "an unknown mechanism", |s| {
+            smtp_client_set_login_mechanisms(s, c"PLAIN FOO".as_ptr())
+        }),
+        bare("smtp_client_set_login_mechanisms", InvalidUtf8, "not UTF-8", |s| {
+            smtp_client_set_login_mechanisms(s, c"\xff".as_ptr())
+        }),
+        bare("smtp_client_feature_get", InvalidArgument, "index out of range", |s| {
+            smtp_client_feature_get(s, 0, null_mut(), null_mut())
+        }),
+        bare("smtp_client_refused_get", InvalidArgument, "index out of range", |s| {
+            smtp_client_refused_get(s, 0, null_mut(), null_mut(), null_mut())
+        }),
+        bare("smtp_client_recipient_get", InvalidArgument, "index out of range", |s| {
+            smtp_client_recipient_get(s, 0, null_mut(), null_mut(), null_mut(), null_mut())
+        }),
+        bare("smtp_send_options_add_mail_option", InvalidArgument, "a space", |_| {
+            with_options(|o| smtp_send_options_add_mail_option(o, c"A B".as_ptr()))
+        }),
+        bare("smtp_send_options_add_mail_option", InvalidUtf8, "not UTF-8", |_| {
+            with_options(|o| smtp_send_options_add_mail_option(o, c"\xff".as_ptr()))
+        }),
+        bare("smtp_send_options_add_rcpt_option", InvalidArgument, "a space", |_| {
+            with_options(|o| smtp_send_options_add_rcpt_option(o, c"A B".as_ptr()))
+        }),
+        bare("smtp_send_options_add_rcpt_option", InvalidUtf8, "not UTF-8", |_| {
+            with_options(|o| smtp_send_options_add_rcpt_option(o, c"\xff".as_ptr()))
+        }),
+        bare("smtp_send_options_set_size_estimate", InvalidArgument, "below -1", |_| {
+            with_options(|o| smtp_send_options_set_size_estimate(o, -2))
+        }),
+    ]
+}
+
+fn with_options(f: fn(*mut smtp_send_options) -> smtp_result) -> smtp_result {
+    let o = smtp_send_options_new();
+    let rc = f(o);
+    smtp_send_options_free(o);
+    rc
+}
+
+/// The codes of the overview, by shape: NULL and foreign handles for every function, re-entry
+/// and a second thread for the mutating ones.
+fn shape_scenarios() -> Vec<Scenario> {
+    use smtp_result::*;
+    let mut out = Vec::new();
+    for (function, call) in mutating_calls() {
+        out.push(scenario(function, NullArgument, "NULL session", move || call(null_mut()) as i32));
+        out.push(scenario(function, BadHandle, "foreign handle", move || {
+            let mut foreign = [0u64; 64];
+            call(foreign.as_mut_ptr().cast()) as i32
+        }));
+        out.push(scenario(function, ReentrantCall, "from the session's own callback", move || {
+            inside_callback(call, false)
+        }));
+        out.push(scenario(function, ConcurrentCall, "from a second thread during a call", move || {
+            inside_callback(call, true)
+        }));
+    }
+    for function in INDEX_GETTERS {
+        let call: Call = match function {
+            "smtp_client_feature_get" => |s| smtp_client_feature_get(s, 0, null_mut(), null_mut()),
+            "smtp_client_refused_get" => |s| smtp_client_refused_get(s, 0, null_mut(), null_mut(), null_mut()),
+            _ => |s| smtp_client_recipient_get(s, 0, null_mut(), null_mut(), null_mut(), null_mut()),
+        };
+        out.push(scenario(function, BadHandle, "NULL session", move || call(null_mut()) as i32));
+    }
+    type OptionsCall = fn(*mut smtp_send_options) -> smtp_result;
+    let options: [(&str, OptionsCall); 3] = [
+        ("smtp_send_options_add_mail_option", |o| smtp_send_options_add_mail_option(o, c"SMTPUTF8".as_ptr())),
+        ("smtp_send_options_add_rcpt_option", |o| smtp_send_options_add_rcpt_option(o, c"NOTIFY=NEVER".as_ptr())),
+        ("smtp_send_options_set_size_estimate", |o| smtp_send_options_set_size_estimate(o, 10)),
+    ];
+    for (function, call) in options {
+        out.push(scenario(function, NullArgument, "NULL options", move || call(null_mut()) as i32));
+        out.push(scenario(function, BadHandle, "foreign options", move || {
+            let mut foreign = [0u64; 16];
+            call(foreign.as_mut_ptr().cast()) as i32
+        }));
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------- the test
+
+#[test]
+fn every_listed_code_is_provoked_and_nothing_else_is_returned() {
+    let lists = own_lists();
+    // what must be provoked: each function's own list, and the codes of its shape
+    let mut required: BTreeSet<(String, i32)> = BTreeSet::new();
+    for (function, codes) in &lists {
+        required.extend(codes.iter().map(|&c| (function.clone(), c)));
+        required.extend(shape_codes(function).into_iter().map(|c| (function.clone(), c as i32)));
+    }
+    let mutating: BTreeSet<&str> = mutating_calls().iter().map(|(f, _)| *f).collect();
+    for function in lists.keys() {
+        let f = function.as_str();
+        assert!(
+            mutating.contains(f) || INDEX_GETTERS.contains(&f) || OTHER_OBJECTS.contains(&f),
+            "{f} returns a result code but is in no table of this file"
+        );
+    }
+
+    let mut scenarios = shape_scenarios();
+    scenarios.extend(connection_families(&lists));
+    scenarios.extend(specific());
+
+    // every scenario is for a listed pair, every listed pair has a scenario
+    let mut problems = Vec::new();
+    let covered: BTreeSet<(String, i32)> = scenarios.iter().map(|s| (s.function.to_owned(), s.code as i32)).collect();
+    for s in &scenarios {
+        if !required.contains(&(s.function.to_owned(), s.code as i32)) {
+            problems.push(format!(
+                "{} {}: a scenario for a code its documentation does not list",
+                s.function,
+                name_of(s.code as i32)
+            ));
+        }
+    }
+    for (function, code) in &required {
+        if !covered.contains(&(function.clone(), *code)) {
+            problems.push(format!("{function} {}: listed, but no scenario provokes it", name_of(*code)));
+        }
+    }
+
+    // run them, a few at a time (most wait on a socket)
+    let total = scenarios.len();
+    let queue = Arc::new(Mutex::new(scenarios));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..12)
+        .map(|_| {
+            let (queue, results) = (Arc::clone(&queue), Arc::clone(&results));
+            thread::spawn(move || loop {
+                let Some(s) = queue.lock().unwrap().pop() else { return };
+                let (function, code, what) = (s.function, s.code, s.what);
+                let t = Instant::now();
+                let (got, message) = (s.run)();
+                results.lock().unwrap().push((function, code, what, got, message, t.elapsed()));
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let results = std::mem::take(&mut *results.lock().unwrap());
+    assert_eq!(results.len(), total, "a scenario panicked");
+    for (function, code, what, got, message, _) in &results {
+        if *got != *code as i32 {
+            problems.push(format!(
+                "{function} {} ({what}): returned {} ({message})",
+                name_of(*code as i32),
+                name_of(*got)
+            ));
+        }
+    }
+    let slowest = results.iter().map(|r| r.5).max().unwrap_or_default();
+    eprintln!("{total} scenarios for {} listed pairs in {:?} (slowest {slowest:?})", required.len(), started.elapsed());
+    assert!(problems.is_empty(), "{} problems:\n  {}", problems.len(), problems.join("\n  "));
+}
