@@ -569,6 +569,18 @@ pub extern "C" fn smtp_client_set_chunking(client: *mut smtp_client, chunking: i
 /// is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
 /// leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
 /// lacks SMTPUTF8). Then as `smtp_client_sendmail()`.
+///
+/// The header addresses give the envelope smtplib gives (with `email.policy.default`): display
+/// names, comments, groups, encoded words, folded fields, source routes are read past; names
+/// without a domain are addresses (`To: John, Dinsdale` sends `RCPT TO:<John>` and
+/// `RCPT TO:<Dinsdale>`); a quoted local part is sent quoted only when it needs quotes. Where
+/// it differs, on purpose: an empty address (empty field, group without members, `<>`) gives
+/// no RCPT, where smtplib sends `RCPT TO:<>`; an explicit `<>` in From is the null sender, an
+/// empty From is `INVALID_ARGUMENT`; and `INVALID_ARGUMENT`, with the field named, for what
+/// cannot be sent safely, which smtplib sends: a field that parses more than one way
+/// (unbalanced `(` `"` `<` `[`, two addresses without a comma, a multi-word name or a quoted
+/// name without `@`, two `@`: smtplib guesses, CVE-2023-27043), `<` or `>` inside an address,
+/// control characters, a leading `-`, invisible or full-width characters, over-long addresses.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_send_message(
