@@ -262,6 +262,7 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_set_local_peer", |s| smtp_client_set_local_peer(s, smtp_local_peer::Trusted as i32)),
         m("smtp_client_set_login_mechanisms", |s| smtp_client_set_login_mechanisms(s, c"PLAIN LOGIN".as_ptr())),
+        m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1:2525".as_ptr())),
     ]
 }
 
@@ -595,6 +596,7 @@ fn null_required_arguments_return_null_argument() {
             Box::new(|| smtp_client_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
             "key_file is NULL",
         ),
+        ("smtp_client_set_url", Box::new(|| smtp_client_set_url(p, null())), "url is NULL"),
         (
             "smtp_client_sendmail from",
             Box::new(|| smtp_client_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null())),
@@ -819,6 +821,7 @@ fn invalid_utf8_returns_invalid_utf8() {
         ("set_tls_client_cert chain", Box::new(|| smtp_client_set_tls_client_cert(p, bad, a)), "chain_file"),
         ("set_tls_client_cert key", Box::new(|| smtp_client_set_tls_client_cert(p, a, bad)), "key_file"),
         ("set_tls_server_name", Box::new(|| smtp_client_set_tls_server_name(p, bad)), "name"),
+        ("set_url", Box::new(|| smtp_client_set_url(p, bad)), "url"),
         ("login user", Box::new(|| smtp_client_login(p, bad, a, smtp_initial_response::Send as i32)), "user"),
         ("login password", Box::new(|| smtp_client_login(p, a, bad, smtp_initial_response::Send as i32)), "password"),
         ("login_oauth user", Box::new(|| smtp_client_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
@@ -1150,6 +1153,7 @@ fn commands_before_connect_return_server_disconnected() {
         "smtp_client_set_cleartext_credentials",
         "smtp_client_set_local_peer",
         "smtp_client_set_login_mechanisms",
+        "smtp_client_set_url",
     ];
     let mut checked = 0;
     for (name, call) in mutating_calls() {

@@ -215,6 +215,7 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_set_local_peer", |s, _| smtp_client_set_local_peer(s, smtp_local_peer::Untrusted as i32)),
         m("smtp_client_set_login_mechanisms", |s, _| smtp_client_set_login_mechanisms(s, c"PLAIN".as_ptr())),
+        m("smtp_client_set_url", |s, _| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
     ]
 }
 

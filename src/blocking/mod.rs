@@ -13,6 +13,7 @@ mod debug;
 mod hostname;
 mod starttls;
 mod transaction;
+mod url;
 mod wire;
 
 use std::time::{Duration, Instant};
@@ -90,6 +91,10 @@ pub struct Session {
     /// The mechanisms `login` tries, in order, when the caller chose them (default: the
     /// strongest first, `auth::login_order`).
     pub(crate) login_mechanisms: Option<Vec<crate::auth::Mechanism>>,
+    /// Where [`Session::connect_url`] connects (set by [`Session::set_url`]).
+    url_endpoint: Option<crate::protocol::UrlEndpoint>,
+    /// What [`Session::login_url`] sends (set by [`Session::set_url`]; zeroed on drop).
+    url_credentials: Option<crate::protocol::UrlCredentials>,
 }
 
 /// Default timeout for connect, reads and writes: smtplib has none, a library must.
@@ -131,6 +136,8 @@ impl Session {
             chunking: true,
             credentials: CredentialPolicy::default(),
             login_mechanisms: None,
+            url_endpoint: None,
+            url_credentials: None,
         }
     }
 

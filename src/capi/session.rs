@@ -184,6 +184,47 @@ pub extern "C" fn smtp_client_set_debug_callback(
     })
 }
 
+/// Configure the session from a connection string, as lettre's and curl's URLs do:
+///
+/// - `smtp://[user:password@]host[:port]`, then an optional `/` and an optional
+///   `?tls=none|opportunistic|required`: SMTP, port 25; the TLS policy `none` unless `tls=`
+///   says otherwise (see `smtp_client_set_tls_policy()`);
+/// - `smtp+starttls://[user:password@]host[:port]`: SMTP with STARTTLS required, port 587;
+/// - `smtps://[user:password@]host[:port]`: implicit TLS, port 465;
+/// - `lmtp://host[:port]`, `?tls=` as for `smtp://`: LMTP over TCP, port 2003;
+/// - `lmtp+unix:///absolute/path`: LMTP over a Unix socket (percent-decoded path).
+///
+/// The host is a name, an IPv4 address, or an IPv6 address in brackets (`[::1]:2525`); an
+/// internationalised name goes in its `xn--` form. The user and the password are
+/// percent-decoded (`%40` for `@`, `%3A` for `:`, `%2F` for `/`, UTF-8 after decoding) and
+/// come together or not at all.
+///
+/// What the call sets: the TLS policy, at once; the endpoint that `smtp_client_connect()`
+/// with a NULL host (and port 0) connects to; and the user and password that
+/// `smtp_client_login()` with a NULL user and a NULL password sends. The password is copied
+/// into memory that is zeroed when a later URL replaces it or the session is freed, and is
+/// never logged, shown in debug output or quoted in an error message. Nothing connects or
+/// logs in by itself. A later URL replaces all three (its credentials, or none).
+///
+/// The session's kind is fixed by `smtp_client_new()`, and the scheme must match it:
+/// `smtp://` and `smtp+starttls://` need `SMTP_CLIENT_KIND_SMTP`, `smtps://`
+/// `SMTP_CLIENT_KIND_SMTPS`, `lmtp://` and `lmtp+unix://` `SMTP_CLIENT_KIND_LMTP`. A URL of
+/// another kind is refused rather than changing the protocol under the handle.
+///
+/// Errors, each leaving the session as it was: `INVALID_ARGUMENT` (a malformed URL, the
+/// message naming the part that is wrong: scheme, user, password, host, port, path, query or
+/// fragment; or a scheme of another kind), `BAD_STATE` (connected: set the URL before
+/// connecting), `NULL_ARGUMENT`, `INVALID_UTF8`.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_url(client: *mut smtp_client, url: *const c_char) -> smtp_result {
+    session_call(client, |h| {
+        let url = str_arg(url, "url")?;
+        h.core.set_url(url)?;
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------- connection
 
 /// smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
@@ -193,10 +234,23 @@ pub extern "C" fn smtp_client_set_debug_callback(
 /// `CONNECT_ERROR` (greeting not 220; closed), `TLS_CERTIFICATE`, `TLS_ERROR`,
 /// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
 /// connected), `INVALID_ARGUMENT`.
+///
+/// After `smtp_client_set_url()`, a NULL `host` with `port` 0 connects to the URL's host and
+/// port (or its Unix socket); without a URL, a NULL `host` is `NULL_ARGUMENT`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_connect(client: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
     session_call(client, |h| {
+        if host.is_null() && h.core.has_url() {
+            if port != 0 {
+                return Err(Failure::Usage(
+                    smtp_result::InvalidArgument,
+                    "port must be 0 with a NULL host: the session's URL gives the port".to_owned(),
+                ));
+            }
+            h.core.connect_url()?;
+            return Ok(());
+        }
         let host = str_arg(host, "host")?;
         h.core.connect(host, port)?;
         Ok(())
