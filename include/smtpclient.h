@@ -786,6 +786,9 @@ extern "C" {
  * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
  * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
  * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+ *
+ * With a NULL `user` and a NULL `password`, the user and password of the URL given to
+ * `smtp_client_set_url()` are sent; without such a URL, NULL is `NULL_ARGUMENT`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_login(smtp_client *client,
@@ -910,7 +913,8 @@ smtp_result smtp_client_set_local_peer(smtp_client *client,
 /**
  * Start `smtp_client_connect()` without blocking: the name is resolved on the library's
  * resolver threads, the connection made, TLS negotiated for an SMTPS session, and the
- * greeting read, each as the event loop says the descriptor is ready.
+ * greeting read, each as the event loop says the descriptor is ready. A NULL `host` with
+ * `port` 0 connects to the URL of `smtp_client_set_url()`, as `smtp_client_connect()` does.
  *
  * Every `smtp_client_start_*()` function checks its arguments, copies them (nothing is
  * borrowed past the call, except a stream's callback and userdata), and takes the first step
@@ -944,7 +948,7 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_start_starttls(smtp_client *clien
 
 /**
  * Start `smtp_client_login()` without blocking (see `smtp_client_start_connect()`); `user`
- * and `password` are copied (and the copies zeroed when the operation ends): `IN_PROGRESS`
+ * and `password` (NULL and NULL: the URL's, as for `smtp_client_login()`) are copied (and the copies zeroed when the operation ends): `IN_PROGRESS`
  * while it runs, `BAD_STATE` when an operation is already in progress.
  * Errors as `smtp_client_login()`.
  */
@@ -1169,6 +1173,41 @@ smtp_result smtp_client_set_debug_callback(smtp_client *client,
                                            smtp_userdata_free userdata_free);
 
 /**
+ * Configure the session from a connection string, as lettre's and curl's URLs do:
+ *
+ * - `smtp://[user:password@]host[:port]`, then an optional `/` and an optional
+ *   `?tls=none|opportunistic|required`: SMTP, port 25; the TLS policy `none` unless `tls=`
+ *   says otherwise (see `smtp_client_set_tls_policy()`);
+ * - `smtp+starttls://[user:password@]host[:port]`: SMTP with STARTTLS required, port 587;
+ * - `smtps://[user:password@]host[:port]`: implicit TLS, port 465;
+ * - `lmtp://host[:port]`, `?tls=` as for `smtp://`: LMTP over TCP, port 2003;
+ * - `lmtp+unix:///absolute/path`: LMTP over a Unix socket (percent-decoded path).
+ *
+ * The host is a name, an IPv4 address, or an IPv6 address in brackets (`[::1]:2525`); an
+ * internationalised name goes in its `xn--` form. The user and the password are
+ * percent-decoded (`%40` for `@`, `%3A` for `:`, `%2F` for `/`, UTF-8 after decoding) and
+ * come together or not at all.
+ *
+ * What the call sets: the TLS policy, at once; the endpoint that `smtp_client_connect()`
+ * with a NULL host (and port 0) connects to; and the user and password that
+ * `smtp_client_login()` with a NULL user and a NULL password sends. The password is copied
+ * into memory that is zeroed when a later URL replaces it or the session is freed, and is
+ * never logged, shown in debug output or quoted in an error message. Nothing connects or
+ * logs in by itself. A later URL replaces all three (its credentials, or none).
+ *
+ * The session's kind is fixed by `smtp_client_new()`, and the scheme must match it:
+ * `smtp://` and `smtp+starttls://` need `SMTP_CLIENT_KIND_SMTP`, `smtps://`
+ * `SMTP_CLIENT_KIND_SMTPS`, `lmtp://` and `lmtp+unix://` `SMTP_CLIENT_KIND_LMTP`. A URL of
+ * another kind is refused rather than changing the protocol under the handle.
+ *
+ * Errors, each leaving the session as it was: `INVALID_ARGUMENT` (a malformed URL, the
+ * message naming the part that is wrong: scheme, user, password, host, port, path, query or
+ * fragment; or a scheme of another kind), `BAD_STATE` (connected: set the URL before
+ * connecting), `NULL_ARGUMENT`, `INVALID_UTF8`.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_url(smtp_client *client, const char *url);
+
+/**
  * smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
  * `host:port` suffix (or `[v6]:port`) when present, else 25 (SMTP) / 465 (SMTPS) / 2003 (LMTP). A host
  * starting with `/` is a Unix socket. Every address the name resolves to is tried. The
@@ -1176,6 +1215,9 @@ smtp_result smtp_client_set_debug_callback(smtp_client *client,
  * `CONNECT_ERROR` (greeting not 220; closed), `TLS_CERTIFICATE`, `TLS_ERROR`,
  * `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
  * connected), `INVALID_ARGUMENT`.
+ *
+ * After `smtp_client_set_url()`, a NULL `host` with `port` 0 connects to the URL's host and
+ * port (or its Unix socket); without a URL, a NULL `host` is `NULL_ARGUMENT`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_connect(smtp_client *client,
@@ -1395,6 +1437,18 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_chunking(smtp_client *client,
  * is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
  * leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
  * lacks SMTPUTF8). Then as `smtp_client_sendmail()`.
+ *
+ * The header addresses give the envelope smtplib gives (with `email.policy.default`): display
+ * names, comments, groups, encoded words, folded fields, source routes are read past; names
+ * without a domain are addresses (`To: John, Dinsdale` sends `RCPT TO:<John>` and
+ * `RCPT TO:<Dinsdale>`); a quoted local part is sent quoted only when it needs quotes. Where
+ * it differs, on purpose: an empty address (empty field, group without members, `<>`) gives
+ * no RCPT, where smtplib sends `RCPT TO:<>`; an explicit `<>` in From is the null sender, an
+ * empty From is `INVALID_ARGUMENT`; and `INVALID_ARGUMENT`, with the field named, for what
+ * cannot be sent safely, which smtplib sends: a field that parses more than one way
+ * (unbalanced `(` `"` `<` `[`, two addresses without a comma, a multi-word name or a quoted
+ * name without `@`, two `@`: smtplib guesses, CVE-2023-27043), `<` or `>` inside an address,
+ * control characters, a leading `-`, invisible or full-width characters, over-long addresses.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_send_message(smtp_client *client,

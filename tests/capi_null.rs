@@ -287,6 +287,7 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_start_quit", |s| smtp_client_start_quit(s)),
         m("smtp_client_step", |s| smtp_client_step(s)),
+        m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1:2525".as_ptr())),
     ]
 }
 
@@ -624,6 +625,7 @@ fn null_required_arguments_return_null_argument() {
             Box::new(|| smtp_client_set_tls_client_cert(p, c"/c.pem".as_ptr(), null())),
             "key_file is NULL",
         ),
+        ("smtp_client_set_url", Box::new(|| smtp_client_set_url(p, null())), "url is NULL"),
         (
             "smtp_client_sendmail from",
             Box::new(|| smtp_client_sendmail(p, null(), one.as_ptr(), 1, msg.0, msg.1, null())),
@@ -848,6 +850,7 @@ fn invalid_utf8_returns_invalid_utf8() {
         ("set_tls_client_cert chain", Box::new(|| smtp_client_set_tls_client_cert(p, bad, a)), "chain_file"),
         ("set_tls_client_cert key", Box::new(|| smtp_client_set_tls_client_cert(p, a, bad)), "key_file"),
         ("set_tls_server_name", Box::new(|| smtp_client_set_tls_server_name(p, bad)), "name"),
+        ("set_url", Box::new(|| smtp_client_set_url(p, bad)), "url"),
         ("login user", Box::new(|| smtp_client_login(p, bad, a, smtp_initial_response::Send as i32)), "user"),
         ("login password", Box::new(|| smtp_client_login(p, a, bad, smtp_initial_response::Send as i32)), "password"),
         ("login_oauth user", Box::new(|| smtp_client_login_oauth(p, 0, bad, c"tok".as_ptr())), "user"),
@@ -1182,6 +1185,7 @@ fn commands_before_connect_return_server_disconnected() {
         "smtp_client_start_connect",
         // no operation in progress: BAD_STATE (tests/capi_nonblocking.rs)
         "smtp_client_step",
+        "smtp_client_set_url",
     ];
     let mut checked = 0;
     for (name, call) in mutating_calls() {

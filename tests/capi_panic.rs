@@ -131,6 +131,7 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_start_quit", |s| smtp_client_start_quit(s)),
         m("smtp_client_step", |s| smtp_client_step(s)),
+        m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
     ]
 }
 

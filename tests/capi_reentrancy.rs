@@ -240,6 +240,7 @@ fn mutating_calls() -> Vec<Mutating> {
         }),
         m("smtp_client_start_quit", |s, _| smtp_client_start_quit(s)),
         m("smtp_client_step", |s, _| smtp_client_step(s)),
+        m("smtp_client_set_url", |s, _| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
     ]
 }
 

@@ -129,3 +129,23 @@ fn step_by_step_lmtp_data_reads_one_reply_per_recipient() {
     assert!(bed.wait_for_lmtp_mail("alice", &marker, WAIT).is_some());
     s.quit().unwrap();
 }
+
+/// `send_message` with names without a domain (`To: alice, Bob <bob>`): `RCPT TO:<alice>` and
+/// `RCPT TO:<bob>`, which Dovecot delivers to its local users, as it does for smtplib.
+#[test]
+fn send_message_delivers_to_names_without_a_domain() {
+    let bed = TestBed::get();
+    let marker = unique_marker("domainless");
+    let mut s = lmtp(&bed.lmtp_socket.display().to_string());
+    let msg = format!("From: alice@example.test\r\nTo: alice, Bob <bob>\r\nSubject: {marker}\r\n\r\nhello\r\n");
+    s.send_message(msg.as_bytes(), None, None, &[], &[]).expect("delivered");
+    let addresses: Vec<(String, u16, Option<u16>)> = per_recipient(&s);
+    assert_eq!(addresses, [("alice".to_owned(), 250, Some(250)), ("bob".to_owned(), 250, Some(250))]);
+    for user in ["alice", "bob"] {
+        assert!(
+            bed.wait_for_lmtp_mail(user, &marker, WAIT).is_some(),
+            "no mail for {user}: {}",
+            bed.dovecot_log_tail(20)
+        );
+    }
+}

@@ -675,6 +675,9 @@ fn verify_and_expn_send_the_bare_address() {
         ("  bob@example.test ", "VRFY bob@example.test"),
         ("\"Smith, Bob\" <bob@example.test>", "VRFY bob@example.test"),
         ("postmaster", "VRFY postmaster"),
+        // a name without a domain in brackets: smtplib's parseaddr gives "postmaster"
+        ("<postmaster>", "VRFY postmaster"),
+        ("Postmaster <postmaster>", "EXPN postmaster"),
         ("Staff <staff@example.test>", "EXPN staff@example.test"),
         ("staff", "EXPN staff"),
     ];
@@ -700,7 +703,16 @@ fn verify_and_expn_send_the_bare_address() {
 /// brackets, one address.
 #[test]
 fn verify_and_expn_refuse_what_is_not_one_address() {
-    let bad = ["Bob Smith", "", "  ", "<postmaster>", "a@example.test, b@example.test", "a@b.test\r\nRCPT TO:<x@y>"];
+    let bad = [
+        "Bob Smith",
+        "",
+        "  ",
+        "<>",
+        "<post master>",
+        "a@example.test, b@example.test",
+        "postmaster, abuse",
+        "a@b.test\r\nRCPT TO:<x@y>",
+    ];
     let steps = with(vec![Step::reply("220 mx ESMTP")], [Step::expect("NOOP"), Step::reply("250 ok")]);
     let (kinds, r) = scripted(steps, session(), |s| {
         let mut kinds = Vec::new();

@@ -3,7 +3,8 @@
 //! Checked:
 //! - neither panics;
 //! - every envelope address is safe on a command line: it has no CR, LF or NUL, and contains
-//!   '@'; `quote_forward_path` accepts it (and the MAIL / RCPT lines built from it are single
+//!   '@' or is a plain name without a domain (smtplib's `To: John`); only the sender may be
+//!   empty (an explicit `<>`); `quote_forward_path` accepts a non-empty one (and the MAIL / RCPT lines built from it are single
 //!   lines) or refuses it with InvalidArgument;
 //! - `strip_bcc` only removes whole header lines: re-split into lines (CRLF, bare CR and bare LF
 //!   each end a line, as the DATA encoder sends them), the output's header section is a
@@ -63,9 +64,17 @@ fn show(b: &[u8]) -> String {
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(env) = envelope_from_headers(data) {
-        for addr in std::iter::once(&env.from).chain(&env.to) {
+        assert!(env.to.iter().all(|a| !a.is_empty()), "an empty recipient: {:?}", env.to);
+        for addr in std::iter::once(&env.from).chain(&env.to).filter(|a| !a.is_empty()) {
             assert!(!addr.contains(['\r', '\n', '\0']), "unsafe address {addr:?}");
-            assert!(addr.contains('@'), "address without '@': {addr:?}");
+            // a name without a domain (smtplib's `To: John`) is a dot-string, never quoted
+            assert!(
+                addr.contains('@')
+                    || addr
+                        .chars()
+                        .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)),
+                "address without '@' that is not a plain name: {addr:?}"
+            );
             // quote_forward_path may refuse what the header parser accepts (e.g. RFC 5321 length
             // limits): send_message then fails with InvalidArgument before sending anything.
             let quoted = match quote_forward_path(addr) {

@@ -111,6 +111,16 @@ impl Session {
         run!(self, connect(host, port))
     }
 
+    /// [`Client::connect_url`]: connect to the endpoint of the session's URL.
+    pub fn connect_url(&mut self) -> Result<Reply> {
+        run!(self, connect_url())
+    }
+
+    /// [`Client::login_url`]: log in with the user and password of the session's URL.
+    pub fn login_url(&mut self, initial_response_ok: bool) -> Result<()> {
+        run!(self, login_url(initial_response_ok))
+    }
+
     /// smtplib's `close()`: drop the connection without sending anything.
     pub fn close(&mut self) {
         self.client.close();

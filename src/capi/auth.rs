@@ -145,6 +145,9 @@ pub(crate) fn initial_response_arg(value: i32) -> CResult<bool> {
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
 /// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`.
+///
+/// With a NULL `user` and a NULL `password`, the user and password of the URL given to
+/// `smtp_client_set_url()` are sent; without such a URL, NULL is `NULL_ARGUMENT`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_login(
@@ -154,9 +157,12 @@ pub extern "C" fn smtp_client_login(
     initial_response: i32,
 ) -> smtp_result {
     session_call(client, |h| {
+        let initial_response_ok = initial_response_arg(initial_response)?;
+        if user.is_null() && password.is_null() && h.core.has_url_credentials() {
+            return Ok(h.core.login_url(initial_response_ok)?);
+        }
         let user = str_arg(user, "user")?;
         let password = str_arg(password, "password")?;
-        let initial_response_ok = initial_response_arg(initial_response)?;
         Ok(h.core.login(user, password, initial_response_ok)?)
     })
 }

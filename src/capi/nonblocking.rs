@@ -62,7 +62,8 @@ fn step(state: &mut SessionState) -> CResult<()> {
 
 /// Start `smtp_client_connect()` without blocking: the name is resolved on the library's
 /// resolver threads, the connection made, TLS negotiated for an SMTPS session, and the
-/// greeting read, each as the event loop says the descriptor is ready.
+/// greeting read, each as the event loop says the descriptor is ready. A NULL `host` with
+/// `port` 0 connects to the URL of `smtp_client_set_url()`, as `smtp_client_connect()` does.
 ///
 /// Every `smtp_client_start_*()` function checks its arguments, copies them (nothing is
 /// borrowed past the call, except a stream's callback and userdata), and takes the first step
@@ -78,6 +79,20 @@ fn step(state: &mut SessionState) -> CResult<()> {
 #[no_mangle]
 pub extern "C" fn smtp_client_start_connect(client: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
     session_call(client, |h| {
+        if host.is_null() && h.core.has_url() {
+            if port != 0 {
+                return Err(Failure::Usage(
+                    smtp_result::InvalidArgument,
+                    "port must be 0 with a NULL host: the session's URL gives the port".to_owned(),
+                ));
+            }
+            return start(h, |mut c| {
+                Box::pin(async move {
+                    let r = c.connect_url().await.map(drop);
+                    (c, r)
+                })
+            });
+        }
         let host = str_arg(host, "host")?.to_owned();
         start(h, |mut c| {
             Box::pin(async move {
@@ -121,7 +136,7 @@ pub extern "C" fn smtp_client_start_starttls(client: *mut smtp_client) -> smtp_r
 }
 
 /// Start `smtp_client_login()` without blocking (see `smtp_client_start_connect()`); `user`
-/// and `password` are copied (and the copies zeroed when the operation ends): `IN_PROGRESS`
+/// and `password` (NULL and NULL: the URL's, as for `smtp_client_login()`) are copied (and the copies zeroed when the operation ends): `IN_PROGRESS`
 /// while it runs, `BAD_STATE` when an operation is already in progress.
 /// Errors as `smtp_client_login()`.
 #[must_use]
@@ -133,6 +148,15 @@ pub extern "C" fn smtp_client_start_login(
     initial_response: i32,
 ) -> smtp_result {
     session_call(client, |h| {
+        if user.is_null() && password.is_null() && h.core.has_url_credentials() {
+            let initial_response_ok = initial_response_arg(initial_response)?;
+            return start(h, |mut c| {
+                Box::pin(async move {
+                    let r = c.login_url(initial_response_ok).await;
+                    (c, r)
+                })
+            });
+        }
         let user = zeroize::Zeroizing::new(str_arg(user, "user")?.to_owned());
         let password = zeroize::Zeroizing::new(str_arg(password, "password")?.to_owned());
         let initial_response_ok = initial_response_arg(initial_response)?;

@@ -184,6 +184,47 @@ pub extern "C" fn smtp_client_set_debug_callback(
     })
 }
 
+/// Configure the session from a connection string, as lettre's and curl's URLs do:
+///
+/// - `smtp://[user:password@]host[:port]`, then an optional `/` and an optional
+///   `?tls=none|opportunistic|required`: SMTP, port 25; the TLS policy `none` unless `tls=`
+///   says otherwise (see `smtp_client_set_tls_policy()`);
+/// - `smtp+starttls://[user:password@]host[:port]`: SMTP with STARTTLS required, port 587;
+/// - `smtps://[user:password@]host[:port]`: implicit TLS, port 465;
+/// - `lmtp://host[:port]`, `?tls=` as for `smtp://`: LMTP over TCP, port 2003;
+/// - `lmtp+unix:///absolute/path`: LMTP over a Unix socket (percent-decoded path).
+///
+/// The host is a name, an IPv4 address, or an IPv6 address in brackets (`[::1]:2525`); an
+/// internationalised name goes in its `xn--` form. The user and the password are
+/// percent-decoded (`%40` for `@`, `%3A` for `:`, `%2F` for `/`, UTF-8 after decoding) and
+/// come together or not at all.
+///
+/// What the call sets: the TLS policy, at once; the endpoint that `smtp_client_connect()`
+/// with a NULL host (and port 0) connects to; and the user and password that
+/// `smtp_client_login()` with a NULL user and a NULL password sends. The password is copied
+/// into memory that is zeroed when a later URL replaces it or the session is freed, and is
+/// never logged, shown in debug output or quoted in an error message. Nothing connects or
+/// logs in by itself. A later URL replaces all three (its credentials, or none).
+///
+/// The session's kind is fixed by `smtp_client_new()`, and the scheme must match it:
+/// `smtp://` and `smtp+starttls://` need `SMTP_CLIENT_KIND_SMTP`, `smtps://`
+/// `SMTP_CLIENT_KIND_SMTPS`, `lmtp://` and `lmtp+unix://` `SMTP_CLIENT_KIND_LMTP`. A URL of
+/// another kind is refused rather than changing the protocol under the handle.
+///
+/// Errors, each leaving the session as it was: `INVALID_ARGUMENT` (a malformed URL, the
+/// message naming the part that is wrong: scheme, user, password, host, port, path, query or
+/// fragment; or a scheme of another kind), `BAD_STATE` (connected: set the URL before
+/// connecting), `NULL_ARGUMENT`, `INVALID_UTF8`.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_url(client: *mut smtp_client, url: *const c_char) -> smtp_result {
+    session_call(client, |h| {
+        let url = str_arg(url, "url")?;
+        h.core.set_url(url)?;
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------- connection
 
 /// smtplib's `connect(host, port)`: connect and read the greeting. `port` 0 means the
@@ -193,10 +234,23 @@ pub extern "C" fn smtp_client_set_debug_callback(
 /// `CONNECT_ERROR` (greeting not 220; closed), `TLS_CERTIFICATE`, `TLS_ERROR`,
 /// `IO_ERROR`, `TIMEOUT`, `SERVER_DISCONNECTED`, `PROTOCOL_ERROR`, `BAD_STATE` (already
 /// connected), `INVALID_ARGUMENT`.
+///
+/// After `smtp_client_set_url()`, a NULL `host` with `port` 0 connects to the URL's host and
+/// port (or its Unix socket); without a URL, a NULL `host` is `NULL_ARGUMENT`.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_connect(client: *mut smtp_client, host: *const c_char, port: u16) -> smtp_result {
     session_call(client, |h| {
+        if host.is_null() && h.core.has_url() {
+            if port != 0 {
+                return Err(Failure::Usage(
+                    smtp_result::InvalidArgument,
+                    "port must be 0 with a NULL host: the session's URL gives the port".to_owned(),
+                ));
+            }
+            h.core.connect_url()?;
+            return Ok(());
+        }
         let host = str_arg(host, "host")?;
         h.core.connect(host, port)?;
         Ok(())
@@ -603,6 +657,18 @@ pub extern "C" fn smtp_client_set_chunking(client: *mut smtp_client, chunking: i
 /// is always `INVALID_ARGUMENT`, even with both halves given. Bcc and Resent-Bcc fields, and a
 /// leading mbox `From ` line, are removed from what is sent. Non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME (`NOT_SUPPORTED` if the server
 /// lacks SMTPUTF8). Then as `smtp_client_sendmail()`.
+///
+/// The header addresses give the envelope smtplib gives (with `email.policy.default`): display
+/// names, comments, groups, encoded words, folded fields, source routes are read past; names
+/// without a domain are addresses (`To: John, Dinsdale` sends `RCPT TO:<John>` and
+/// `RCPT TO:<Dinsdale>`); a quoted local part is sent quoted only when it needs quotes. Where
+/// it differs, on purpose: an empty address (empty field, group without members, `<>`) gives
+/// no RCPT, where smtplib sends `RCPT TO:<>`; an explicit `<>` in From is the null sender, an
+/// empty From is `INVALID_ARGUMENT`; and `INVALID_ARGUMENT`, with the field named, for what
+/// cannot be sent safely, which smtplib sends: a field that parses more than one way
+/// (unbalanced `(` `"` `<` `[`, two addresses without a comma, a multi-word name or a quoted
+/// name without `@`, two `@`: smtplib guesses, CVE-2023-27043), `<` or `>` inside an address,
+/// control characters, a leading `-`, invisible or full-width characters, over-long addresses.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_send_message(

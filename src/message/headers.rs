@@ -3,14 +3,29 @@
 //!
 //! Header lines are split exactly as the DATA encoder will send them (CRLF, bare CR and bare LF
 //! all end a line), so the fields we read and strip are the fields the server will see.
-//! Address fields are parsed strictly: anything ambiguous is refused, never guessed at
-//! (CVE-2023-27043 class), because a guess can send a message to the wrong recipient.
+//! Address fields give the addresses smtplib's `send_message` finds in them (with the email
+//! package's default policy): display names, comments, groups, encoded words, folding and
+//! source routes are read past, names without a domain (`John, Dinsdale`) are addresses, and
+//! a quoted local part is written the way smtplib writes it. `tests/envelope_smtplib.rs` runs
+//! smtplib beside the library for each shape. Deliberate differences:
+//!
+//! * an empty address (an empty field or list element, a group without members, `<>`) gives
+//!   no recipient, where smtplib sends `RCPT TO:<>` (which servers refuse); an explicit `<>`
+//!   as the sender is the null reverse-path, an empty From field is refused;
+//! * what cannot be sent safely is refused, never guessed at: a field that parses more than
+//!   one way (unbalanced `(`, `"`, `<` or `[`, two addresses without a comma between them, a
+//!   multi-word name or a quoted name without a domain, two `@`, a domain with an empty
+//!   label), where smtplib's lenient parser picks one reading (CVE-2023-27043 class: a guess
+//!   can send a message to the wrong recipient); and every address must pass the envelope
+//!   rule, [`check_address`] (no CR, LF, NUL or other control, no `<` or `>`, no leading `-`,
+//!   no invisible characters, RFC 5321 lengths), which smtplib does not check.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
 use super::data::find_line_end;
 use crate::error::{Error, Result};
+use crate::protocol::check_address;
 
 /// Envelope sender and recipients taken from a message's headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +142,8 @@ fn is_named(msg: &[u8], field: &RawField, name: &str) -> bool {
 ///
 /// Errors (InvalidArgument): more than one Resent- block; no Sender/From (resp.
 /// Resent-Sender/Resent-From) or one without an address; an address field that does not parse
-/// strictly; a header line that is neither a field nor a continuation; header section not UTF-8.
+/// strictly, or an address in it that fails [`check_address`] (the message names the field);
+/// a header line that is neither a field nor a continuation; header section not UTF-8.
 pub fn envelope_from_headers(msg: &[u8]) -> Result<HeaderEnvelope> {
     complete_envelope(msg, None, None)
 }
@@ -169,7 +185,10 @@ pub fn complete_envelope(msg: &[u8], from: Option<&str>, to: Option<&[&str]>) ->
     Ok(HeaderEnvelope { from, to })
 }
 
-/// The first address of (Resent-)Sender, else of (Resent-)From.
+/// The first address of (Resent-)Sender, else of (Resent-)From, after the address rule
+/// ([`check_address`]). An explicit `<>` is the null reverse-path, as smtplib sends it; a field
+/// with no address at all (empty, or only an empty group) is refused, where smtplib would send
+/// `MAIL FROM:<>` and silently turn off bounces.
 fn header_sender(msg: &[u8], section: &HeaderSection, prefix: &str) -> Result<String> {
     let first = |name: &str| section.fields.iter().find(|f| is_named(msg, f, name));
     let sender_name = format!("{prefix}Sender");
@@ -181,23 +200,32 @@ fn header_sender(msg: &[u8], section: &HeaderSection, prefix: &str) -> Result<St
             None => return Err(Error::invalid(format!("message has no {prefix}Sender or {prefix}From header"))),
         },
     };
+    let context = |e: Error| e.context(&format!("{name} header"));
     let from = parse_address_list(&field_value(msg, field))
-        .map_err(|e| e.context(&format!("{name} header")))?
+        .map_err(context)?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::invalid(format!("{name} header has no address")))?;
+        .ok_or_else(|| Error::invalid(format!("{name} header has no address (write <> for the null sender)")))?;
+    check_address(&from, true).map_err(context)?;
     Ok(from)
 }
 
-/// Every address of the first (Resent-)To, (Resent-)Bcc and (Resent-)Cc fields, in that order.
+/// Every address of the first (Resent-)To, (Resent-)Bcc and (Resent-)Cc fields, in that order,
+/// each after the address rule ([`check_address`]). An empty address (an empty field or list
+/// element, a group without members, `<>`) gives no recipient: smtplib sends it as
+/// `RCPT TO:<>`, which no server accepts.
 fn header_recipients(msg: &[u8], section: &HeaderSection, prefix: &str) -> Result<Vec<String>> {
     let mut to = Vec::new();
     for kind in ["To", "Bcc", "Cc"] {
         let name = format!("{prefix}{kind}");
         if let Some(field) = section.fields.iter().find(|f| is_named(msg, f, &name)) {
-            let addrs =
-                parse_address_list(&field_value(msg, field)).map_err(|e| e.context(&format!("{name} header")))?;
-            to.extend(addrs);
+            let context = |e: Error| e.context(&format!("{name} header"));
+            for addr in parse_address_list(&field_value(msg, field)).map_err(context)? {
+                if !addr.is_empty() {
+                    check_address(&addr, false).map_err(context)?;
+                    to.push(addr);
+                }
+            }
         }
     }
     Ok(to)
@@ -452,10 +480,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let words = self.phrase();
         if self.eat(b'<') {
-            out.push(self.addr_spec()?);
-            if !self.eat(b'>') {
-                return Err(self.unexpected("in <address>"));
-            }
+            out.push(self.angle_addr()?);
             return Ok(());
         }
         if words > 0 && self.eat(b':') {
@@ -467,6 +492,32 @@ impl<'a> Parser<'a> {
         self.pos = start;
         out.push(self.addr_spec()?);
         Ok(())
+    }
+
+    /// After `<`: `[obs-route] addr-spec ">"`, or `">"` alone (the empty address `<>`, given
+    /// back as ""). A source route (`<@relay.test,@hop.test:a@x.test>`, RFC 5322 obs-route) is
+    /// dropped, as smtplib drops it and RFC 5321 §C lets a server ignore it.
+    fn angle_addr(&mut self) -> Result<String> {
+        if self.eat(b'>') {
+            return Ok(String::new());
+        }
+        if self.eat(b'@') {
+            loop {
+                self.domain()?;
+                while self.eat(b',') {}
+                if self.eat(b':') {
+                    break;
+                }
+                if !self.eat(b'@') {
+                    return Err(self.unexpected("in the source route of an <address>"));
+                }
+            }
+        }
+        let spec = self.addr_spec()?;
+        if !self.eat(b'>') {
+            return Err(self.unexpected("in <address>"));
+        }
+        Ok(spec)
     }
 
     /// After `name:`: `[mailbox *("," mailbox)] ";"`, empty elements skipped.
@@ -504,34 +555,71 @@ impl<'a> Parser<'a> {
         words
     }
 
-    /// `local-part "@" domain` as SMTP allows it: a dot-string or one quoted string, then a
-    /// dotted domain or a domain literal; whitespace and comments only around the '@'.
-    /// Returned as written.
+    /// `local-part ["@" domain]`: a dot-string or one quoted string, then a dotted domain or a
+    /// domain literal; whitespace and comments only around the '@'. Without '@' the address is
+    /// a name without a domain (`John`), which smtplib sends as `RCPT TO:<John>` and a server
+    /// completes with its own domain; a quoted string without a domain is refused (smtplib
+    /// sends `"john doe"` as `<john>`, another mailbox). Returned as it goes between the
+    /// brackets: a quoted local part in smtplib's form (see [`requote`]).
     fn addr_spec(&mut self) -> Result<String> {
-        let local = match self.peek().map(|t| t.kind) {
+        let (local, quoted) = match self.peek().map(|t| t.kind) {
             Some(Kind::Quoted) => {
                 self.pos += 1;
-                self.text(self.tokens[self.pos - 1])
+                (requote(self.text(self.tokens[self.pos - 1])), true)
             }
-            Some(Kind::Atom) => self.dot_atom(|_| true)?,
+            Some(Kind::Atom | Kind::Special(b'.')) => (self.local_dot_string()?.to_owned(), false),
             _ => return Err(self.unexpected("where an address was expected")),
         };
         if !self.eat(b'@') {
-            return Err(self.unexpected("where '@' was expected"));
+            if quoted {
+                return Err(Error::invalid(format!("quoted name without a domain in address field: {local}")));
+            }
+            return Ok(local);
         }
         let domain = match self.peek().map(|t| t.kind) {
             Some(Kind::Literal) => {
                 self.pos += 1;
                 self.text(self.tokens[self.pos - 1])
             }
-            Some(Kind::Atom) => self.dot_atom(is_domain_char)?,
+            Some(Kind::Atom) => self.domain()?,
             _ => return Err(self.unexpected("where a domain was expected")),
         };
-        let spec = format!("{local}@{domain}");
-        if spec.contains(['<', '>']) {
-            return Err(Error::invalid(format!("address contains '<' or '>': {spec:?}")));
+        Ok(format!("{local}@{domain}"))
+    }
+
+    /// A dot-string local part: atoms and dots with nothing between them. Dots may lead, trail
+    /// or repeat (`a..b`, `abc.`: addresses some carriers handed out, which smtplib sends as
+    /// written); at least one atom.
+    fn local_dot_string(&mut self) -> Result<&'a str> {
+        let first = self.tokens[self.pos];
+        let mut last = first;
+        let mut atoms = 0;
+        while let Some(t) = self.peek() {
+            let joined = t.start == first.start || !t.spaced;
+            match t.kind {
+                Kind::Atom if joined => atoms += 1,
+                Kind::Special(b'.') if joined => {}
+                _ => break,
+            }
+            last = t;
+            self.pos += 1;
         }
-        Ok(spec)
+        if atoms == 0 {
+            return Err(Error::invalid(format!(
+                "address field has {:?} where an address was expected",
+                self.text(first)
+            )));
+        }
+        Ok(&self.text[first.start..last.end])
+    }
+
+    /// A domain: labels of letters, digits, '-' and '_' (and non-ASCII) joined by single dots
+    /// with nothing between them.
+    fn domain(&mut self) -> Result<&'a str> {
+        match self.peek() {
+            Some(t) if t.kind == Kind::Atom => self.dot_atom(is_domain_char),
+            _ => Err(self.unexpected("where a domain was expected")),
+        }
     }
 
     /// `atom *("." atom)` with nothing between the pieces; each atom's bytes must pass `ok`.
@@ -557,8 +645,37 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// A quoted local part as smtplib sends it (the email package's `Address.addr_spec`): the
+/// escapes undone (`\\x` is `x`, RFC 5322 quoted-pair), then quoted again only when the text
+/// needs it (a space, a special such as `,` `@` `"` `\\`), with `\\` and `"` escaped.
+/// `"plain"` is `plain`, `"a\\b"` is `ab`, `"john doe"` stays quoted: the same mailbox,
+/// written the one way both send it.
+fn requote(quoted: &str) -> String {
+    let inner = &quoted[1..quoted.len() - 1];
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        text.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
+    }
+    if !text.is_empty() && !text.contains(|c: char| "()<>@,:;\\\"[] \t".contains(c)) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '\\' || c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 /// Every address of an RFC 5322 address list, strictly parsed; an error rather than a guess
-/// whenever the text is not unambiguously a list of mailboxes and groups.
+/// whenever the text is not unambiguously a list of mailboxes and groups. Names without a
+/// domain (`John, Dinsdale`) are addresses, as smtplib reads them; an explicit `<>` gives "".
+/// Only the syntax is checked here: the envelope address rule is [`check_address`].
 pub fn parse_address_list(value: &str) -> Result<Vec<String>> {
     let tokens = tokenize(value)?;
     Parser { text: value, tokens, pos: 0 }.address_list()
@@ -757,7 +874,7 @@ mod tests {
     }
 
     #[test]
-    fn quoted_local_parts_kept_verbatim() {
+    fn quoted_local_parts_kept_when_needed() {
         assert_eq!(parse("\"john doe\"@example.org"), ["\"john doe\"@example.org"]);
         assert_eq!(parse("Name <\"a\\\"b\"@example.org>"), ["\"a\\\"b\"@example.org"]);
         assert_eq!(parse("\"xclow3n@gmail.com x\"@internal.domain"), ["\"xclow3n@gmail.com x\"@internal.domain"]);
@@ -791,7 +908,6 @@ mod tests {
             "\"user\"@example.com(x)evil.com",
             "alice@example.org <bob@example.com>",
             "bob@evil.com <alice@example.org>",
-            "Doe, John <j@x>",
             "a@x@y",
             "<a@x",
             "a@x>",
@@ -801,27 +917,85 @@ mod tests {
             "Alice <a@x",
             "a@[1.2.3.4",
             "a@1.2.3.4]",
-            "<@relay:a@x>",
-            "<>",
-            "\"<b@y>\"@x",
-            "a@x.",
-            ".a@x",
-            "a..b@x",
+            "<@relay>",
+            "<@relay a@x>",
+            "a@x..y",
+            "a@.x",
             "a. b@x",
+            "a .b@x",
             "a@x .evil.com",
             "a@ex!ample.com",
-            "root",
-            // smtplib's tests use domainless names ("Martha <m@x>, Jeff"); refused here.
-            "Martha <my_mom@great.cooker.com>, Jeff",
+            "@x",
+            "a@",
+            ".",
             "a\\b@x",
             "a@x\0",
             "a@x\u{85}b@y",
+            // a multi-word name is not an address: smtplib sends "John Smith" as <John>
+            "John Smith",
+            // a quoted name without a domain: smtplib sends "john doe" as <john>
+            "\"john doe\"",
+            "Martha <m@x>, \"Jeff Q\"",
         ] {
             refused(s);
         }
         // The quoted local part is what it looks like, never the address inside it.
         let v = parse("\"xclow3n@gmail.com x\"@internal.domain");
         assert_ne!(v, ["xclow3n@gmail.com"]);
+    }
+
+    #[test]
+    fn names_without_a_domain_are_addresses() {
+        assert_eq!(parse("John, Dinsdale"), ["John", "Dinsdale"]);
+        assert_eq!(parse("root"), ["root"]);
+        assert_eq!(parse("John (the boss)"), ["John"]);
+        assert_eq!(parse("Martha <my_mom@great.cooker.com>, Jeff"), ["my_mom@great.cooker.com", "Jeff"]);
+        // smtplib reads an unquoted "Doe, John <j@x>" as two addresses too
+        assert_eq!(parse("Doe, John <j@x>"), ["Doe", "j@x"]);
+        assert_eq!(parse("Postmaster <postmaster>"), ["postmaster"]);
+        assert_eq!(parse("first.last"), ["first.last"]);
+    }
+
+    #[test]
+    fn odd_but_legal_local_parts_and_domains() {
+        assert_eq!(parse("a..b@x, .a@x, a.@x"), ["a..b@x", ".a@x", "a.@x"]);
+        refused("a@example.org.");
+        assert_eq!(parse("!#$%&'*+-/=?^_`{|}~@x"), ["!#$%&'*+-/=?^_`{|}~@x"]);
+        assert_eq!(parse("a@under_score.x"), ["a@under_score.x"]);
+    }
+
+    #[test]
+    fn quoted_local_parts_in_smtplib_form() {
+        assert_eq!(parse("\"a\\b\"@x"), ["ab@x"]);
+        assert_eq!(parse("\"a\\\"b\"@x"), ["\"a\\\"b\"@x"]);
+        assert_eq!(parse("\"a\\\\b\"@x"), ["\"a\\\\b\"@x"]);
+        assert_eq!(parse("\"john\"@x, \"a..b\"@x"), ["john@x", "a..b@x"]);
+        assert_eq!(parse("\"john doe\"@x, \"a,b\"@x, \"\"@x"), ["\"john doe\"@x", "\"a,b\"@x", "\"\"@x"]);
+    }
+
+    #[test]
+    fn source_routes_dropped_and_empty_address() {
+        assert_eq!(parse("<@relay.test:a@x>"), ["a@x"]);
+        assert_eq!(parse("Bob <@r1.test,@r2.test:b@x>"), ["b@x"]);
+        assert_eq!(parse("<>"), [""]);
+        assert_eq!(parse("MAILER-DAEMON <>"), [""]);
+    }
+
+    #[test]
+    fn empty_addresses_give_no_recipient_and_the_null_sender_only_when_explicit() {
+        let e = env("From: <>\nTo: a@x, <>, , Team: ;\nCc: Nobody <>\n\n");
+        assert_eq!(e.from, "");
+        assert_eq!(e.to, ["a@x"]);
+        assert!(env_err("From:\n\n").contains("no address"));
+    }
+
+    #[test]
+    fn header_addresses_pass_the_address_rule() {
+        assert!(env_err("From: f@x\nTo: -oQ@x\n\n").contains("starts with '-'"));
+        assert!(env_err("From: f@x\nTo: \"<b@y>\"@x\n\n").contains("'<' or '>'"));
+        assert!(env_err("From: -f@x\nTo: t@x\n\n").starts_with("From header: "));
+        let long = format!("From: f@x\nTo: {}@x\n\n", "l".repeat(65));
+        assert!(env_err(&long).starts_with("To header: local part longer"));
     }
 
     // --- complete_envelope: only the missing half is read ---

@@ -1,9 +1,11 @@
-//! The SMTP wire protocol: reply parsing, command-line construction, EHLO features, endpoints.
+//! The SMTP wire protocol: reply parsing, command-line construction, EHLO features, endpoints,
+//! and the connection strings (URLs) that name a server.
 
 mod command;
 mod endpoint;
 mod features;
 mod reply;
+mod url;
 
 pub use command::{
     check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
@@ -12,3 +14,4 @@ pub use command::{
 pub use endpoint::Endpoint;
 pub use features::Features;
 pub use reply::{EnhancedStatus, Reply, ReplyParser, MAX_LINE, MAX_LINES, MAX_REPLY_BYTES};
+pub use url::{parse_server_url, ServerUrl, UrlCredentials, UrlEndpoint, UrlScheme, UrlTls};

@@ -804,6 +804,62 @@ static void test_lmtp(void)
     smtp_client_free(s);
 }
 
+static void test_url(void)
+{
+    char marker[128], url[512];
+    const char *msg = make_message("url", marker, sizeof marker);
+    smtp_result rc;
+
+    /* a plain SMTP URL: the endpoint for smtp_client_connect(s, NULL, 0) */
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
+    if (!ok(s != NULL, "smtp_client_new(SMTP_CLIENT_KIND_SMTP) for a URL")) {
+        return;
+    }
+    ok_rc(s, smtp_client_set_timeout_ms(s, 20000), SMTP_RESULT_OK, "set_timeout_ms");
+    snprintf(url, sizeof url, "smtp://%s:%u/?tls=none", smtp_host, (unsigned)smtp_port);
+    ok_rc(s, smtp_client_set_url(s, url), SMTP_RESULT_OK, "smtp_client_set_url smtp://");
+    /* refused URLs name the part and leave the endpoint as it was */
+    ok_rc(s, smtp_client_set_url(s, "smtp://u:p@mx:0"), SMTP_RESULT_INVALID_ARGUMENT, "set_url with port 0");
+    ok(strncmp(show(smtp_client_last_error_message(s)), "URL port", 8) == 0, "the error names the port (%s)",
+       show(smtp_client_last_error_message(s)));
+    ok_rc(s, smtp_client_set_url(s, "lmtp+unix:///run/lmtp"), SMTP_RESULT_INVALID_ARGUMENT,
+          "set_url of another kind");
+    ok_rc(s, smtp_client_login(s, NULL, NULL, 1), SMTP_RESULT_NULL_ARGUMENT, "login(NULL, NULL): the URL had none");
+    rc = smtp_client_connect(s, NULL, 0);
+    if (ok_rc(s, rc, SMTP_RESULT_OK, "smtp_client_connect(s, NULL, 0) to the URL's endpoint")) {
+        const char *to[] = { "bob@example.test" };
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)msg, strlen(msg), NULL);
+        ok_rc(s, rc, SMTP_RESULT_OK, "sendmail after connecting by URL");
+        ok_rc(s, smtp_client_set_url(s, url), SMTP_RESULT_BAD_STATE, "set_url while connected");
+        ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "quit");
+        ok(wait_delivered(postfix_maildir, "bob", marker, 15), "URL message in bob's Maildir");
+    }
+    /* credentials kept by the session, replaced by the next URL (checked under valgrind/ASan) */
+    ok_rc(s, smtp_client_set_url(s, "smtp://alice:p%40ss%3Aword@localhost:2525"), SMTP_RESULT_OK,
+          "set_url with a percent-encoded password");
+    ok_rc(s, smtp_client_set_url(s, url), SMTP_RESULT_OK, "set_url replacing it");
+    smtp_client_free(s);
+
+    /* LMTP over the Unix socket */
+    char lmarker[128];
+    const char *lmsg = make_message("url-lmtp", lmarker, sizeof lmarker);
+    s = smtp_client_new(SMTP_CLIENT_KIND_LMTP);
+    if (!ok(s != NULL, "smtp_client_new(SMTP_CLIENT_KIND_LMTP) for a URL")) {
+        return;
+    }
+    snprintf(url, sizeof url, "lmtp+unix://%s", lmtp_socket);
+    ok_rc(s, smtp_client_set_url(s, url), SMTP_RESULT_OK, "smtp_client_set_url lmtp+unix://");
+    rc = smtp_client_connect(s, NULL, 0);
+    if (ok_rc(s, rc, SMTP_RESULT_OK, "connect to the URL's Unix socket")) {
+        const char *to[] = { "bob@example.test" };
+        rc = smtp_client_sendmail(s, "sender@example.test", to, 1, (const uint8_t *)lmsg, strlen(lmsg), NULL);
+        ok_rc(s, rc, SMTP_RESULT_OK, "LMTP sendmail after connecting by URL");
+        ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "LMTP quit");
+        ok(count_delivered(lmtp_maildir, "bob", lmarker) == 1, "LMTP URL message in bob's Maildir");
+    }
+    smtp_client_free(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -829,6 +885,7 @@ int main(int argc, char **argv)
     test_smtp();
     test_helo();
     test_lmtp();
+    test_url();
 
     printf("1..%d\n", tests_run);
     if (tests_failed) {

@@ -16,6 +16,7 @@ mod hostname;
 mod link;
 mod starttls;
 mod transaction;
+mod url;
 mod wire;
 
 pub use debug::{DebugEvent, DebugKind, DebugSink};
@@ -97,6 +98,10 @@ pub struct Client {
     /// The mechanisms `login` tries, in order, when the caller chose them (default: the
     /// strongest first, `auth::login_order`).
     pub(crate) login_mechanisms: Option<Vec<crate::auth::Mechanism>>,
+    /// Where [`Client::connect_url`] connects (set by [`Client::set_url`]).
+    url_endpoint: Option<crate::protocol::UrlEndpoint>,
+    /// What [`Client::login_url`] sends (set by [`Client::set_url`]; zeroed on drop).
+    url_credentials: Option<crate::protocol::UrlCredentials>,
 }
 
 /// Default timeout for connect, reads and writes: smtplib has none, a library must.
@@ -139,6 +144,8 @@ impl Client {
             chunking: true,
             credentials: CredentialPolicy::default(),
             login_mechanisms: None,
+            url_endpoint: None,
+            url_credentials: None,
         }
     }
 

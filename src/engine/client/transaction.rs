@@ -567,6 +567,11 @@ impl Client {
     /// and Resent-Bcc fields are not transmitted;
     /// non-ASCII addresses add SMTPUTF8 and BODY=8BITMIME, or give
     /// [`ErrorKind::NotSupported`] when the server lacks SMTPUTF8.
+    ///
+    /// Header addresses are read as smtplib reads them (names without a domain included);
+    /// the deliberate differences, and what is refused as unsafe, are those of
+    /// [`complete_envelope`]: an empty address gives no recipient instead of `RCPT TO:<>`, and
+    /// a field that parses more than one way is [`ErrorKind::InvalidArgument`].
     pub async fn send_message(
         &mut self,
         msg: &[u8],
