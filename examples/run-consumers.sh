@@ -121,8 +121,11 @@ build_cpp() {
   # shellcheck disable=SC2046
   g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-nul-test nul_test.cpp \
     $(pkg-config --cflags --libs smtpclient)
+  # shellcheck disable=SC2046
+  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-api-test api_test.cpp \
+    $(pkg-config --cflags --libs smtpclient)
 }
-run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp"; }
+run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp-api-test" && "$TMP/cpp/smtp-cpp"; }
 
 build_go() {
   cp -r "$ROOT/examples/go" "$TMP/go"
