@@ -211,7 +211,11 @@ for c in $CONSUMERS; do
   echo
   echo "==================== $c"
   T0=$(now)
-  if ! (build_"$c") > "$LOGS/build-$c.log" 2>&1; then
+  # Each step runs as a background job and is waited for: in the condition of an `if` (or
+  # after `||`) bash would ignore `set -e` inside the function, so a failing command in the
+  # middle of a build would go unnoticed.
+  (build_"$c") > "$LOGS/build-$c.log" 2>&1 &
+  if ! wait $!; then
     sed 's/^/    /' "$LOGS/build-$c.log" | tail -n 40
     SUMMARY+=("FAIL  $c: build failed ($(since "$T0"))")
     FAILED=$((FAILED + 1))
@@ -220,7 +224,8 @@ for c in $CONSUMERS; do
   T_BUILD=$(since "$T0")
   T0=$(now)
   rc=0
-  (run_"$c") > "$LOGS/run-$c.log" 2>&1 || rc=$?
+  (run_"$c") > "$LOGS/run-$c.log" 2>&1 &
+  wait $! || rc=$?
   T_RUN=$(since "$T0")
   sed 's/^/    /' "$LOGS/run-$c.log"
   if [ "$rc" -eq 0 ]; then
