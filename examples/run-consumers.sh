@@ -45,6 +45,7 @@ T_START=$(now)
 # ---------------------------------------------------------------------------- API coverage
 # Every function of smtpclient.h is called by each binding or listed, with the reason, as not
 # wrapped (examples/check-coverage.py): no toolchain needed, so it runs first.
+command -v python3 >/dev/null || die "python3 is needed for examples/check-coverage.py (apt-get install python3)"
 python3 "$ROOT/examples/check-coverage.py" || die "a binding does not cover the whole C API (examples/check-coverage.py)"
 
 # ---------------------------------------------------------------------------- the test bed
