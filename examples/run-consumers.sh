@@ -19,9 +19,15 @@
 #   SMTPENV_DIR                    the test bed's directory (default /tmp/smtpclient-testbed)
 #   KEEP_TMP=1                     keep the scratch directory (install, builds, logs)
 #
+# First, examples/check-coverage.py checks that every function of include/smtpclient.h is called
+# by each binding or listed as not wrapped with its reason. The C++ consumer also runs
+# cpp/api_test.cpp (streamed sends, low-level commands, capabilities, settings); Node's
+# index.d.ts is type-checked with TypeScript (node/types/check.ts) against the installed package.
+#
 # Installs what is missing: apt packages g++, golang-go, ruby, ruby-ffi (nodejs and npm too if
-# node is absent), and koffi from npm (npm ci from examples/node/package-lock.json, in a scratch
-# copy of examples/node: the work tree is not written to).
+# node is absent), and from npm koffi, typescript and @types/node (npm ci from
+# examples/node/package-lock.json, in a scratch copy of examples/node: the work tree is not
+# written to).
 # Exits 0 only when every consumer passed; prints a summary with timings.
 set -euo pipefail
 
@@ -35,6 +41,12 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 T_START=$(now)
+
+# ---------------------------------------------------------------------------- API coverage
+# Every function of smtpclient.h is called by each binding or listed, with the reason, as not
+# wrapped (examples/check-coverage.py): no toolchain needed, so it runs first.
+command -v python3 >/dev/null || die "python3 is needed for examples/check-coverage.py (apt-get install python3)"
+python3 "$ROOT/examples/check-coverage.py" || die "a binding does not cover the whole C API (examples/check-coverage.py)"
 
 # ---------------------------------------------------------------------------- the test bed
 ENVF=$SMTPENV_DIR/env
@@ -121,8 +133,11 @@ build_cpp() {
   # shellcheck disable=SC2046
   g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-nul-test nul_test.cpp \
     $(pkg-config --cflags --libs smtpclient)
+  # shellcheck disable=SC2046
+  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-api-test api_test.cpp \
+    $(pkg-config --cflags --libs smtpclient)
 }
-run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp"; }
+run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp-api-test" && "$TMP/cpp/smtp-cpp"; }
 
 build_go() {
   cp -r "$ROOT/examples/go" "$TMP/go"
@@ -169,13 +184,21 @@ build_node() {
   npm pack --silent --pack-destination "$TMP/node" "$ROOT/examples/node" > pack.txt
   mkdir project
   cp "$ROOT/examples/node/package-lock.json" project/
-  cp -r "$ROOT/examples/node/test" "$ROOT/examples/node/main.js" project/
+  cp -r "$ROOT/examples/node/test" "$ROOT/examples/node/types" "$ROOT/examples/node/main.js" project/
   mkdir project/node_modules
   tar -xzf "$TMP/node/$(cat pack.txt)" -C project/node_modules && mv project/node_modules/package project/node_modules/smtpclient
   # koffi exactly as the committed package-lock.json pins it (npm ci in the package's copy).
   cp "$ROOT/examples/node/package.json" "$ROOT/examples/node/package-lock.json" "$TMP/node/"
   npm ci --prefix "$TMP/node" --no-audit --no-fund --loglevel=error
   mv "$TMP/node/node_modules/koffi" project/node_modules/
+  # TypeScript and Node's types (devDependencies, pinned): index.d.ts of the installed package
+  # is type-checked with a strict program using the whole API (types/check.ts).
+  mv "$TMP/node/node_modules/typescript" project/node_modules/
+  mkdir -p project/node_modules/@types
+  mv "$TMP/node/node_modules/@types/node" project/node_modules/@types/
+  # here 'smtpclient' is the installed package, not the work tree's directory
+  sed -i 's#"paths": { "smtpclient": \[".."\] }#"paths": {}#' project/types/tsconfig.json
+  (cd project && node node_modules/typescript/bin/tsc --version && node node_modules/typescript/bin/tsc --noEmit -p types)
   # The tests and the example require the package by name.
   sed -i "s#require('\.\.')#require('smtpclient')#" project/test/helpers.js
   sed -i "s#require('\.')#require('smtpclient')#" project/main.js
@@ -189,7 +212,11 @@ for c in $CONSUMERS; do
   echo
   echo "==================== $c"
   T0=$(now)
-  if ! (build_"$c") > "$LOGS/build-$c.log" 2>&1; then
+  # Each step runs as a background job and is waited for: in the condition of an `if` (or
+  # after `||`) bash would ignore `set -e` inside the function, so a failing command in the
+  # middle of a build would go unnoticed.
+  (build_"$c") > "$LOGS/build-$c.log" 2>&1 &
+  if ! wait $!; then
     sed 's/^/    /' "$LOGS/build-$c.log" | tail -n 40
     SUMMARY+=("FAIL  $c: build failed ($(since "$T0"))")
     FAILED=$((FAILED + 1))
@@ -198,7 +225,8 @@ for c in $CONSUMERS; do
   T_BUILD=$(since "$T0")
   T0=$(now)
   rc=0
-  (run_"$c") > "$LOGS/run-$c.log" 2>&1 || rc=$?
+  (run_"$c") > "$LOGS/run-$c.log" 2>&1 &
+  wait $! || rc=$?
   T_RUN=$(since "$T0")
   sed 's/^/    /' "$LOGS/run-$c.log"
   if [ "$rc" -eq 0 ]; then

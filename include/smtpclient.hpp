@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -215,6 +216,23 @@ enum class AuthStep : int32_t {
 using AuthFunction = std::function<AuthStep(const std::string &challenge, bool is_initial,
                                             bool tls_active, std::string &response)>;
 
+// Fills `buf` (room for `capacity` bytes) with the next part of a streamed message and returns
+// how many bytes it wrote, 0 at the end. Throw to abort the send (the exception is rethrown by
+// sendmail_stream()). Must not use the Session.
+using ReadFunction = std::function<std::size_t(char *buf, std::size_t capacity)>;
+
+// A server reply: its code and text (lines joined with '\n', as smtplib).
+struct Reply {
+    int32_t code = 0;
+    std::string text;
+};
+
+// The bearer-token mechanisms of login_oauth().
+enum class OAuthMechanism : int32_t {
+    xoauth2 = SMTP_OAUTH_MECHANISM_XOAUTH2,         // Google's and Microsoft's
+    oauthbearer = SMTP_OAUTH_MECHANISM_OAUTHBEARER, // RFC 7628
+};
+
 // Receives debug events during the Session's calls; `data` is borrowed for the call. Must not
 // use the Session.
 using DebugFunction = std::function<void(DebugKind kind, std::string_view data)>;
@@ -369,6 +387,49 @@ public:
     }
     void set_tls_policy(TlsPolicy policy) { check(smtp_client_set_tls_policy(s_, static_cast<int32_t>(policy))); }
 
+    // ---------------------------------------------------------------- other settings
+    // Use PIPELINING / CHUNKING (BDAT) when the server offers them (true, the default) or never.
+    void set_pipelining(bool use)
+    {
+        check(smtp_client_set_pipelining(s_, use ? SMTP_EXTENSION_USE_WHEN_OFFERED : SMTP_EXTENSION_USE_NEVER));
+    }
+    void set_chunking(bool use)
+    {
+        check(smtp_client_set_chunking(s_, use ? SMTP_EXTENSION_USE_WHEN_OFFERED : SMTP_EXTENSION_USE_NEVER));
+    }
+    // INSECURE when true: credentials may go to any server without TLS. Refused by default.
+    void set_cleartext_credentials(bool allow)
+    {
+        check(smtp_client_set_cleartext_credentials(
+            s_, allow ? SMTP_CLEARTEXT_CREDENTIALS_ALLOW : SMTP_CLEARTEXT_CREDENTIALS_REFUSE));
+    }
+    // Whether a loopback or Unix-socket server is trusted with credentials without TLS (the
+    // default) or needs TLS like any other.
+    void set_local_peer_trusted(bool trusted)
+    {
+        check(smtp_client_set_local_peer(s_, trusted ? SMTP_LOCAL_PEER_TRUSTED : SMTP_LOCAL_PEER_UNTRUSTED));
+    }
+    // The mechanisms login() may use, in the order to try them ({"CRAM-MD5", "PLAIN", "LOGIN"}
+    // is smtplib's); empty: the default, strongest first. UsageError for an unknown name.
+    void set_login_mechanisms(const std::vector<std::string> &mechanisms)
+    {
+        std::string list;
+        for (size_t i = 0; i < mechanisms.size(); i++) {
+            const std::string &m = mechanisms[i];
+            if (m.empty() || m.find_first_of(" ,") != std::string::npos) {
+                throw std::invalid_argument("smtpclient: mechanisms[" + std::to_string(i) +
+                                            "] is not one mechanism name");
+            }
+            list += (i ? " " : "") + m;
+        }
+        check(smtp_client_set_login_mechanisms(s_, mechanisms.empty() ? nullptr : detail::c_string(list, "mechanisms")));
+    }
+    // Bind the local end before connecting (smtplib's source_address); an empty host removes it.
+    void set_source_address(const std::string &host, uint16_t port = 0)
+    {
+        check(smtp_client_set_source_address(s_, host.empty() ? nullptr : detail::c_string(host, "host"), port));
+    }
+
     // ---------------------------------------------------------------- the dialogue
     // port 0: the host's ":port" suffix or the kind's default. A host starting with "/" is a
     // Unix socket (LMTP).
@@ -381,6 +442,14 @@ public:
     {
         check(smtp_client_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
                                 initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT));
+    }
+
+    // An OAuth 2.0 bearer token; the mechanism must be advertised (else Error with
+    // SMTP_RESULT_SMTP_ERROR). The same credential policy as login() applies.
+    void login_oauth(OAuthMechanism mechanism, const std::string &user, const std::string &token)
+    {
+        check(smtp_client_login_oauth(s_, static_cast<int32_t>(mechanism), detail::c_string(user, "user"),
+                                      detail::c_string(token, "token")));
     }
 
     // smtplib's auth(mechanism, authobject): `fn` computes each step.
@@ -424,6 +493,73 @@ public:
                                        options != nullptr ? options->get() : nullptr));
         return recipients();
     }
+
+    // sendmail() with the message pulled from `read` in chunks (bounded memory whatever its
+    // size). options->set_size_estimate() announces SIZE before anything is sent. An exception
+    // thrown by `read` aborts the send and is rethrown here: before the transaction nothing is
+    // sent, later the session is closed so that no partial message can be delivered.
+    std::vector<Recipient> sendmail_stream(const std::string &from, const std::vector<std::string> &to,
+                                           ReadFunction read, const SendOptions *options = nullptr)
+    {
+        if (!read) {
+            throw std::invalid_argument("smtpclient: read is empty");
+        }
+        const char *c_from = detail::c_string(from, "from");
+        std::vector<const char *> rcpts = c_strings(to, "to");
+        ReadContext ctx{std::move(read), nullptr};
+        int32_t rc = smtp_client_sendmail_stream(s_, c_from, rcpts.data(), rcpts.size(), &Session::read_trampoline,
+                                                 &ctx, options != nullptr ? options->get() : nullptr);
+        if (ctx.exception) {
+            std::rethrow_exception(ctx.exception);
+        }
+        check(rc);
+        return recipients();
+    }
+    // The same from a std::istream, read to its end (a read error, badbit, aborts the send).
+    std::vector<Recipient> sendmail_stream(const std::string &from, const std::vector<std::string> &to,
+                                           std::istream &in, const SendOptions *options = nullptr)
+    {
+        return sendmail_stream(from, to, [&in](char *buf, std::size_t capacity) -> std::size_t {
+            in.read(buf, static_cast<std::streamsize>(capacity));
+            if (in.bad()) {
+                throw std::runtime_error("smtpclient: reading the message stream failed");
+            }
+            return static_cast<std::size_t>(in.gcount());
+        }, options);
+    }
+
+    // ---------------------------------------------------------------- smtplib's low-level commands
+    // Each returns the server's reply whatever its code (the caller decides what a 5xx means);
+    // they throw for failures of the call itself (connection lost, a bad argument, the TLS
+    // policy). An empty name or args means none.
+    Reply docmd(const std::string &cmd, const std::string &args = {})
+    {
+        return command(smtp_client_docmd(s_, detail::c_string(cmd, "cmd"), c_optional(args, "args")));
+    }
+    Reply helo(const std::string &name = {}) { return command(smtp_client_helo(s_, c_optional(name, "name"))); }
+    Reply ehlo(const std::string &name = {}) { return command(smtp_client_ehlo(s_, c_optional(name, "name"))); }
+    void ehlo_or_helo_if_needed() { check(smtp_client_ehlo_or_helo_if_needed(s_)); }
+    // MAIL FROM ("" is the null reverse-path); starts a new transaction.
+    Reply mail(const std::string &sender, const std::vector<std::string> &options = {})
+    {
+        std::vector<const char *> opts = c_strings(options, "options");
+        return command(smtp_client_mail(s_, detail::c_string(sender, "sender"), opts.data(), opts.size()));
+    }
+    Reply rcpt(const std::string &recipient, const std::vector<std::string> &options = {})
+    {
+        std::vector<const char *> opts = c_strings(options, "options");
+        return command(smtp_client_rcpt(s_, detail::c_string(recipient, "recipient"), opts.data(), opts.size()));
+    }
+    // DATA, the message (line ends normalised, dot-stuffed) and the end mark: the final reply
+    // (for LMTP each recipient's own reply is in recipients()). DataError when DATA is refused.
+    Reply data(std::string_view message)
+    {
+        return command(smtp_client_data(s_, reinterpret_cast<const uint8_t *>(message.data()), message.size()));
+    }
+    Reply rset() { return command(smtp_client_rset(s_)); }
+    Reply verify(const std::string &address) { return command(smtp_client_verify(s_, detail::c_string(address, "address"))); }
+    Reply expn(const std::string &address) { return command(smtp_client_expn(s_, detail::c_string(address, "address"))); }
+    Reply help(const std::string &args = {}) { return command(smtp_client_help(s_, c_optional(args, "args"))); }
 
     void noop() { check(smtp_client_noop(s_)); }
     void quit() { check(smtp_client_quit(s_)); }
@@ -481,6 +617,27 @@ public:
     {
         return smtp_client_has_extn(s_, detail::c_string(name, "name"));
     }
+    // smtplib's does_esmtp, esmtp_features[name] (nullopt when not advertised), every
+    // advertised extension (lower-case keyword, parameters), helo_resp and ehlo_resp.
+    bool does_esmtp() const noexcept { return smtp_client_does_esmtp(s_); }
+    std::optional<std::string> feature(const std::string &name) const
+    {
+        return optional_copy(smtp_client_feature(s_, detail::c_string(name, "name")));
+    }
+    std::vector<std::pair<std::string, std::string>> features() const
+    {
+        std::vector<std::pair<std::string, std::string>> out;
+        size_t n = smtp_client_feature_count(s_);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = nullptr, *params = nullptr;
+            if (smtp_client_feature_get(s_, i, &name, &params) == SMTP_RESULT_OK) {
+                out.emplace_back(detail::copy(name), detail::copy(params));
+            }
+        }
+        return out;
+    }
+    std::optional<std::string> helo_resp() const { return optional_copy(smtp_client_helo_resp(s_)); }
+    std::optional<std::string> ehlo_resp() const { return optional_copy(smtp_client_ehlo_resp(s_)); }
     int32_t last_reply_code() const noexcept { return smtp_client_last_reply_code(s_); }
     std::string last_reply_text() const { return detail::copy(smtp_client_last_reply_text(s_)); }
 
@@ -493,6 +650,25 @@ private:
         DebugFunction fn;
         std::exception_ptr exception; // thrown by fn during the current call
     };
+
+    struct ReadContext {
+        ReadFunction fn;
+        std::exception_ptr exception;
+    };
+
+    static const char *c_optional(const std::string &value, std::string_view argument)
+    {
+        return value.empty() ? nullptr : detail::c_string(value, argument);
+    }
+    static std::optional<std::string> optional_copy(const char *borrowed)
+    {
+        return borrowed != nullptr ? std::optional<std::string>(borrowed) : std::nullopt;
+    }
+    Reply command(int32_t rc)
+    {
+        check(rc);
+        return Reply{smtp_client_last_reply_code(s_), detail::copy(smtp_client_last_reply_text(s_))};
+    }
 
     static std::vector<const char *> c_strings(const std::vector<std::string> &values, const std::string &name)
     {
@@ -540,6 +716,22 @@ private:
             ctx->exception = std::current_exception();
         }
     }
+    // Runs on the calling thread, inside smtp_client_sendmail_stream(): a count, 0 at the end,
+    // -1 to abort (an exception, kept and rethrown once the call returned).
+    static int64_t read_trampoline(void *userdata, uint8_t *buf, size_t capacity) noexcept
+    {
+        auto *ctx = static_cast<ReadContext *>(userdata);
+        try {
+            std::size_t n = ctx->fn(reinterpret_cast<char *>(buf), capacity);
+            if (n > capacity) {
+                throw std::length_error("smtpclient: the read function returned more than the buffer's capacity");
+            }
+            return static_cast<int64_t>(n);
+        } catch (...) {
+            ctx->exception = std::current_exception();
+            return -1;
+        }
+    }
     static void debug_free(void *userdata) noexcept { delete static_cast<DebugContext *>(userdata); }
 
     void check(int32_t rc) const
@@ -571,6 +763,8 @@ private:
 
 // The library this program runs with (may differ from the header it was compiled with).
 inline std::string library_version() { return smtp_lib_version(); }
+// MAJOR * 10000 + MINOR * 100 + PATCH of that library; SMTPCLIENT_VERSION_NUMBER is the header's.
+inline uint32_t library_version_number() noexcept { return smtp_lib_version_number(); }
 
 } // namespace smtpclient
 

@@ -95,9 +95,44 @@ export interface SessionOptions {
   /** Runs on the main thread, synchronously, during the call that produced the event. */
   debug?: (kind: DebugKind, data: Buffer) => void;
   debugLevel?: 1 | 2;
+  /** Use PIPELINING when offered (true, the default) or never. */
+  pipelining?: boolean;
+  /** Use CHUNKING (BDAT) when offered (true, the default) or never. */
+  chunking?: boolean;
+  /** true: credentials may go to any server without TLS (INSECURE). Refused by default. */
+  cleartextCredentials?: boolean;
+  /** Whether a loopback or Unix-socket server is trusted with credentials without TLS (default true). */
+  localPeerTrusted?: boolean;
+  /** The mechanisms login() may use, in order (['CRAM-MD5', 'PLAIN', 'LOGIN'] is smtplib's); null: the default. */
+  loginMechanisms?: string[] | null;
+  /** Bind the local end before connecting (smtplib's source_address); null removes it. */
+  sourceAddress?: { host: string; port?: number } | null;
 }
 
 export interface SendOptions { mailOptions?: string[]; rcptOptions?: string[]; }
+
+/** Options of sendmailStream(): sizeEstimate (octets with CRLF line ends) is announced as SIZE. */
+export interface StreamSendOptions extends SendOptions { sizeEstimate?: number | null; }
+
+/** A server reply: its code and text (lines joined with '\n'). */
+export interface Reply { code: number; text: string; }
+
+/** smtplib's does_esmtp, esmtp_features (lower-case keyword: parameters), helo_resp, ehlo_resp. */
+export interface Capabilities {
+  esmtp: boolean;
+  features: Record<string, string>;
+  heloResp: string | null;
+  ehloResp: string | null;
+}
+
+/** A body for sendmailStream(): a Readable, any (async) iterable of chunks, a Buffer or a string. */
+export type StreamBody =
+  | NodeJS.ReadableStream
+  | AsyncIterable<Buffer | Uint8Array | string>
+  | Iterable<Buffer | Uint8Array | string>
+  | Buffer
+  | Uint8Array
+  | string;
 
 export interface SessionState {
   connected: boolean;
@@ -123,9 +158,32 @@ export declare class Session {
   connect(host: string, port?: number): Promise<void>;
   starttls(): Promise<void>;
   login(user: string, password: string, options?: { initialResponse?: boolean }): Promise<void>;
+  loginOAuth(user: string, token: string, options?: { mechanism?: 'xoauth2' | 'oauthbearer' }): Promise<void>;
   auth(mechanism: string, step: AuthStep, options?: { initialResponse?: boolean }): Promise<void>;
   sendmail(from: string, to: string[], message: string | Buffer, options?: SendOptions): Promise<Recipient[]>;
   sendMessage(message: string | Buffer, options?: SendOptions & { from?: string | null; to?: string[] | null }): Promise<Recipient[]>;
+  /**
+   * sendmail() with the body read in chunks (bounded memory); the C call runs on a worker
+   * thread of its own while the body is read on the event loop. A body error rejects with it.
+   */
+  sendmailStream(from: string, to: string[], body: StreamBody, options?: StreamSendOptions): Promise<Recipient[]>;
+  docmd(cmd: string, args?: string | null): Promise<Reply>;
+  helo(name?: string | null): Promise<Reply>;
+  ehlo(name?: string | null): Promise<Reply>;
+  ehloOrHeloIfNeeded(): Promise<void>;
+  mail(sender: string, options?: string[]): Promise<Reply>;
+  rcpt(recipient: string, options?: string[]): Promise<Reply>;
+  data(message: string | Buffer): Promise<Reply>;
+  rset(): Promise<Reply>;
+  verify(address: string): Promise<Reply>;
+  expn(address: string): Promise<Reply>;
+  help(args?: string | null): Promise<Reply>;
+  /** smtplib's close(): closes the connection without QUIT; the session stays usable. */
+  disconnect(): Promise<void>;
+  recipients(): Promise<Recipient[]>;
+  hasExtension(name: string): Promise<boolean>;
+  feature(name: string): Promise<string | null>;
+  capabilities(): Promise<Capabilities>;
   refused(): Promise<Refused[]>;
   noop(): Promise<void>;
   quit(): Promise<void>;

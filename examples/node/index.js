@@ -24,9 +24,12 @@
 //   `const char *` into JS strings).
 'use strict';
 
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
 const koffi = require('koffi');
 
-const lib = koffi.load(process.env.SMTPCLIENT_LIBRARY || 'libsmtpclient.so.0.2');
+const LIBRARY = process.env.SMTPCLIENT_LIBRARY || 'libsmtpclient.so.0.2';
+const lib = koffi.load(LIBRARY);
 
 koffi.opaque('smtp_client');
 koffi.opaque('smtp_auth_response');
@@ -56,6 +59,12 @@ const C = Object.fromEntries([
   'int32_t smtp_client_set_tls_server_name(smtp_client *session, const char *name)',
   'int32_t smtp_client_set_tls_verify(smtp_client *session, int32_t verify)',
   'int32_t smtp_client_set_tls_policy(smtp_client *session, int32_t policy)',
+  'int32_t smtp_client_set_pipelining(smtp_client *session, int32_t use)',
+  'int32_t smtp_client_set_chunking(smtp_client *session, int32_t use)',
+  'int32_t smtp_client_set_cleartext_credentials(smtp_client *session, int32_t cleartext)',
+  'int32_t smtp_client_set_local_peer(smtp_client *session, int32_t local_peer)',
+  'int32_t smtp_client_set_login_mechanisms(smtp_client *session, const char *mechanisms)',
+  'int32_t smtp_client_set_source_address(smtp_client *session, const char *host, uint16_t port)',
   'int32_t smtp_client_connect(smtp_client *session, const char *host, uint16_t port)',
   'int32_t smtp_client_starttls(smtp_client *session)',
   'int32_t smtp_client_login(smtp_client *session, const char *user, const char *password, int32_t initial_response)',
@@ -65,12 +74,33 @@ const C = Object.fromEntries([
     'const uint8_t *msg, size_t len, const smtp_send_options *options)',
   'int32_t smtp_client_send_message(smtp_client *session, const uint8_t *msg, size_t len, const char *from, ' +
     'const char **to, size_t n_to, const smtp_send_options *options)',
+  'int32_t smtp_client_login_oauth(smtp_client *session, int32_t mechanism, const char *user, const char *token)',
   'int32_t smtp_client_noop(smtp_client *session)',
   'int32_t smtp_client_quit(smtp_client *session)',
+  'int32_t smtp_client_close(smtp_client *session)',
+  'int32_t smtp_client_docmd(smtp_client *session, const char *cmd, const char *args)',
+  'int32_t smtp_client_helo(smtp_client *session, const char *name)',
+  'int32_t smtp_client_ehlo(smtp_client *session, const char *name)',
+  'int32_t smtp_client_ehlo_or_helo_if_needed(smtp_client *session)',
+  'int32_t smtp_client_mail(smtp_client *session, const char *sender, const char **options, size_t n_options)',
+  'int32_t smtp_client_rcpt(smtp_client *session, const char *recipient, const char **options, size_t n_options)',
+  'int32_t smtp_client_data(smtp_client *session, const uint8_t *msg, size_t len)',
+  'int32_t smtp_client_rset(smtp_client *session)',
+  'int32_t smtp_client_verify(smtp_client *session, const char *address)',
+  'int32_t smtp_client_expn(smtp_client *session, const char *address)',
+  'int32_t smtp_client_help(smtp_client *session, const char *args)',
+  'bool smtp_client_has_extn(const smtp_client *session, const char *name)',
+  'const char *smtp_client_feature(const smtp_client *session, const char *name)',
+  'size_t smtp_client_feature_count(const smtp_client *session)',
+  'int32_t smtp_client_feature_get(const smtp_client *session, size_t index, _Out_ const char **name, _Out_ const char **params)',
+  'bool smtp_client_does_esmtp(const smtp_client *session)',
+  'const char *smtp_client_helo_resp(const smtp_client *session)',
+  'const char *smtp_client_ehlo_resp(const smtp_client *session)',
   'smtp_send_options *smtp_send_options_new(void)',
   'void smtp_send_options_free(smtp_send_options *options)',
   'int32_t smtp_send_options_add_mail_option(smtp_send_options *options, const char *option)',
   'int32_t smtp_send_options_add_rcpt_option(smtp_send_options *options, const char *option)',
+  'int32_t smtp_send_options_set_size_estimate(smtp_send_options *options, int64_t size)',
   'bool smtp_client_is_connected(const smtp_client *session)',
   'bool smtp_client_is_authenticated(const smtp_client *session)',
   'size_t smtp_client_refused_count(const smtp_client *session)',
@@ -117,6 +147,15 @@ const AUTH_STEP_NO_INITIAL_RESPONSE = 1;
 const AUTH_STEP_ABORT = -1;
 const INITIAL_RESPONSE_SEND = 0;
 const INITIAL_RESPONSE_WAIT = 1;
+const EXTENSION_USE_WHEN_OFFERED = 0;
+const EXTENSION_USE_NEVER = 1;
+const CLEARTEXT_CREDENTIALS_REFUSE = 0;
+const CLEARTEXT_CREDENTIALS_ALLOW = 1;
+const LOCAL_PEER_TRUSTED = 0;
+const LOCAL_PEER_UNTRUSTED = 1;
+const OAUTH_MECHANISMS = { xoauth2: 0, oauthbearer: 1 };
+// The stream worker's shared buffer: the largest chunk handed over per read.
+const STREAM_CHUNK = 64 * 1024;
 // The ABI this package was written for: libsmtpclient 0.2.x.
 const ABI_VERSION_NUMBER = 200;
 // Returned by an auth() step function for the initial response: send "AUTH <mechanism>" alone.
@@ -238,6 +277,7 @@ class Session {
         this.#check('setLocalHostname', C.smtp_client_set_local_hostname(this.#handle, cString('localHostname', options.localHostname)));
       }
       if (options.tls) this.#configureTls(options.tls);
+      this.#configure(options);
       if (options.debug) this.#setDebug(options.debug, options.debugLevel ?? 1);
     } catch (e) {
       this.#free();
@@ -267,6 +307,36 @@ class Session {
     }
   }
 
+  // The settings beyond TLS (see the constructor).
+  #configure(options) {
+    const h = this.#handle;
+    const use = (v) => (v ? EXTENSION_USE_WHEN_OFFERED : EXTENSION_USE_NEVER);
+    if (options.pipelining !== undefined) this.#check('setPipelining', C.smtp_client_set_pipelining(h, use(options.pipelining)));
+    if (options.chunking !== undefined) this.#check('setChunking', C.smtp_client_set_chunking(h, use(options.chunking)));
+    if (options.cleartextCredentials !== undefined) {
+      this.#check('setCleartextCredentials', C.smtp_client_set_cleartext_credentials(h,
+        options.cleartextCredentials ? CLEARTEXT_CREDENTIALS_ALLOW : CLEARTEXT_CREDENTIALS_REFUSE));
+    }
+    if (options.localPeerTrusted !== undefined) {
+      this.#check('setLocalPeer', C.smtp_client_set_local_peer(h, options.localPeerTrusted ? LOCAL_PEER_TRUSTED : LOCAL_PEER_UNTRUSTED));
+    }
+    if (options.loginMechanisms !== undefined) {
+      let list = null;
+      if (options.loginMechanisms !== null) {
+        if (!Array.isArray(options.loginMechanisms)) throw new TypeError('loginMechanisms must be an array of names, or null');
+        options.loginMechanisms.forEach((m, i) => {
+          if (typeof m !== 'string' || m === '' || /[ ,]/.test(m)) throw new TypeError(`loginMechanisms[${i}] is not one mechanism name`);
+        });
+        list = cString('loginMechanisms', options.loginMechanisms.join(' '));
+      }
+      this.#check('setLoginMechanisms', C.smtp_client_set_login_mechanisms(h, list));
+    }
+    if (options.sourceAddress !== undefined) {
+      const { host = null, port = 0 } = options.sourceAddress ?? {};
+      this.#check('setSourceAddress', C.smtp_client_set_source_address(h, host === null ? null : cString('sourceAddress.host', host), port));
+    }
+  }
+
   #setDebug(fn, level) {
     const cb = koffi.register((_userdata, kind, data, len) => {
       try {
@@ -293,7 +363,9 @@ class Session {
 
   // One network call on a worker thread, queued; rejects with the SmtpError of a failure, or
   // with the exception a callback threw during it.
-  #network(operation, fn, args, { recipientsOnError = false, before, after } = {}) {
+  // result(handle), when given, is read in the same queued task once the call succeeded (the
+  // reply of a low-level command): no other call can come in between.
+  #network(operation, fn, args, { recipientsOnError = false, before, after, result } = {}) {
     return this.#enqueue(async (h) => {
       const prepared = before ? before() : null;
       let rc;
@@ -307,6 +379,7 @@ class Session {
       this.#callbackError = null;
       if (thrown) throw thrown;
       this.#check(operation, rc, recipientsOnError);
+      return result ? result(h) : undefined;
     });
   }
 
@@ -338,6 +411,15 @@ class Session {
     const args = [cString('user', user), cString('password', password),
       initialResponse ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT];
     return this.#network('login', C.smtp_client_login, () => args);
+  }
+
+  // Log in with an OAuth 2.0 bearer token; mechanism 'xoauth2' (the default) or
+  // 'oauthbearer' (RFC 7628), which the server must advertise.
+  loginOAuth(user, token, { mechanism = 'xoauth2' } = {}) {
+    const m = OAUTH_MECHANISMS[mechanism];
+    if (m === undefined) throw new RangeError(`unknown OAuth mechanism '${mechanism}' (xoauth2, oauthbearer)`);
+    const args = [m, cString('user', user), cString('token', token)];
+    return this.#network('loginOAuth', C.smtp_client_login_oauth, () => args);
   }
 
   // smtplib's auth(mechanism, authobject): step(challenge: Buffer|null, tlsActive) returns the
@@ -389,6 +471,119 @@ class Session {
       (options) => [body, body.length, cFrom, cTo, cTo ? cTo.length : 0, options],
       { recipientsOnError: true, before: () => sendOptions(mailOptions, rcptOptions), after: freeOptions })
       .then(() => this.#enqueue(readRecipients));
+  }
+
+  // sendmail() with the message pulled from `body` in chunks, so a message of any size goes
+  // out in bounded memory: a Readable, any (async) iterable of Buffers or strings, a Buffer or
+  // a string. The blocking C call runs on a worker thread of its own (stream-worker.js) while
+  // the body is read on this thread's event loop, which never blocks. sizeEstimate (octets
+  // with CRLF line ends) is announced as SIZE and checked against the server's limit before
+  // anything is sent. An error of the body aborts the send and rejects with that error: before
+  // the transaction nothing is sent, later the session is closed so that no partial message
+  // can be delivered. Resolves as sendmail().
+  sendmailStream(from, to, body, { sizeEstimate = null, mailOptions = [], rcptOptions = [] } = {}) {
+    const cFrom = cString('from', from);
+    const cTo = to.map((addr, i) => cString(`to[${i}]`, addr));
+    const chunks = toAsyncIterator(body);
+    checkOptions(mailOptions, rcptOptions);
+    if (sizeEstimate !== null && !Number.isSafeInteger(sizeEstimate)) throw new TypeError('sizeEstimate must be an integer or null');
+    return this.#enqueue(async (h) => {
+      const options = sendOptions(mailOptions, rcptOptions, sizeEstimate);
+      this.#callbackError = null;
+      let rc;
+      try {
+        rc = await streamOnWorker(h, cFrom, cTo, options, chunks, (e) => { this.#callbackError ??= e; });
+      } finally {
+        freeOptions(options);
+      }
+      const thrown = this.#callbackError;
+      this.#callbackError = null;
+      if (thrown) throw thrown;
+      this.#check('sendmailStream', rc, true);
+      return readRecipients(h);
+    });
+  }
+
+  // smtplib's low-level commands. Each resolves with the server's reply, { code, text },
+  // whatever its code (the caller decides what a 5xx means), and rejects only when the call
+  // itself failed (connection lost, a bad argument, the TLS policy). null means none.
+  docmd(cmd, args = null) {
+    const a = [cString('cmd', cmd), args === null ? null : cString('args', args)];
+    return this.#command('docmd', C.smtp_client_docmd, a);
+  }
+
+  helo(name = null) { return this.#command('helo', C.smtp_client_helo, [name === null ? null : cString('name', name)]); }
+
+  // EHLO (LHLO for LMTP); on 250 the extensions are parsed (capabilities()).
+  ehlo(name = null) { return this.#command('ehlo', C.smtp_client_ehlo, [name === null ? null : cString('name', name)]); }
+
+  ehloOrHeloIfNeeded() { return this.#network('ehloOrHeloIfNeeded', C.smtp_client_ehlo_or_helo_if_needed, () => []); }
+
+  // MAIL FROM ('' is the null reverse-path); starts a new transaction.
+  mail(sender, options = []) {
+    const a = [cString('sender', sender), options.map((o, i) => cString(`options[${i}]`, o)), options.length];
+    return this.#command('mail', C.smtp_client_mail, a);
+  }
+
+  rcpt(recipient, options = []) {
+    const a = [cString('recipient', recipient), options.map((o, i) => cString(`options[${i}]`, o)), options.length];
+    return this.#command('rcpt', C.smtp_client_rcpt, a);
+  }
+
+  // DATA, the message (line ends normalised, dot-stuffed), the end mark: the final reply (for
+  // LMTP each recipient's own reply is in recipients()). DataError when DATA is refused.
+  data(message) {
+    const body = toBuffer(message);
+    return this.#command('data', C.smtp_client_data, [body, body.length]);
+  }
+
+  rset() { return this.#command('rset', C.smtp_client_rset, []); }
+  verify(address) { return this.#command('verify', C.smtp_client_verify, [cString('address', address)]); }
+  expn(address) { return this.#command('expn', C.smtp_client_expn, [cString('address', address)]); }
+  help(args = null) { return this.#command('help', C.smtp_client_help, [args === null ? null : cString('args', args)]); }
+
+  #command(operation, fn, args) {
+    return this.#network(operation, fn, () => args, {
+      result: (h) => ({ code: C.smtp_client_last_reply_code(h), text: C.smtp_client_last_reply_text(h) }),
+    });
+  }
+
+  // smtplib's close(): the connection is closed without QUIT; the session stays usable
+  // (connect() again) until close() frees it.
+  disconnect() {
+    return this.#enqueue((h) => this.#check('disconnect', C.smtp_client_close(h)));
+  }
+
+  // Every recipient of the current or last transaction, in RCPT order.
+  recipients() { return this.#enqueue(readRecipients); }
+
+  // Whether the server advertised the extension (any case); its parameters ('' for a bare
+  // keyword, null when not advertised).
+  hasExtension(name) {
+    const n = cString('name', name);
+    return this.#enqueue((h) => C.smtp_client_has_extn(h, n));
+  }
+
+  feature(name) {
+    const n = cString('name', name);
+    return this.#enqueue((h) => C.smtp_client_feature(h, n));
+  }
+
+  // smtplib's does_esmtp, esmtp_features (lower-case keyword: parameters), helo_resp and
+  // ehlo_resp (null when none).
+  capabilities() {
+    return this.#enqueue((h) => {
+      const features = {};
+      const n = Number(C.smtp_client_feature_count(h));
+      for (let i = 0; i < n; i++) {
+        const name = [null]; const params = [null];
+        if (C.smtp_client_feature_get(h, i, name, params) === Result.OK) features[name[0]] = params[0];
+      }
+      return {
+        esmtp: C.smtp_client_does_esmtp(h), features,
+        heloResp: C.smtp_client_helo_resp(h), ehloResp: C.smtp_client_ehlo_resp(h),
+      };
+    });
   }
 
   // The recipients refused by the last send.
@@ -467,14 +662,90 @@ function toBuffer(message) {
   throw new TypeError('message must be a string or a Buffer');
 }
 
+// The body of sendmailStream() as an async iterator of chunks.
+function toAsyncIterator(body) {
+  if (typeof body === 'string' || Buffer.isBuffer(body) || body instanceof Uint8Array) {
+    return (async function* one() { yield body; }());
+  }
+  if (body && typeof body[Symbol.asyncIterator] === 'function') return body[Symbol.asyncIterator]();
+  if (body && typeof body[Symbol.iterator] === 'function') return body[Symbol.iterator]();
+  throw new TypeError('body must be a Readable, an (async) iterable of Buffers or strings, a Buffer or a string');
+}
+
+const WAITING = 1;
+const READY = 2;
+const END = 3;
+const ABORT = 4;
+
+// Runs smtp_client_sendmail_stream() on a worker thread (stream-worker.js) and answers its
+// reads from `chunks` on this thread. Resolves with the result code; onError gets the error
+// that made a read abort (the body's, or a chunk of the wrong type).
+function streamOnWorker(session, from, to, options, chunks, onError) {
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const data = new Uint8Array(new SharedArrayBuffer(STREAM_CHUNK));
+  let pending = Buffer.alloc(0);
+  let finished = false;
+  const answer = (state, n = 0) => {
+    control[1] = n;
+    Atomics.store(control, 0, state);
+    Atomics.notify(control, 0);
+  };
+  const next = async (capacity) => {
+    try {
+      while (pending.length === 0 && !finished) {
+        const { value, done } = await chunks.next();
+        if (done) {
+          finished = true;
+        } else if (typeof value === 'string') {
+          pending = Buffer.from(value, 'utf8');
+        } else if (value instanceof Uint8Array) {
+          pending = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        } else {
+          throw new TypeError(`the body yielded ${typeof value}, not a Buffer or a string`);
+        }
+      }
+      if (pending.length === 0) {
+        answer(END);
+        return;
+      }
+      const n = Math.min(capacity, pending.length);
+      data.set(pending.subarray(0, n));
+      pending = pending.subarray(n);
+      answer(READY, n);
+    } catch (e) {
+      onError(e);
+      finished = true;
+      answer(ABORT);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, 'stream-worker.js'), {
+      workerData: { library: LIBRARY, session, from, to, options, control: control.buffer, data: data.buffer },
+    });
+    let rc = null;
+    worker.on('message', (m) => {
+      if (m.capacity !== undefined) next(m.capacity);
+      else if (m.workerError !== undefined) onError(new Error(`sendmailStream worker: ${m.workerError}`));
+      else if (m.rc !== undefined) rc = m.rc;
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      // An aborted or finished body's source is released.
+      if (!finished && typeof chunks.return === 'function') Promise.resolve(chunks.return()).catch(() => {});
+      if (rc !== null) resolve(rc);
+      else reject(new Error(`sendmailStream worker ended (exit code ${code}) without a result`));
+    });
+  });
+}
+
 function checkOptions(mailOptions, rcptOptions) {
   mailOptions.forEach((o, i) => cString(`mailOptions[${i}]`, o));
   rcptOptions.forEach((o, i) => cString(`rcptOptions[${i}]`, o));
 }
 
 // The C options object for a send, null when there are none; freed by freeOptions.
-function sendOptions(mailOptions, rcptOptions) {
-  if (mailOptions.length === 0 && rcptOptions.length === 0) return null;
+function sendOptions(mailOptions, rcptOptions, sizeEstimate = null) {
+  if (mailOptions.length === 0 && rcptOptions.length === 0 && sizeEstimate === null) return null;
   const options = C.smtp_send_options_new();
   const add = (name, values, fn) => values.forEach((value, i) => {
     const rc = fn(options, value);
@@ -486,6 +757,13 @@ function sendOptions(mailOptions, rcptOptions) {
   try {
     add('mailOptions', mailOptions, C.smtp_send_options_add_mail_option);
     add('rcptOptions', rcptOptions, C.smtp_send_options_add_rcpt_option);
+    if (sizeEstimate !== null) {
+      const rc = C.smtp_send_options_set_size_estimate(options, sizeEstimate);
+      if (rc !== Result.OK) {
+        const Class = errorClassFor(rc);
+        throw new Class(rc, `sizeEstimate: ${C.smtp_result_str(rc)}`);
+      }
+    }
   } catch (e) {
     C.smtp_send_options_free(options);
     throw e;

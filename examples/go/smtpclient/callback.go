@@ -12,6 +12,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -85,4 +86,52 @@ func goSmtpDebug(userdata unsafe.Pointer, kind C.int32_t, data *C.uint8_t, lengt
 //export goSmtpDebugFree
 func goSmtpDebugFree(userdata unsafe.Pointer) {
 	cgo.Handle(uintptr(userdata)).Delete()
+}
+
+// goSmtpRead is the smtp_read_callback given to smtp_client_sendmail_stream by
+// Session.SendmailStream; userdata is the cgo.Handle of a *readState. It fills buf (C memory,
+// written in place) from the io.Reader: a count, 0 at the end, -1 to abort.
+//
+//export goSmtpRead
+func goSmtpRead(userdata unsafe.Pointer, buf *C.uint8_t, capacity C.size_t) (n C.int64_t) {
+	st := cgo.Handle(uintptr(userdata)).Value().(*readState)
+	defer func() {
+		if r := recover(); r != nil {
+			st.panicked = r
+			n = -1
+		}
+	}()
+	if err := st.ctx.Err(); err != nil {
+		st.err = err
+		return -1
+	}
+	if st.pending != nil {
+		if st.pending == io.EOF {
+			return 0
+		}
+		st.err = st.pending
+		return -1
+	}
+	if capacity > 1<<30 {
+		capacity = 1 << 30
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	for empty := 0; ; empty++ {
+		got, err := st.r.Read(b)
+		if got > 0 {
+			st.pending = err // reported by the next call
+			return C.int64_t(got)
+		}
+		if err == io.EOF {
+			return 0
+		}
+		if err != nil {
+			st.err = err
+			return -1
+		}
+		if empty == 100 {
+			st.err = io.ErrNoProgress
+			return -1
+		}
+	}
 }

@@ -98,11 +98,17 @@ type Error struct {
 	// The context whose deadline had passed when the call timed out: the timeout was the
 	// context's deadline, so errors.Is(err, context.DeadlineExceeded) holds.
 	deadline error
+	// Why a callback aborted the call (ErrCallbackAborted): the body reader's error, or the
+	// context's. Reached by errors.Is / errors.As through Unwrap.
+	cause error
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "smtpclient: %s: %s: %s", e.Op, e.Code.Name(), e.Message)
+	if e.cause != nil {
+		fmt.Fprintf(&b, " (%v)", e.cause)
+	}
 	// The library's message usually quotes the reply already.
 	if e.ReplyCode != 0 && !strings.Contains(e.Message, e.ReplyText) {
 		fmt.Fprintf(&b, " (server said %d", e.ReplyCode)
@@ -124,8 +130,11 @@ func (e *Error) Is(target error) bool {
 }
 
 // Unwrap gives the OS error (a syscall.Errno), so errors.Is(err, syscall.ECONNREFUSED) and
-// errors.Is(err, fs.ErrNotExist) work.
+// errors.Is(err, fs.ErrNotExist) work, or the error that made a callback abort the call.
 func (e *Error) Unwrap() error {
+	if e.cause != nil {
+		return e.cause
+	}
 	if e.OSError != 0 {
 		return e.OSError
 	}

@@ -16,6 +16,10 @@ import (
 type SendOptions struct {
 	MailOptions []string // for MAIL FROM, e.g. "BODY=8BITMIME", "SMTPUTF8"
 	RcptOptions []string // for every RCPT TO, e.g. "NOTIFY=FAILURE"
+	// For SendmailStream: the message size in octets with CRLF line ends, announced as SIZE
+	// and checked against the server's limit before anything is sent; 0 means unknown. Sends
+	// of a message in memory compute the size themselves.
+	SizeEstimate int64
 }
 
 // cOptions builds the C options object; the caller frees it with smtp_send_options_free. nil
@@ -42,6 +46,11 @@ func (o *SendOptions) cOptions() (*C.smtp_send_options, error) {
 		return nil
 	}
 	err := add("MailOptions", "send_options_add_mail_option", o.MailOptions, func(c *C.char) C.smtp_result { return C.smtp_send_options_add_mail_option(p, c) })
+	if err == nil && o.SizeEstimate != 0 {
+		if rc := C.smtp_send_options_set_size_estimate(p, C.int64_t(o.SizeEstimate)); rc != C.SMTP_RESULT_OK {
+			err = lastErrorWithoutSession("send_options_set_size_estimate", rc)
+		}
+	}
 	if err == nil {
 		err = add("RcptOptions", "send_options_add_rcpt_option", o.RcptOptions, func(c *C.char) C.smtp_result { return C.smtp_send_options_add_rcpt_option(p, c) })
 	}

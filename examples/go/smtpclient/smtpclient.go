@@ -8,7 +8,8 @@
 //
 // # Contexts
 //
-// Network calls (Connect, StartTLS, Login, Auth, Sendmail, SendMessage, Noop, Quit) take a
+// Network calls (Connect, StartTLS, Login, LoginOAuth, Auth, Sendmail, SendmailStream,
+// SendMessage, the low-level commands Mail, Rcpt, Data, Docmd, ..., Noop, Quit) take a
 // context.Context. A C call blocks and cannot be interrupted once it has started, so:
 //   - a context that is already done makes the call return its error at once, sending nothing;
 //   - a deadline becomes the session's I/O timeout for that call (the smaller of the remaining

@@ -18,6 +18,7 @@ module SmtpClient
 
     callback :smtp_auth_callback, %i[pointer pointer size_t bool bool pointer], :int32
     callback :smtp_debug_callback, %i[pointer int32 pointer size_t], :void
+    callback :smtp_read_callback, %i[pointer pointer size_t], :int64
 
     attach_function :smtp_lib_version, [], :string
     attach_function :smtp_lib_version_number, [], :uint32
@@ -38,6 +39,12 @@ module SmtpClient
     attach_function :smtp_client_set_tls_server_name, %i[pointer string], :int32
     attach_function :smtp_client_set_tls_verify, %i[pointer int32], :int32
     attach_function :smtp_client_set_tls_policy, %i[pointer int32], :int32
+    attach_function :smtp_client_set_pipelining, %i[pointer int32], :int32
+    attach_function :smtp_client_set_chunking, %i[pointer int32], :int32
+    attach_function :smtp_client_set_cleartext_credentials, %i[pointer int32], :int32
+    attach_function :smtp_client_set_local_peer, %i[pointer int32], :int32
+    attach_function :smtp_client_set_login_mechanisms, %i[pointer string], :int32
+    attach_function :smtp_client_set_source_address, %i[pointer string uint16], :int32
 
     attach_function :smtp_client_connect, %i[pointer string uint16], :int32, blocking: true
     attach_function :smtp_client_starttls, [:pointer], :int32, blocking: true
@@ -49,13 +56,37 @@ module SmtpClient
                     :int32, blocking: true
     attach_function :smtp_client_send_message, %i[pointer pointer size_t string pointer size_t pointer],
                     :int32, blocking: true
+    attach_function :smtp_client_sendmail_stream, %i[pointer string pointer size_t smtp_read_callback pointer pointer],
+                    :int32, blocking: true
+    attach_function :smtp_client_login_oauth, %i[pointer int32 string string], :int32, blocking: true
     attach_function :smtp_client_noop, [:pointer], :int32, blocking: true
     attach_function :smtp_client_quit, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_close, [:pointer], :int32
+    attach_function :smtp_client_docmd, %i[pointer string string], :int32, blocking: true
+    attach_function :smtp_client_helo, %i[pointer string], :int32, blocking: true
+    attach_function :smtp_client_ehlo, %i[pointer string], :int32, blocking: true
+    attach_function :smtp_client_ehlo_or_helo_if_needed, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_mail, %i[pointer string pointer size_t], :int32, blocking: true
+    attach_function :smtp_client_rcpt, %i[pointer string pointer size_t], :int32, blocking: true
+    attach_function :smtp_client_data, %i[pointer pointer size_t], :int32, blocking: true
+    attach_function :smtp_client_rset, [:pointer], :int32, blocking: true
+    attach_function :smtp_client_verify, %i[pointer string], :int32, blocking: true
+    attach_function :smtp_client_expn, %i[pointer string], :int32, blocking: true
+    attach_function :smtp_client_help, %i[pointer string], :int32, blocking: true
 
     attach_function :smtp_send_options_new, [], :pointer
     attach_function :smtp_send_options_free, [:pointer], :void
     attach_function :smtp_send_options_add_mail_option, %i[pointer string], :int32
     attach_function :smtp_send_options_add_rcpt_option, %i[pointer string], :int32
+    attach_function :smtp_send_options_set_size_estimate, %i[pointer int64], :int32
+
+    attach_function :smtp_client_has_extn, %i[pointer string], :bool
+    attach_function :smtp_client_feature, %i[pointer string], :pointer
+    attach_function :smtp_client_feature_count, [:pointer], :size_t
+    attach_function :smtp_client_feature_get, %i[pointer size_t pointer pointer], :int32
+    attach_function :smtp_client_does_esmtp, [:pointer], :bool
+    attach_function :smtp_client_helo_resp, [:pointer], :pointer
+    attach_function :smtp_client_ehlo_resp, [:pointer], :pointer
 
     attach_function :smtp_client_is_connected, [:pointer], :bool
     attach_function :smtp_client_is_authenticated, [:pointer], :bool
@@ -85,5 +116,12 @@ module SmtpClient
     AUTH_STEP_ABORT = -1
     INITIAL_RESPONSE_SEND = 0
     INITIAL_RESPONSE_WAIT = 1
+    EXTENSION_USE_WHEN_OFFERED = 0
+    EXTENSION_USE_NEVER = 1
+    CLEARTEXT_CREDENTIALS_REFUSE = 0
+    CLEARTEXT_CREDENTIALS_ALLOW = 1
+    LOCAL_PEER_TRUSTED = 0
+    LOCAL_PEER_UNTRUSTED = 1
+    OAUTH_MECHANISMS = { xoauth2: 0, oauthbearer: 1 }.freeze
   end
 end

@@ -16,6 +16,9 @@ module SmtpClient
   # A refused recipient of the last send (smtplib's sendmail() return value).
   Refused = Struct.new(:address, :code, :text)
 
+  # A server reply: its code and text (lines joined with "\n"), as smtplib's (code, message).
+  Reply = Struct.new(:code, :text)
+
   # One SMTP, SMTPS or LMTP session (smtp_client).
   #
   #   SmtpClient::Session.open(tls: { ca_file: 'ca.crt', policy: :required }) do |smtp|
@@ -230,6 +233,174 @@ module SmtpClient
     # Every recipient of the current or last transaction, in RCPT order.
     def recipients = locked_handle { |h| read_recipients(h) }
 
+    # #sendmail with the message read in chunks, so a message of any size goes out in bounded
+    # memory: from `body`, an IO-like object (anything with #read(length), returning nil at the
+    # end: File, StringIO, a pipe), or from the block, called with the room left and returning
+    # the next String, nil at the end. size_estimate (octets with CRLF line ends) is announced
+    # as SIZE and checked against the server's limit before anything is sent. An exception
+    # raised while reading aborts the send and is raised again here: before the transaction
+    # nothing is sent, later the session is closed so that no partial message is delivered.
+    def sendmail_stream(from, to, body = nil, size_estimate: nil, mail_options: [], rcpt_options: [], &block)
+      source = body || block
+      raise ArgumentError, 'sendmail_stream needs a body (an IO-like) or a block' if source.nil?
+      raise ArgumentError, 'sendmail_stream takes a body or a block, not both' if body && block
+
+      from = SmtpClient.c_string('from', from)
+      to = Array(to)
+      reader = stream_reader(source) # referenced until the call returns; the library keeps nothing
+      with_c_strings('to', to) do |array|
+        with_send_options(mail_options, rcpt_options, size_estimate) do |options|
+          call(:sendmail_stream, recipients_on_error: true) do |h|
+            Native.smtp_client_sendmail_stream(h, from, array, to.size, reader, nil, options)
+          end
+        end
+      end
+      recipients
+    end
+
+    # smtplib's login with an OAuth 2.0 bearer token: mechanism :xoauth2 or :oauthbearer (RFC
+    # 7628), which the server must advertise (else SmtpError with code SMTP_ERROR).
+    def login_oauth(user, token, mechanism: :xoauth2)
+      value = Native::OAUTH_MECHANISMS.fetch(mechanism) { raise ArgumentError, "unknown OAuth mechanism #{mechanism.inspect}" }
+      user = SmtpClient.c_string('user', user)
+      token = SmtpClient.c_string('token', token)
+      call(:login_oauth) { |h| Native.smtp_client_login_oauth(h, value, user, token) }
+    end
+
+    # smtplib's low-level commands. Each returns the server's Reply whatever its code (the
+    # caller decides what a 5xx means) and raises only when the call itself failed (connection
+    # lost, a bad argument, the TLS policy). nil for a name or args means none.
+    def docmd(cmd, args = nil)
+      cmd = SmtpClient.c_string('cmd', cmd)
+      args = SmtpClient.c_string('args', args) unless args.nil?
+      command(:docmd) { |h| Native.smtp_client_docmd(h, cmd, args) }
+    end
+
+    def helo(name = nil)
+      name = SmtpClient.c_string('name', name) unless name.nil?
+      command(:helo) { |h| Native.smtp_client_helo(h, name) }
+    end
+
+    # EHLO (LHLO for LMTP); on 250 the extensions are parsed (#features).
+    def ehlo(name = nil)
+      name = SmtpClient.c_string('name', name) unless name.nil?
+      command(:ehlo) { |h| Native.smtp_client_ehlo(h, name) }
+    end
+
+    def ehlo_or_helo_if_needed = call(:ehlo_or_helo_if_needed) { |h| Native.smtp_client_ehlo_or_helo_if_needed(h) }
+
+    # MAIL FROM ('' is the null reverse-path); starts a new transaction.
+    def mail(sender, options = [])
+      sender = SmtpClient.c_string('sender', sender)
+      with_c_strings('options', options) do |array|
+        command(:mail) { |h| Native.smtp_client_mail(h, sender, array, options.size) }
+      end
+    end
+
+    def rcpt(recipient, options = [])
+      recipient = SmtpClient.c_string('recipient', recipient)
+      with_c_strings('options', options) do |array|
+        command(:rcpt) { |h| Native.smtp_client_rcpt(h, recipient, array, options.size) }
+      end
+    end
+
+    # DATA, the message (line ends normalised, dot-stuffed), the end mark: the final Reply (for
+    # LMTP each recipient's own reply is in #recipients). DataError when DATA is refused.
+    def data(message)
+      with_bytes(message) { |body, size| command(:data) { |h| Native.smtp_client_data(h, body, size) } }
+    end
+
+    def rset = command(:rset) { |h| Native.smtp_client_rset(h) }
+
+    def verify(address)
+      address = SmtpClient.c_string('address', address)
+      command(:verify) { |h| Native.smtp_client_verify(h, address) }
+    end
+
+    def expn(address)
+      address = SmtpClient.c_string('address', address)
+      command(:expn) { |h| Native.smtp_client_expn(h, address) }
+    end
+
+    def help(args = nil)
+      args = SmtpClient.c_string('args', args) unless args.nil?
+      command(:help) { |h| Native.smtp_client_help(h, args) }
+    end
+
+    # smtplib's close(): the connection is closed without QUIT; the session stays usable
+    # (#connect again) until #close frees it.
+    def disconnect = call(:close) { |h| Native.smtp_client_close(h) }
+
+    # Use PIPELINING / CHUNKING (BDAT) when offered (true, the default) or never.
+    def pipelining=(use)
+      call(:set_pipelining) { |h| Native.smtp_client_set_pipelining(h, use ? Native::EXTENSION_USE_WHEN_OFFERED : Native::EXTENSION_USE_NEVER) }
+    end
+
+    def chunking=(use)
+      call(:set_chunking) { |h| Native.smtp_client_set_chunking(h, use ? Native::EXTENSION_USE_WHEN_OFFERED : Native::EXTENSION_USE_NEVER) }
+    end
+
+    # true allows credentials over a connection without TLS to any server (INSECURE).
+    def cleartext_credentials=(allow)
+      value = allow ? Native::CLEARTEXT_CREDENTIALS_ALLOW : Native::CLEARTEXT_CREDENTIALS_REFUSE
+      call(:set_cleartext_credentials) { |h| Native.smtp_client_set_cleartext_credentials(h, value) }
+    end
+
+    # Whether a loopback or Unix-socket server is trusted with credentials without TLS (the default).
+    def local_peer_trusted=(trusted)
+      value = trusted ? Native::LOCAL_PEER_TRUSTED : Native::LOCAL_PEER_UNTRUSTED
+      call(:set_local_peer) { |h| Native.smtp_client_set_local_peer(h, value) }
+    end
+
+    # The mechanisms #login may use, in order (%w[CRAM-MD5 PLAIN LOGIN] is smtplib's); nil: the
+    # default, strongest first. UsageError for an unknown name.
+    def login_mechanisms=(mechanisms)
+      list = nil
+      unless mechanisms.nil?
+        mechanisms = Array(mechanisms)
+        mechanisms.each_with_index do |m, i|
+          raise ArgumentError, "mechanisms[#{i}] is not one mechanism name" if !m.is_a?(String) || m.empty? || m.match?(/[ ,]/)
+        end
+        list = SmtpClient.c_string('mechanisms', mechanisms.join(' '))
+      end
+      call(:set_login_mechanisms) { |h| Native.smtp_client_set_login_mechanisms(h, list) }
+    end
+
+    # Bind the local end before connecting (smtplib's source_address); nil host removes it.
+    def set_source_address(host, port = 0)
+      host = SmtpClient.c_string('host', host) unless host.nil?
+      call(:set_source_address) { |h| Native.smtp_client_set_source_address(h, host, port) }
+    end
+
+    # smtplib's has_extn, does_esmtp, esmtp_features (lower-case keyword => parameters),
+    # esmtp_features[name] (nil when not advertised), helo_resp and ehlo_resp (nil when none).
+    def has_extn?(name)
+      name = SmtpClient.c_string('name', name)
+      locked_handle { |h| Native.smtp_client_has_extn(h, name) }
+    end
+
+    def esmtp? = locked_handle { |h| Native.smtp_client_does_esmtp(h) }
+
+    def feature(name)
+      name = SmtpClient.c_string('name', name)
+      locked_handle { |h| optional_string(Native.smtp_client_feature(h, name)) }
+    end
+
+    def features
+      locked_handle do |h|
+        (0...Native.smtp_client_feature_count(h)).each_with_object({}) do |i, out|
+          name = FFI::MemoryPointer.new(:pointer)
+          params = FFI::MemoryPointer.new(:pointer)
+          next unless Native.smtp_client_feature_get(h, i, name, params) == Native::RESULT_OK
+
+          out[utf8(name.read_pointer.read_string)] = utf8(params.read_pointer.read_string)
+        end
+      end
+    end
+
+    def helo_resp = locked_handle { |h| optional_string(Native.smtp_client_helo_resp(h)) }
+    def ehlo_resp = locked_handle { |h| optional_string(Native.smtp_client_ehlo_resp(h)) }
+
     def noop = call(:noop) { |h| Native.smtp_client_noop(h) }
     def quit = call(:quit) { |h| Native.smtp_client_quit(h) }
 
@@ -331,8 +502,8 @@ module SmtpClient
       yield buffer, bytes.bytesize
     end
 
-    def with_send_options(mail_options, rcpt_options)
-      return yield nil if mail_options.empty? && rcpt_options.empty?
+    def with_send_options(mail_options, rcpt_options, size_estimate = nil)
+      return yield nil if mail_options.empty? && rcpt_options.empty? && size_estimate.nil?
 
       options = Native.smtp_send_options_new
       raise NoMemoryError, 'smtp_send_options_new failed' if options.null?
@@ -340,6 +511,7 @@ module SmtpClient
       begin
         add_options(options, 'mail_options', mail_options) { |o, s| Native.smtp_send_options_add_mail_option(o, s) }
         add_options(options, 'rcpt_options', rcpt_options) { |o, s| Native.smtp_send_options_add_rcpt_option(o, s) }
+        set_size_estimate(options, size_estimate) unless size_estimate.nil?
         yield options
       ensure
         Native.smtp_send_options_free(options)
@@ -352,6 +524,48 @@ module SmtpClient
         next if rc == Native::RESULT_OK
 
         raise SmtpClient.error_class_for(rc).new(code: rc, description: "#{name}[#{i}]: #{Native.smtp_result_str(rc)}")
+      end
+    end
+
+    def set_size_estimate(options, size)
+      raise ArgumentError, "size_estimate must be an Integer, not #{size.class}" unless size.is_a?(Integer)
+
+      rc = Native.smtp_send_options_set_size_estimate(options, size)
+      return if rc == Native::RESULT_OK
+
+      raise SmtpClient.error_class_for(rc).new(code: rc, description: "size_estimate: #{Native.smtp_result_str(rc)}")
+    end
+
+    # A low-level command: under #call, then the last reply whatever its code.
+    def command(operation, &block)
+      locked_handle do |h|
+        call(operation, &block)
+        Reply.new(Native.smtp_client_last_reply_code(h), utf8(Native.smtp_client_last_reply_text(h)))
+      end
+    end
+
+    def optional_string(pointer) = pointer.null? ? nil : utf8(pointer.read_string)
+
+    # The smtp_read_callback of #sendmail_stream: `source` is an IO-like (#read(length)) or a
+    # block (called with the room left, returns a String or nil at the end). A chunk larger
+    # than the buffer is kept for the next call.
+    def stream_reader(source)
+      pending = ''.b
+      FFI::Function.new(:int64, %i[pointer pointer size_t]) do |_userdata, buffer, capacity|
+        if pending.empty?
+          chunk = source.respond_to?(:read) ? source.read(capacity) : source.call(capacity)
+          next 0 if chunk.nil? || chunk.empty?
+          raise TypeError, "the body source returned #{chunk.class}, not a String" unless chunk.is_a?(String)
+
+          pending = chunk.b
+        end
+        n = [pending.bytesize, capacity].min
+        buffer.put_bytes(0, pending, 0, n)
+        pending = pending.byteslice(n..)
+        n
+      rescue Exception => e # rubocop:disable Lint/RescueException -- nothing may unwind into C
+        @callback_exception ||= e
+        -1
       end
     end
 

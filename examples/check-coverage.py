@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""examples/check-coverage.py: does every binding cover the whole C API?
+
+Lists every function exported by include/smtpclient.h and, for each of the four bindings
+(C++ include/smtpclient.hpp, Go examples/go/smtpclient, Ruby examples/ruby/smtpclient/lib,
+Node examples/node/index.js), checks that the binding calls it, or names it in its short
+NOT_WRAPPED list below with the reason. Fails (exit 1) when a function is neither, when a
+NOT_WRAPPED entry is not an exported function, or when a binding calls a function it also
+lists as not wrapped (a stale entry).
+
+"Calls" means a call in code, not a mention in a comment: `C.smtp_x` in Go (or `smtp_x(` in
+a cgo preamble's C code), `Native.smtp_x` in Ruby, `C.smtp_x` in Node, `smtp_x(` in C++
+outside comments.
+
+Usage: python3 examples/check-coverage.py [--verbose]   (run by examples/run-consumers.sh)
+"""
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HEADER = ROOT / "include" / "smtpclient.h"
+
+# Functions a binding deliberately does not call, with the reason. Keep these short and true.
+NOT_WRAPPED = {
+    "cpp": {
+        "smtp_client_last_result": "every call's result is returned by the call itself and "
+        "thrown as an exception; the getter would only repeat it",
+    },
+    "go": {
+        "smtp_client_last_result": "every call's result is returned by the call itself as an "
+        "error; the getter would only repeat it",
+    },
+    "ruby": {
+        "smtp_client_last_result": "every call's result is raised by the call itself as an "
+        "exception; the getter would only repeat it",
+    },
+    "node": {
+        "smtp_client_last_result": "every call's result settles its Promise (rejected with "
+        "an SmtpError); the getter would only repeat it",
+    },
+}
+
+
+def strip_c_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def exported_functions():
+    code = strip_c_comments(HEADER.read_text())
+    # A declaration names the function right before its "(": callback typedefs are
+    # "(*smtp_x)(" and do not match.
+    names = sorted(set(re.findall(r"\b(smtp_[a-z0-9_]+)\s*\(", code)))
+    if len(names) < 50:
+        sys.exit(f"check-coverage: only {len(names)} functions found in {HEADER}: the parser is broken")
+    return names
+
+
+def go_calls():
+    used = set()
+    for path in sorted((ROOT / "examples/go/smtpclient").glob("*.go")):
+        if path.name.endswith("_test.go"):
+            continue
+        text = path.read_text()
+        # The cgo preamble (the comment right before import "C") is C code: its calls count.
+        for preamble in re.findall(r"/\*(.*?)\*/\s*import \"C\"", text, flags=re.S):
+            used |= set(re.findall(r"\b(smtp_[a-z0-9_]+)\s*\(", strip_c_comments(preamble)))
+        used |= set(re.findall(r"\bC\.(smtp_[a-z0-9_]+)\b", strip_c_comments(text)))
+    return used
+
+
+def ruby_calls():
+    used = set()
+    for path in sorted((ROOT / "examples/ruby/smtpclient/lib").rglob("*.rb")):
+        code = re.sub(r"#[^\n{]*$", " ", path.read_text(), flags=re.M)  # line comments
+        used |= set(re.findall(r"\bNative\.(smtp_[a-z0-9_]+)\b", code))
+        used |= set(re.findall(r"\bNative\.method\(:(smtp_[a-z0-9_]+)\)", code))
+    return used
+
+
+def node_calls():
+    code = strip_c_comments((ROOT / "examples/node/index.js").read_text())
+    used = set(re.findall(r"\bC\.(smtp_[a-z0-9_]+)\b", code))
+    # The stream worker loads the library on its own thread.
+    worker = ROOT / "examples/node/stream-worker.js"
+    if worker.exists():
+        used |= set(re.findall(r"\bC\.(smtp_[a-z0-9_]+)\b", strip_c_comments(worker.read_text())))
+    return used
+
+
+def cpp_calls():
+    code = strip_c_comments((ROOT / "include/smtpclient.hpp").read_text())
+    return set(re.findall(r"\b(smtp_[a-z0-9_]+)\s*\(", code))
+
+
+BINDINGS = {"cpp": cpp_calls, "go": go_calls, "ruby": ruby_calls, "node": node_calls}
+
+
+def main():
+    verbose = "--verbose" in sys.argv[1:]
+    exported = exported_functions()
+    failures = 0
+    for name, calls in BINDINGS.items():
+        used = calls()
+        skipped = NOT_WRAPPED[name]
+        missing = [f for f in exported if f not in used and f not in skipped]
+        stale = [f for f in skipped if f in used]
+        unknown = [f for f in skipped if f not in exported]
+        empty = [f for f, why in skipped.items() if not why.strip()]
+        covered = sum(1 for f in exported if f in used)
+        status = "ok" if not (missing or stale or unknown or empty) else "FAIL"
+        print(f"check-coverage: {name}: {covered}/{len(exported)} called, {len(skipped)} not wrapped: {status}")
+        for f in missing:
+            print(f"  {name}: {f} is neither called nor listed as not wrapped (with a reason)")
+        for f in stale:
+            print(f"  {name}: {f} is listed as not wrapped but is called: remove it from NOT_WRAPPED")
+        for f in unknown:
+            print(f"  {name}: {f} is listed as not wrapped but the header exports no such function")
+        for f in empty:
+            print(f"  {name}: {f} is listed as not wrapped without a reason")
+        if verbose:
+            for f, why in sorted(skipped.items()):
+                print(f"  {name}: not wrapped: {f}: {why}")
+        if status != "ok":
+            failures += 1
+    print(f"check-coverage: {len(exported)} exported functions, {failures} binding(s) incomplete")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
