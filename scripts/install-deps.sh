@@ -17,7 +17,7 @@ set -euo pipefail
 
 CBINDGEN_VERSION=0.29.4
 APT_PACKAGES=(postfix dovecot-core dovecot-lmtpd openssl libssl-dev pkg-config gcc g++ make valgrind python3
-  groff-base man-db debhelper dpkg-dev lintian abigail-tools cmake meson ninja-build)
+  groff-base man-db debhelper dpkg-dev lintian abigail-tools cmake meson ninja-build libuv1-dev)
 
 log() { echo "install-deps: $*" >&2; }
 

@@ -37,6 +37,14 @@ cargo test --locked --release --all-targets
 # the panic boundary, through a test-only hook that makes one export panic inside its guard
 cargo test --locked --release --features test-panic --test capi_panic
 
+step "the protocol suites again on the non-blocking driver (same results, same bytes on the wire)"
+# tests/support's new_session() runs every session of these suites on src/nonblocking, waiting
+# with poll(2): every scripted test asserts the exact client bytes, so both drivers must agree
+SMTPCLIENT_TEST_DRIVER=nonblocking cargo test --locked --release \
+  --test hostile --test faults --test pipelining --test smtp_postfix --test lmtp_dovecot --test tls \
+  --test transport_faults --test review_results --test review_security --test scram --test auth_postfix \
+  --test envelope_smtplib --test soak
+
 step "Rust tests under AddressSanitizer + LeakSanitizer (C API guards and error lists, faults, pipelining)"
 # -Zsanitizer needs a nightly compiler: the machine's nightly, or stable with RUSTC_BOOTSTRAP.
 toolchain=()

@@ -333,7 +333,7 @@ fn run_smtplib(case: &Case, dir: &TempDir, i: usize) -> (String, ScriptResult) {
 
 fn run_library(case: &Case, outcome: Outcome) -> (Result<(), smtpclient::Error>, ScriptResult) {
     let server = ScriptedServer::tcp(steps(outcome));
-    let mut s = Session::new(SessionKind::Smtp);
+    let mut s = support::new_session(SessionKind::Smtp);
     s.set_local_hostname(Some("client.example.test")).unwrap();
     s.set_timeout(Some(Duration::from_secs(5)));
     s.connect(&server.addr(), 0).expect("connect to the scripted server");

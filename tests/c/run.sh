@@ -12,7 +12,10 @@
 #   5. builds api_test with -fsanitize=address,undefined and runs it once (leak checking on);
 #   6. generates the borrowed-string matrix from the installed header (tests/c/gen_borrow_matrix.py:
 #      every borrowed string passed back into every string argument) and runs it under valgrind
-#      and ASan.
+#      and ASan;
+#   7. drives 100 sessions from one thread with epoll through the non-blocking API (Postfix plain
+#      and STARTTLS, smtp-sink; 10 again under valgrind), and runs examples/nonblocking (poll,
+#      epoll with STARTTLS, libuv), finding every message in the Maildir.
 #
 # Usage: bash tests/c/run.sh
 #   SMTPENV_DIR   the running test bed (default /tmp/smtpclient-testbed; start it with
@@ -52,6 +55,10 @@ done
 for cmd in make pkg-config valgrind readelf "$CC"; do
   command -v "$cmd" >/dev/null || die "$cmd not found"
 done
+
+# libuv (for examples/nonblocking/uv.c) from the system, before pkg-config is pointed at the stage
+UV_CFLAGS=$(pkg-config --cflags libuv) || die "libuv not found (Debian: libuv1-dev; scripts/install-deps.sh installs it)"
+UV_LIBS=$(pkg-config --libs libuv)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/smtpclient-ctest.XXXXXX")
 if [ "${KEEP_TMP:-0}" = 1 ]; then
@@ -352,6 +359,59 @@ else
   api_failures "$LOGS/api_test_asan.out"
   fail "api_test under ASan+UBSan (exit $rc)"
 fi
+
+# ---------------------------------------------------------------------------- non-blocking
+# Many sessions from one thread through the non-blocking API: tests/c/nonblocking_test.c (epoll;
+# Postfix plain and with STARTTLS, and smtp-sink) and the three examples of
+# examples/nonblocking (poll, epoll, libuv), each message then found in Postfix's Maildir.
+log "compiling nonblocking_test and examples/nonblocking"
+# shellcheck disable=SC2086
+"$CC" "${CSTD_FLAGS[@]}" $PC_CFLAGS -o "$BIN/nonblocking_test" "$ROOT/tests/c/nonblocking_test.c" $PC_LIBS \
+  > "$LOGS/cc-nonblocking_test.log" 2>&1 || { show_log "$LOGS/cc-nonblocking_test.log"; fatal "compile nonblocking_test.c"; }
+mkdir -p "$TMP/nonblocking"
+cp "$ROOT"/examples/nonblocking/{poll.c,epoll.c,uv.c,Makefile} "$TMP/nonblocking/"
+make -C "$TMP/nonblocking" CC="$CC" CFLAGS="-g -O1" UV_CFLAGS="$UV_CFLAGS" UV_LIBS="$UV_LIBS" \
+  > "$LOGS/make-nonblocking.log" 2>&1 || { show_log "$LOGS/make-nonblocking.log"; fatal "build examples/nonblocking"; }
+pass "build tests/c/nonblocking_test.c and examples/nonblocking (poll, epoll, uv) with pkg-config"
+
+# count_delivered SUBJECT: messages in bob's Maildir whose subject carries SUBJECT, once the
+# queue has delivered them (up to 30 s)
+count_delivered() {
+  local n=0 i
+  for i in $(seq 60); do
+    n=$(grep -l -F -- "Subject: $1 #" "$POSTFIX_MAILDIR"/bob/new/* 2>/dev/null | wc -l)
+    [ "$n" -ge "$2" ] && break
+    sleep 0.5
+  done
+  echo "$n"
+}
+
+# nonblocking_run NAME EXPECTED CMD... : CMD sends messages with subject $NAME; EXPECTED of them
+# must reach the Maildir
+nonblocking_run() {
+  local name=$1 expected=$2 rc=0 got
+  shift 2
+  "$@" > "$LOGS/$name.out" 2>&1 || rc=$?
+  got=$(count_delivered "$name" "$expected")
+  if [ "$rc" -eq 0 ] && [ "$got" -eq "$expected" ]; then
+    pass "$name: every session sent, $got of $expected messages in the Maildir"
+  else
+    show_log "$LOGS/$name.out"
+    fail "$name (exit $rc; $got of $expected messages in the Maildir)"
+  fi
+}
+
+RUNID=$$-$(date +%s)
+nonblocking_run "nonblocking-epoll-100-$RUNID" 70 "$BIN/nonblocking_test" 100 "nonblocking-epoll-100-$RUNID"
+nonblocking_run "nonblocking-epoll-valgrind-$RUNID" 7 \
+  run_valgrind nonblocking_test "$BIN/nonblocking_test" 10 "nonblocking-epoll-valgrind-$RUNID"
+nonblocking_run "example-poll-$RUNID" 20 \
+  "$TMP/nonblocking/poll" localhost "$SMTP_PORT" sender@example.test bob@example.test 20 "example-poll-$RUNID"
+nonblocking_run "example-epoll-tls-$RUNID" 10 \
+  "$TMP/nonblocking/epoll" "$SMTP_HOST" "$SMTP_PORT" sender@example.test bob@example.test 10 "example-epoll-tls-$RUNID" \
+  "$SMTP_CA_FILE"
+nonblocking_run "example-uv-$RUNID" 20 \
+  "$TMP/nonblocking/uv" "$SMTP_HOST" "$SMTP_PORT" sender@example.test bob@example.test 20 "example-uv-$RUNID"
 
 print_summary
 [ "$FAILED" -eq 0 ]
