@@ -11,6 +11,7 @@
 //! - [`blocking`]: the blocking driver over the engine (`Session`), one method per smtplib method,
 //!   also reachable as `session`, the name the API has always used;
 //! - [`nonblocking`]: the non-blocking driver (`Operation`), which event loops drive;
+//! - [`sender`]: many messages to one server over pooled connections from one thread;
 //! - `capi`: the `extern "C"` functions, each behind one panic and NULL guard.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -23,6 +24,7 @@ pub mod message;
 pub mod nonblocking;
 pub mod protocol;
 mod reply;
+pub mod sender;
 pub mod tls;
 pub mod transport;
 

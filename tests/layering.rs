@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("engine", &["error", "reply", "protocol", "message", "auth"]),
     ("nonblocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport"]),
     ("blocking", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport", "nonblocking"]),
+    ("sender", &["error", "reply", "protocol", "message", "auth", "engine", "tls", "transport", "nonblocking"]),
     // `session` is the blocking driver's public name (a re-export in lib.rs)
     (
         "capi",

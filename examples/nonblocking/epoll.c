@@ -56,9 +56,9 @@ static int watch(struct job *job)
     int fd = job->stage == DONE ? -1 : smtp_client_fd(job->client);
     uint32_t want = job->stage == DONE ? 0 : smtp_client_events(job->client);
     uint32_t events = ((want & SMTP_EVENT_READ) ? EPOLLIN : 0) | ((want & SMTP_EVENT_WRITE) ? EPOLLOUT : 0);
-    if (fd == job->registered_fd && events == job->registered_events) {
-        return 0;
-    }
+    /* MOD even when nothing seems to have changed: the same number may be a new descriptor
+     * (the old one closed, as when connect moves on to the next address), which epoll then no
+     * longer holds: MOD fails with ENOENT and ADD is needed */
     if (job->registered_fd >= 0 && fd != job->registered_fd) {
         /* the old descriptor may be closed already (the resolver's): epoll then dropped it */
         if (epoll_ctl(epfd, EPOLL_CTL_DEL, job->registered_fd, NULL) < 0 && errno != EBADF && errno != ENOENT) {
@@ -69,7 +69,6 @@ static int watch(struct job *job)
     if (fd >= 0) {
         struct epoll_event ev = { .events = events, .data.ptr = job };
         int op = fd == job->registered_fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-        /* the same number may be a new descriptor (the old one closed): epoll forgot the old */
         if (epoll_ctl(epfd, op, fd, &ev) < 0 && (op != EPOLL_CTL_MOD || errno != ENOENT ||
                                                    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)) {
             return -1;

@@ -12,7 +12,7 @@ use super::result::{smtp_result, CResult, Failure};
 use super::session::{options_arg, smtp_read_callback, BodyCallback, CallerPointer};
 use super::state::SessionState;
 use crate::engine::Client;
-use crate::nonblocking::{millis_until, Interest, Operation, Running, Step};
+use crate::nonblocking::{millis_until, Operation, Running, Step};
 
 /// What `smtp_client_events()` says an operation in progress waits for: a mask of these. The
 /// values are ABI.
@@ -307,7 +307,7 @@ pub extern "C" fn smtp_client_step(client: *mut smtp_client) -> smtp_result {
 /// is resolved, then the socket): register it again after each `smtp_client_step()`.
 #[no_mangle]
 pub extern "C" fn smtp_client_fd(client: *const smtp_client) -> c_int {
-    session_get(client, -1, |v| v.wait.and_then(|w| w.fd).map_or(-1, |(fd, _)| fd))
+    session_get(client, -1, |v| v.wait_fd)
 }
 
 /// What the operation in progress waits for: a mask of `SMTP_EVENT_READ` or
@@ -316,16 +316,7 @@ pub extern "C" fn smtp_client_fd(client: *const smtp_client) -> c_int {
 /// event named, not the one the protocol step suggests.
 #[no_mangle]
 pub extern "C" fn smtp_client_events(client: *const smtp_client) -> u32 {
-    session_get(client, 0, |v| {
-        v.wait.map_or(0, |w| {
-            let fd = match w.fd {
-                Some((_, Interest::Read)) => smtp_event::Read as u32,
-                Some((_, Interest::Write)) => smtp_event::Write as u32,
-                None => 0,
-            };
-            fd | if w.body { smtp_event::Body as u32 } else { 0 }
-        })
-    })
+    session_get(client, 0, |v| v.wait_events)
 }
 
 /// Milliseconds until the operation in progress times out, rounded up (0: it has; call
@@ -334,16 +325,14 @@ pub extern "C" fn smtp_client_events(client: *const smtp_client) -> u32 {
 #[no_mangle]
 pub extern "C" fn smtp_client_timeout_ms(client: *const smtp_client) -> i64 {
     session_get(client, -1, |v| {
-        v.wait
-            .and_then(|w| w.deadline)
-            .map_or(-1, |d| i64::try_from(millis_until(d, Instant::now())).unwrap_or(i64::MAX))
+        v.wait_deadline.map_or(-1, |d| i64::try_from(millis_until(d, Instant::now())).unwrap_or(i64::MAX))
     })
 }
 
 /// Whether an operation started with a `smtp_client_start_*()` function is in progress.
 #[no_mangle]
 pub extern "C" fn smtp_client_in_progress(client: *const smtp_client) -> bool {
-    session_get(client, false, |v| v.wait.is_some())
+    session_get(client, false, |v| v.in_progress)
 }
 
 fn strs(list: &[String]) -> Vec<&str> {

@@ -10,10 +10,12 @@
 //! once. A string whose value did not change keeps its allocation, so its pointer stays the
 //! same.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_int, CString};
+use std::time::Instant;
 
+use super::nonblocking::smtp_event;
 use super::state::SessionState;
-use crate::nonblocking::Wait;
+use crate::nonblocking::{Interest, Wait};
 use crate::protocol::EnhancedStatus;
 
 /// A NUL-terminated copy of `value`. Interior NULs cannot come from replies (the parser
@@ -90,8 +92,13 @@ pub(crate) struct View {
     pub(crate) refused: Vec<usize>,
     pub(crate) tls_version: CString,
     pub(crate) tls_cipher: CString,
-    /// What the non-blocking operation in progress waits for (`None`: none in progress).
-    pub(crate) wait: Option<Wait>,
+    /// What the non-blocking operation in progress waits for, as its getters give it: in
+    /// progress; the descriptor (-1: none); the `smtp_event` mask; the deadline. Plain values:
+    /// the getters read them without looking into a nested `Option`.
+    pub(crate) in_progress: bool,
+    pub(crate) wait_fd: c_int,
+    pub(crate) wait_events: u32,
+    pub(crate) wait_deadline: Option<Instant>,
 }
 
 impl View {
@@ -99,7 +106,10 @@ impl View {
     pub(crate) fn refresh(&mut self, state: &SessionState) {
         let core = &state.core;
         let last = &state.last;
-        self.wait = state.wait;
+        self.in_progress = state.wait.is_some();
+        self.wait_fd = state.wait.and_then(|w| w.fd).map_or(-1, |(fd, _)| fd);
+        self.wait_events = state.wait.map_or(0, event_mask);
+        self.wait_deadline = state.wait.and_then(|w| w.deadline);
         self.last_result = last.code;
         update(&mut self.error_message, &last.message);
         self.error_reply_code = last.reply.as_ref().map_or(0, |r| i32::from(r.code()));
@@ -158,4 +168,14 @@ impl View {
 /// The pointer C gets for an optional string: NULL for none.
 pub(crate) fn opt_ptr(s: Option<&CString>) -> *const c_char {
     s.map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// The `smtp_event` mask of what an operation waits for.
+fn event_mask(wait: Wait) -> u32 {
+    let fd = match wait.fd {
+        Some((_, Interest::Read)) => smtp_event::Read as u32,
+        Some((_, Interest::Write)) => smtp_event::Write as u32,
+        None => 0,
+    };
+    fd | if wait.body { smtp_event::Body as u32 } else { 0 }
 }

@@ -74,9 +74,9 @@ static void watch(struct job *job)
         problem(job, "read or write events without a descriptor");
     }
     uint32_t events = ((want & SMTP_EVENT_READ) ? EPOLLIN : 0) | ((want & SMTP_EVENT_WRITE) ? EPOLLOUT : 0);
-    if (fd == job->registered_fd && events == job->registered_events) {
-        return;
-    }
+    /* MOD even when nothing seems to have changed: the same number may be a new descriptor
+     * (the old one closed, as when connect moves on to the next address), which epoll then no
+     * longer holds: MOD fails with ENOENT and ADD is needed */
     if (job->registered_fd >= 0 && fd != job->registered_fd) {
         (void)epoll_ctl(epfd, EPOLL_CTL_DEL, job->registered_fd, NULL); /* may be closed already */
         job->registered_fd = -1;
