@@ -330,6 +330,18 @@ public:
         return *this;
     }
 
+    // A session configured from a connection string (see set_url()), of the kind its scheme
+    // needs: smtp:// and smtp+starttls:// SMTP, smtps:// SMTPS, lmtp:// and lmtp+unix:// LMTP.
+    // Nothing is sent yet: make the other settings (a CA file, say), then connect() and, when
+    // the URL carries credentials, login(). UsageError for a malformed URL.
+    //   auto s = smtpclient::Session::from_url("smtp+starttls://alice:secret@mail.example.org");
+    static Session from_url(const std::string &url)
+    {
+        Session s(kind_of_url(url));
+        s.set_url(url);
+        return s;
+    }
+
     // The C handle, for functions this wrapper does not cover. Still owned by the Session.
     smtp_client *get() const noexcept { return s_; }
 
@@ -430,7 +442,18 @@ public:
         check(smtp_client_set_source_address(s_, host.empty() ? nullptr : detail::c_string(host, "host"), port));
     }
 
+    // A connection string: smtp://[user:password@]host[:port][?tls=none|opportunistic|required],
+    // smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465), lmtp://host[:port]
+    // or lmtp+unix:///path; user and password percent-encoded. It sets the TLS policy now, the
+    // endpoint connect() (no arguments) uses and the credentials login() (no arguments) sends;
+    // a later URL replaces all three. The scheme must match the session's kind. UsageError for
+    // a malformed URL (the message names the part that is wrong, never the password); BAD_STATE
+    // once connected.
+    void set_url(const std::string &url) { check(smtp_client_set_url(s_, detail::c_string(url, "url"))); }
+
     // ---------------------------------------------------------------- the dialogue
+    // connect() to the endpoint of the URL given to set_url() (UsageError without one).
+    void connect() { check(smtp_client_connect(s_, nullptr, 0)); }
     // port 0: the host's ":port" suffix or the kind's default. A host starting with "/" is a
     // Unix socket (LMTP).
     void connect(const std::string &host, uint16_t port)
@@ -443,6 +466,10 @@ public:
         check(smtp_client_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
                                 initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT));
     }
+
+    // login() with the user and password of the URL given to set_url() (UsageError when it
+    // carried none).
+    void login() { check(smtp_client_login(s_, nullptr, nullptr, SMTP_INITIAL_RESPONSE_SEND)); }
 
     // An OAuth 2.0 bearer token; the mechanism must be advertised (else Error with
     // SMTP_RESULT_SMTP_ERROR). The same credential policy as login() applies.
@@ -655,6 +682,19 @@ private:
         ReadFunction fn;
         std::exception_ptr exception;
     };
+
+    // The kind a URL's scheme needs (case-insensitive); an unknown scheme gives SMTP, whose
+    // set_url() then refuses it with the library's message.
+    static Kind kind_of_url(const std::string &url)
+    {
+        std::string scheme = url.substr(0, url.find("://"));
+        for (char &c : scheme) {
+            c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        if (scheme == "smtps") return Kind::smtps;
+        if (scheme == "lmtp" || scheme == "lmtp+unix") return Kind::lmtp;
+        return Kind::smtp;
+    }
 
     static const char *c_optional(const std::string &value, std::string_view argument)
     {
