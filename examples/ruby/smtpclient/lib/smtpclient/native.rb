@@ -45,6 +45,7 @@ module SmtpClient
     attach_function :smtp_client_set_local_peer, %i[pointer int32], :int32
     attach_function :smtp_client_set_login_mechanisms, %i[pointer string], :int32
     attach_function :smtp_client_set_source_address, %i[pointer string uint16], :int32
+    attach_function :smtp_client_set_url, %i[pointer string], :int32
 
     attach_function :smtp_client_connect, %i[pointer string uint16], :int32, blocking: true
     attach_function :smtp_client_starttls, [:pointer], :int32, blocking: true

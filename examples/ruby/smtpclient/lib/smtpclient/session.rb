@@ -57,9 +57,16 @@ module SmtpClient
       end
     end
 
-    # kind: :smtp, :smtps (TLS from the first byte) or :lmtp. timeout: seconds for each network
-    # operation (nil: the library's default). tls: see #configure_tls.
-    def initialize(kind: :smtp, timeout: nil, local_hostname: nil, tls: nil)
+    # kind: :smtp, :smtps (TLS from the first byte) or :lmtp; by default the kind url's scheme
+    # needs, else :smtp. url: a connection string (see #url=). timeout: seconds for each
+    # network operation (nil: the library's default). tls: see #configure_tls (its policy
+    # overrides the URL's).
+    #
+    #   smtp = SmtpClient::Session.new(url: 'smtp+starttls://alice:secret@mail.example.org')
+    #   smtp.connect          # the URL's host and port
+    #   smtp.login            # the URL's user and password, after STARTTLS
+    def initialize(kind: nil, url: nil, timeout: nil, local_hostname: nil, tls: nil)
+      kind ||= url.nil? ? :smtp : Session.kind_of_url(url)
       code = KINDS.fetch(kind) { raise ArgumentError, "unknown session kind #{kind.inspect} (#{KINDS.keys.join(', ')})" }
       raw = Native.smtp_client_new(code)
       raise NoMemoryError, 'smtp_client_new failed' if raw.null?
@@ -67,9 +74,32 @@ module SmtpClient
       @pointer = FFI::AutoPointer.new(raw, Native.method(:smtp_client_free))
       @lock = Monitor.new
       @debug_callback = nil # the FFI::Function C may call: kept alive as long as the session
+      self.url = url if url
       self.timeout = timeout if timeout
       self.local_hostname = local_hostname if local_hostname
       configure_tls(**tls) if tls
+    end
+
+    # The kind a URL's scheme needs (case-insensitive, as the library reads it); an unknown
+    # scheme gives :smtp, whose #url= then refuses it with the library's message.
+    def self.kind_of_url(url)
+      case url.to_s.split('://', 2).first.downcase
+      when 'smtps' then :smtps
+      when 'lmtp', 'lmtp+unix' then :lmtp
+      else :smtp
+      end
+    end
+
+    # A connection string: smtp://[user:password@]host[:port][/][?tls=none|opportunistic|required]
+    # (port 25), smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465),
+    # lmtp://host[:port] (port 2003) or lmtp+unix:///path; user and password percent-encoded
+    # (%40 for @). Sets the TLS policy now, the endpoint #connect without a host uses and the
+    # credentials #login without a user sends; a later URL replaces all three. The scheme must
+    # match the session's kind. UsageError for a malformed URL (the message names the part,
+    # never the password) or one of another kind; SmtpError (BAD_STATE) once connected.
+    def url=(url)
+      url = SmtpClient.c_string('url', url)
+      call(:set_url) { |h| Native.smtp_client_set_url(h, url) }
     end
 
     # Free the session now (closing the connection without QUIT). Idempotent.
@@ -145,19 +175,22 @@ module SmtpClient
     end
 
     # smtplib's connect(host, port): port 0 takes it from "host:port" or the kind's default; a
-    # host starting with "/" is a Unix socket.
-    def connect(host, port = 0)
-      host = SmtpClient.c_string('host', host)
+    # host starting with "/" is a Unix socket. Without a host: the endpoint of the URL (#url=).
+    def connect(host = nil, port = 0)
+      host = SmtpClient.c_string('host', host) unless host.nil?
       call(:connect) { |h| Native.smtp_client_connect(h, host, port) }
       self
     end
 
     def starttls = call(:starttls) { |h| Native.smtp_client_starttls(h) }
 
-    # smtplib's login(): the best mechanism both sides support.
-    def login(user, password, initial_response: true)
-      user = SmtpClient.c_string('user', user)
-      password = SmtpClient.c_string('password', password)
+    # smtplib's login(): the best mechanism both sides support. Without user and password: the
+    # URL's (#url=; UsageError when it carried none).
+    def login(user = nil, password = nil, initial_response: true)
+      raise ArgumentError, 'login needs a user and a password, or neither (the URL\'s)' if user.nil? != password.nil?
+
+      user = SmtpClient.c_string('user', user) unless user.nil?
+      password = SmtpClient.c_string('password', password) unless password.nil?
       mode = initial_response ? Native::INITIAL_RESPONSE_SEND : Native::INITIAL_RESPONSE_WAIT
       call(:login) { |h| Native.smtp_client_login(h, user, password, mode) }
     end
