@@ -21,6 +21,26 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HEADER = ROOT / "include" / "smtpclient.h"
 
+# The non-blocking API (smtp_client_start_*, step, fd, events, timeout_ms, in_progress).
+NONBLOCKING = [
+    "smtp_client_start_connect", "smtp_client_start_ehlo_or_helo_if_needed",
+    "smtp_client_start_starttls", "smtp_client_start_login", "smtp_client_start_sendmail",
+    "smtp_client_start_sendmail_stream", "smtp_client_start_send_message",
+    "smtp_client_start_quit", "smtp_client_step", "smtp_client_fd", "smtp_client_events",
+    "smtp_client_timeout_ms", "smtp_client_in_progress",
+]
+GO_NONBLOCKING = (
+    "non-blocking API: goroutines make the blocking calls the idiomatic form (the runtime "
+    "runs a goroutine blocked in C on its own thread and keeps running the others); a poll "
+    "loop of the binding's own could not join Go's network poller"
+)
+NODE_NONBLOCKING = (
+    "non-blocking API: koffi cannot add a raw descriptor to libuv's event loop, so waiting "
+    "for smtp_client_fd() would take a native addon or a worker thread running a second "
+    "event loop that every call and callback of a session must cross; each blocking call "
+    "runs on libuv's thread pool instead (koffi async calls), and the event loop never blocks"
+)
+
 # Functions a binding deliberately does not call, with the reason. Keep these short and true.
 NOT_WRAPPED = {
     "cpp": {
@@ -30,14 +50,19 @@ NOT_WRAPPED = {
     "go": {
         "smtp_client_last_result": "every call's result is returned by the call itself as an "
         "error; the getter would only repeat it",
+        **{f: GO_NONBLOCKING for f in NONBLOCKING},
     },
     "ruby": {
         "smtp_client_last_result": "every call's result is raised by the call itself as an "
         "exception; the getter would only repeat it",
+        "smtp_client_start_sendmail_stream": "sendmail_stream's body comes from a Ruby IO or "
+        "block, which under a Fiber scheduler would itself yield inside the library's read "
+        "callback; sendmail_stream keeps the blocking call",
     },
     "node": {
         "smtp_client_last_result": "every call's result settles its Promise (rejected with "
         "an SmtpError); the getter would only repeat it",
+        **{f: NODE_NONBLOCKING for f in NONBLOCKING},
     },
 }
 

@@ -21,7 +21,8 @@
 #
 # First, examples/check-coverage.py checks that every function of include/smtpclient.h is called
 # by each binding or listed as not wrapped with its reason. The C++ consumer also runs
-# cpp/api_test.cpp (streamed sends, low-level commands, capabilities, settings); Node's
+# cpp/api_test.cpp (streamed sends, low-level commands, capabilities, settings, connection
+# strings) and cpp/nonblocking_test.cpp (several sessions driven by one poll(2) loop); Node's
 # index.d.ts is type-checked with TypeScript (node/types/check.ts) against the installed package.
 #
 # Installs what is missing: apt packages g++, golang-go, ruby, ruby-ffi (nodejs and npm too if
@@ -136,8 +137,14 @@ build_cpp() {
   # shellcheck disable=SC2046
   g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-api-test api_test.cpp \
     $(pkg-config --cflags --libs smtpclient)
+  # shellcheck disable=SC2046
+  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -g -o smtp-cpp-nonblocking-test nonblocking_test.cpp \
+    $(pkg-config --cflags --libs smtpclient)
 }
-run_cpp() { "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp-api-test" && "$TMP/cpp/smtp-cpp"; }
+run_cpp() {
+  "$TMP/cpp/smtp-cpp-nul-test" && "$TMP/cpp/smtp-cpp-api-test" && "$TMP/cpp/smtp-cpp-nonblocking-test" \
+    && "$TMP/cpp/smtp-cpp"
+}
 
 build_go() {
   cp -r "$ROOT/examples/go" "$TMP/go"

@@ -22,12 +22,18 @@
 //   Session call during which it happened, once the library has returned.
 // - A Session is used by one thread at a time (the library refuses a concurrent call with
 //   ConcurrentCall); it may move between threads between calls.
+// - Non-blocking use (the C API's smtp_client_start_*, for event loops): start_*() returns
+//   Status::in_progress while the operation runs; wait until fd() is ready for events(), or
+//   timeout() has passed, then call step(), until it returns Status::done (or throws the
+//   operation's failure, exactly as the blocking call would). Many sessions can be driven from
+//   one thread this way. See "Non-blocking use" in smtpclient.h.
 
 #ifndef SMTPCLIENT_HPP
 #define SMTPCLIENT_HPP
 
 #include <smtpclient.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -221,6 +227,26 @@ using AuthFunction = std::function<AuthStep(const std::string &challenge, bool i
 // sendmail_stream()). Must not use the Session.
 using ReadFunction = std::function<std::size_t(char *buf, std::size_t capacity)>;
 
+// The reader of start_sendmail_stream(): like ReadFunction, or std::nullopt when no data is
+// ready yet (the operation then waits with events().body() until the next step()). Runs inside
+// step(), on its thread. Must not use the Session.
+using PendingReadFunction = std::function<std::optional<std::size_t>(char *buf, std::size_t capacity)>;
+
+// What a non-blocking call says: the operation has finished (successfully: a failure is
+// thrown), or it waits (SMTP_RESULT_IN_PROGRESS, which is not an error).
+enum class Status : int32_t {
+    done = SMTP_RESULT_OK,
+    in_progress = SMTP_RESULT_IN_PROGRESS,
+};
+
+// What an operation in progress waits for (smtp_client_events()).
+struct Events {
+    uint32_t mask = 0; // SMTP_EVENT_* bits; 0: nothing in progress
+    bool read() const noexcept { return (mask & SMTP_EVENT_READ) != 0; }   // fd() readable (POLLIN)
+    bool write() const noexcept { return (mask & SMTP_EVENT_WRITE) != 0; } // fd() writable (POLLOUT)
+    bool body() const noexcept { return (mask & SMTP_EVENT_BODY) != 0; }   // the reader had no data
+};
+
 // A server reply: its code and text (lines joined with '\n', as smtplib).
 struct Reply {
     int32_t code = 0;
@@ -317,7 +343,8 @@ public:
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
     Session(Session &&other) noexcept
-        : s_(std::exchange(other.s_, nullptr)), debug_(std::exchange(other.debug_, nullptr))
+        : s_(std::exchange(other.s_, nullptr)), debug_(std::exchange(other.debug_, nullptr)),
+          pending_read_(std::move(other.pending_read_))
     {
     }
     Session &operator=(Session &&other) noexcept
@@ -326,8 +353,21 @@ public:
             smtp_client_free(s_);
             s_ = std::exchange(other.s_, nullptr);
             debug_ = std::exchange(other.debug_, nullptr);
+            pending_read_ = std::move(other.pending_read_);
         }
         return *this;
+    }
+
+    // A session configured from a connection string (see set_url()), of the kind its scheme
+    // needs: smtp:// and smtp+starttls:// SMTP, smtps:// SMTPS, lmtp:// and lmtp+unix:// LMTP.
+    // Nothing is sent yet: make the other settings (a CA file, say), then connect() and, when
+    // the URL carries credentials, login(). UsageError for a malformed URL.
+    //   auto s = smtpclient::Session::from_url("smtp+starttls://alice:secret@mail.example.org");
+    static Session from_url(const std::string &url)
+    {
+        Session s(kind_of_url(url));
+        s.set_url(url);
+        return s;
     }
 
     // The C handle, for functions this wrapper does not cover. Still owned by the Session.
@@ -430,7 +470,18 @@ public:
         check(smtp_client_set_source_address(s_, host.empty() ? nullptr : detail::c_string(host, "host"), port));
     }
 
+    // A connection string: smtp://[user:password@]host[:port][?tls=none|opportunistic|required],
+    // smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465), lmtp://host[:port]
+    // or lmtp+unix:///path; user and password percent-encoded. It sets the TLS policy now, the
+    // endpoint connect() (no arguments) uses and the credentials login() (no arguments) sends;
+    // a later URL replaces all three. The scheme must match the session's kind. UsageError for
+    // a malformed URL (the message names the part that is wrong, never the password); BAD_STATE
+    // once connected.
+    void set_url(const std::string &url) { check(smtp_client_set_url(s_, detail::c_string(url, "url"))); }
+
     // ---------------------------------------------------------------- the dialogue
+    // connect() to the endpoint of the URL given to set_url() (UsageError without one).
+    void connect() { check(smtp_client_connect(s_, nullptr, 0)); }
     // port 0: the host's ":port" suffix or the kind's default. A host starting with "/" is a
     // Unix socket (LMTP).
     void connect(const std::string &host, uint16_t port)
@@ -443,6 +494,10 @@ public:
         check(smtp_client_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
                                 initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT));
     }
+
+    // login() with the user and password of the URL given to set_url() (UsageError when it
+    // carried none).
+    void login() { check(smtp_client_login(s_, nullptr, nullptr, SMTP_INITIAL_RESPONSE_SEND)); }
 
     // An OAuth 2.0 bearer token; the mechanism must be advertised (else Error with
     // SMTP_RESULT_SMTP_ERROR). The same credential policy as login() applies.
@@ -563,7 +618,111 @@ public:
 
     void noop() { check(smtp_client_noop(s_)); }
     void quit() { check(smtp_client_quit(s_)); }
-    void close() { check(smtp_client_close(s_)); } // without QUIT
+    // Without QUIT; cancels a non-blocking operation in progress.
+    void close()
+    {
+        check(smtp_client_close(s_));
+        pending_read_.reset(); // the cancelled stream's reader is no longer called
+    }
+
+    // ---------------------------------------------------------------- non-blocking use
+    // Each start_*() checks and copies its arguments and takes the first step at once:
+    // Status::done when the operation finished already, Status::in_progress while it waits
+    // (then drive it with step()); it throws the operation's failure, or Error with
+    // SMTP_RESULT_BAD_STATE when another operation is in progress. While one is, every other
+    // call that changes the session throws BAD_STATE, except close(), which cancels it.
+    // Getters show the session as it was when the operation started.
+    Status start_connect(const std::string &host, uint16_t port)
+    {
+        return started(smtp_client_start_connect(s_, detail::c_string(host, "host"), port));
+    }
+    // The endpoint of the URL given to set_url().
+    Status start_connect() { return started(smtp_client_start_connect(s_, nullptr, 0)); }
+    Status start_ehlo_or_helo_if_needed() { return started(smtp_client_start_ehlo_or_helo_if_needed(s_)); }
+    Status start_starttls() { return started(smtp_client_start_starttls(s_)); }
+    Status start_login(const std::string &user, const std::string &password, bool initial_response_ok = true)
+    {
+        return started(smtp_client_start_login(s_, detail::c_string(user, "user"), detail::c_string(password, "password"),
+                                               initial_response_ok ? SMTP_INITIAL_RESPONSE_SEND : SMTP_INITIAL_RESPONSE_WAIT));
+    }
+    // The credentials of the URL given to set_url().
+    Status start_login() { return started(smtp_client_start_login(s_, nullptr, nullptr, SMTP_INITIAL_RESPONSE_SEND)); }
+    // The message is copied; recipients() gives every recipient's outcome once it is done.
+    Status start_sendmail(const std::string &from, const std::vector<std::string> &to, std::string_view message,
+                          const SendOptions *options = nullptr)
+    {
+        const char *c_from = detail::c_string(from, "from");
+        std::vector<const char *> rcpts = c_strings(to, "to");
+        return started(smtp_client_start_sendmail(s_, c_from, rcpts.data(), rcpts.size(),
+                                                  reinterpret_cast<const uint8_t *>(message.data()), message.size(),
+                                                  options != nullptr ? options->get() : nullptr));
+    }
+    Status start_send_message(std::string_view message, const std::optional<std::string> &from = std::nullopt,
+                              const std::optional<std::vector<std::string>> &to = std::nullopt,
+                              const SendOptions *options = nullptr)
+    {
+        const char *c_from = from ? detail::c_string(*from, "from") : nullptr;
+        std::vector<const char *> rcpts = to ? c_strings(*to, "to") : std::vector<const char *>{};
+        return started(smtp_client_start_send_message(s_, reinterpret_cast<const uint8_t *>(message.data()),
+                                                      message.size(), c_from, to ? rcpts.data() : nullptr,
+                                                      rcpts.size(), options != nullptr ? options->get() : nullptr));
+    }
+    // The message pulled from `read` during step() calls; the Session keeps `read` until the
+    // operation ends. An exception thrown by `read` aborts the send and is rethrown by step().
+    Status start_sendmail_stream(const std::string &from, const std::vector<std::string> &to,
+                                 PendingReadFunction read, const SendOptions *options = nullptr)
+    {
+        if (!read) {
+            throw std::invalid_argument("smtpclient: read is empty");
+        }
+        const char *c_from = detail::c_string(from, "from");
+        std::vector<const char *> rcpts = c_strings(to, "to");
+        auto ctx = std::make_unique<PendingReadContext>(PendingReadContext{std::move(read), nullptr});
+        int32_t rc = smtp_client_start_sendmail_stream(s_, c_from, rcpts.data(), rcpts.size(),
+                                                       &Session::pending_read_trampoline, ctx.get(),
+                                                       options != nullptr ? options->get() : nullptr);
+        if (rc == SMTP_RESULT_IN_PROGRESS) {
+            pending_read_ = std::move(ctx); // no operation was in progress: nothing replaced
+            return Status::in_progress;
+        }
+        if (ctx->exception) {
+            std::rethrow_exception(ctx->exception);
+        }
+        check(rc);
+        return Status::done;
+    }
+    Status start_quit() { return started(smtp_client_start_quit(s_)); }
+
+    // Drive the operation in progress as far as it goes without blocking: when fd() is ready
+    // for events(), when timeout() has passed, or (events().body()) when the reader may have
+    // data; early is harmless. Status::in_progress while it runs; then Status::done once, or
+    // the operation's failure thrown (the reader's or the debug function's exception, else the
+    // library's Error). Error with SMTP_RESULT_BAD_STATE when nothing is in progress.
+    Status step()
+    {
+        int32_t rc = smtp_client_step(s_);
+        if (rc == SMTP_RESULT_IN_PROGRESS) {
+            return Status::in_progress;
+        }
+        std::unique_ptr<PendingReadContext> read = std::move(pending_read_); // the operation ended
+        if (read && read->exception) {
+            std::rethrow_exception(read->exception);
+        }
+        check(rc);
+        return Status::done;
+    }
+    // The descriptor the operation waits on, -1 when none (nothing in progress, or it waits for
+    // the reader only). It can change between steps: register it again after each step().
+    int fd() const noexcept { return smtp_client_fd(s_); }
+    Events events() const noexcept { return Events{smtp_client_events(s_)}; }
+    // Time left until the operation times out (zero: step() now, which throws Timeout);
+    // nullopt when it has no deadline.
+    std::optional<std::chrono::milliseconds> timeout() const noexcept
+    {
+        int64_t ms = smtp_client_timeout_ms(s_);
+        return ms < 0 ? std::nullopt : std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(ms));
+    }
+    bool in_progress() const noexcept { return smtp_client_in_progress(s_); }
 
     // ---------------------------------------------------------------- results and state
     // Every recipient of the current or last transaction, in RCPT order.
@@ -655,6 +814,33 @@ private:
         ReadFunction fn;
         std::exception_ptr exception;
     };
+    struct PendingReadContext {
+        PendingReadFunction fn;
+        std::exception_ptr exception;
+    };
+
+    // The result of a start_*() call (not the stream's, which keeps its reader).
+    Status started(int32_t rc)
+    {
+        if (rc == SMTP_RESULT_IN_PROGRESS) {
+            return Status::in_progress;
+        }
+        check(rc);
+        return Status::done;
+    }
+
+    // The kind a URL's scheme needs (case-insensitive); an unknown scheme gives SMTP, whose
+    // set_url() then refuses it with the library's message.
+    static Kind kind_of_url(const std::string &url)
+    {
+        std::string scheme = url.substr(0, url.find("://"));
+        for (char &c : scheme) {
+            c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        if (scheme == "smtps") return Kind::smtps;
+        if (scheme == "lmtp" || scheme == "lmtp+unix") return Kind::lmtp;
+        return Kind::smtp;
+    }
 
     static const char *c_optional(const std::string &value, std::string_view argument)
     {
@@ -732,6 +918,26 @@ private:
             return -1;
         }
     }
+    // Runs inside smtp_client_step() for a stream started with start_sendmail_stream(): a
+    // count, 0 at the end, SMTP_READ_PENDING when the reader has no data yet, -1 to abort (an
+    // exception, kept and rethrown by step()).
+    static int64_t pending_read_trampoline(void *userdata, uint8_t *buf, size_t capacity) noexcept
+    {
+        auto *ctx = static_cast<PendingReadContext *>(userdata);
+        try {
+            std::optional<std::size_t> n = ctx->fn(reinterpret_cast<char *>(buf), capacity);
+            if (!n) {
+                return SMTP_READ_PENDING;
+            }
+            if (*n > capacity) {
+                throw std::length_error("smtpclient: the read function returned more than the buffer's capacity");
+            }
+            return static_cast<int64_t>(*n);
+        } catch (...) {
+            ctx->exception = std::current_exception();
+            return -1;
+        }
+    }
     static void debug_free(void *userdata) noexcept { delete static_cast<DebugContext *>(userdata); }
 
     void check(int32_t rc) const
@@ -759,6 +965,9 @@ private:
 
     smtp_client *s_;
     DebugContext *debug_ = nullptr; // owned by the library (debug_free); kept to rethrow
+    // The reader of the start_sendmail_stream() in progress; destroyed after the handle (a
+    // member outlives the destructor's body), so the library never calls a freed reader.
+    std::unique_ptr<PendingReadContext> pending_read_;
 };
 
 // The library this program runs with (may differ from the header it was compiled with).

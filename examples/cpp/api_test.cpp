@@ -1,7 +1,7 @@
 // Tests of the C++ wrapper's calls beyond the consumer's demo path, against the test bed:
 // sendmail_stream (a std::function and a std::istream, the size estimate, an exception that
 // aborts), smtplib's low-level commands and docmd, the capabilities, login_oauth, the login
-// mechanisms, the credential policy and the extension settings.
+// mechanisms, the credential policy, the extension settings and connection strings (from_url).
 //
 // Settings from the environment (defaults for the test bed of tests/servers/up.sh): SMTP_HOST,
 // SMTP_PORT, SMTP_CA_FILE, SMTP_USER, SMTP_PASS, POSTFIX_MAILDIR.
@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -289,6 +290,95 @@ static void test_credentials()
     CHECK(malformed);
 }
 
+static std::string error_of(const std::function<void()> &fn, int32_t *code = nullptr)
+{
+    try {
+        fn();
+    } catch (const smtpclient::Error &e) {
+        if (code != nullptr) {
+            *code = e.code();
+        }
+        return e.what();
+    }
+    return "";
+}
+
+// Connection strings: Session::from_url() picks the kind, connect() and login() without
+// arguments use the URL's endpoint and credentials, smtp+starttls:// does STARTTLS before the
+// login; percent-encoded UTF-8 credentials; LMTP over a Unix socket; the errors.
+static void test_url()
+{
+    smtpclient::Session s = smtpclient::Session::from_url(
+        "smtp+starttls://" + user + ":" + password + "@" + host + ":" + std::to_string(port));
+    s.set_timeout_ms(30000);
+    s.set_tls_ca_file(ca_file);
+    s.connect();
+    CHECK(s.is_connected() && !s.tls_active());
+    s.login(); // the policy of smtp+starttls:// (required): STARTTLS first
+    CHECK(s.tls_active() && s.tls_peer_verified() && s.is_authenticated());
+    std::string marker = unique_marker("url");
+    auto r = s.sendmail("alice@example.test", {"bob@example.test"}, message(marker));
+    CHECK(r.size() == 1 && r[0].accepted());
+    s.quit();
+    CHECK(delivered(marker));
+
+    // utf8 / "pässwörd ✓", percent-encoded; the session kind matches the scheme
+    smtpclient::Session u = smtpclient::Session::from_url(
+        "SMTP+STARTTLS://utf8:p%C3%A4ssw%C3%B6rd%20%E2%9C%93@" + host + ":" + std::to_string(port));
+    u.set_timeout_ms(30000);
+    u.set_tls_ca_file(ca_file);
+    u.connect();
+    u.login();
+    CHECK(u.is_authenticated());
+    u.quit();
+
+    // set_url() on a session made with a kind; a later URL without credentials replaces them
+    smtpclient::Session v;
+    v.set_timeout_ms(30000);
+    v.set_url("smtp://" + user + ":" + password + "@" + host + ":" + std::to_string(port));
+    v.set_url("smtp://" + host + ":" + std::to_string(port) + "/?tls=required");
+    v.set_tls_ca_file(ca_file);
+    v.connect();
+    int32_t code = 0;
+    CHECK(error_of([&] { v.login(); }, &code) != "" && smtp_result_is_a(code, SMTP_RESULT_INVALID_ARGUMENT));
+    v.ehlo_or_helo_if_needed();
+    CHECK(v.tls_active()); // ?tls=required: STARTTLS with the greeting
+    error_of([&] { v.set_url("smtp://" + host); }, &code);
+    CHECK(code == SMTP_RESULT_BAD_STATE);
+
+    // LMTP over the Unix socket of Dovecot
+    const std::string lmtp_socket = env_or("LMTP_SOCKET", "/tmp/smtpclient-testbed/dovecot/lmtp.sock");
+    smtpclient::Session l = smtpclient::Session::from_url("lmtp+unix://" + lmtp_socket);
+    l.set_timeout_ms(30000);
+    l.connect();
+    auto lr = l.sendmail("alice@example.test", {"bob@example.test"}, message(unique_marker("url-lmtp")));
+    CHECK(lr.size() == 1 && lr[0].accepted() && lr[0].data_code == 250);
+    l.quit();
+
+    // Malformed: a UsageError naming the part, never quoting the password
+    std::string what;
+    try {
+        smtpclient::Session::from_url("smtp://alice:hunter2-secret@mail.example.org:99999");
+    } catch (const smtpclient::UsageError &e) {
+        what = e.what();
+    }
+    CHECK(what.find("port") != std::string::npos);
+    CHECK(!what.empty() && what.find("hunter2-secret") == std::string::npos);
+    smtpclient::Session k(smtpclient::Kind::smtp);
+    what = error_of([&] { k.set_url("smtps://" + host); }, &code);
+    CHECK(code == SMTP_RESULT_INVALID_ARGUMENT && what.find("scheme") != std::string::npos);
+    what = error_of([&] { smtpclient::Session::from_url("imap://" + host); }, &code);
+    CHECK(code == SMTP_RESULT_INVALID_ARGUMENT && what.find("scheme") != std::string::npos);
+    CHECK(error_of([&] { k.connect(); }, &code) != "" && smtp_result_is_a(code, SMTP_RESULT_INVALID_ARGUMENT));
+    bool nul = false;
+    try {
+        k.set_url(std::string("smtp://h\0ost", 13));
+    } catch (const std::invalid_argument &) {
+        nul = true;
+    }
+    CHECK(nul);
+}
+
 int main()
 {
     CHECK(smtpclient::library_version_number() == SMTPCLIENT_VERSION_NUMBER);
@@ -302,6 +392,7 @@ int main()
         {"greeting and features", test_greeting_and_features},
         {"settings", test_settings},
         {"credentials", test_credentials},
+        {"connection strings", test_url},
     };
     for (const auto &t : tests) {
         int before = failures;

@@ -2,7 +2,7 @@
 /// <reference types="node" />
 
 export declare const Result: Readonly<{
-  OK: 0; SMTP_ERROR: 100; SERVER_DISCONNECTED: 101; NOT_SUPPORTED: 102; RESPONSE_ERROR: 103;
+  OK: 0; IN_PROGRESS: 1; SMTP_ERROR: 100; SERVER_DISCONNECTED: 101; NOT_SUPPORTED: 102; RESPONSE_ERROR: 103;
   SENDER_REFUSED: 104; RECIPIENTS_REFUSED: 105; DATA_ERROR: 106; CONNECT_ERROR: 107; HELO_ERROR: 108;
   AUTHENTICATION_ERROR: 109; DELIVERY_UNKNOWN: 110; PROTOCOL_ERROR: 111; MESSAGE_TOO_LARGE: 112;
   CREDENTIALS_POLICY: 113; TLS_REQUIRED: 114; IO_ERROR: 200; TIMEOUT: 201; NAME_RESOLUTION: 202;
@@ -88,6 +88,13 @@ export interface TlsSettings {
 export type DebugKind = 'connect' | 'sent' | 'received' | 'info';
 
 export interface SessionOptions {
+  /**
+   * A connection string: smtp://[user:password@]host[:port][?tls=...], smtp+starttls://,
+   * smtps://, lmtp://host[:port] or lmtp+unix:///path (user and password percent-encoded).
+   * connect() without a host and login() without a user use it.
+   */
+  url?: string;
+  /** The session kind; by default the one the url's scheme needs, else 'smtp'. */
   kind?: 'smtp' | 'smtps' | 'lmtp';
   timeoutMs?: number;
   localHostname?: string;
@@ -155,8 +162,11 @@ export type AuthStep = (challenge: Buffer | null, tlsActive: boolean) => string 
 /** One SMTP, SMTPS or LMTP session. Calls are queued: each starts once the previous settled. */
 export declare class Session {
   constructor(options?: SessionOptions);
-  connect(host: string, port?: number): Promise<void>;
+  /** Without a host: the endpoint of the url option. */
+  connect(host?: string, port?: number): Promise<void>;
   starttls(): Promise<void>;
+  /** Without a user and password: the url option's. */
+  login(): Promise<void>;
   login(user: string, password: string, options?: { initialResponse?: boolean }): Promise<void>;
   loginOAuth(user: string, token: string, options?: { mechanism?: 'xoauth2' | 'oauthbearer' }): Promise<void>;
   auth(mechanism: string, step: AuthStep, options?: { initialResponse?: boolean }): Promise<void>;

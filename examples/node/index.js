@@ -65,6 +65,7 @@ const C = Object.fromEntries([
   'int32_t smtp_client_set_local_peer(smtp_client *session, int32_t local_peer)',
   'int32_t smtp_client_set_login_mechanisms(smtp_client *session, const char *mechanisms)',
   'int32_t smtp_client_set_source_address(smtp_client *session, const char *host, uint16_t port)',
+  'int32_t smtp_client_set_url(smtp_client *session, const char *url)',
   'int32_t smtp_client_connect(smtp_client *session, const char *host, uint16_t port)',
   'int32_t smtp_client_starttls(smtp_client *session)',
   'int32_t smtp_client_login(smtp_client *session, const char *user, const char *password, int32_t initial_response)',
@@ -128,8 +129,10 @@ const C = Object.fromEntries([
 }));
 
 // The result codes (smtp_result).
+// IN_PROGRESS is not an error: the C API's non-blocking calls (smtp_client_start_*,
+// smtp_client_step) return it while an operation runs; this package's Promises never see it.
 const Result = Object.freeze({
-  OK: 0, SMTP_ERROR: 100, SERVER_DISCONNECTED: 101, NOT_SUPPORTED: 102, RESPONSE_ERROR: 103,
+  OK: 0, IN_PROGRESS: 1, SMTP_ERROR: 100, SERVER_DISCONNECTED: 101, NOT_SUPPORTED: 102, RESPONSE_ERROR: 103,
   SENDER_REFUSED: 104, RECIPIENTS_REFUSED: 105, DATA_ERROR: 106, CONNECT_ERROR: 107,
   HELO_ERROR: 108, AUTHENTICATION_ERROR: 109, DELIVERY_UNKNOWN: 110, PROTOCOL_ERROR: 111,
   MESSAGE_TOO_LARGE: 112, CREDENTIALS_POLICY: 113, TLS_REQUIRED: 114, IO_ERROR: 200,
@@ -240,6 +243,15 @@ const ERROR_CLASSES = [
   [Result.INVALID_ARGUMENT, UsageError],
 ];
 
+// The session kind a URL's scheme needs (case-insensitive, as the library reads it); an
+// unknown scheme gives 'smtp', whose URL the library then refuses with its own message.
+function kindOfUrl(url) {
+  const scheme = String(url).split('://', 1)[0].toLowerCase();
+  if (scheme === 'smtps') return 'smtps';
+  if (scheme === 'lmtp' || scheme === 'lmtp+unix') return 'lmtp';
+  return 'smtp';
+}
+
 function errorClassFor(result) {
   const found = ERROR_CLASSES.find(([base]) => C.smtp_result_is_a(result, base));
   return found ? found[1] : SmtpError;
@@ -263,15 +275,28 @@ class Session {
   #debugCallback = null; // registered with koffi while the library may call it
   #callbackError = null;
 
-  // options: kind ('smtp', 'smtps', 'lmtp'), timeoutMs, localHostname, tls (caFile, caDir,
+  // options: url (a connection string, see below), kind ('smtp', 'smtps', 'lmtp'; by default
+  // the one the url's scheme needs, else 'smtp'), timeoutMs, localHostname, tls (caFile, caDir,
   // clientCert + clientKey, serverName, minVersion 'tls12'|'tls13', verify (false: tests
-  // only), policy 'none'|'opportunistic'|'required'), debug (function(kind, data: Buffer)).
+  // only), policy 'none'|'opportunistic'|'required', which overrides the url's), debug
+  // (function(kind, data: Buffer)).
+  //
+  // url: smtp://[user:password@]host[:port][/][?tls=none|opportunistic|required] (port 25),
+  // smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465), lmtp://host[:port]
+  // (port 2003) or lmtp+unix:///path; user and password percent-encoded (%40 for @). It sets
+  // the TLS policy, the endpoint connect() without a host uses and the credentials login()
+  // without a user sends. A malformed url, or one of another kind, throws a UsageError
+  // naming the part that is wrong (never the password).
   constructor(options = {}) {
-    const kind = KINDS[options.kind ?? 'smtp'];
+    const kind = KINDS[options.kind ?? (options.url !== undefined ? kindOfUrl(options.url) : 'smtp')];
     if (kind === undefined) throw new RangeError(`unknown session kind '${options.kind}' (smtp, smtps, lmtp)`);
     this.#handle = C.smtp_client_new(kind);
     if (!this.#handle) throw new Error('smtp_client_new failed');
     try {
+      if (options.url !== undefined) {
+        if (typeof options.url !== 'string') throw new TypeError('url must be a string');
+        this.#check('setUrl', C.smtp_client_set_url(this.#handle, cString('url', options.url)));
+      }
       if (options.timeoutMs !== undefined) this.#check('setTimeoutMs', C.smtp_client_set_timeout_ms(this.#handle, options.timeoutMs));
       if (options.localHostname !== undefined) {
         this.#check('setLocalHostname', C.smtp_client_set_local_hostname(this.#handle, cString('localHostname', options.localHostname)));
@@ -399,16 +424,18 @@ class Session {
   }
 
   // smtplib's connect(host, port): port 0 takes it from "host:port" or the kind's default; a
-  // host starting with '/' is a Unix socket.
-  connect(host, port = 0) {
-    const cHost = cString('host', host);
+  // host starting with '/' is a Unix socket. Without a host: the endpoint of the url option.
+  connect(host = null, port = 0) {
+    const cHost = host === null ? null : cString('host', host);
     return this.#network('connect', C.smtp_client_connect, () => [cHost, port]);
   }
 
   starttls() { return this.#network('starttls', C.smtp_client_starttls, () => []); }
 
-  login(user, password, { initialResponse = true } = {}) {
-    const args = [cString('user', user), cString('password', password),
+  // Without user and password: the url option's (a UsageError when it carried none).
+  login(user = null, password = null, { initialResponse = true } = {}) {
+    if ((user === null) !== (password === null)) throw new TypeError('login needs a user and a password, or neither (the url\'s)');
+    const args = [user === null ? null : cString('user', user), password === null ? null : cString('password', password),
       initialResponse ? INITIAL_RESPONSE_SEND : INITIAL_RESPONSE_WAIT];
     return this.#network('login', C.smtp_client_login, () => args);
   }

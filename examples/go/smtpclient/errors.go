@@ -17,6 +17,11 @@ import (
 // decided by smtp_result_is_a, not by a copy of the hierarchy in Go.
 type Code int32
 
+// InProgress (SMTP_RESULT_IN_PROGRESS) is not an error: the C API's non-blocking calls
+// (smtp_client_start_*, smtp_client_step) return it while an operation runs. This package
+// makes blocking calls only (run them on goroutines), so none of its calls returns it.
+const InProgress Code = C.SMTP_RESULT_IN_PROGRESS
+
 // The result codes, named after smtplib's exception classes where there is one.
 const (
 	ErrSMTP               Code = C.SMTP_RESULT_SMTP_ERROR

@@ -59,7 +59,17 @@ async function main(): Promise<void> {
     await s.close();
   }
 
+  const u = new smtp.Session({ url: 'smtp+starttls://alice:secret@mail.example.org', tls: { caFile: 'ca.crt' } });
+  await u.connect();
+  await u.login();
+  console.log(smtp.Result.IN_PROGRESS);
+  await u.close();
+
   // Misuses the declarations must refuse.
+  // @ts-expect-error: a user needs a password
+  await u.login('alice');
+  // @ts-expect-error: the url is a string
+  new smtp.Session({ url: new URL('smtp://x') });
   // @ts-expect-error: an unknown session kind
   new smtp.Session({ kind: 'imap' });
   // @ts-expect-error: the mechanisms are a list

@@ -86,6 +86,10 @@ module SmtpClient
   # The result codes (smtp_result) this gem names.
   module Result
     OK = 0
+    # Not an error: the C API's non-blocking calls (smtp_client_start_*, smtp_client_step)
+    # return it while an operation runs. This gem's calls block (in Ruby threads), so none of
+    # them returns it.
+    IN_PROGRESS = 1
     SMTP_ERROR = 100
     SERVER_DISCONNECTED = 101
     NOT_SUPPORTED = 102

@@ -45,6 +45,7 @@ module SmtpClient
     attach_function :smtp_client_set_local_peer, %i[pointer int32], :int32
     attach_function :smtp_client_set_login_mechanisms, %i[pointer string], :int32
     attach_function :smtp_client_set_source_address, %i[pointer string uint16], :int32
+    attach_function :smtp_client_set_url, %i[pointer string], :int32
 
     attach_function :smtp_client_connect, %i[pointer string uint16], :int32, blocking: true
     attach_function :smtp_client_starttls, [:pointer], :int32, blocking: true
@@ -73,6 +74,21 @@ module SmtpClient
     attach_function :smtp_client_verify, %i[pointer string], :int32, blocking: true
     attach_function :smtp_client_expn, %i[pointer string], :int32, blocking: true
     attach_function :smtp_client_help, %i[pointer string], :int32, blocking: true
+
+    # The non-blocking calls (used under a Fiber scheduler): none of them waits, so they keep
+    # the VM lock.
+    attach_function :smtp_client_start_connect, %i[pointer string uint16], :int32
+    attach_function :smtp_client_start_ehlo_or_helo_if_needed, [:pointer], :int32
+    attach_function :smtp_client_start_starttls, [:pointer], :int32
+    attach_function :smtp_client_start_login, %i[pointer string string int32], :int32
+    attach_function :smtp_client_start_sendmail, %i[pointer string pointer size_t pointer size_t pointer], :int32
+    attach_function :smtp_client_start_send_message, %i[pointer pointer size_t string pointer size_t pointer], :int32
+    attach_function :smtp_client_start_quit, [:pointer], :int32
+    attach_function :smtp_client_step, [:pointer], :int32
+    attach_function :smtp_client_fd, [:pointer], :int
+    attach_function :smtp_client_events, [:pointer], :uint32
+    attach_function :smtp_client_timeout_ms, [:pointer], :int64
+    attach_function :smtp_client_in_progress, [:pointer], :bool
 
     attach_function :smtp_send_options_new, [], :pointer
     attach_function :smtp_send_options_free, [:pointer], :void
@@ -111,6 +127,10 @@ module SmtpClient
 
     # Values from smtpclient.h.
     RESULT_OK = 0
+    RESULT_IN_PROGRESS = 1
+    EVENT_READ = 1
+    EVENT_WRITE = 2
+    EVENT_BODY = 4
     AUTH_STEP_RESPOND = 0
     AUTH_STEP_NO_INITIAL_RESPONSE = 1
     AUTH_STEP_ABORT = -1

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require 'io/wait'
 require 'monitor'
 
 module SmtpClient
@@ -39,6 +40,13 @@ module SmtpClient
   #   raised again by the call once the library has returned.
   # - Every string argument holding a NUL byte is refused with ArgumentError (C would read it
   #   only up to the NUL). Strings the library returns are copied at once.
+  # - Under a Fiber scheduler (Fiber.set_scheduler, e.g. the async gem), #connect, #starttls,
+  #   #login, #ehlo_or_helo_if_needed, #sendmail, #send_message and #quit use the library's
+  #   non-blocking calls and wait for the socket with IO#wait_readable / #wait_writable, so the
+  #   fiber yields to the others instead of holding up the thread. An exception raised while
+  #   one waits (a task stopped, a timeout) cancels the operation and closes the connection.
+  #   The other network calls (#auth, #login_oauth, #sendmail_stream, #noop, the low-level
+  #   commands) have no non-blocking form and block the thread as without a scheduler.
   class Session
     KINDS = { smtp: 0, smtps: 1, lmtp: 2 }.freeze
     TLS_POLICIES = { none: 0, opportunistic: 1, required: 2 }.freeze
@@ -57,9 +65,16 @@ module SmtpClient
       end
     end
 
-    # kind: :smtp, :smtps (TLS from the first byte) or :lmtp. timeout: seconds for each network
-    # operation (nil: the library's default). tls: see #configure_tls.
-    def initialize(kind: :smtp, timeout: nil, local_hostname: nil, tls: nil)
+    # kind: :smtp, :smtps (TLS from the first byte) or :lmtp; by default the kind url's scheme
+    # needs, else :smtp. url: a connection string (see #url=). timeout: seconds for each
+    # network operation (nil: the library's default). tls: see #configure_tls (its policy
+    # overrides the URL's).
+    #
+    #   smtp = SmtpClient::Session.new(url: 'smtp+starttls://alice:secret@mail.example.org')
+    #   smtp.connect          # the URL's host and port
+    #   smtp.login            # the URL's user and password, after STARTTLS
+    def initialize(kind: nil, url: nil, timeout: nil, local_hostname: nil, tls: nil)
+      kind ||= url.nil? ? :smtp : Session.kind_of_url(url)
       code = KINDS.fetch(kind) { raise ArgumentError, "unknown session kind #{kind.inspect} (#{KINDS.keys.join(', ')})" }
       raw = Native.smtp_client_new(code)
       raise NoMemoryError, 'smtp_client_new failed' if raw.null?
@@ -67,9 +82,32 @@ module SmtpClient
       @pointer = FFI::AutoPointer.new(raw, Native.method(:smtp_client_free))
       @lock = Monitor.new
       @debug_callback = nil # the FFI::Function C may call: kept alive as long as the session
+      self.url = url if url
       self.timeout = timeout if timeout
       self.local_hostname = local_hostname if local_hostname
       configure_tls(**tls) if tls
+    end
+
+    # The kind a URL's scheme needs (case-insensitive, as the library reads it); an unknown
+    # scheme gives :smtp, whose #url= then refuses it with the library's message.
+    def self.kind_of_url(url)
+      case url.to_s.split('://', 2).first.downcase
+      when 'smtps' then :smtps
+      when 'lmtp', 'lmtp+unix' then :lmtp
+      else :smtp
+      end
+    end
+
+    # A connection string: smtp://[user:password@]host[:port][/][?tls=none|opportunistic|required]
+    # (port 25), smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465),
+    # lmtp://host[:port] (port 2003) or lmtp+unix:///path; user and password percent-encoded
+    # (%40 for @). Sets the TLS policy now, the endpoint #connect without a host uses and the
+    # credentials #login without a user sends; a later URL replaces all three. The scheme must
+    # match the session's kind. UsageError for a malformed URL (the message names the part,
+    # never the password) or one of another kind; SmtpError (BAD_STATE) once connected.
+    def url=(url)
+      url = SmtpClient.c_string('url', url)
+      call(:set_url) { |h| Native.smtp_client_set_url(h, url) }
     end
 
     # Free the session now (closing the connection without QUIT). Idempotent.
@@ -145,21 +183,26 @@ module SmtpClient
     end
 
     # smtplib's connect(host, port): port 0 takes it from "host:port" or the kind's default; a
-    # host starting with "/" is a Unix socket.
-    def connect(host, port = 0)
-      host = SmtpClient.c_string('host', host)
-      call(:connect) { |h| Native.smtp_client_connect(h, host, port) }
+    # host starting with "/" is a Unix socket. Without a host: the endpoint of the URL (#url=).
+    def connect(host = nil, port = 0)
+      host = SmtpClient.c_string('host', host) unless host.nil?
+      network(:connect, ->(h) { Native.smtp_client_start_connect(h, host, port) }) { |h| Native.smtp_client_connect(h, host, port) }
       self
     end
 
-    def starttls = call(:starttls) { |h| Native.smtp_client_starttls(h) }
+    def starttls = network(:starttls, ->(h) { Native.smtp_client_start_starttls(h) }) { |h| Native.smtp_client_starttls(h) }
 
-    # smtplib's login(): the best mechanism both sides support.
-    def login(user, password, initial_response: true)
-      user = SmtpClient.c_string('user', user)
-      password = SmtpClient.c_string('password', password)
+    # smtplib's login(): the best mechanism both sides support. Without user and password: the
+    # URL's (#url=; UsageError when it carried none).
+    def login(user = nil, password = nil, initial_response: true)
+      raise ArgumentError, 'login needs a user and a password, or neither (the URL\'s)' if user.nil? != password.nil?
+
+      user = SmtpClient.c_string('user', user) unless user.nil?
+      password = SmtpClient.c_string('password', password) unless password.nil?
       mode = initial_response ? Native::INITIAL_RESPONSE_SEND : Native::INITIAL_RESPONSE_WAIT
-      call(:login) { |h| Native.smtp_client_login(h, user, password, mode) }
+      network(:login, ->(h) { Native.smtp_client_start_login(h, user, password, mode) }) do |h|
+        Native.smtp_client_login(h, user, password, mode)
+      end
     end
 
     # smtplib's auth(mechanism, authobject): the block is called for each step with the
@@ -191,7 +234,8 @@ module SmtpClient
       with_c_strings('to', to) do |array|
         with_send_options(mail_options, rcpt_options) do |options|
           with_bytes(message) do |body, size|
-            call(:sendmail, recipients_on_error: true) do |h|
+            start = ->(h) { Native.smtp_client_start_sendmail(h, from, array, to.size, body, size, options) }
+            network(:sendmail, start, recipients_on_error: true) do |h|
               Native.smtp_client_sendmail(h, from, array, to.size, body, size, options)
             end
           end
@@ -207,8 +251,10 @@ module SmtpClient
       with_c_strings('to', to || []) do |array|
         with_send_options(mail_options, rcpt_options) do |options|
           with_bytes(message) do |body, size|
-            call(:send_message, recipients_on_error: true) do |h|
-              Native.smtp_client_send_message(h, body, size, from, to.nil? ? nil : array, to.nil? ? 0 : to.size, options)
+            rcpts = to.nil? ? nil : array
+            start = ->(h) { Native.smtp_client_start_send_message(h, body, size, from, rcpts, rcpts ? to.size : 0, options) }
+            network(:send_message, start, recipients_on_error: true) do |h|
+              Native.smtp_client_send_message(h, body, size, from, rcpts, rcpts ? to.size : 0, options)
             end
           end
         end
@@ -287,7 +333,11 @@ module SmtpClient
       command(:ehlo) { |h| Native.smtp_client_ehlo(h, name) }
     end
 
-    def ehlo_or_helo_if_needed = call(:ehlo_or_helo_if_needed) { |h| Native.smtp_client_ehlo_or_helo_if_needed(h) }
+    def ehlo_or_helo_if_needed
+      network(:ehlo_or_helo_if_needed, ->(h) { Native.smtp_client_start_ehlo_or_helo_if_needed(h) }) do |h|
+        Native.smtp_client_ehlo_or_helo_if_needed(h)
+      end
+    end
 
     # MAIL FROM ('' is the null reverse-path); starts a new transaction.
     def mail(sender, options = [])
@@ -402,7 +452,7 @@ module SmtpClient
     def ehlo_resp = locked_handle { |h| optional_string(Native.smtp_client_ehlo_resp(h)) }
 
     def noop = call(:noop) { |h| Native.smtp_client_noop(h) }
-    def quit = call(:quit) { |h| Native.smtp_client_quit(h) }
+    def quit = network(:quit, ->(h) { Native.smtp_client_start_quit(h) }) { |h| Native.smtp_client_quit(h) }
 
     def connected? = locked_handle { |h| Native.smtp_client_is_connected(h) }
     def authenticated? = locked_handle { |h| Native.smtp_client_is_authenticated(h) }
@@ -436,6 +486,41 @@ module SmtpClient
         raise failure(h, operation, rc, recipients_on_error) unless rc == Native::RESULT_OK
       end
       nil
+    end
+
+    # A network call: the blocking C call (the block), or, in a non-blocking fiber under a
+    # Fiber scheduler, `start` (its smtp_client_start_* form) driven to its end by #drive.
+    def network(operation, start, recipients_on_error: false, &blocking)
+      return call(operation, recipients_on_error: recipients_on_error, &blocking) unless fiber_scheduled?
+
+      call(operation, recipients_on_error: recipients_on_error) { |h| drive(h, start.call(h)) }
+    end
+
+    def fiber_scheduled? = !Fiber.scheduler.nil? && !Fiber.current.blocking?
+
+    # Wait for what the operation in progress waits for (through the scheduler's io_wait),
+    # step it, until it ends: its result code. Cancelled (the connection closed) when an
+    # exception interrupts the wait.
+    def drive(handle, code)
+      while code == Native::RESULT_IN_PROGRESS
+        wait_for_events(handle)
+        code = Native.smtp_client_step(handle)
+      end
+      code
+    ensure
+      Native.smtp_client_close(handle) if Native.smtp_client_in_progress(handle)
+    end
+
+    def wait_for_events(handle)
+      events = Native.smtp_client_events(handle)
+      fd = Native.smtp_client_fd(handle)
+      return if fd.negative? || (events & (Native::EVENT_READ | Native::EVENT_WRITE)).zero?
+
+      ms = Native.smtp_client_timeout_ms(handle)
+      timeout = ms.negative? ? nil : ms / 1000.0
+      # The library owns the descriptor: this IO never closes it.
+      io = IO.for_fd(fd, autoclose: false)
+      (events & Native::EVENT_READ).zero? ? io.wait_writable(timeout) : io.wait_readable(timeout)
     end
 
     def failure(handle, operation, code, with_recipients)
