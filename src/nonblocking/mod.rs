@@ -6,7 +6,7 @@
 //!
 //! Sockets are non-blocking and OpenSSL runs over them directly: its `WANT_READ` /
 //! `WANT_WRITE` are the events asked of the loop (docs/engine.md says why not memory BIOs).
-//! Names are resolved on the resolver threads, which wake the loop through a pipe.
+//! Names are resolved on the resolver threads, which wake the loop through a socket pair.
 
 use std::ffi::c_int;
 use std::future::Future;
