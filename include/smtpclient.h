@@ -1018,11 +1018,15 @@ SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_start_quit(smtp_client *client);
  * `smtp_client_fd()` is ready for `smtp_client_events()`, when `smtp_client_timeout_ms()` has
  * passed, or (for `SMTP_EVENT_BODY`) when the body callback may have data; calling it early
  * is harmless. Returns `SMTP_RESULT_IN_PROGRESS` while the operation runs, then its result
- * (once), with the errors of the call started: errors as `smtp_client_connect()`,
- * then as `smtp_client_ehlo_or_helo_if_needed()`, then as `smtp_client_starttls()`,
- * then as `smtp_client_login()`, then as `smtp_client_sendmail_stream()`,
- * then as `smtp_client_send_message()`, then as `smtp_client_quit()`. `BAD_STATE` when no
- * operation is in progress.
+ * (once): what the blocking call would have returned, with the same last-error details,
+ * except for the checks of its arguments, which the `smtp_client_start_*()` function made and
+ * returned at once. That is `OK` or one of `CONNECT_ERROR`, `HELO_ERROR`, `RESPONSE_ERROR`,
+ * `NOT_SUPPORTED`, `TLS_REQUIRED`, `TLS_CERTIFICATE`, `TLS_ERROR`, `AUTHENTICATION_ERROR`,
+ * `CREDENTIALS_POLICY`, `SMTP_ERROR`, `SENDER_REFUSED`, `RECIPIENTS_REFUSED`, `DATA_ERROR`,
+ * `MESSAGE_TOO_LARGE`, `DELIVERY_UNKNOWN`, `CALLBACK_ABORTED` (the body callback),
+ * `INVALID_ARGUMENT` (what is checked once connected, such as a message whose headers name no
+ * recipient), `BAD_STATE` and the connection errors. `BAD_STATE` also when no operation is in
+ * progress.
  */
 SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_step(smtp_client *client);
 

@@ -45,13 +45,13 @@ SMTPCLIENT_TEST_DRIVER=nonblocking cargo test --locked --release \
   --test transport_faults --test review_results --test review_security --test scram --test auth_postfix \
   --test envelope_smtplib --test soak
 
-step "Rust tests under AddressSanitizer + LeakSanitizer (C API guards and error lists, faults, pipelining)"
+step "Rust tests under AddressSanitizer + LeakSanitizer (C API guards and error lists, the non-blocking driver, faults, pipelining)"
 # -Zsanitizer needs a nightly compiler: the machine's nightly, or stable with RUSTC_BOOTSTRAP.
 toolchain=()
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then toolchain=(+nightly); else export RUSTC_BOOTSTRAP=1; fi
 RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan \
   cargo "${toolchain[@]}" test --target x86_64-unknown-linux-gnu --lib \
-  --test capi_null --test capi_reentrancy --test capi_error_lists --test faults --test pipelining --test tls
+  --test capi_null --test capi_reentrancy --test capi_error_lists --test capi_nonblocking --test faults --test pipelining --test tls
 unset RUSTC_BOOTSTRAP
 
 step "the C boundary's handle under Miri (scripts/miri.sh)"

@@ -80,10 +80,13 @@ impl Operation {
     /// with its settings. The caller's callbacks are not called again.
     pub fn cancel(mut self, now: Instant) -> (Box<Client>, Option<Connection>) {
         self.io.cancel();
+        lock(&self.link).set_cancelled(true);
         loop {
             if let Step::Done(mut client, _, _) = self.step(now) {
                 client.close();
-                lock(&self.link).take_close();
+                let mut link = lock(&self.link);
+                link.take_close();
+                link.set_cancelled(false);
                 return (client, None);
             }
         }

@@ -73,6 +73,8 @@ pub struct Link {
     close: bool,
     /// The driver can return to its caller while a body callback has no data yet.
     body_may_wait: bool,
+    /// The operation is being cancelled: none of the caller's callbacks may run again.
+    cancelled: bool,
 }
 
 impl Link {
@@ -88,6 +90,7 @@ impl Link {
             end_of_stream: false,
             close: false,
             body_may_wait: false,
+            cancelled: false,
         }
     }
 
@@ -170,6 +173,13 @@ impl Link {
         self.body_may_wait = may_wait;
     }
 
+    /// While `cancelled`, the operation runs to its end without calling the caller's callbacks
+    /// (debug output, the body callback): a wait for the body fails at once, and no debug event
+    /// is given. The driver sets it while it cancels an operation, and clears it after.
+    pub fn set_cancelled(&mut self, cancelled: bool) {
+        self.cancelled = cancelled;
+    }
+
     /// Whether the client dropped the connection since the last call: the driver closes its
     /// socket (nothing more is sent).
     pub fn take_close(&mut self) -> bool {
@@ -232,6 +242,11 @@ impl LinkRef {
         let mut link = self.lock();
         let now = link.now;
         link.conversation.expect_more(n, now);
+    }
+
+    /// Whether the operation is being cancelled (see [`Link::set_cancelled`]).
+    pub(crate) fn cancelled(&self) -> bool {
+        self.lock().cancelled
     }
 
     pub(crate) fn has_unread_input(&self) -> bool {
@@ -336,7 +351,10 @@ impl LinkRef {
         let mut asked = false;
         poll_fn(|_| {
             let mut link = self.lock();
-            if let Some(e) = link.failed.take() {
+            if link.cancelled {
+                link.want = Want::Nothing;
+                Poll::Ready(Err(Error::disconnected("the operation was cancelled")))
+            } else if let Some(e) = link.failed.take() {
                 link.want = Want::Nothing;
                 Poll::Ready(Err(e))
             } else if asked {

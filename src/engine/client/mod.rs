@@ -198,7 +198,8 @@ impl Client {
     }
 
     fn debug(&mut self, kind: DebugKind, data: &[u8]) {
-        if self.debug_level == 0 {
+        // a cancelled operation calls none of the caller's callbacks
+        if self.debug_level == 0 || self.link.cancelled() {
             return;
         }
         // server bytes are escaped once, here, for whichever sink gets them

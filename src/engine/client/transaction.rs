@@ -67,6 +67,9 @@ impl<'a> BodyReader<'a> {
         self.buf.resize(DATA_CHUNK, 0);
         let mut filled = 0;
         while filled < DATA_CHUNK {
+            if link.cancelled() {
+                return Err(Error::disconnected("the operation was cancelled"));
+            }
             let room = DATA_CHUNK - filled;
             match read(&mut self.buf[filled..]) {
                 BodyRead::Data(n) if n > 0 && n <= room => filled += n,
