@@ -16,7 +16,7 @@ use super::result::{smtp_result, CResult, Failure};
 use super::state::UserData;
 use super::unwind::plain_call;
 use super::view::opt_ptr;
-use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
+use crate::session::{Body, BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_client_new()`. The values are ABI.
 #[repr(i32)]
@@ -515,7 +515,7 @@ pub extern "C" fn smtp_client_sendmail(
         let msg = bytes_arg(msg, len, "msg")?;
         let options = options_arg(options)?;
         let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
-        Ok(h.core.sendmail(from, &to, msg, &mail_options, &rcpt_options)?)
+        Ok(h.core.sendmail_with(from, &to, Body::Bytes(msg), None, &mail_options, &rcpt_options, &options.params)?)
     })
 }
 
@@ -602,7 +602,15 @@ pub extern "C" fn smtp_client_sendmail_stream(
         let size = options.size_estimate;
         let body = BodyCallback { read, userdata: CallerPointer(userdata) };
         let mut pull = move |buf: &mut [u8]| body.call(buf);
-        Ok(h.core.sendmail_stream(from, &to, &mut pull, size, &mail_options, &rcpt_options)?)
+        Ok(h.core.sendmail_with(
+            from,
+            &to,
+            Body::Stream(&mut pull),
+            size,
+            &mail_options,
+            &rcpt_options,
+            &options.params,
+        )?)
     })
 }
 
@@ -686,7 +694,7 @@ pub extern "C" fn smtp_client_send_message(
         let to = if to.is_null() { None } else { Some(str_array(to, n_to, "to")?) };
         let options = options_arg(options)?;
         let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
-        Ok(h.core.send_message(msg, from, to.as_deref(), &mail_options, &rcpt_options)?)
+        Ok(h.core.send_message_with(msg, from, to.as_deref(), &mail_options, &rcpt_options, &options.params)?)
     })
 }
 
