@@ -327,7 +327,7 @@ pub extern "C" fn smtp_send_options_set_dsn_orcpt(
 
 /// DSN: what a send with DSN settings (`smtp_send_options_set_dsn_*`) does when the server
 /// does not advertise DSN (or was greeted with HELO): `SMTP_DSN_POLICY_REQUIRE` (the default)
-/// fails with `NOT_SUPPORTED` before MAIL, nothing of the transaction sent;
+/// makes the send fail with SMTP_RESULT_NOT_SUPPORTED before MAIL, nothing of the transaction sent;
 /// `SMTP_DSN_POLICY_OPTIONAL` sends the message without the DSN parameters. Errors:
 /// `INVALID_ARGUMENT` (unknown value), `NULL_ARGUMENT`, `BAD_HANDLE`.
 #[must_use]
@@ -351,7 +351,7 @@ pub extern "C" fn smtp_send_options_set_dsn_policy(options: *mut smtp_send_optio
 /// REQUIRETLS (RFC 8689): when true, MAIL FROM carries `REQUIRETLS`, which asks every server
 /// on the way to relay the message only over verified TLS. Sent only over TLS whose peer was
 /// verified (STARTTLS or SMTPS with verification on) to a server that advertises REQUIRETLS;
-/// otherwise the send fails with `TLS_REQUIRED` before MAIL, nothing of the transaction sent
+/// otherwise the send fails with SMTP_RESULT_TLS_REQUIRED before MAIL, nothing of the transaction sent
 /// (the connection stays open). Default false. A raw `REQUIRETLS` mail option as well is
 /// refused. Errors: `INVALID_ARGUMENT` (a raw `REQUIRETLS` option is set), `NULL_ARGUMENT`,
 /// `BAD_HANDLE`.
