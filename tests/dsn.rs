@@ -461,4 +461,44 @@ mod c {
         smtp_client_free(s);
         smtp_send_options_free(o);
     }
+
+    /// Run a non-blocking operation to its end (busy stepping is fine against loopback).
+    fn finish(s: *mut smtp_client, mut rc: smtp_result) -> smtp_result {
+        use smtpclient::capi::nonblocking::smtp_client_step;
+        while rc == smtp_result::InProgress {
+            thread::sleep(Duration::from_millis(1));
+            rc = smtp_client_step(s);
+        }
+        rc
+    }
+
+    #[test]
+    fn per_recipient_notify_through_the_non_blocking_c_api() {
+        use smtpclient::capi::nonblocking::{smtp_client_start_connect, smtp_client_start_sendmail};
+        let mut steps = greet_and_ehlo(&["PIPELINING", "DSN"]);
+        steps.extend([
+            Step::expect("MAIL FROM:<a@x> ENVID=nb"),
+            Step::expect("RCPT TO:<b@x> NOTIFY=DELAY"),
+            Step::expect("RCPT TO:<c@x>"),
+            Step::expect("DATA"),
+            Step::reply("250 ok\n250 ok\n250 ok\n354 go"),
+            Step::ExpectData,
+            Step::reply("250 queued"),
+        ]);
+        let server = ScriptedServer::tcp(steps);
+        let o = smtp_send_options_new();
+        ok(smtp_send_options_set_dsn_envid(o, c"nb".as_ptr()));
+        ok(smtp_send_options_set_dsn_notify(o, c"b@x".as_ptr(), smtp_dsn_notify::Delay as u32));
+        let s = smtp_client_new(smtp_client_kind::Smtp as i32);
+        ok(smtp_client_set_local_hostname(s, c"client.example.test".as_ptr()));
+        ok(finish(s, smtp_client_start_connect(s, c"127.0.0.1".as_ptr(), server.port())));
+        let to = [c"b@x".as_ptr(), c"c@x".as_ptr()];
+        let rc = smtp_client_start_sendmail(s, c"a@x".as_ptr(), to.as_ptr(), 2, MSG.as_ptr(), MSG.len(), o);
+        ok(finish(s, rc));
+        smtp_client_free(s);
+        smtp_send_options_free(o);
+        let r = server.finish();
+        r.assert_ok();
+        assert_eq!(&r.lines[1..4], ["MAIL FROM:<a@x> ENVID=nb", "RCPT TO:<b@x> NOTIFY=DELAY", "RCPT TO:<c@x>"]);
+    }
 }
