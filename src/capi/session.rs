@@ -495,6 +495,10 @@ pub extern "C" fn smtp_client_data(client: *mut smtp_client, msg: *const u8, len
 /// after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
 /// server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
 /// or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+/// The DSN settings of `options` (`smtp_send_options_set_dsn_notify()` and the others) are
+/// checked against the recipients first (`INVALID_ARGUMENT`) and give `NOT_SUPPORTED` before
+/// MAIL when the server lacks DSN under the default policy; `smtp_send_options_set_requiretls()`
+/// gives `TLS_REQUIRED` before MAIL without verified TLS or REQUIRETLS advertised.
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
 /// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
