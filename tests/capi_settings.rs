@@ -164,7 +164,7 @@ fn dsn_and_requiretls_options_are_checked_when_set() {
     }
     assert_eq!(smtp_send_options_set_dsn_notify(o, null(), success), smtp_result::NullArgument);
     assert_eq!(smtp_send_options_set_dsn_orcpt(o, null(), b), smtp_result::NullArgument);
-    let not_utf8 = b"\xff\0".as_ptr().cast::<c_char>();
+    let not_utf8 = c"\xff".as_ptr();
     assert_eq!(smtp_send_options_set_dsn_envid(o, not_utf8), smtp_result::InvalidUtf8);
     assert_eq!(smtp_send_options_set_dsn_notify(o, not_utf8, success), smtp_result::InvalidUtf8);
     assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, not_utf8), smtp_result::InvalidUtf8);
