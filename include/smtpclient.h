@@ -676,6 +676,96 @@ typedef int32_t smtp_event;
 #endif // __cplusplus
 
 /**
+ * What a DSN returns of a failed message (`smtp_send_options_set_dsn_ret()`). Values are ABI.
+ */
+enum smtp_dsn_ret
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * No `RET=`: the server chooses (the default).
+     */
+    SMTP_DSN_RET_UNSET = 0,
+    /**
+     * `RET=FULL`: the whole message.
+     */
+    SMTP_DSN_RET_FULL = 1,
+    /**
+     * `RET=HDRS`: the headers only.
+     */
+    SMTP_DSN_RET_HDRS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_dsn_ret smtp_dsn_ret;
+#else
+typedef int32_t smtp_dsn_ret;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * When a recipient's DSN is sent (`smtp_send_options_set_dsn_notify()`): flags combined with
+ * `|`, `SMTP_DSN_NOTIFY_NEVER` alone or any of the other three. Values are ABI.
+ */
+enum smtp_dsn_notify
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * On delivery (`NOTIFY=SUCCESS`).
+     */
+    SMTP_DSN_NOTIFY_SUCCESS = 1,
+    /**
+     * On failure (`NOTIFY=FAILURE`).
+     */
+    SMTP_DSN_NOTIFY_FAILURE = 2,
+    /**
+     * On delay (`NOTIFY=DELAY`).
+     */
+    SMTP_DSN_NOTIFY_DELAY = 4,
+    /**
+     * Never (`NOTIFY=NEVER`); combines with no other flag.
+     */
+    SMTP_DSN_NOTIFY_NEVER = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_dsn_notify smtp_dsn_notify;
+#else
+typedef int32_t smtp_dsn_notify;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a send with DSN settings does when the server does not advertise DSN
+ * (`smtp_send_options_set_dsn_policy()`). Values are ABI.
+ */
+enum smtp_dsn_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Fail with `SMTP_RESULT_NOT_SUPPORTED` before MAIL, nothing of the transaction sent
+     * (the default).
+     */
+    SMTP_DSN_POLICY_REQUIRE = 0,
+    /**
+     * Send the message without the DSN parameters.
+     */
+    SMTP_DSN_POLICY_OPTIONAL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_dsn_policy smtp_dsn_policy;
+#else
+typedef int32_t smtp_dsn_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
  * callback; fill it with `smtp_auth_response_set()`.
  */
@@ -1073,7 +1163,9 @@ void smtp_send_options_free(smtp_send_options *options);
  * Add an ESMTP option for MAIL FROM (smtplib's `mail_options` item), e.g. `"BODY=8BITMIME"`
  * or `"SMTPUTF8"`. Options are sent only to an ESMTP server, after the library's own (SIZE).
  * Errors: `INVALID_ARGUMENT` (not `KEYWORD` or `KEYWORD=VALUE` of RFC 5321 §4.1.2: empty, a
- * space, CR, LF, a control character), `NULL_ARGUMENT`, `INVALID_UTF8`, `BAD_HANDLE`.
+ * space, CR, LF, a control character; or `RET`, `ENVID` or `REQUIRETLS` when the typed
+ * setting is made, see `smtp_send_options_set_dsn_ret()`), `NULL_ARGUMENT`, `INVALID_UTF8`,
+ * `BAD_HANDLE`.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_send_options_add_mail_option(smtp_send_options *options,
@@ -1081,7 +1173,8 @@ smtp_result smtp_send_options_add_mail_option(smtp_send_options *options,
 
 /**
  * Add an ESMTP option sent with every RCPT TO (smtplib's `rcpt_options` item), e.g.
- * `"NOTIFY=FAILURE"`. Errors as `smtp_send_options_add_mail_option()`.
+ * `"NOTIFY=FAILURE"`. Errors as `smtp_send_options_add_mail_option()` (`INVALID_ARGUMENT`
+ * also for `NOTIFY` or `ORCPT` when a recipient has the typed setting).
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_send_options_add_rcpt_option(smtp_send_options *options,
@@ -1096,6 +1189,86 @@ smtp_result smtp_send_options_add_rcpt_option(smtp_send_options *options,
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_send_options_set_size_estimate(smtp_send_options *options,
                                                 int64_t size);
+
+/**
+ * DSN (RFC 3461): what a delivery status notification returns of a failed message
+ * (`smtp_dsn_ret`: `SMTP_DSN_RET_FULL`, `SMTP_DSN_RET_HDRS`, or `SMTP_DSN_RET_UNSET`, the
+ * default, for no `RET=`). Sent on MAIL only when the server advertises DSN (see
+ * `smtp_send_options_set_dsn_policy()`). A raw `RET=` option as well is refused, whichever
+ * comes first. Errors: `INVALID_ARGUMENT` (unknown value, or a raw `RET` option is set),
+ * `NULL_ARGUMENT`, `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_dsn_ret(smtp_send_options *options,
+                                          int32_t ret);
+
+/**
+ * DSN: the envelope identifier returned in every notification (`Original-Envelope-Id`),
+ * sent as `ENVID=` in xtext (RFC 3461 §4); NULL: none (the default). Printable ASCII (space
+ * allowed), at most 100 characters once encoded (each character other than `!`..`~`, `+`
+ * and `=` takes three). Errors: `INVALID_ARGUMENT` (empty, a control or non-ASCII character,
+ * too long, or a raw `ENVID` option is set), `INVALID_UTF8`, `NULL_ARGUMENT` (options),
+ * `BAD_HANDLE`. The setting is unchanged on error.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_dsn_envid(smtp_send_options *options,
+                                            const char *envid);
+
+/**
+ * DSN: when the server reports on the recipient `recipient` (the address exactly as passed
+ * to the send, or as found in the message's headers by `smtp_client_send_message()`,
+ * compared ignoring ASCII case): `flags` is `SMTP_DSN_NOTIFY_NEVER`, or any of
+ * `SMTP_DSN_NOTIFY_SUCCESS | SMTP_DSN_NOTIFY_FAILURE | SMTP_DSN_NOTIFY_DELAY`; 0 removes the
+ * recipient's setting (the server's default, failures and delays). Each recipient has its own
+ * setting, sent as `NOTIFY=` on its RCPT only. A send whose recipients do not include an
+ * address given here fails with `INVALID_ARGUMENT` before anything is sent. Errors:
+ * `INVALID_ARGUMENT` (NEVER combined with another flag, an unknown flag, an empty recipient
+ * or one with a control character, or a raw `NOTIFY` RCPT option is set), `INVALID_UTF8`,
+ * `NULL_ARGUMENT`, `BAD_HANDLE`. The setting is unchanged on error.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_dsn_notify(smtp_send_options *options,
+                                             const char *recipient,
+                                             uint32_t flags);
+
+/**
+ * DSN: the original recipient address of `recipient` (matched as in
+ * `smtp_send_options_set_dsn_notify()`), returned in notifications as `Original-Recipient`
+ * and sent as `ORCPT=rfc822;` and its xtext, or for a non-ASCII address as RFC 6533's
+ * `ORCPT=utf-8;` (the characters as they are when the message goes with SMTPUTF8, else as
+ * `\x{HEX}`); NULL: none (the default). At most 500 characters encoded. Errors:
+ * `INVALID_ARGUMENT` (an empty address or recipient, a control character, too long, or a raw
+ * `ORCPT` RCPT option is set), `INVALID_UTF8`, `NULL_ARGUMENT` (options, recipient),
+ * `BAD_HANDLE`. The setting is unchanged on error.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_dsn_orcpt(smtp_send_options *options,
+                                            const char *recipient,
+                                            const char *original);
+
+/**
+ * DSN: what a send with DSN settings (`smtp_send_options_set_dsn_*`) does when the server
+ * does not advertise DSN (or was greeted with HELO): `SMTP_DSN_POLICY_REQUIRE` (the default)
+ * makes the send fail with SMTP_RESULT_NOT_SUPPORTED before MAIL, nothing of the transaction sent;
+ * `SMTP_DSN_POLICY_OPTIONAL` sends the message without the DSN parameters. Errors:
+ * `INVALID_ARGUMENT` (unknown value), `NULL_ARGUMENT`, `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_dsn_policy(smtp_send_options *options,
+                                             int32_t policy);
+
+/**
+ * REQUIRETLS (RFC 8689): when true, MAIL FROM carries `REQUIRETLS`, which asks every server
+ * on the way to relay the message only over verified TLS. Sent only over TLS whose peer was
+ * verified (STARTTLS or SMTPS with verification on) to a server that advertises REQUIRETLS;
+ * otherwise the send fails with SMTP_RESULT_TLS_REQUIRED before MAIL, nothing of the transaction sent
+ * (the connection stays open). Default false. A raw `REQUIRETLS` mail option as well is
+ * refused. Errors: `INVALID_ARGUMENT` (a raw `REQUIRETLS` option is set), `NULL_ARGUMENT`,
+ * `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_send_options_set_requiretls(smtp_send_options *options,
+                                             bool requiretls);
 
 /**
  * A static, NUL-terminated English description of `code` (never NULL; "unknown result
@@ -1386,6 +1559,10 @@ smtp_result smtp_client_data(smtp_client *client,
  * after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
  * server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
  * or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+ * The DSN settings of `options` (`smtp_send_options_set_dsn_notify()` and the others) are
+ * checked against the recipients first (`INVALID_ARGUMENT`) and give `NOT_SUPPORTED` before
+ * MAIL when the server lacks DSN under the default policy; `smtp_send_options_set_requiretls()`
+ * gives `TLS_REQUIRED` before MAIL without verified TLS or REQUIRETLS advertised.
  * When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
  * greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
  * may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.

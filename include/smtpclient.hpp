@@ -201,6 +201,25 @@ enum class TlsPolicy : int32_t {
     required = SMTP_TLS_POLICY_REQUIRED,           // STARTTLS before mail or credentials, or TlsRequired
 };
 
+enum class DsnRet : int32_t {
+    unset = SMTP_DSN_RET_UNSET, // no RET=: the server chooses
+    full = SMTP_DSN_RET_FULL,   // RET=FULL: the whole message
+    hdrs = SMTP_DSN_RET_HDRS,   // RET=HDRS: the headers only
+};
+
+// Flags for SendOptions::set_dsn_notify(), combined with |: never alone, or any of the others.
+namespace DsnNotify {
+constexpr uint32_t success = SMTP_DSN_NOTIFY_SUCCESS;
+constexpr uint32_t failure = SMTP_DSN_NOTIFY_FAILURE;
+constexpr uint32_t delay = SMTP_DSN_NOTIFY_DELAY;
+constexpr uint32_t never = SMTP_DSN_NOTIFY_NEVER;
+} // namespace DsnNotify
+
+enum class DsnPolicy : int32_t {
+    require = SMTP_DSN_POLICY_REQUIRE,   // no DSN advertised: NotSupported before MAIL
+    optional = SMTP_DSN_POLICY_OPTIONAL, // no DSN advertised: send without the DSN parameters
+};
+
 enum class TlsVersion : int32_t { tls12 = SMTP_TLS_VERSION_TLS12, tls13 = SMTP_TLS_VERSION_TLS13 };
 
 enum class DebugKind : int32_t {
@@ -318,6 +337,44 @@ public:
     SendOptions &set_size_estimate(int64_t size)
     {
         detail::check_without_session(smtp_send_options_set_size_estimate(p_.get(), size));
+        return *this;
+    }
+    // DSN (RFC 3461): RET (DsnRet::unset for none), ENVID ("" for none), and per recipient
+    // NOTIFY (DsnNotify flags combined with |, 0 to unset) and ORCPT ("" for none); sent only
+    // when the server advertises DSN, else as set_dsn_policy() says.
+    SendOptions &set_dsn_ret(DsnRet ret)
+    {
+        detail::check_without_session(smtp_send_options_set_dsn_ret(p_.get(), static_cast<int32_t>(ret)));
+        return *this;
+    }
+    SendOptions &set_dsn_envid(const std::string &envid)
+    {
+        const char *c = envid.empty() ? nullptr : detail::c_string(envid, "envid");
+        detail::check_without_session(smtp_send_options_set_dsn_envid(p_.get(), c));
+        return *this;
+    }
+    SendOptions &set_dsn_notify(const std::string &recipient, uint32_t flags)
+    {
+        detail::check_without_session(
+            smtp_send_options_set_dsn_notify(p_.get(), detail::c_string(recipient, "recipient"), flags));
+        return *this;
+    }
+    SendOptions &set_dsn_orcpt(const std::string &recipient, const std::string &original)
+    {
+        const char *c = original.empty() ? nullptr : detail::c_string(original, "original");
+        detail::check_without_session(
+            smtp_send_options_set_dsn_orcpt(p_.get(), detail::c_string(recipient, "recipient"), c));
+        return *this;
+    }
+    SendOptions &set_dsn_policy(DsnPolicy policy)
+    {
+        detail::check_without_session(smtp_send_options_set_dsn_policy(p_.get(), static_cast<int32_t>(policy)));
+        return *this;
+    }
+    // REQUIRETLS (RFC 8689): only over verified TLS to a server advertising it, else TlsRequired.
+    SendOptions &set_requiretls(bool requiretls)
+    {
+        detail::check_without_session(smtp_send_options_set_requiretls(p_.get(), requiretls));
         return *this;
     }
     const smtp_send_options *get() const noexcept { return p_.get(); }

@@ -35,7 +35,7 @@ pub mod capi;
 
 pub use blocking::{RecipientStatus, Session, SessionKind};
 pub use error::{Error, ErrorKind, Result};
-pub use protocol::{EnhancedStatus, Features, Reply};
+pub use protocol::{Dsn, DsnPolicy, DsnRet, EnhancedStatus, Features, Notify, Reply, TransactionParams};
 
 /// The blocking driver under the name the API has always used (`session::Session`).
 pub use blocking as session;

@@ -101,10 +101,16 @@ fn own_lists() -> BTreeMap<String, BTreeSet<i32>> {
 /// Getters that return a result code: a NULL or foreign handle gives their default, BAD_HANDLE.
 const INDEX_GETTERS: [&str; 3] = ["smtp_client_feature_get", "smtp_client_refused_get", "smtp_client_recipient_get"];
 /// Functions on objects other than a session: NULL is NULL_ARGUMENT, a foreign pointer BAD_HANDLE.
-const OTHER_OBJECTS: [&str; 4] = [
+const OTHER_OBJECTS: [&str; 10] = [
     "smtp_send_options_add_mail_option",
     "smtp_send_options_add_rcpt_option",
     "smtp_send_options_set_size_estimate",
+    "smtp_send_options_set_dsn_ret",
+    "smtp_send_options_set_dsn_envid",
+    "smtp_send_options_set_dsn_notify",
+    "smtp_send_options_set_dsn_orcpt",
+    "smtp_send_options_set_dsn_policy",
+    "smtp_send_options_set_requiretls",
     "smtp_auth_response_set",
 ];
 
@@ -1051,6 +1057,14 @@ fn specific() -> Vec<Scenario> {
     let refuse_greeting = Script::new(Tls::Starttls).fault(EHLO_AND_HELO_REFUSED.0, EHLO_AND_HELO_REFUSED.1);
     let xoauth = Script::new(Tls::Plain);
     vec![
+        // ---- URL
+        bare("smtp_client_set_url", InvalidArgument, "an unknown scheme", |s| {
+            smtp_client_set_url(s, c"ftp://127.0.0.1".as_ptr())
+        }),
+        bare("smtp_client_set_url", InvalidUtf8, "not UTF-8", |s| smtp_client_set_url(s, c"smtp://\xff".as_ptr())),
+        on("smtp_client_set_url", BadState, "connected", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())
+        }),
         // ---- connect
         on("smtp_client_connect", BadState, "connected already", smtp, Peer::TestBed(postfix), nothing, |s| {
             connect(s, testbed_host().as_ptr(), TestBed::get().smtp_port)
@@ -1694,6 +1708,38 @@ fn settings() -> Vec<Scenario> {
         bare("smtp_send_options_set_size_estimate", InvalidArgument, "below -1", |_| {
             with_options(|o| smtp_send_options_set_size_estimate(o, -2))
         }),
+        bare("smtp_send_options_set_dsn_ret", InvalidArgument, "value 3", |_| {
+            with_options(|o| smtp_send_options_set_dsn_ret(o, 3))
+        }),
+        bare("smtp_send_options_set_dsn_envid", InvalidArgument, "101 characters", |_| {
+            with_options(|o| {
+                smtp_send_options_set_dsn_envid(o, c"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789X".as_ptr())
+            })
+        }),
+        bare("smtp_send_options_set_dsn_envid", InvalidUtf8, "not UTF-8", |_| {
+            with_options(|o| smtp_send_options_set_dsn_envid(o, c"\xff".as_ptr()))
+        }),
+        bare("smtp_send_options_set_dsn_notify", InvalidArgument, "NEVER with FAILURE", |_| {
+            with_options(|o| smtp_send_options_set_dsn_notify(o, c"b@x".as_ptr(), 8 | 2))
+        }),
+        bare("smtp_send_options_set_dsn_notify", InvalidUtf8, "not UTF-8", |_| {
+            with_options(|o| smtp_send_options_set_dsn_notify(o, c"\xff".as_ptr(), 1))
+        }),
+        bare("smtp_send_options_set_dsn_orcpt", InvalidArgument, "an empty address", |_| {
+            with_options(|o| smtp_send_options_set_dsn_orcpt(o, c"b@x".as_ptr(), c"".as_ptr()))
+        }),
+        bare("smtp_send_options_set_dsn_orcpt", InvalidUtf8, "not UTF-8", |_| {
+            with_options(|o| smtp_send_options_set_dsn_orcpt(o, c"b@x".as_ptr(), c"\xff".as_ptr()))
+        }),
+        bare("smtp_send_options_set_dsn_policy", InvalidArgument, "value 2", |_| {
+            with_options(|o| smtp_send_options_set_dsn_policy(o, 2))
+        }),
+        bare("smtp_send_options_set_requiretls", InvalidArgument, "a raw REQUIRETLS option", |_| {
+            with_options(|o| {
+                assert_eq!(smtp_send_options_add_mail_option(o, c"REQUIRETLS".as_ptr()), smtp_result::Ok);
+                smtp_send_options_set_requiretls(o, true)
+            })
+        }),
     ]
 }
 
@@ -1731,10 +1777,16 @@ fn shape_scenarios() -> Vec<Scenario> {
         out.push(scenario(function, BadHandle, "NULL session", move || call(null_mut()) as i32));
     }
     type OptionsCall = fn(*mut smtp_send_options) -> smtp_result;
-    let options: [(&str, OptionsCall); 3] = [
+    let options: [(&str, OptionsCall); 9] = [
         ("smtp_send_options_add_mail_option", |o| smtp_send_options_add_mail_option(o, c"SMTPUTF8".as_ptr())),
         ("smtp_send_options_add_rcpt_option", |o| smtp_send_options_add_rcpt_option(o, c"NOTIFY=NEVER".as_ptr())),
         ("smtp_send_options_set_size_estimate", |o| smtp_send_options_set_size_estimate(o, 10)),
+        ("smtp_send_options_set_dsn_ret", |o| smtp_send_options_set_dsn_ret(o, smtp_dsn_ret::Full as i32)),
+        ("smtp_send_options_set_dsn_envid", |o| smtp_send_options_set_dsn_envid(o, c"id".as_ptr())),
+        ("smtp_send_options_set_dsn_notify", |o| smtp_send_options_set_dsn_notify(o, c"b@x".as_ptr(), 1)),
+        ("smtp_send_options_set_dsn_orcpt", |o| smtp_send_options_set_dsn_orcpt(o, c"b@x".as_ptr(), c"b@x".as_ptr())),
+        ("smtp_send_options_set_dsn_policy", |o| smtp_send_options_set_dsn_policy(o, 1)),
+        ("smtp_send_options_set_requiretls", |o| smtp_send_options_set_requiretls(o, true)),
     ];
     for (function, call) in options {
         out.push(scenario(function, NullArgument, "NULL options", move || call(null_mut()) as i32));

@@ -358,7 +358,7 @@ fn getter_calls() -> Vec<Getter> {
 /// `auth_response_writer`.
 /// (The `smtp_send_options_*` functions' NULL, foreign and invalid arguments are tested in
 /// tests/capi_settings.rs.)
-const PLAIN: [&str; 13] = [
+const PLAIN: [&str; 19] = [
     "smtp_auth_response_set",
     "smtp_result_str",
     "smtp_result_name",
@@ -372,6 +372,12 @@ const PLAIN: [&str; 13] = [
     "smtp_send_options_add_mail_option",
     "smtp_send_options_add_rcpt_option",
     "smtp_send_options_set_size_estimate",
+    "smtp_send_options_set_dsn_ret",
+    "smtp_send_options_set_dsn_envid",
+    "smtp_send_options_set_dsn_notify",
+    "smtp_send_options_set_dsn_orcpt",
+    "smtp_send_options_set_dsn_policy",
+    "smtp_send_options_set_requiretls",
 ];
 
 /// `(name, guard)` of every `#[no_mangle]` fn in src/capi: the guard is the first identifier

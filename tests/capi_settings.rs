@@ -141,6 +141,67 @@ fn send_options_are_checked_when_added() {
     smtp_send_options_free(null_mut()); // a no-op
 }
 
+#[test]
+fn dsn_and_requiretls_options_are_checked_when_set() {
+    let o = smtp_send_options_new();
+    let (b, never, success, delay) = (
+        c"b@x".as_ptr(),
+        smtp_dsn_notify::Never as u32,
+        smtp_dsn_notify::Success as u32,
+        smtp_dsn_notify::Delay as u32,
+    );
+    // NULL, foreign handle and bad values for each setter
+    let mut not_options = [0u64; 8];
+    let foreign = not_options.as_mut_ptr().cast::<smtp_send_options>();
+    for handle in [null_mut(), foreign] {
+        let want = if handle.is_null() { smtp_result::NullArgument } else { smtp_result::BadHandle };
+        assert_eq!(smtp_send_options_set_dsn_ret(handle, 1), want);
+        assert_eq!(smtp_send_options_set_dsn_envid(handle, c"x".as_ptr()), want);
+        assert_eq!(smtp_send_options_set_dsn_notify(handle, b, success), want);
+        assert_eq!(smtp_send_options_set_dsn_orcpt(handle, b, b), want);
+        assert_eq!(smtp_send_options_set_dsn_policy(handle, 0), want);
+        assert_eq!(smtp_send_options_set_requiretls(handle, true), want);
+    }
+    assert_eq!(smtp_send_options_set_dsn_notify(o, null(), success), smtp_result::NullArgument);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, null(), b), smtp_result::NullArgument);
+    let not_utf8 = c"\xff".as_ptr();
+    assert_eq!(smtp_send_options_set_dsn_envid(o, not_utf8), smtp_result::InvalidUtf8);
+    assert_eq!(smtp_send_options_set_dsn_notify(o, not_utf8, success), smtp_result::InvalidUtf8);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, not_utf8), smtp_result::InvalidUtf8);
+    for bad in [-1, 3] {
+        assert_eq!(smtp_send_options_set_dsn_ret(o, bad), smtp_result::InvalidArgument);
+        assert_eq!(smtp_send_options_set_dsn_policy(o, bad - 1), smtp_result::InvalidArgument);
+    }
+    for bad in [never | success, never | delay, 16, 0x8000_0000] {
+        assert_eq!(smtp_send_options_set_dsn_notify(o, b, bad), smtp_result::InvalidArgument, "{bad:#x}");
+    }
+    let long = CString::new("e".repeat(101)).unwrap();
+    for bad in [c"", c"tab\there", c"caf\xc3\xa9", long.as_c_str()] {
+        assert_eq!(smtp_send_options_set_dsn_envid(o, bad.as_ptr()), smtp_result::InvalidArgument, "{bad:?}");
+    }
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, c"".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, c"".as_ptr(), b), smtp_result::InvalidArgument);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, c"a\r\nRSET".as_ptr()), smtp_result::InvalidArgument);
+    // good values, NULL / 0 to unset
+    let hundred = CString::new("e".repeat(100)).unwrap();
+    assert_eq!(smtp_send_options_set_dsn_envid(o, hundred.as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_envid(o, null()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_notify(o, b, never), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_notify(o, b, 0), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, null()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_policy(o, smtp_dsn_policy::Optional as i32), smtp_result::Ok);
+    // a typed setting and the same raw option conflict, whichever comes first
+    assert_eq!(smtp_send_options_add_mail_option(o, c"ENVID=raw".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_envid(o, c"typed".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_send_options_set_dsn_ret(o, smtp_dsn_ret::Hdrs as i32), smtp_result::Ok);
+    assert_eq!(smtp_send_options_add_mail_option(o, c"ret=FULL".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_send_options_set_dsn_orcpt(o, b, c"o@x".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_add_rcpt_option(o, c"ORCPT=rfc822;o@x".as_ptr()), smtp_result::InvalidArgument);
+    assert_eq!(smtp_send_options_add_rcpt_option(o, c"NOTIFY=NEVER".as_ptr()), smtp_result::Ok);
+    assert_eq!(smtp_send_options_set_dsn_notify(o, b, success), smtp_result::InvalidArgument);
+    smtp_send_options_free(o);
+}
+
 /// The options reach the wire as given (after the library's own SIZE), on every send, and a
 /// send given something that is not an options object refuses before connecting anything.
 #[test]

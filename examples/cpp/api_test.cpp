@@ -166,6 +166,50 @@ static void test_sendmail_stream_failures()
 }
 
 // smtplib's low-level commands: each returns the reply whatever its code.
+// DSN settings through SendOptions: Postfix accepts them (bob is told SUCCESS, the refused
+// recipient NEVER); bad flags and a raw option repeating a typed one throw InvalidArgument.
+static void test_dsn()
+{
+    smtpclient::Session s;
+    logged_in(s);
+    std::string marker = unique_marker("dsn");
+    smtpclient::SendOptions options;
+    options.set_dsn_ret(smtpclient::DsnRet::hdrs)
+        .set_dsn_envid("cpp " + marker)
+        .set_dsn_notify("bob@example.test", smtpclient::DsnNotify::success | smtpclient::DsnNotify::failure)
+        .set_dsn_orcpt("bob@example.test", "orig+" + marker + "@example.test")
+        .set_dsn_notify("reject550@example.test", smtpclient::DsnNotify::never);
+    auto recipients = s.sendmail("alice@example.test", {"bob@example.test", "reject550@example.test"},
+                                 message(marker), &options);
+    CHECK(recipients.size() == 2 && recipients[0].accepted() && recipients[1].rcpt_code == 550);
+    CHECK(delivered(marker));
+    bool refused = false;
+    try {
+        options.set_dsn_notify("bob@example.test", smtpclient::DsnNotify::never | smtpclient::DsnNotify::delay);
+    } catch (const smtpclient::Error &e) {
+        refused = e.code() == SMTP_RESULT_INVALID_ARGUMENT;
+    }
+    CHECK(refused);
+    refused = false;
+    try {
+        options.add_mail_option("ENVID=raw");
+    } catch (const smtpclient::Error &e) {
+        refused = e.code() == SMTP_RESULT_INVALID_ARGUMENT;
+    }
+    CHECK(refused);
+    // REQUIRETLS: Postfix over verified STARTTLS does not advertise it
+    smtpclient::SendOptions tls;
+    tls.set_requiretls(true);
+    bool tls_required = false;
+    try {
+        s.sendmail("alice@example.test", {"bob@example.test"}, message(marker), &tls);
+    } catch (const smtpclient::Error &e) {
+        tls_required = e.code() == SMTP_RESULT_TLS_REQUIRED;
+    }
+    CHECK(tls_required);
+    CHECK(s.is_connected());
+}
+
 static void test_commands()
 {
     smtpclient::Session s;
@@ -388,6 +432,7 @@ int main()
     } tests[] = {
         {"sendmail_stream", test_sendmail_stream},
         {"sendmail_stream failures", test_sendmail_stream_failures},
+        {"dsn", test_dsn},
         {"commands", test_commands},
         {"greeting and features", test_greeting_and_features},
         {"settings", test_settings},

@@ -16,7 +16,7 @@ pub use crate::engine::{
     DEFAULT_TIMEOUT,
 };
 use crate::error::Result;
-use crate::protocol::Reply;
+use crate::protocol::{Reply, TransactionParams};
 use crate::tls::TlsConfig;
 use crate::transport::Connection;
 use driver::Driver;
@@ -233,6 +233,35 @@ impl Session {
         rcpt_options: &[&str],
     ) -> Result<()> {
         run!(self, send_message(msg, from, to, mail_options, rcpt_options))
+    }
+
+    /// `sendmail` or `sendmail_stream` with typed DSN and REQUIRETLS parameters: see
+    /// [`Client::sendmail_with`]. A streamed body must block until it has data.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sendmail_with(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        body: Body<'_>,
+        size_estimate: Option<u64>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+        params: &TransactionParams,
+    ) -> Result<()> {
+        run!(self, sendmail_with(from, to, body, size_estimate, mail_options, rcpt_options, params))
+    }
+
+    /// `send_message` with typed DSN and REQUIRETLS parameters: see [`Client::send_message_with`].
+    pub fn send_message_with(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[&str]>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+        params: &TransactionParams,
+    ) -> Result<()> {
+        run!(self, send_message_with(msg, from, to, mail_options, rcpt_options, params))
     }
 
     /// smtplib's `login(user, password, initial_response_ok)`: see [`Client::login`].

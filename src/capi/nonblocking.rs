@@ -11,7 +11,7 @@ use super::options::smtp_send_options;
 use super::result::{smtp_result, CResult, Failure};
 use super::session::{options_arg, smtp_read_callback, BodyCallback, CallerPointer};
 use super::state::SessionState;
-use crate::engine::Client;
+use crate::engine::{Body, Client};
 use crate::nonblocking::{millis_until, Operation, Running, Step};
 
 /// What `smtp_client_events()` says an operation in progress waits for: a mask of these. The
@@ -194,7 +194,7 @@ pub extern "C" fn smtp_client_start_sendmail(
             Box::pin(async move {
                 let to: Vec<&str> = to.iter().map(String::as_str).collect();
                 let (mail, rcpt) = (strs(&options.mail_options), strs(&options.rcpt_options));
-                let r = c.sendmail(&from, &to, &msg, &mail, &rcpt).await;
+                let r = c.sendmail_with(&from, &to, Body::Bytes(&msg), None, &mail, &rcpt, &options.params).await;
                 (c, r)
             })
         })
@@ -233,7 +233,8 @@ pub extern "C" fn smtp_client_start_sendmail_stream(
                 let to: Vec<&str> = to.iter().map(String::as_str).collect();
                 let (mail, rcpt) = (strs(&options.mail_options), strs(&options.rcpt_options));
                 let mut pull = move |buf: &mut [u8]| body.call(buf);
-                let r = c.sendmail_stream(&from, &to, &mut pull, options.size_estimate, &mail, &rcpt).await;
+                let size = options.size_estimate;
+                let r = c.sendmail_with(&from, &to, Body::Stream(&mut pull), size, &mail, &rcpt, &options.params).await;
                 (c, r)
             })
         })
@@ -264,7 +265,7 @@ pub extern "C" fn smtp_client_start_send_message(
             Box::pin(async move {
                 let to: Option<Vec<&str>> = to.as_ref().map(|t| t.iter().map(String::as_str).collect());
                 let (mail, rcpt) = (strs(&options.mail_options), strs(&options.rcpt_options));
-                let r = c.send_message(&msg, from.as_deref(), to.as_deref(), &mail, &rcpt).await;
+                let r = c.send_message_with(&msg, from.as_deref(), to.as_deref(), &mail, &rcpt, &options.params).await;
                 (c, r)
             })
         })

@@ -16,7 +16,7 @@ use super::result::{smtp_result, CResult, Failure};
 use super::state::UserData;
 use super::unwind::plain_call;
 use super::view::opt_ptr;
-use crate::session::{BodyRead, DebugEvent, DebugKind, Session, SessionKind};
+use crate::session::{Body, BodyRead, DebugEvent, DebugKind, Session, SessionKind};
 
 /// Session kinds for `smtp_client_new()`. The values are ABI.
 #[repr(i32)]
@@ -495,6 +495,10 @@ pub extern "C" fn smtp_client_data(client: *mut smtp_client, msg: *const u8, len
 /// after the data, with the same choice of reply): after each the transaction is reset with RSET, unless the
 /// server said 421 (then the session is closed). `INVALID_ARGUMENT` (an empty recipient, `<`
 /// or `>` in an address, a line too long), `NULL_ARGUMENT`, `NOT_SUPPORTED`: nothing was sent.
+/// The DSN settings of `options` (`smtp_send_options_set_dsn_notify()` and the others) are
+/// checked against the recipients first (`INVALID_ARGUMENT`) and give `NOT_SUPPORTED` before
+/// MAIL when the server lacks DSN under the default policy; `smtp_send_options_set_requiretls()`
+/// gives `TLS_REQUIRED` before MAIL without verified TLS or REQUIRETLS advertised.
 /// When the TLS policy is not `SMTP_TLS_POLICY_NONE` and TLS is not up yet, this call first
 /// greets and runs STARTTLS (or fails with `TLS_REQUIRED` having sent nothing but QUIT), so it
 /// may also return `TLS_REQUIRED`, `TLS_ERROR`, `TLS_CERTIFICATE` and `TLS_RECORD`. `DELIVERY_UNKNOWN` and connection errors close the session.
@@ -515,7 +519,7 @@ pub extern "C" fn smtp_client_sendmail(
         let msg = bytes_arg(msg, len, "msg")?;
         let options = options_arg(options)?;
         let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
-        Ok(h.core.sendmail(from, &to, msg, &mail_options, &rcpt_options)?)
+        Ok(h.core.sendmail_with(from, &to, Body::Bytes(msg), None, &mail_options, &rcpt_options, &options.params)?)
     })
 }
 
@@ -602,7 +606,15 @@ pub extern "C" fn smtp_client_sendmail_stream(
         let size = options.size_estimate;
         let body = BodyCallback { read, userdata: CallerPointer(userdata) };
         let mut pull = move |buf: &mut [u8]| body.call(buf);
-        Ok(h.core.sendmail_stream(from, &to, &mut pull, size, &mail_options, &rcpt_options)?)
+        Ok(h.core.sendmail_with(
+            from,
+            &to,
+            Body::Stream(&mut pull),
+            size,
+            &mail_options,
+            &rcpt_options,
+            &options.params,
+        )?)
     })
 }
 
@@ -686,7 +698,7 @@ pub extern "C" fn smtp_client_send_message(
         let to = if to.is_null() { None } else { Some(str_array(to, n_to, "to")?) };
         let options = options_arg(options)?;
         let (mail_options, rcpt_options) = (as_strs(&options.mail_options), as_strs(&options.rcpt_options));
-        Ok(h.core.send_message(msg, from, to.as_deref(), &mail_options, &rcpt_options)?)
+        Ok(h.core.send_message_with(msg, from, to.as_deref(), &mail_options, &rcpt_options, &options.params)?)
     })
 }
 

@@ -3,7 +3,7 @@
 //! the body travels and the SIZE rules.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{check_esmtp_param, Features};
+use crate::protocol::{check_esmtp_param, DsnPolicy, Features, TransactionParams};
 use crate::reply::Reply;
 
 use super::Transfer;
@@ -156,9 +156,34 @@ impl Greetings {
     }
 
     /// The MAIL options of a transaction for a message of `size` octets (when known): for an
-    /// ESMTP server, `SIZE=` when SIZE is offered, then the caller's; a message over the
-    /// advertised limit is [`ErrorKind::MessageTooLarge`] before anything is sent (RFC 1870).
-    pub fn mail_options(&self, size: Option<u64>, mail_options: &[&str]) -> Result<Vec<String>> {
+    /// ESMTP server, `SIZE=` when SIZE is offered, then the caller's, then the typed parameters
+    /// of `params` (`RET=`, `ENVID=`, `REQUIRETLS`); a message over the advertised limit is
+    /// [`ErrorKind::MessageTooLarge`] before anything is sent (RFC 1870). `tls`: the
+    /// connection's TLS (`None` without, else whether the peer was verified). Before anything
+    /// is sent, REQUIRETLS without verified TLS or not advertised is [`ErrorKind::TlsRequired`],
+    /// and DSN settings for a server without DSN follow their policy (see
+    /// [`Greetings::use_dsn`]).
+    pub fn mail_options(
+        &self,
+        size: Option<u64>,
+        mail_options: &[&str],
+        params: &TransactionParams,
+        tls: Option<bool>,
+    ) -> Result<Vec<String>> {
+        if params.requiretls {
+            let refusal = match tls {
+                None => Some("REQUIRETLS needs TLS, and the connection is not encrypted"),
+                Some(false) => {
+                    Some("REQUIRETLS needs TLS with a verified peer, and the server's certificate was not verified")
+                }
+                Some(true) if !self.has_extn("requiretls") => Some("REQUIRETLS is not advertised by the server"),
+                Some(true) => None,
+            };
+            if let Some(why) = refusal {
+                return Err(Error::new(ErrorKind::TlsRequired, format!("{why}: message not sent")));
+            }
+        }
+        let dsn = self.use_dsn(params)?;
         let mut options = Vec::new();
         if !self.does_esmtp {
             return Ok(options);
@@ -175,6 +200,47 @@ impl Greetings {
             options.push(format!("SIZE={size}"));
         }
         options.extend(mail_options.iter().map(|s| s.to_string()));
+        if dsn {
+            options.extend(params.dsn.mail_params());
+        }
+        if params.requiretls {
+            options.push("REQUIRETLS".to_owned());
+        }
+        Ok(options)
+    }
+
+    /// Whether the DSN parameters of `params` go out: only when there are some and the server
+    /// advertises DSN; when it does not, [`DsnPolicy::Require`] is [`ErrorKind::NotSupported`]
+    /// (nothing sent) and [`DsnPolicy::Optional`] sends the message without them.
+    pub fn use_dsn(&self, params: &TransactionParams) -> Result<bool> {
+        if params.dsn.is_empty() {
+            return Ok(false);
+        }
+        if self.has_extn("dsn") {
+            return Ok(true);
+        }
+        match params.dsn.policy() {
+            DsnPolicy::Require => Err(Error::new(
+                ErrorKind::NotSupported,
+                "DSN (delivery status notifications) not supported by server: message not sent",
+            )),
+            DsnPolicy::Optional => Ok(false),
+        }
+    }
+
+    /// The RCPT options for `recipient`: the caller's, then its `NOTIFY=` and `ORCPT=` when
+    /// DSN is in use ([`Greetings::use_dsn`]); `utf8`: the transaction uses SMTPUTF8.
+    pub fn rcpt_options(
+        &self,
+        rcpt_options: &[&str],
+        params: &TransactionParams,
+        recipient: &str,
+        utf8: bool,
+    ) -> Result<Vec<String>> {
+        let mut options: Vec<String> = rcpt_options.iter().map(|s| s.to_string()).collect();
+        if self.use_dsn(params)? {
+            options.extend(params.dsn.rcpt_params(recipient, utf8)?);
+        }
         Ok(options)
     }
 }
@@ -240,15 +306,51 @@ mod tests {
     #[test]
     fn transfer_and_size_follow_what_is_advertised() {
         let g = esmtp(&["mx", "CHUNKING", "SIZE 100"]);
+        let none = TransactionParams::default();
         assert_eq!(g.transfer(true, false).unwrap(), Transfer::Bdat);
         assert_eq!(g.transfer(true, true).unwrap(), Transfer::BdatBinary);
         assert_eq!(g.transfer(false, false).unwrap(), Transfer::Data);
         assert_eq!(g.transfer(false, true).unwrap_err().kind(), ErrorKind::NotSupported);
-        assert_eq!(g.mail_options(Some(40), &["BODY=8BITMIME"]).unwrap(), ["SIZE=40", "BODY=8BITMIME"]);
-        assert_eq!(g.mail_options(Some(101), &[]).unwrap_err().kind(), ErrorKind::MessageTooLarge);
-        assert_eq!(g.mail_options(None, &[]).unwrap(), Vec::<String>::new());
+        assert_eq!(g.mail_options(Some(40), &["BODY=8BITMIME"], &none, None).unwrap(), ["SIZE=40", "BODY=8BITMIME"]);
+        assert_eq!(g.mail_options(Some(101), &[], &none, None).unwrap_err().kind(), ErrorKind::MessageTooLarge);
+        assert_eq!(g.mail_options(None, &[], &none, None).unwrap(), Vec::<String>::new());
         let plain = esmtp(&["mx"]);
-        assert_eq!(plain.mail_options(Some(40), &[]).unwrap(), Vec::<String>::new());
-        assert_eq!(Greetings::default().mail_options(Some(40), &["BODY=8BITMIME"]).unwrap(), Vec::<String>::new());
+        assert_eq!(plain.mail_options(Some(40), &[], &none, None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            Greetings::default().mail_options(Some(40), &["BODY=8BITMIME"], &none, None).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn dsn_and_requiretls_go_only_where_advertised_and_verified() {
+        use crate::protocol::{DsnRet, Notify};
+        let mut p = TransactionParams::default();
+        p.dsn.set_ret(Some(DsnRet::Full));
+        p.dsn.set_envid(Some("id=1")).unwrap();
+        p.dsn.set_notify("b@x", Some(Notify::NEVER)).unwrap();
+        let g = esmtp(&["mx", "DSN", "SIZE", "REQUIRETLS"]);
+        assert_eq!(
+            g.mail_options(Some(3), &["BODY=8BITMIME"], &p, None).unwrap(),
+            ["SIZE=3", "BODY=8BITMIME", "RET=FULL", "ENVID=id+3D1"]
+        );
+        assert_eq!(g.rcpt_options(&["X-Y"], &p, "B@x", false).unwrap(), ["X-Y", "NOTIFY=NEVER"]);
+        assert_eq!(g.rcpt_options(&[], &p, "c@x", false).unwrap(), Vec::<String>::new());
+        let bare = esmtp(&["mx"]);
+        assert_eq!(bare.mail_options(None, &[], &p, None).unwrap_err().kind(), ErrorKind::NotSupported);
+        assert_eq!(bare.rcpt_options(&[], &p, "b@x", false).unwrap_err().kind(), ErrorKind::NotSupported);
+        let mut helo = Greetings::default();
+        helo.on_helo(&Reply::new(250, vec!["mx".into()]));
+        assert_eq!(helo.mail_options(None, &[], &p, None).unwrap_err().kind(), ErrorKind::NotSupported);
+        p.dsn.set_policy(DsnPolicy::Optional);
+        assert_eq!(bare.mail_options(None, &[], &p, None).unwrap(), Vec::<String>::new());
+        assert_eq!(bare.rcpt_options(&[], &p, "b@x", false).unwrap(), Vec::<String>::new());
+
+        let tls = TransactionParams { requiretls: true, ..TransactionParams::default() };
+        assert_eq!(g.mail_options(None, &[], &tls, Some(true)).unwrap(), ["REQUIRETLS"]);
+        for (greetings, verified) in [(&g, None), (&g, Some(false)), (&bare, Some(true))] {
+            let e = greetings.mail_options(None, &[], &tls, verified).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::TlsRequired, "{verified:?}");
+        }
     }
 }

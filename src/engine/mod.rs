@@ -106,7 +106,8 @@ mod tests {
 
         let body = b"Subject: hi\n\nline\n";
         let transfer = greetings.transfer(true, false).unwrap();
-        let options = greetings.mail_options(Some(crate::message::normalized_len(body)), &[]).unwrap();
+        let options =
+            greetings.mail_options(Some(crate::message::normalized_len(body)), &[], &Default::default(), None).unwrap();
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
         let to = ["b@x", "c@x", "d@x"];
         let mut batch = command_line(

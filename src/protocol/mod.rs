@@ -4,6 +4,7 @@
 mod command;
 mod endpoint;
 mod features;
+mod params;
 mod reply;
 mod url;
 
@@ -13,5 +14,9 @@ pub use command::{
 };
 pub use endpoint::Endpoint;
 pub use features::Features;
+pub use params::{
+    orcpt_value, xtext, xtext_decode, Dsn, DsnPolicy, DsnRet, Notify, RecipientDsn, TransactionParams, MAX_ENVID,
+    MAX_ORCPT,
+};
 pub use reply::{EnhancedStatus, Reply, ReplyParser, MAX_LINE, MAX_LINES, MAX_REPLY_BYTES};
 pub use url::{parse_server_url, ServerUrl, UrlCredentials, UrlEndpoint, UrlScheme, UrlTls};

@@ -861,6 +861,57 @@ static void test_url(void)
     smtp_client_free(s);
 }
 
+/* DSN from C: RET, ENVID, and NOTIFY / ORCPT for one recipient of two; Postfix sends alice a
+ * success notification for bob (with the ENVID and ORCPT) and none for carol (NEVER). */
+static void test_dsn(void)
+{
+    char marker[128], envid[160], orcpt_bob[200], orcpt_carol[200];
+    const char *msg = make_message("dsn", marker, sizeof marker);
+    snprintf(envid, sizeof envid, "env=%s", marker);
+    snprintf(orcpt_bob, sizeof orcpt_bob, "orig+bob.%s@example.test", marker);
+    snprintf(orcpt_carol, sizeof orcpt_carol, "orig+carol.%s@example.test", marker);
+
+    smtp_send_options *o = smtp_send_options_new();
+    if (!ok(o != NULL, "smtp_send_options_new for DSN")) {
+        return;
+    }
+    ok_rc(NULL, smtp_send_options_set_dsn_ret(o, SMTP_DSN_RET_HDRS), SMTP_RESULT_OK, "set_dsn_ret HDRS");
+    ok_rc(NULL, smtp_send_options_set_dsn_envid(o, envid), SMTP_RESULT_OK, "set_dsn_envid");
+    ok_rc(NULL, smtp_send_options_set_dsn_notify(o, "bob@example.test", SMTP_DSN_NOTIFY_SUCCESS | SMTP_DSN_NOTIFY_FAILURE),
+          SMTP_RESULT_OK, "set_dsn_notify SUCCESS|FAILURE for bob");
+    ok_rc(NULL, smtp_send_options_set_dsn_orcpt(o, "bob@example.test", orcpt_bob), SMTP_RESULT_OK, "set_dsn_orcpt for bob");
+    ok_rc(NULL, smtp_send_options_set_dsn_notify(o, "carol@example.test", SMTP_DSN_NOTIFY_NEVER), SMTP_RESULT_OK,
+          "set_dsn_notify NEVER for carol");
+    ok_rc(NULL, smtp_send_options_set_dsn_orcpt(o, "carol@example.test", orcpt_carol), SMTP_RESULT_OK,
+          "set_dsn_orcpt for carol");
+    ok_rc(NULL, smtp_send_options_set_dsn_notify(o, "carol@example.test", SMTP_DSN_NOTIFY_NEVER | SMTP_DSN_NOTIFY_DELAY),
+          SMTP_RESULT_INVALID_ARGUMENT, "NEVER with DELAY is refused");
+    ok_rc(NULL, smtp_send_options_add_mail_option(o, "RET=FULL"), SMTP_RESULT_INVALID_ARGUMENT,
+          "a raw RET as well is refused");
+
+    smtp_client *s = smtp_client_new(SMTP_CLIENT_KIND_SMTP);
+    if (ok(s != NULL, "smtp_client_new for DSN")) {
+        ok_rc(s, smtp_client_set_timeout_ms(s, 20000), SMTP_RESULT_OK, "set_timeout_ms");
+        if (ok_rc(s, smtp_client_connect(s, smtp_host, smtp_port), SMTP_RESULT_OK, "connect for DSN")) {
+            const char *to[] = { "bob@example.test", "carol@example.test" };
+            smtp_result rc =
+                smtp_client_sendmail(s, "alice@example.test", to, 2, (const uint8_t *)msg, strlen(msg), o);
+            ok_rc(s, rc, SMTP_RESULT_OK, "sendmail with DSN settings");
+            ok_rc(s, smtp_client_quit(s), SMTP_RESULT_OK, "quit");
+            ok(wait_delivered(postfix_maildir, "alice", orcpt_bob, 30) == 1,
+               "one success notification for bob in alice's Maildir");
+            char field[256];
+            snprintf(field, sizeof field, "Original-Envelope-Id: %s", envid);
+            ok(delivered_contains(postfix_maildir, "alice", orcpt_bob, field), "it carries %s", field);
+            snprintf(field, sizeof field, "Original-Recipient: rfc822;%s", orcpt_bob);
+            ok(delivered_contains(postfix_maildir, "alice", orcpt_bob, field), "it carries %s", field);
+            ok(count_delivered(postfix_maildir, "alice", orcpt_carol) == 0, "none for carol (NEVER)");
+        }
+        smtp_client_free(s);
+    }
+    smtp_send_options_free(o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -887,6 +938,7 @@ int main(int argc, char **argv)
     test_helo();
     test_lmtp();
     test_url();
+    test_dsn();
 
     printf("1..%d\n", tests_run);
     if (tests_failed) {

@@ -77,6 +77,9 @@ DEFAULTS = {
     "chain_file": "ca_file",
     "key_file": "ca_file",
     "index": "0",
+    "envid": '"matrix-envid"',
+    "original": '"orig@example.test"',
+    ("uint32_t", "flags"): "SMTP_DSN_NOTIFY_FAILURE",
 }
 ARRAY_DEFAULTS = {"to": ("one_recipient", "1")}  # other arrays: NULL, 0
 

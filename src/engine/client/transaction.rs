@@ -9,7 +9,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
     complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, HeaderEnvelope,
 };
-use crate::protocol::{check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply};
+use crate::protocol::{
+    check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply, TransactionParams,
+};
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
 /// message of any size needs while being sent.
@@ -355,7 +357,7 @@ impl Client {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        self.transfer(from, to, Body::Bytes(msg), None, mail_options, rcpt_options).await
+        self.transfer(from, to, Body::Bytes(msg), None, mail_options, rcpt_options, &TransactionParams::default()).await
     }
 
     /// `sendmail` with the message pulled from `read` in chunks, so a message of any size
@@ -372,9 +374,37 @@ impl Client {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
-        self.transfer(from, to, Body::Stream(read), size_estimate, mail_options, rcpt_options).await
+        let params = TransactionParams::default();
+        self.transfer(from, to, Body::Stream(read), size_estimate, mail_options, rcpt_options, &params).await
     }
 
+    /// `sendmail` (a [`Body::Bytes`]) or `sendmail_stream` (a [`Body::Stream`], with its
+    /// `size_estimate`) with the typed parameters of `params`: DSN (RFC 3461) and REQUIRETLS
+    /// (RFC 8689).
+    ///
+    /// Before anything of the transaction is sent: a parameter also given as a raw option, or
+    /// DSN settings for an address that is not in `to`, is [`ErrorKind::InvalidArgument`];
+    /// DSN settings for a server that does not advertise DSN are [`ErrorKind::NotSupported`]
+    /// under [`crate::protocol::DsnPolicy::Require`] (the default) and left out under
+    /// [`crate::protocol::DsnPolicy::Optional`]; REQUIRETLS without TLS, over TLS whose peer
+    /// was not verified, or to a server that does not advertise it is
+    /// [`ErrorKind::TlsRequired`] (the connection stays open). Each recipient's RCPT carries
+    /// its own `NOTIFY=` and `ORCPT=`, pipelined or not. Other errors as `sendmail`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sendmail_with(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        body: Body<'_>,
+        size_estimate: Option<u64>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+        params: &TransactionParams,
+    ) -> Result<()> {
+        self.transfer(from, to, body, size_estimate, mail_options, rcpt_options, params).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn transfer(
         &mut self,
         from: &str,
@@ -383,10 +413,12 @@ impl Client {
         size_estimate: Option<u64>,
         mail_options: &[&str],
         rcpt_options: &[&str],
+        params: &TransactionParams,
     ) -> Result<()> {
         if to.is_empty() {
             return Err(Error::invalid("no recipients"));
         }
+        params.check(to, mail_options, rcpt_options)?;
         let quoted_from = quote_reverse_path(from)?;
         let quoted_to = to.iter().map(|r| quote_forward_path(r)).collect::<Result<Vec<_>>>()?;
         for o in mail_options.iter().chain(rcpt_options) {
@@ -412,15 +444,21 @@ impl Client {
             Body::Bytes(msg) => Some(normalized_len(msg)),
             Body::Stream(_) => size_estimate,
         };
-        let options = self.greetings.mail_options(size, mail_options)?;
+        let tls = self.tls_info.as_ref().map(|t| t.verified);
+        let options = self.greetings.mail_options(size, mail_options, params, tls)?;
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        let rcpt_options = to
+            .iter()
+            .map(|r| self.greetings.rcpt_options(rcpt_options, params, r, utf8))
+            .collect::<Result<Vec<_>>>()?;
         let mut reader = BodyReader::new(body);
         reader.prefetch(&self.link.clone()).await?;
 
         let final_reply = if self.pipelining && self.has_extn("pipelining") {
-            self.pipelined(from, to, &quoted_from, &quoted_to, &options, rcpt_options, &mut reader, transfer).await?
+            self.pipelined(from, to, &quoted_from, &quoted_to, &options, &rcpt_options, &mut reader, transfer).await?
         } else {
-            self.lockstep(from, to, &options, rcpt_options, &mut reader, transfer).await?
+            self.lockstep(from, to, &options, &rcpt_options, &mut reader, transfer).await?
         };
         self.judge_final(final_reply).await
     }
@@ -431,7 +469,7 @@ impl Client {
         from: &str,
         to: &[&str],
         options: &[&str],
-        rcpt_options: &[&str],
+        rcpt_options: &[Vec<String>],
         reader: &mut BodyReader<'_>,
         transfer: Transfer,
     ) -> Result<Reply> {
@@ -440,8 +478,9 @@ impl Client {
             self.rset_quietly().await;
             return Err(Error::sender_refused(reply, from));
         }
-        for r in to {
-            let reply = self.rcpt(r, rcpt_options).await?;
+        for (r, rcpt_options) in to.iter().zip(rcpt_options) {
+            let rcpt_options: Vec<&str> = rcpt_options.iter().map(String::as_str).collect();
+            let reply = self.rcpt(r, &rcpt_options).await?;
             if reply.code() == 421 {
                 return Err(rcpt_421(reply));
             }
@@ -470,7 +509,7 @@ impl Client {
         quoted_from: &str,
         quoted_to: &[String],
         options: &[&str],
-        rcpt_options: &[&str],
+        rcpt_options: &[Vec<String>],
         reader: &mut BodyReader<'_>,
         transfer: Transfer,
     ) -> Result<Reply> {
@@ -478,8 +517,9 @@ impl Client {
         let mail_args =
             self.greetings.envelope_args(format!("FROM:{quoted_from}"), options, true, self.transaction.smtputf8())?;
         let mut batch = command_line("MAIL", &mail_args, self.greetings.features())?;
-        for r in quoted_to {
-            let args = self.greetings.append_options(format!("TO:{r}"), rcpt_options, utf8)?;
+        for (r, rcpt_options) in quoted_to.iter().zip(rcpt_options) {
+            let rcpt_options: Vec<&str> = rcpt_options.iter().map(String::as_str).collect();
+            let args = self.greetings.append_options(format!("TO:{r}"), &rcpt_options, utf8)?;
             batch.extend_from_slice(&command_line("RCPT", &args, self.greetings.features())?);
         }
         let mut framer = BodyFramer::new(transfer);
@@ -583,6 +623,21 @@ impl Client {
         mail_options: &[&str],
         rcpt_options: &[&str],
     ) -> Result<()> {
+        self.send_message_with(msg, from, to, mail_options, rcpt_options, &TransactionParams::default()).await
+    }
+
+    /// `send_message` with the typed parameters of `params` (DSN, REQUIRETLS), as
+    /// [`Client::sendmail_with`]; the addresses of DSN settings are matched against the
+    /// recipients found in the headers when `to` is not given.
+    pub async fn send_message_with(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[&str]>,
+        mail_options: &[&str],
+        rcpt_options: &[&str],
+        params: &TransactionParams,
+    ) -> Result<()> {
         let msg = strip_mbox_from_line(msg);
         let HeaderEnvelope { from, to } = complete_envelope(msg, from, to)?;
         // the envelope is checked before anything is sent, as sendmail would check it
@@ -593,11 +648,13 @@ impl Client {
         for o in mail_options.iter().chain(rcpt_options) {
             check_esmtp_param(o)?;
         }
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        params.check(&to, mail_options, rcpt_options)?;
         let body = strip_bcc(msg);
         self.need_connection()?;
         self.ehlo_or_helo_if_needed().await?;
         let mut options: Vec<&str> = mail_options.to_vec();
-        if needs_smtputf8(std::iter::once(from.as_str()).chain(to.iter().map(String::as_str))) {
+        if needs_smtputf8(std::iter::once(from.as_str()).chain(to.iter().copied())) {
             if !self.has_extn("smtputf8") {
                 return Err(Error::new(
                     ErrorKind::NotSupported,
@@ -610,7 +667,6 @@ impl Client {
                 }
             }
         }
-        let to: Vec<&str> = to.iter().map(String::as_str).collect();
-        self.sendmail(&from, &to, &body, &options, rcpt_options).await
+        self.transfer(&from, &to, Body::Bytes(&body), None, &options, rcpt_options, params).await
     }
 }
