@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use smtpclient::session::SessionKind;
-use smtpclient::{ErrorKind, Session};
+use smtpclient::ErrorKind;
 use support::{ehlo_reply, ScriptResult, ScriptedServer, Step, TempDir};
 
 /// What one client does with a message.
