@@ -36,7 +36,7 @@ pub use conversation::Conversation;
 pub use credentials::{mechanism_failed, naming_every_attempt, CredentialPolicy};
 pub use greetings::Greetings;
 pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
-pub use timeouts::{Deadline, Phase, Timeouts, RFC5321_TIMEOUTS};
+pub use timeouts::{Deadline, Phase, Timeouts};
 pub use tls_policy::{
     carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsInfo, TlsPolicy,
 };

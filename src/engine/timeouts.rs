@@ -36,21 +36,25 @@ pub enum Phase {
     Other,
 }
 
-impl Phase {
-    /// Every phase, in the order of the C API's `smtp_phase` values.
-    pub const ALL: [Phase; 10] = [
-        Phase::Connect,
-        Phase::TlsHandshake,
-        Phase::Greeting,
-        Phase::Ehlo,
-        Phase::Mail,
-        Phase::Rcpt,
-        Phase::Data,
-        Phase::DataBlock,
-        Phase::DataEnd,
-        Phase::Other,
-    ];
+/// How many phases there are.
+const PHASES: usize = 10;
 
+/// Every phase, in the order of the C API's `smtp_phase` values.
+#[cfg(test)]
+pub(crate) const ALL_PHASES: [Phase; PHASES] = [
+    Phase::Connect,
+    Phase::TlsHandshake,
+    Phase::Greeting,
+    Phase::Ehlo,
+    Phase::Mail,
+    Phase::Rcpt,
+    Phase::Data,
+    Phase::DataBlock,
+    Phase::DataEnd,
+    Phase::Other,
+];
+
+impl Phase {
     fn index(self) -> usize {
         self as usize
     }
@@ -89,7 +93,7 @@ impl Phase {
 }
 
 /// RFC 5321 §4.5.3.2's values for the phases it names.
-pub const RFC5321_TIMEOUTS: [(Phase, Duration); 6] = [
+const RFC5321_TIMEOUTS: [(Phase, Duration); 6] = [
     (Phase::Greeting, Duration::from_secs(5 * 60)),
     (Phase::Mail, Duration::from_secs(5 * 60)),
     (Phase::Rcpt, Duration::from_secs(5 * 60)),
@@ -103,13 +107,13 @@ pub const RFC5321_TIMEOUTS: [(Phase, Duration); 6] = [
 /// handshake from their start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    limits: [Option<Duration>; Phase::ALL.len()],
+    limits: [Option<Duration>; PHASES],
 }
 
 impl Timeouts {
     /// The same limit for every phase.
     pub fn uniform(limit: Option<Duration>) -> Self {
-        Timeouts { limits: [limit; Phase::ALL.len()] }
+        Timeouts { limits: [limit; PHASES] }
     }
 
     /// The limit of `phase`.
@@ -122,8 +126,9 @@ impl Timeouts {
         self.limits[phase.index()] = limit;
     }
 
-    /// Set the phases RFC 5321 §4.5.3.2 names to its values ([`RFC5321_TIMEOUTS`]); the
-    /// others (connect, TLS handshake, EHLO, other commands) keep theirs.
+    /// Set the phases RFC 5321 §4.5.3.2 names to its values (greeting, MAIL and RCPT 5
+    /// minutes, DATA initiation 2, each data block 3, DATA termination 10); the others
+    /// (connect, TLS handshake, EHLO, other commands) keep theirs.
     pub fn apply_rfc5321(&mut self) {
         for (phase, limit) in RFC5321_TIMEOUTS {
             self.set(phase, Some(limit));
@@ -199,7 +204,7 @@ mod tests {
         t.apply_rfc5321();
         let minutes = |p| t.get(p).map(|d: Duration| d.as_secs() / 60);
         assert_eq!(
-            Phase::ALL.map(minutes),
+            ALL_PHASES.map(minutes),
             [Some(1), Some(1), Some(5), Some(1), Some(5), Some(5), Some(2), Some(3), Some(10), Some(1)]
         );
     }
@@ -210,6 +215,6 @@ mod tests {
         assert_eq!(Phase::of_command("LHLO"), Phase::Ehlo);
         assert_eq!(Phase::of_command("BDAT"), Phase::DataBlock);
         assert_eq!(Phase::of_command("STARTTLS"), Phase::Other);
-        assert!(Phase::ALL.iter().enumerate().all(|(i, p)| p.index() == i));
+        assert!(ALL_PHASES.iter().enumerate().all(|(i, p)| p.index() == i));
     }
 }
