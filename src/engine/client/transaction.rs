@@ -414,7 +414,14 @@ impl Client {
         let options = self.greetings.mail_options(size, mail_options)?;
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
         let mut reader = BodyReader::new(body);
-        reader.prefetch(&self.link.clone()).await?;
+        if let Err(e) = reader.prefetch(&self.link.clone()).await {
+            // nothing of the transaction was sent, but a timeout closes the connection
+            // whatever was waited for (the operation's total ran out)
+            if e.kind() == ErrorKind::Timeout {
+                self.close();
+            }
+            return Err(e);
+        }
 
         let final_reply = if self.pipelining && self.has_extn("pipelining") {
             self.pipelined(from, to, &quoted_from, &quoted_to, &options, rcpt_options, &mut reader, transfer).await?
