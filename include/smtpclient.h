@@ -766,6 +766,66 @@ typedef int32_t smtp_dsn_policy;
 #endif // __cplusplus
 
 /**
+ * A phase of the conversation, each with its own timeout
+ * (`smtp_client_set_phase_timeout_ms()`). The values are ABI.
+ */
+enum smtp_phase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Opening the connection, name resolution included (the whole opening).
+     */
+    SMTP_PHASE_CONNECT = 0,
+    /**
+     * A TLS handshake, implicit or after STARTTLS (the whole handshake).
+     */
+    SMTP_PHASE_TLS_HANDSHAKE = 1,
+    /**
+     * Waiting for the server's 220 greeting (RFC 5321: 5 minutes).
+     */
+    SMTP_PHASE_GREETING = 2,
+    /**
+     * EHLO, LHLO or HELO and its reply.
+     */
+    SMTP_PHASE_EHLO = 3,
+    /**
+     * MAIL and its reply (RFC 5321: 5 minutes).
+     */
+    SMTP_PHASE_MAIL = 4,
+    /**
+     * RCPT and its reply (RFC 5321: 5 minutes).
+     */
+    SMTP_PHASE_RCPT = 5,
+    /**
+     * DATA and its 354 reply (RFC 5321's DATA initiation: 2 minutes).
+     */
+    SMTP_PHASE_DATA = 6,
+    /**
+     * Each write of the message, and the reply to each BDAT chunk but the last (RFC 5321's
+     * data block: 3 minutes).
+     */
+    SMTP_PHASE_DATA_BLOCK = 7,
+    /**
+     * The reply (LMTP: the replies) to the end of the message (RFC 5321's DATA
+     * termination: 10 minutes).
+     */
+    SMTP_PHASE_DATA_END = 8,
+    /**
+     * Every other command and its reply (STARTTLS, AUTH, RSET, NOOP, QUIT, VRFY...).
+     */
+    SMTP_PHASE_OTHER = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_phase smtp_phase;
+#else
+typedef int32_t smtp_phase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
  * callback; fill it with `smtp_auth_response_set()`.
  */
@@ -1137,8 +1197,10 @@ uint32_t smtp_client_events(const smtp_client *client);
 
 /**
  * Milliseconds until the operation in progress times out, rounded up (0: it has; call
- * `smtp_client_step()` now, which fails it with `TIMEOUT`), or -1 when it has no deadline
- * (no operation, no timeout set, or waiting for the body callback).
+ * `smtp_client_step()` now, which fails it with `TIMEOUT`): the nearer of the deadline of
+ * the phase under way (`smtp_client_set_phase_timeout_ms()`) and the operation's total
+ * (`smtp_client_set_operation_timeout_ms()`; the only one while waiting for the body
+ * callback). -1 when there is none (no operation, or no timeout applies).
  */
 int64_t smtp_client_timeout_ms(const smtp_client *client);
 
@@ -1316,11 +1378,45 @@ smtp_result smtp_client_set_local_hostname(smtp_client *client,
 
 /**
  * Set the timeout in milliseconds for connecting and for every read and write (each reply
- * must arrive whole within it). 0 means wait forever. Default: 60000.
+ * must arrive whole within it): the timeout of every phase (`smtp_phase`). 0 means wait
+ * forever. Default: 60000.
  */
 SMTPCLIENT_WARN_UNUSED
 smtp_result smtp_client_set_timeout_ms(smtp_client *client,
                                        uint32_t timeout_ms);
+
+/**
+ * Set the timeout in milliseconds of one phase of the conversation (an `smtp_phase` value;
+ * 0 means wait forever). A write has it from its last progress, a reply from the moment the
+ * session began waiting for it (its command written, or the reply before it complete), an
+ * opening and a TLS handshake from their start. `smtp_client_set_timeout_ms()` sets every
+ * phase at once; the operation timeout (`smtp_client_set_operation_timeout_ms()`) bounds
+ * them all. A timeout's message names the phase, the host, the limit that applied and the
+ * bytes received. Errors: `INVALID_ARGUMENT` for an unknown phase.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_phase_timeout_ms(smtp_client *client,
+                                             int32_t phase,
+                                             uint32_t timeout_ms);
+
+/**
+ * Set the timeouts RFC 5321 §4.5.3.2 gives the phases it names: greeting, MAIL and RCPT 5
+ * minutes, DATA initiation 2, each data block 3, DATA termination 10. The others (connect,
+ * TLS handshake, EHLO, other commands) keep theirs.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_client_set_rfc5321_timeouts(smtp_client *client);
+
+/**
+ * Set the total time in milliseconds one operation may take, whatever the phases' timeouts
+ * and however slowly the server sends (0, the default: no total). An operation is one call
+ * that talks to the server (`smtp_client_connect()`, `smtp_client_login()`,
+ * `smtp_client_sendmail()`, ... or one `smtp_client_start_*()` until its result); every wait
+ * of it ends at the nearer of its phase's deadline and this one, and
+ * `smtp_client_timeout_ms()` counts down to the nearer.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_client_set_operation_timeout_ms(smtp_client *client,
+                                                 uint32_t timeout_ms);
 
 /**
  * Bind the local end to `host` (an address or name) and `port` (0 = any) before connecting

@@ -222,6 +222,20 @@ enum class DsnPolicy : int32_t {
 
 enum class TlsVersion : int32_t { tls12 = SMTP_TLS_VERSION_TLS12, tls13 = SMTP_TLS_VERSION_TLS13 };
 
+// A phase of the conversation with its own timeout (Session::set_phase_timeout_ms).
+enum class Phase : int32_t {
+    connect = SMTP_PHASE_CONNECT,             // opening the connection, name resolution included
+    tls_handshake = SMTP_PHASE_TLS_HANDSHAKE, // a TLS handshake, implicit or after STARTTLS
+    greeting = SMTP_PHASE_GREETING,           // the 220 greeting
+    ehlo = SMTP_PHASE_EHLO,                   // EHLO, LHLO or HELO
+    mail = SMTP_PHASE_MAIL,                   // MAIL
+    rcpt = SMTP_PHASE_RCPT,                   // RCPT
+    data = SMTP_PHASE_DATA,                   // DATA and its 354
+    data_block = SMTP_PHASE_DATA_BLOCK,       // each write of the message, each non-LAST BDAT reply
+    data_end = SMTP_PHASE_DATA_END,           // the reply (LMTP: replies) to the end of the message
+    other = SMTP_PHASE_OTHER,                 // every other command
+};
+
 enum class DebugKind : int32_t {
     connect = SMTP_DEBUG_KIND_CONNECT,   // a connection attempt: the endpoint
     sent = SMTP_DEBUG_KIND_SENT,         // bytes written (large bodies summarised)
@@ -432,6 +446,13 @@ public:
 
     // ---------------------------------------------------------------- settings
     void set_timeout_ms(uint32_t ms) { check(smtp_client_set_timeout_ms(s_, ms)); }
+    // One phase's own timeout (0: none); RFC 5321's per-phase values; a total per call (0: none).
+    void set_phase_timeout_ms(Phase phase, uint32_t ms)
+    {
+        check(smtp_client_set_phase_timeout_ms(s_, static_cast<int32_t>(phase), ms));
+    }
+    void set_rfc5321_timeouts() { check(smtp_client_set_rfc5321_timeouts(s_)); }
+    void set_operation_timeout_ms(uint32_t ms) { check(smtp_client_set_operation_timeout_ms(s_, ms)); }
     void set_local_hostname(const std::string &name)
     {
         check(smtp_client_set_local_hostname(s_, detail::c_string(name, "name")));

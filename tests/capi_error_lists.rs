@@ -445,7 +445,13 @@ fn mutating_calls() -> Vec<(&'static str, Call)> {
     vec![
         m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, HOSTNAME.as_ptr())),
         m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, TIMEOUT_MS)),
+        m("smtp_client_set_phase_timeout_ms", |s| {
+            smtp_client_set_phase_timeout_ms(s, smtp_phase::Rcpt as i32, TIMEOUT_MS)
+        }),
+        m("smtp_client_set_rfc5321_timeouts", |s| smtp_client_set_rfc5321_timeouts(s)),
+        m("smtp_client_set_operation_timeout_ms", |s| smtp_client_set_operation_timeout_ms(s, TIMEOUT_MS)),
         m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
+        m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
         m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
         m("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),
         m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, null())),
@@ -1666,6 +1672,12 @@ fn settings() -> Vec<Scenario> {
         }),
         bare("smtp_client_set_tls_min_version", InvalidArgument, "version 11", |s| {
             smtp_client_set_tls_min_version(s, 11)
+        }),
+        bare("smtp_client_set_phase_timeout_ms", InvalidArgument, "phase 10", |s| {
+            smtp_client_set_phase_timeout_ms(s, 10, 1000)
+        }),
+        bare("smtp_client_set_phase_timeout_ms", InvalidArgument, "phase -1", |s| {
+            smtp_client_set_phase_timeout_ms(s, -1, 1000)
         }),
         bare("smtp_client_set_tls_server_name", InvalidArgument, "LF in the name", |s| {
             smtp_client_set_tls_server_name(s, c"a\nb".as_ptr())

@@ -202,6 +202,9 @@ fn mutating_calls() -> Vec<Mutating> {
     vec![
         m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, c"client.example".as_ptr())),
         m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, 1000)),
+        m("smtp_client_set_phase_timeout_ms", |s| smtp_client_set_phase_timeout_ms(s, smtp_phase::Rcpt as i32, 1000)),
+        m("smtp_client_set_rfc5321_timeouts", |s| smtp_client_set_rfc5321_timeouts(s)),
+        m("smtp_client_set_operation_timeout_ms", |s| smtp_client_set_operation_timeout_ms(s, 1000)),
         m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
         m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 1)),
         m("smtp_client_set_debug_callback", |s| {
@@ -1171,6 +1174,9 @@ fn commands_before_connect_return_server_disconnected() {
     let skip = [
         "smtp_client_set_local_hostname",
         "smtp_client_set_timeout_ms",
+        "smtp_client_set_phase_timeout_ms",
+        "smtp_client_set_rfc5321_timeouts",
+        "smtp_client_set_operation_timeout_ms",
         "smtp_client_set_source_address",
         "smtp_client_set_debuglevel",
         "smtp_client_set_debug_callback",

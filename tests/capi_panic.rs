@@ -49,6 +49,9 @@ fn mutating_calls() -> Vec<Mutating> {
     vec![
         m("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, c"x.example".as_ptr())),
         m("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, 1)),
+        m("smtp_client_set_phase_timeout_ms", |s| smtp_client_set_phase_timeout_ms(s, smtp_phase::Data as i32, 1)),
+        m("smtp_client_set_rfc5321_timeouts", |s| smtp_client_set_rfc5321_timeouts(s)),
+        m("smtp_client_set_operation_timeout_ms", |s| smtp_client_set_operation_timeout_ms(s, 1)),
         m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
         m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
         m("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),

@@ -156,6 +156,9 @@ fn mutating_calls() -> Vec<Mutating> {
     vec![
         m("smtp_client_set_local_hostname", |s, _| smtp_client_set_local_hostname(s, c"x.example".as_ptr())),
         m("smtp_client_set_timeout_ms", |s, _| smtp_client_set_timeout_ms(s, 1)),
+        m("smtp_client_set_phase_timeout_ms", |s, _| smtp_client_set_phase_timeout_ms(s, smtp_phase::Mail as i32, 1)),
+        m("smtp_client_set_rfc5321_timeouts", |s, _| smtp_client_set_rfc5321_timeouts(s)),
+        m("smtp_client_set_operation_timeout_ms", |s, _| smtp_client_set_operation_timeout_ms(s, 1)),
         m("smtp_client_set_source_address", |s, _| smtp_client_set_source_address(s, c"127.0.0.1".as_ptr(), 0)),
         m("smtp_client_set_debuglevel", |s, _| smtp_client_set_debuglevel(s, 0)),
         m("smtp_client_set_debug_callback", |s, ctx| {

@@ -91,9 +91,10 @@ fn unix_connect_to_a_full_backlog_times_out() {
     assert!(e.message().contains(&wanted), "{e}");
 }
 
-/// "(N bytes received)" in a timeout message: N.
+/// "(N bytes received)" in a timeout message (followed by the phase and the limit that
+/// applied): N.
 fn bytes_received(message: &str) -> u64 {
-    let before = message.strip_suffix(" bytes received)").unwrap_or_else(|| panic!("no byte count: {message}"));
+    let (before, _) = message.split_once(" bytes received)").unwrap_or_else(|| panic!("no byte count: {message}"));
     before.rsplit('(').next().unwrap().parse().unwrap_or_else(|_| panic!("no byte count: {message}"))
 }
 
@@ -220,6 +221,7 @@ fn dripped_tls_handshake_cannot_extend_the_deadline() {
     assert!(e.message().starts_with(&wanted), "{e}");
     // about ten bytes came in that second
     assert!((3..=20).contains(&bytes_received(e.message())), "{e}");
+    assert!(e.message().ends_with(" during the TLS handshake (the TLS handshake timeout)"), "{e}");
 }
 
 #[test]
@@ -238,6 +240,7 @@ fn dripped_tls_greeting_record_cannot_extend_the_deadline() {
     assert!(e.message().starts_with(&wanted), "{e}");
     // the dripped bytes, and the session tickets TLS 1.3 sends after the handshake
     assert!(bytes_received(e.message()) >= 3, "{e}");
+    assert!(e.message().ends_with(" during the greeting (the greeting timeout)"), "{e}");
 }
 
 /// The greeting the TLS servers below send, or fail to send intact.
@@ -482,7 +485,10 @@ fn slow_resolution_inside_the_namespaces() {
         let e = s.connect(name, 25).expect_err("a name nobody answers for resolved");
         let elapsed = start.elapsed();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{name}: {e}");
-        assert_eq!(e.message(), format!("resolving {name} timed out after 1000 ms"));
+        assert_eq!(
+            e.message(),
+            format!("resolving {name} timed out after 1000 ms during connect (the connect timeout)")
+        );
         assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500), "{name}: {elapsed:?}");
     }
     // both resolutions above are still waiting for the name server; /etc/hosts is not

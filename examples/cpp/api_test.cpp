@@ -244,6 +244,9 @@ static void test_greeting_and_features()
 {
     smtpclient::Session s;
     s.set_timeout_ms(30000);
+    s.set_rfc5321_timeouts();
+    s.set_phase_timeout_ms(smtpclient::Phase::other, 20000);
+    s.set_operation_timeout_ms(60000);
     s.connect(host, port);
     CHECK(!s.ehlo_resp());
     CHECK(s.ehlo("client.example.test").code == 250);

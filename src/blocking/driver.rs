@@ -11,7 +11,7 @@ use crate::engine::{Link, Opened, Want};
 use crate::error::Error;
 use crate::nonblocking;
 use crate::tls::TlsConfig;
-use crate::transport::Connection;
+use crate::transport::{explain_deadline, Connection};
 
 /// The socket and TLS settings of one blocking session, and what timeout messages need.
 pub(super) struct Driver {
@@ -90,12 +90,16 @@ impl Driver {
         let mut operation = pin!(operation);
         // the engine's futures register no waker: this loop polls again after each event
         let mut cx = Context::from_waker(Waker::noop());
+        self.link().begin_operation(Instant::now());
         loop {
             self.link().set_now(Instant::now());
             let polled = operation.as_mut().poll(&mut cx);
             self.settle();
             match polled {
-                Poll::Ready(out) => return out,
+                Poll::Ready(out) => {
+                    self.link().end_operation();
+                    return out;
+                }
                 Poll::Pending => self.serve(),
             }
         }
@@ -125,19 +129,27 @@ impl Driver {
         let want = self.link().want();
         match want {
             Want::Open { endpoint, source } => {
-                let timeout = self.link().timeout();
-                let opened = Connection::open(&endpoint, timeout, source.as_ref()).map(|conn| {
-                    let peer_is_local = conn.peer().is_local();
-                    self.conn = Some(conn);
-                    Opened { peer_is_local }
-                });
+                let deadline = self.link().deadline();
+                let (at, limit) = (deadline.map(|d| d.at), deadline.map(|d| d.limit));
+                let opened = Connection::open_until(&endpoint, at, limit, source.as_ref())
+                    .map(|conn| {
+                        let peer_is_local = conn.peer().is_local();
+                        self.conn = Some(conn);
+                        Opened { peer_is_local }
+                    })
+                    .map_err(|e| explain_deadline(e, deadline.as_ref()));
                 self.reply_wait = None;
                 self.write_total = None;
                 self.link().opened(opened);
             }
             Want::Handshake { host } => {
+                let deadline = self.link().deadline();
                 let result = match self.conn.as_mut() {
-                    Some(conn) => conn.start_tls(&self.tls_config, &host),
+                    Some(conn) => {
+                        conn.set_timeout(deadline.map(|d| d.limit));
+                        conn.start_tls_until(&self.tls_config, &host, deadline.map(|d| d.at))
+                            .map_err(|e| explain_deadline(e, deadline.as_ref()))
+                    }
                     None => Err(Error::disconnected("not connected")),
                 };
                 self.link().handshake_done(result);
@@ -159,11 +171,11 @@ impl Driver {
             link.failed(Error::disconnected("not connected"));
             return;
         };
-        conn.set_timeout(link.timeout());
+        let deadline = link.deadline();
+        conn.set_timeout(deadline.map(|d| d.limit));
         let total = *write_total.get_or_insert(link.pending_output().len());
         let written = total.saturating_sub(link.pending_output().len());
-        let deadline = link.next_deadline();
-        match conn.write_some(link.pending_output(), deadline) {
+        match conn.write_some(link.pending_output(), deadline.map(|d| d.at)) {
             Ok(0) => link.failed(Error::disconnected("connection closed while writing")),
             Ok(n) => {
                 link.written(n);
@@ -173,7 +185,7 @@ impl Driver {
             }
             Err(e) => {
                 *write_total = None;
-                link.failed(conn.explain_write_error(e, written, total));
+                link.failed(explain_deadline(conn.explain_write_error(e, written, total), deadline.as_ref()));
             }
         }
     }
@@ -185,7 +197,8 @@ impl Driver {
             link.failed(Error::disconnected("not connected"));
             return;
         };
-        conn.set_timeout(link.timeout());
+        let deadline = link.deadline();
+        conn.set_timeout(deadline.map(|d| d.limit));
         let framed = link.replies_framed();
         let received_before = match *reply_wait {
             Some((f, before)) if f == framed => before,
@@ -195,10 +208,9 @@ impl Driver {
                 before
             }
         };
-        let deadline = link.next_deadline();
-        match conn.read_some(link.receive_buffer(), deadline) {
+        match conn.read_some(link.receive_buffer(), deadline.map(|d| d.at)) {
             Ok(n) => link.received(n),
-            Err(e) => link.failed(conn.explain_reply_error(e, received_before)),
+            Err(e) => link.failed(explain_deadline(conn.explain_reply_error(e, received_before), deadline.as_ref())),
         }
     }
 }

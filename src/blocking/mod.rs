@@ -12,8 +12,8 @@ use std::ops::{Deref, DerefMut};
 
 use crate::auth::{AuthStep, OAuthMechanism};
 pub use crate::engine::{
-    Body, BodyRead, Client, CredentialPolicy, DebugEvent, DebugKind, DebugSink, RecipientStatus, SessionKind,
-    DEFAULT_TIMEOUT,
+    Body, BodyRead, Client, CredentialPolicy, DebugEvent, DebugKind, DebugSink, Phase, RecipientStatus, SessionKind,
+    Timeouts, DEFAULT_TIMEOUT,
 };
 use crate::error::Result;
 use crate::protocol::{Reply, TransactionParams};

@@ -325,8 +325,10 @@ pub extern "C" fn smtp_client_events(client: *const smtp_client) -> u32 {
 }
 
 /// Milliseconds until the operation in progress times out, rounded up (0: it has; call
-/// `smtp_client_step()` now, which fails it with `TIMEOUT`), or -1 when it has no deadline
-/// (no operation, no timeout set, or waiting for the body callback).
+/// `smtp_client_step()` now, which fails it with `TIMEOUT`): the nearer of the deadline of
+/// the phase under way (`smtp_client_set_phase_timeout_ms()`) and the operation's total
+/// (`smtp_client_set_operation_timeout_ms()`; the only one while waiting for the body
+/// callback). -1 when there is none (no operation, or no timeout applies).
 #[no_mangle]
 pub extern "C" fn smtp_client_timeout_ms(client: *const smtp_client) -> i64 {
     session_get(client, -1, |v| {

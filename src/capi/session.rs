@@ -16,7 +16,7 @@ use super::result::{smtp_result, CResult, Failure};
 use super::state::UserData;
 use super::unwind::plain_call;
 use super::view::opt_ptr;
-use crate::session::{Body, BodyRead, DebugEvent, DebugKind, Session, SessionKind};
+use crate::session::{Body, BodyRead, DebugEvent, DebugKind, Phase, Session, SessionKind};
 
 /// Session kinds for `smtp_client_new()`. The values are ABI.
 #[repr(i32)]
@@ -31,6 +31,36 @@ pub enum smtp_client_kind {
     /// LMTP (smtplib's `LMTP`): LHLO, one reply per recipient after the data; default port
     /// 2003; a host starting with `/` is a Unix socket.
     Lmtp = 2,
+}
+
+/// A phase of the conversation, each with its own timeout
+/// (`smtp_client_set_phase_timeout_ms()`). The values are ABI.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum smtp_phase {
+    /// Opening the connection, name resolution included (the whole opening).
+    Connect = 0,
+    /// A TLS handshake, implicit or after STARTTLS (the whole handshake).
+    TlsHandshake = 1,
+    /// Waiting for the server's 220 greeting (RFC 5321: 5 minutes).
+    Greeting = 2,
+    /// EHLO, LHLO or HELO and its reply.
+    Ehlo = 3,
+    /// MAIL and its reply (RFC 5321: 5 minutes).
+    Mail = 4,
+    /// RCPT and its reply (RFC 5321: 5 minutes).
+    Rcpt = 5,
+    /// DATA and its 354 reply (RFC 5321's DATA initiation: 2 minutes).
+    Data = 6,
+    /// Each write of the message, and the reply to each BDAT chunk but the last (RFC 5321's
+    /// data block: 3 minutes).
+    DataBlock = 7,
+    /// The reply (LMTP: the replies) to the end of the message (RFC 5321's DATA
+    /// termination: 10 minutes).
+    DataEnd = 8,
+    /// Every other command and its reply (STARTTLS, AUTH, RSET, NOOP, QUIT, VRFY...).
+    Other = 9,
 }
 
 /// What a debug event reports (the `kind` argument of `smtp_debug_callback`). Values are ABI.
@@ -106,12 +136,78 @@ pub extern "C" fn smtp_client_set_local_hostname(client: *mut smtp_client, name:
 }
 
 /// Set the timeout in milliseconds for connecting and for every read and write (each reply
-/// must arrive whole within it). 0 means wait forever. Default: 60000.
+/// must arrive whole within it): the timeout of every phase (`smtp_phase`). 0 means wait
+/// forever. Default: 60000.
 #[must_use]
 #[no_mangle]
 pub extern "C" fn smtp_client_set_timeout_ms(client: *mut smtp_client, timeout_ms: u32) -> smtp_result {
     session_call(client, |h| {
-        h.core.set_timeout((timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms))));
+        h.core.set_timeout(millis(timeout_ms));
+        Ok(())
+    })
+}
+
+/// A timeout from C: 0 is none.
+fn millis(ms: u32) -> Option<Duration> {
+    (ms != 0).then(|| Duration::from_millis(u64::from(ms)))
+}
+
+/// Set the timeout in milliseconds of one phase of the conversation (an `smtp_phase` value;
+/// 0 means wait forever). A write has it from its last progress, a reply from the moment the
+/// session began waiting for it (its command written, or the reply before it complete), an
+/// opening and a TLS handshake from their start. `smtp_client_set_timeout_ms()` sets every
+/// phase at once; the operation timeout (`smtp_client_set_operation_timeout_ms()`) bounds
+/// them all. A timeout's message names the phase, the host, the limit that applied and the
+/// bytes received. Errors: `INVALID_ARGUMENT` for an unknown phase.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_phase_timeout_ms(
+    client: *mut smtp_client,
+    phase: i32,
+    timeout_ms: u32,
+) -> smtp_result {
+    session_call(client, |h| {
+        let p = match phase {
+            p if p == smtp_phase::Connect as i32 => Phase::Connect,
+            p if p == smtp_phase::TlsHandshake as i32 => Phase::TlsHandshake,
+            p if p == smtp_phase::Greeting as i32 => Phase::Greeting,
+            p if p == smtp_phase::Ehlo as i32 => Phase::Ehlo,
+            p if p == smtp_phase::Mail as i32 => Phase::Mail,
+            p if p == smtp_phase::Rcpt as i32 => Phase::Rcpt,
+            p if p == smtp_phase::Data as i32 => Phase::Data,
+            p if p == smtp_phase::DataBlock as i32 => Phase::DataBlock,
+            p if p == smtp_phase::DataEnd as i32 => Phase::DataEnd,
+            p if p == smtp_phase::Other as i32 => Phase::Other,
+            _ => return Err(Failure::Usage(smtp_result::InvalidArgument, format!("unknown phase {phase}"))),
+        };
+        h.core.set_phase_timeout(p, millis(timeout_ms));
+        Ok(())
+    })
+}
+
+/// Set the timeouts RFC 5321 §4.5.3.2 gives the phases it names: greeting, MAIL and RCPT 5
+/// minutes, DATA initiation 2, each data block 3, DATA termination 10. The others (connect,
+/// TLS handshake, EHLO, other commands) keep theirs.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_rfc5321_timeouts(client: *mut smtp_client) -> smtp_result {
+    session_call(client, |h| {
+        h.core.set_rfc5321_timeouts();
+        Ok(())
+    })
+}
+
+/// Set the total time in milliseconds one operation may take, whatever the phases' timeouts
+/// and however slowly the server sends (0, the default: no total). An operation is one call
+/// that talks to the server (`smtp_client_connect()`, `smtp_client_login()`,
+/// `smtp_client_sendmail()`, ... or one `smtp_client_start_*()` until its result); every wait
+/// of it ends at the nearer of its phase's deadline and this one, and
+/// `smtp_client_timeout_ms()` counts down to the nearer.
+#[must_use]
+#[no_mangle]
+pub extern "C" fn smtp_client_set_operation_timeout_ms(client: *mut smtp_client, timeout_ms: u32) -> smtp_result {
+    session_call(client, |h| {
+        h.core.set_operation_timeout(millis(timeout_ms));
         Ok(())
     })
 }

@@ -16,13 +16,16 @@
 //! - [`Transaction`] and its helpers: the per-recipient results, the body framed for DATA or
 //!   BDAT ([`BodyFramer`]), the replies to a pipelined envelope matched to their commands
 //!   ([`EnvelopeReplies`]), LMTP's replies after the data ([`FinalReplies`]), the outcome
-//!   ([`Verdict`]).
+//!   ([`Verdict`]);
+//! - [`Timeouts`], [`Phase`], [`Deadline`]: the limit of each phase of the conversation
+//!   (RFC 5321 §4.5.3.2's as a preset) and the deadline that applies to a wait.
 
 mod client;
 mod conversation;
 mod credentials;
 mod greetings;
 mod sasl;
+mod timeouts;
 mod tls_policy;
 mod transaction;
 
@@ -33,6 +36,7 @@ pub use conversation::Conversation;
 pub use credentials::{mechanism_failed, naming_every_attempt, CredentialPolicy};
 pub use greetings::Greetings;
 pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
+pub use timeouts::{Deadline, Phase, Timeouts};
 pub use tls_policy::{
     carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsInfo, TlsPolicy,
 };
@@ -62,7 +66,7 @@ mod tests {
 
     impl Wire {
         fn send(&mut self, bytes: &[u8], replies: usize) {
-            self.conversation.queue(bytes, replies, self.now);
+            self.conversation.queue(bytes, Phase::Other, &vec![Phase::Other; replies], self.now);
             // a driver writes what it can; here everything, in two writes
             let half = self.conversation.pending_output().len() / 2;
             self.written.extend_from_slice(&self.conversation.pending_output()[..half]);
@@ -89,15 +93,18 @@ mod tests {
     #[test]
     fn an_lmtp_delivery_without_a_socket() {
         let now = Instant::now();
-        let mut wire =
-            Wire { conversation: Conversation::new(Some(Duration::from_secs(30)), now), written: Vec::new(), now };
+        let mut wire = Wire {
+            conversation: Conversation::new(Timeouts::uniform(Some(Duration::from_secs(30))), now),
+            written: Vec::new(),
+            now,
+        };
         let mut server: &[u8] = b"220 lmtp.test LMTP\r\n\
             250-lmtp.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 1000\r\n\
             250 2.1.0 sender ok\r\n250 2.1.5 b ok\r\n550 5.1.1 c unknown\r\n250 2.1.5 d ok\r\n\
             250 2.0.0 b saved\r\n452 4.2.2 d over quota\r\n";
 
         let mut greetings = Greetings::default();
-        wire.conversation.expect_more(1, now);
+        wire.conversation.expect_more(1, Phase::Greeting, now);
         greetings.on_greeting(wire.reply(&mut server).unwrap()).unwrap();
         greetings.begin_ehlo();
         wire.send(&command_line(Greetings::ehlo_verb(true), "client.test", greetings.features()).unwrap(), 1);
@@ -137,7 +144,7 @@ mod tests {
         }
         assert!(envelope.accepted(&transaction));
         let mut finals = transaction.final_replies(true);
-        wire.conversation.expect_more(finals.owed() - 1, now);
+        wire.conversation.expect_more(finals.owed() - 1, Phase::DataEnd, now);
         let first = loop {
             if let Some(first) = finals.on_reply(&mut transaction, wire.reply(&mut server).unwrap()) {
                 break first;

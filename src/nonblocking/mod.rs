@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Client, Link, Opened, Want};
-use crate::error::{Error, Result};
+use crate::engine::{Client, Deadline, Link, Opened, Want};
+use crate::error::{Error, ErrorKind, Result};
 use crate::tls::TlsConfig;
 pub use crate::transport::Interest;
-use crate::transport::{Connection, Opening, TimeoutPhase};
+use crate::transport::{explain_deadline, Connection, Opening, TimeoutPhase};
 
 /// An engine operation owning its client: it gives the client back when it ends.
 pub type Running = Pin<Box<dyn Future<Output = (Client, Result<()>)> + Send>>;
@@ -48,6 +48,8 @@ pub struct Wait {
 /// One engine operation being driven without blocking, with the socket it uses.
 pub struct Operation {
     running: Option<Running>,
+    /// The first step was taken (the operation's total runs from it).
+    started: bool,
     link: Arc<Mutex<Link>>,
     io: Io,
 }
@@ -57,9 +59,9 @@ pub struct Operation {
 pub struct Io {
     conn: Option<Connection>,
     tls_config: TlsConfig,
-    opening: Option<(Opening, Option<Instant>)>,
+    opening: Option<(Opening, Option<Deadline>)>,
     /// A handshake under way, and its deadline.
-    handshake: Option<Option<Instant>>,
+    handshake: Option<Option<Deadline>>,
     /// The reply waited for and the socket's byte count when the wait began (timeout messages).
     reply_wait: Option<(u64, u64)>,
     write_total: Option<usize>,
@@ -72,7 +74,7 @@ impl Operation {
     /// has open, if any), handshaking with `tls_config`.
     pub fn new(running: Running, link: Arc<Mutex<Link>>, conn: Option<Connection>, tls_config: TlsConfig) -> Self {
         lock(&link).set_body_may_wait(true);
-        Operation { running: Some(running), link, io: Io::new(conn, tls_config) }
+        Operation { running: Some(running), started: false, link, io: Io::new(conn, tls_config) }
     }
 
     /// Cancel the operation: its connection is closed at once and the operation runs to its
@@ -98,6 +100,9 @@ impl Operation {
     /// When called again after it returned [`Step::Done`].
     pub fn step(&mut self, now: Instant) -> Step {
         let mut cx = Context::from_waker(Waker::noop());
+        if !std::mem::replace(&mut self.started, true) {
+            lock(&self.link).begin_operation(now);
+        }
         loop {
             lock(&self.link).set_now(now);
             let running = self.running.as_mut().expect("step after the operation ended");
@@ -105,7 +110,10 @@ impl Operation {
             self.io.settle(&self.link);
             if let Poll::Ready((client, result)) = polled {
                 self.running = None;
-                lock(&self.link).set_body_may_wait(false);
+                let mut link = lock(&self.link);
+                link.set_body_may_wait(false);
+                link.end_operation();
+                drop(link);
                 return Step::Done(Box::new(client), self.io.conn.take().map(Box::new), result);
             }
             if let Some(wait) = self.io.serve(&self.link, now) {
@@ -138,12 +146,14 @@ impl Io {
     pub fn block_on<F: Future>(&mut self, link: &Mutex<Link>, operation: F) -> F::Output {
         let mut operation = std::pin::pin!(operation);
         let mut cx = Context::from_waker(Waker::noop());
+        lock(link).begin_operation(Instant::now());
         loop {
             let now = Instant::now();
             lock(link).set_now(now);
             let polled = operation.as_mut().poll(&mut cx);
             self.settle(link);
             if let Poll::Ready(out) = polled {
+                lock(link).end_operation();
                 return out;
             }
             if let Some(wait) = self.serve(link, now) {
@@ -192,7 +202,7 @@ impl Io {
             Want::Handshake { host } => self.handshake(link, now, &host),
             Want::Write => self.write(link, now),
             Want::Read => self.read(link, now),
-            Want::Body => Some(Wait { fd: None, deadline: None, body: true }),
+            Want::Body => self.body(link, now),
             Want::Nothing => {
                 lock(link).failed(Error::bad_state("internal: an operation waits for nothing the driver can do"));
                 None
@@ -208,12 +218,11 @@ impl Io {
         source: Option<&(String, u16)>,
     ) -> Option<Wait> {
         if self.opening.is_none() {
-            let timeout = lock(link).timeout();
-            let deadline = timeout.map(|t| now + t);
-            match Opening::start(endpoint, source, deadline, timeout) {
+            let deadline = lock(link).deadline();
+            match Opening::start(endpoint, source, deadline.map(|d| d.at), deadline.map(|d| d.limit)) {
                 Ok(opening) => self.opening = Some((opening, deadline)),
                 Err(e) => {
-                    lock(link).opened(Err(e));
+                    lock(link).opened(Err(explain_deadline(e, deadline.as_ref())));
                     return None;
                 }
             }
@@ -221,7 +230,9 @@ impl Io {
         let (opening, deadline) = self.opening.as_mut().expect("an opening under way");
         let deadline = *deadline;
         let answer = match opening.advance(now) {
-            Ok(None) => return Some(Wait { fd: Some(opening.wait_for()), deadline, body: false }),
+            Ok(None) => {
+                return Some(Wait { fd: Some(opening.wait_for()), deadline: deadline.map(|d| d.at), body: false })
+            }
             Ok(Some(conn)) => {
                 let peer_is_local = conn.peer().is_local();
                 self.conn = Some(conn);
@@ -229,7 +240,7 @@ impl Io {
                 self.write_total = None;
                 Ok(Opened { peer_is_local })
             }
-            Err(e) => Err(e),
+            Err(e) => Err(explain_deadline(e, deadline.as_ref())),
         };
         self.opening = None;
         lock(link).opened(answer);
@@ -237,24 +248,26 @@ impl Io {
     }
 
     fn handshake(&mut self, link: &Mutex<Link>, now: Instant, host: &str) -> Option<Wait> {
-        let timeout = lock(link).timeout();
+        let wanted = lock(link).deadline();
         let Some(conn) = self.conn.as_mut() else {
             lock(link).handshake_done(Err(Error::disconnected("not connected")));
             return None;
         };
         let progress = match self.handshake {
             None => {
-                self.handshake = Some(timeout.map(|t| now + t));
+                self.handshake = Some(wanted);
+                conn.set_timeout(wanted.map(|d| d.limit));
                 conn.start_tls_nonblocking(&self.tls_config, host)
             }
             Some(_) => conn.continue_tls(),
         };
         let deadline = self.handshake.flatten();
+        let at = deadline.map(|d| d.at);
         let answer = match progress {
-            Ok(Err(interest)) if deadline.is_none_or(|d| now < d) => {
-                return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline, body: false });
+            Ok(Err(interest)) if at.is_none_or(|d| now < d) => {
+                return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline: at, body: false });
             }
-            Ok(Err(_)) => Err(conn.timeout_error(TimeoutPhase::TlsHandshake)),
+            Ok(Err(_)) => Err(explain_deadline(conn.timeout_error(TimeoutPhase::TlsHandshake), deadline.as_ref())),
             Ok(Ok(info)) => Ok(info),
             Err(e) => Err(e),
         };
@@ -270,7 +283,8 @@ impl Io {
             link.failed(Error::disconnected("not connected"));
             return None;
         };
-        conn.set_timeout(link.timeout());
+        let deadline = link.deadline();
+        conn.set_timeout(deadline.map(|d| d.limit));
         let total = *write_total.get_or_insert(link.pending_output().len());
         match conn.try_write(link.pending_output()) {
             Ok(Ok(0)) => link.failed(Error::disconnected("connection closed while writing")),
@@ -281,13 +295,14 @@ impl Io {
                 }
             }
             Ok(Err(interest)) => {
-                let deadline = link.next_deadline();
-                if deadline.is_none_or(|d| now < d) {
-                    return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline, body: false });
+                let at = deadline.map(|d| d.at);
+                if at.is_none_or(|d| now < d) {
+                    return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline: at, body: false });
                 }
                 let written = total.saturating_sub(link.pending_output().len());
                 *write_total = None;
-                link.failed(conn.timeout_error(TimeoutPhase::Write { written, total }));
+                let e = conn.timeout_error(TimeoutPhase::Write { written, total });
+                link.failed(explain_deadline(e, deadline.as_ref()));
             }
             Err(e) => {
                 *write_total = None;
@@ -304,7 +319,8 @@ impl Io {
             link.failed(Error::disconnected("not connected"));
             return None;
         };
-        conn.set_timeout(link.timeout());
+        let deadline = link.deadline();
+        conn.set_timeout(deadline.map(|d| d.limit));
         let framed = link.replies_framed();
         let received_before = match *reply_wait {
             Some((f, before)) if f == framed => before,
@@ -317,15 +333,35 @@ impl Io {
         match conn.try_read(link.receive_buffer()) {
             Ok(Ok(n)) => link.received(n),
             Ok(Err(interest)) => {
-                let deadline = link.next_deadline();
-                if deadline.is_none_or(|d| now < d) {
-                    return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline, body: false });
+                let at = deadline.map(|d| d.at);
+                if at.is_none_or(|d| now < d) {
+                    return Some(Wait { fd: Some((conn.raw_fd(), interest)), deadline: at, body: false });
                 }
-                link.failed(conn.timeout_error(TimeoutPhase::Reply { received_before }));
+                let e = conn.timeout_error(TimeoutPhase::Reply { received_before });
+                link.failed(explain_deadline(e, deadline.as_ref()));
             }
             Err(e) => link.failed(e),
         }
         None
+    }
+}
+
+impl Io {
+    /// The body callback has no data yet: wait for the caller, under the operation's total
+    /// deadline only.
+    fn body(&mut self, link: &Mutex<Link>, now: Instant) -> Option<Wait> {
+        let mut link = lock(link);
+        let deadline = link.deadline();
+        match deadline {
+            Some(d) if now >= d.at => {
+                let limit = d.limit.as_millis();
+                let e =
+                    Error::new(ErrorKind::Timeout, format!("timed out after {limit} ms waiting for the message body"));
+                link.failed(explain_deadline(e, deadline.as_ref()));
+                None
+            }
+            _ => Some(Wait { fd: None, deadline: deadline.map(|d| d.at), body: true }),
+        }
     }
 }
 

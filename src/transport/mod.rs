@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::Deadline;
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::protocol::Endpoint;
 use crate::tls::{self, TlsConfig, TlsInfo};
@@ -265,17 +266,30 @@ impl Peer {
 }
 
 impl Connection {
-    /// Connect to `endpoint`. TCP tries every resolved address in order until one connects
-    /// within `timeout`; `source` binds the local end first (port 0 = any).
+    /// Connect to `endpoint`. TCP tries every resolved address in order until one connects,
+    /// the whole opening (name resolution included) within `timeout`; `source` binds the
+    /// local end first (port 0 = any).
     pub fn open(endpoint: &Endpoint, timeout: Option<Duration>, source: Option<&(String, u16)>) -> Result<Self> {
+        Connection::open_until(endpoint, timeout.map(|t| Instant::now() + t), timeout, source)
+    }
+
+    /// [`Connection::open`] with the whole opening bounded by `deadline`; `limit` is the
+    /// limit timeout messages state (the one that set the deadline), and the connection's
+    /// timeout (see [`Connection::set_timeout`]).
+    pub fn open_until(
+        endpoint: &Endpoint,
+        deadline: Option<Instant>,
+        limit: Option<Duration>,
+        source: Option<&(String, u16)>,
+    ) -> Result<Self> {
         match endpoint {
             Endpoint::Tcp { host, port } => {
-                let (s, addr) = connect_tcp(host, *port, timeout, source)?;
-                Ok(Connection::new(PlainSocket::tcp(s), Peer::Ip(addr), tcp_name(host, *port), timeout))
+                let (s, addr) = connect_tcp(host, *port, deadline, limit, source)?;
+                Ok(Connection::new(PlainSocket::tcp(s), Peer::Ip(addr), tcp_name(host, *port), limit))
             }
             Endpoint::Unix(path) => {
-                let s = connect_unix(Path::new(path), timeout).map_err(|e| unix_connect_error(&e, path, timeout))?;
-                Ok(Connection::new(PlainSocket::unix(s), Peer::Unix, path.clone(), timeout))
+                let s = connect_unix(Path::new(path), deadline).map_err(|e| unix_connect_error(&e, path, limit))?;
+                Ok(Connection::new(PlainSocket::unix(s), Peer::Unix, path.clone(), limit))
             }
         }
     }
@@ -349,6 +363,12 @@ impl Connection {
     /// 220 to STARTTLS). The caller has checked that no byte the server sent is waiting
     /// unread: anything sent before the handshake must not be read as if it came over TLS.
     pub fn start_tls(&mut self, config: &TlsConfig, host: &str) -> Result<TlsInfo> {
+        self.start_tls_until(config, host, self.deadline())
+    }
+
+    /// [`Connection::start_tls`] with the whole handshake bounded by `deadline` (the limit
+    /// messages state is the connection's timeout, see [`Connection::set_timeout`]).
+    pub fn start_tls_until(&mut self, config: &TlsConfig, host: &str, deadline: Option<Instant>) -> Result<TlsInfo> {
         let mut plain = match std::mem::replace(&mut self.stream, Stream::Gone) {
             Stream::Plain(p) => p,
             other => {
@@ -361,7 +381,7 @@ impl Connection {
             return Err(Error::from_io(&e, "setting the socket blocking"));
         }
         // one deadline for the whole handshake, however many reads and writes it takes
-        plain.set_deadline(self.deadline());
+        plain.set_deadline(deadline);
         let received_before = self.received();
         let (tls, info) =
             config.handshake(plain, host).map_err(|e| self.explain_handshake_error(e, received_before))?;
@@ -496,6 +516,20 @@ impl Connection {
     }
 }
 
+/// `e`, its message naming the phase of the wait and the limit that applied (see
+/// [`Deadline::describe`]) when it is a timeout and `deadline` was the wait's deadline: e.g.
+/// "timed out after 200 ms waiting for the reply from mx:25 (0 bytes received) during RCPT
+/// (the RCPT timeout)".
+pub fn explain_deadline(e: Error, deadline: Option<&Deadline>) -> Error {
+    match deadline {
+        Some(d) if e.kind() == ErrorKind::Timeout => {
+            let message = format!("{} {}", e.message(), d.describe());
+            e.reworded(message)
+        }
+        _ => e,
+    }
+}
+
 /// A timeout as messages state it, e.g. "3000 ms".
 fn limit(timeout: Option<Duration>) -> String {
     format!("{} ms", timeout.unwrap_or_default().as_millis())
@@ -560,22 +594,29 @@ fn source_for(sources: Option<&[SocketAddr]>, addr: SocketAddr) -> Result<Option
     }
 }
 
-/// Resolve `host` within `timeout` (see [`resolve`] for what becomes of a resolution that
-/// outlives it); `what` prefixes the host in messages.
-fn resolve_within(host: &str, port: u16, timeout: Option<Duration>, what: &str) -> Result<Vec<SocketAddr>> {
-    resolve::resolve(host, port, timeout.map(|t| Instant::now() + t))
-        .map_err(|e| resolve_error(&e, host, timeout, what))
+/// Resolve `host` by `deadline` (see [`resolve`] for what becomes of a resolution that
+/// outlives it); `what` prefixes the host in messages, which state `limit`.
+fn resolve_within(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+    limit: Option<Duration>,
+    what: &str,
+) -> Result<Vec<SocketAddr>> {
+    resolve::resolve(host, port, deadline).map_err(|e| resolve_error(&e, host, limit, what))
 }
 
+/// Connect to `host`, the whole opening by `deadline` (messages state `limit`).
 fn connect_tcp(
     host: &str,
     port: u16,
-    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+    limit: Option<Duration>,
     source: Option<&(String, u16)>,
 ) -> Result<(TcpStream, SocketAddr)> {
-    let addrs = resolve_within(host, port, timeout, "")?;
+    let addrs = resolve_within(host, port, deadline, limit, "")?;
     let source_addrs = match source {
-        Some((h, p)) => Some(resolve_within(h, *p, timeout, "source address ")?),
+        Some((h, p)) => Some(resolve_within(h, *p, deadline, limit, "source address ")?),
         None => None,
     };
     let mut last_err = no_address(host);
@@ -587,9 +628,14 @@ fn connect_tcp(
                 continue;
             }
         };
-        match connect_tcp_addr(addr, timeout, bind) {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
+            last_err = connect_error(&io::ErrorKind::TimedOut.into(), host, addr, limit);
+            break;
+        }
+        match connect_tcp_addr(addr, left, bind) {
             Ok(s) => return Ok((s, addr)),
-            Err(e) => last_err = connect_error(&e, host, addr, timeout),
+            Err(e) => last_err = connect_error(&e, host, addr, limit),
         }
     }
     Err(last_err)

@@ -210,10 +210,9 @@ impl Write for PlainSocket {
 /// non-blocking connect fails at once with `EAGAIN` instead and `poll` cannot wait for room.
 /// So the connect blocks, bounded by `SO_SNDTIMEO`, which the kernel applies to that wait and
 /// which ends it with `EAGAIN` (reported as a timeout).
-pub(super) fn connect_unix(path: &Path, timeout: Option<Duration>) -> io::Result<UnixStream> {
+pub(super) fn connect_unix(path: &Path, deadline: Option<Instant>) -> io::Result<UnixStream> {
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     let addr = SockAddr::unix(path)?;
-    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());

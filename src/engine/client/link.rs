@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Conversation, TlsInfo};
+use crate::engine::{Conversation, Deadline, Phase, Timeouts, TlsInfo};
 use crate::error::{Error, Result};
 use crate::protocol::Endpoint;
 use crate::reply::Reply;
@@ -28,7 +28,7 @@ pub enum Want {
     /// Nothing: the operation is done, or no operation runs.
     Nothing,
     /// A connection to this endpoint (bind `source` first when given); answer with
-    /// [`Link::opened`]. The timeout bounds the whole opening.
+    /// [`Link::opened`]. The connect limit bounds the whole opening (see [`Link::deadline`]).
     Open {
         /// Where to connect.
         endpoint: Endpoint,
@@ -62,7 +62,12 @@ pub struct Opened {
 pub struct Link {
     conversation: Conversation,
     now: Instant,
-    timeout: Option<Duration>,
+    timeouts: Timeouts,
+    /// The total of each operation, and the deadline of the operation under way.
+    operation_timeout: Option<Duration>,
+    operation_deadline: Option<Instant>,
+    /// When the opening or TLS handshake waited for began.
+    waiting_since: Instant,
     want: Want,
     opened: Option<Result<Opened>>,
     handshake: Option<Result<TlsInfo>>,
@@ -78,11 +83,14 @@ pub struct Link {
 }
 
 impl Link {
-    fn new(timeout: Option<Duration>, now: Instant) -> Self {
+    fn new(timeouts: Timeouts, now: Instant) -> Self {
         Link {
-            conversation: Conversation::new(timeout, now),
+            conversation: Conversation::new(timeouts, now),
             now,
-            timeout,
+            timeouts,
+            operation_timeout: None,
+            operation_deadline: None,
+            waiting_since: now,
             want: Want::Nothing,
             opened: None,
             handshake: None,
@@ -110,16 +118,38 @@ impl Link {
         }
     }
 
-    /// The deadline of what is wanted now (`None`: none, or no timeout): for a read or write,
-    /// the conversation's; for an opening or a handshake, the driver's own (the whole timeout
-    /// from its start, see [`Link::timeout`]).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.conversation.next_deadline()
+    /// An operation (one call of the session: connect, login, sendmail...) begins at `now`:
+    /// its total, when set, bounds every wait until [`Link::end_operation`].
+    pub fn begin_operation(&mut self, now: Instant) {
+        self.now = now;
+        self.operation_deadline = self.operation_timeout.map(|t| now + t);
     }
 
-    /// The session's timeout: drivers bound an opening and a handshake with it.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
+    /// The operation under way ended: its total no longer applies.
+    pub fn end_operation(&mut self) {
+        self.operation_deadline = None;
+    }
+
+    /// The deadline of what is wanted now, with its phase and the limit that sets it (`None`:
+    /// nothing to wait for, or no limit): the phase's limit (for a read or write, from the
+    /// conversation; for an opening or a handshake, the whole connect or TLS handshake limit
+    /// from its start), or the operation's total deadline when that comes first. A body the
+    /// caller has not supplied yet waits under the total only.
+    pub fn deadline(&self) -> Option<Deadline> {
+        let total = self.operation_deadline.zip(self.operation_timeout);
+        let (phase, limit) = match &self.want {
+            Want::Open { .. } => (Phase::Connect, self.timeouts.get(Phase::Connect)),
+            Want::Handshake { .. } => (Phase::TlsHandshake, self.timeouts.get(Phase::TlsHandshake)),
+            Want::Body => (Phase::DataBlock, None),
+            Want::Write | Want::Read => return self.conversation.deadline(total),
+            Want::Nothing => return None,
+        };
+        Deadline::nearest(phase, self.waiting_since, limit, total)
+    }
+
+    /// The instant of [`Link::deadline`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadline().map(|d| d.at)
     }
 
     /// The bytes to write.
@@ -192,8 +222,8 @@ impl Link {
 pub(crate) struct LinkRef(Arc<Mutex<Link>>);
 
 impl LinkRef {
-    pub(crate) fn new(timeout: Option<Duration>) -> Self {
-        LinkRef(Arc::new(Mutex::new(Link::new(timeout, Instant::now()))))
+    pub(crate) fn new(timeouts: Timeouts) -> Self {
+        LinkRef(Arc::new(Mutex::new(Link::new(timeouts, Instant::now()))))
     }
 
     /// The driver's access.
@@ -206,17 +236,22 @@ impl LinkRef {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn set_timeout(&self, timeout: Option<Duration>) {
+    pub(crate) fn set_timeouts(&self, timeouts: Timeouts) {
         let mut link = self.lock();
-        link.timeout = timeout;
-        link.conversation.set_timeout(timeout);
+        link.timeouts = timeouts;
+        link.conversation.set_timeouts(timeouts);
+    }
+
+    /// The total of each operation from now on (`None`: none).
+    pub(crate) fn set_operation_timeout(&self, timeout: Option<Duration>) {
+        self.lock().operation_timeout = timeout;
     }
 
     /// A new connection's conversation; anything left of the last one is dropped.
     pub(crate) fn reset(&self) {
         let mut link = self.lock();
         let now = link.now;
-        link.conversation = Conversation::new(link.timeout, now);
+        link.conversation = Conversation::new(link.timeouts, now);
         link.failed = None;
         link.end_of_stream = false;
     }
@@ -226,22 +261,23 @@ impl LinkRef {
         self.lock().close = true;
     }
 
-    /// Queue bytes for which the server owes `replies` replies (`secret`: zeroed once written).
-    pub(crate) fn queue(&self, bytes: &[u8], replies: usize, secret: bool) {
+    /// Queue bytes written in `phase` for which the server owes one reply per phase of
+    /// `replies` (`secret`: zeroed once written).
+    pub(crate) fn queue(&self, bytes: &[u8], phase: Phase, replies: &[Phase], secret: bool) {
         let mut link = self.lock();
         let now = link.now;
         if secret {
-            link.conversation.queue_secret(bytes, replies, now);
+            link.conversation.queue_secret(bytes, phase, replies, now);
         } else {
-            link.conversation.queue(bytes, replies, now);
+            link.conversation.queue(bytes, phase, replies, now);
         }
     }
 
-    /// The server owes `n` more replies (the greeting; LMTP's replies after the data).
-    pub(crate) fn expect_more(&self, n: usize) {
+    /// The server owes `n` more replies in `phase` (the greeting; LMTP's replies after the data).
+    pub(crate) fn expect_more(&self, n: usize, phase: Phase) {
         let mut link = self.lock();
         let now = link.now;
-        link.conversation.expect_more(n, now);
+        link.conversation.expect_more(n, phase, now);
     }
 
     /// Whether the operation is being cancelled (see [`Link::set_cancelled`]).
@@ -305,6 +341,7 @@ impl LinkRef {
         {
             let mut link = self.lock();
             link.opened = None;
+            link.waiting_since = link.now;
             link.want = Want::Open { endpoint, source };
         }
         poll_fn(|_| {
@@ -325,6 +362,7 @@ impl LinkRef {
         {
             let mut link = self.lock();
             link.handshake = None;
+            link.waiting_since = link.now;
             link.want = Want::Handshake { host };
         }
         poll_fn(|_| {

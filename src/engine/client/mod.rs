@@ -27,7 +27,7 @@ pub(crate) use link::LinkRef;
 
 use std::time::Duration;
 
-use crate::engine::{CredentialPolicy, Greetings, TlsInfo, TlsPolicy, Transaction};
+use crate::engine::{CredentialPolicy, Greetings, Phase, Timeouts, TlsInfo, TlsPolicy, Transaction};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::parse_address_list;
 use crate::protocol::{
@@ -61,7 +61,8 @@ impl SessionKind {
 pub struct Client {
     kind: SessionKind,
     local_hostname: Option<String>,
-    timeout: Option<Duration>,
+    timeouts: Timeouts,
+    operation_timeout: Option<Duration>,
     source_address: Option<(String, u16)>,
     debug_level: u8,
     debug_sink: Option<DebugSink>,
@@ -123,11 +124,12 @@ impl Client {
         Client {
             kind,
             local_hostname: None,
-            timeout: Some(DEFAULT_TIMEOUT),
+            timeouts: Timeouts::uniform(Some(DEFAULT_TIMEOUT)),
+            operation_timeout: None,
             source_address: None,
             debug_level: 0,
             debug_sink: None,
-            link: LinkRef::new(Some(DEFAULT_TIMEOUT)),
+            link: LinkRef::new(Timeouts::uniform(Some(DEFAULT_TIMEOUT))),
             connected: false,
             peer_is_local: false,
             greetings: Greetings::default(),
@@ -172,10 +174,53 @@ impl Client {
         self.local_hostname.get_or_insert_with(hostname::default_local_hostname)
     }
 
-    /// Deadline for connecting and for each read and write (`None`: wait forever).
+    /// Deadline for connecting and for each read and write (`None`: wait forever): the limit
+    /// of every [`Phase`] (default: [`DEFAULT_TIMEOUT`]).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        self.timeout = timeout;
-        self.link.set_timeout(timeout);
+        self.set_timeouts(Timeouts::uniform(timeout));
+    }
+
+    /// The limit of one [`Phase`] (`None`: wait forever): a write has it from its last
+    /// progress, a reply from the moment the client began waiting for it (its command
+    /// written, or the reply before it complete), an opening and a TLS handshake from their
+    /// start.
+    pub fn set_phase_timeout(&mut self, phase: Phase, timeout: Option<Duration>) {
+        let mut timeouts = self.timeouts;
+        timeouts.set(phase, timeout);
+        self.set_timeouts(timeouts);
+    }
+
+    /// RFC 5321 §4.5.3.2's limits for the phases it names: greeting, MAIL and RCPT 5
+    /// minutes, DATA initiation 2, each data block 3, DATA termination 10 (the others keep
+    /// theirs; see [`Timeouts::apply_rfc5321`]).
+    pub fn set_rfc5321_timeouts(&mut self) {
+        let mut timeouts = self.timeouts;
+        timeouts.apply_rfc5321();
+        self.set_timeouts(timeouts);
+    }
+
+    /// Every phase's limit at once.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
+        self.link.set_timeouts(timeouts);
+    }
+
+    /// The limit of each phase.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// The total of each operation (one call: connect, login, sendmail...; `None`, the
+    /// default: none). It bounds every wait of the operation together with the phase's
+    /// limit, whichever comes first, however slowly the server drips its bytes.
+    pub fn set_operation_timeout(&mut self, timeout: Option<Duration>) {
+        self.operation_timeout = timeout;
+        self.link.set_operation_timeout(timeout);
+    }
+
+    /// The total of each operation.
+    pub fn operation_timeout(&self) -> Option<Duration> {
+        self.operation_timeout
     }
 
     /// Local address (and port, 0 = any) to bind before connecting.
@@ -297,8 +342,8 @@ impl Client {
         if self.kind == SessionKind::Smtps {
             self.handshake().await?;
         }
-        // the greeting has the whole timeout from the end of the connect (or handshake)
-        self.link.expect_more(1);
+        // the greeting has its whole limit from the end of the connect (or handshake)
+        self.link.expect_more(1, Phase::Greeting);
         let greeting = self.read_only_reply().await?;
         self.greetings.on_greeting(greeting).inspect_err(|_| self.close())
     }

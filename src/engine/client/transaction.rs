@@ -2,8 +2,8 @@
 
 use super::{Client, LinkRef, SessionKind};
 use crate::engine::{
-    delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, RecipientStatus, Transfer,
-    Verdict,
+    delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, Phase, RecipientStatus,
+    Transfer, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::{
@@ -203,7 +203,8 @@ impl Client {
                 }
             };
             // the server owes a reply only for the end-of-data mark
-            self.send_bytes(framer.ready(), usize::from(last))
+            let owed: &[Phase] = if last { &[Phase::DataEnd] } else { &[] };
+            self.send_bytes(framer.ready(), Phase::DataBlock, owed)
                 .await
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
@@ -251,7 +252,8 @@ impl Client {
                     return Err(e.context("message not sent, connection closed"));
                 }
             };
-            self.send_command(framer.ready(), 1)
+            let owed = if last { Phase::DataEnd } else { Phase::DataBlock };
+            self.send_command(framer.ready(), Phase::DataBlock, &[owed])
                 .await
                 .map_err(|e| e.context("connection lost while sending the message (not delivered)"))?;
             if last {
@@ -294,7 +296,7 @@ impl Client {
     async fn read_data_replies(&mut self) -> Result<Reply> {
         let mut finals = self.transaction.final_replies(self.kind == SessionKind::Lmtp);
         // the end of data was queued owing one reply; LMTP answers once per counted recipient
-        self.link.expect_more(finals.owed() - 1);
+        self.link.expect_more(finals.owed() - 1, Phase::DataEnd);
         loop {
             let reply = self.read_reply().await.map_err(delivery_unknown)?;
             if let Some(first) = finals.on_reply(&mut self.transaction, reply) {
@@ -453,7 +455,14 @@ impl Client {
             .map(|r| self.greetings.rcpt_options(rcpt_options, params, r, utf8))
             .collect::<Result<Vec<_>>>()?;
         let mut reader = BodyReader::new(body);
-        reader.prefetch(&self.link.clone()).await?;
+        if let Err(e) = reader.prefetch(&self.link.clone()).await {
+            // nothing of the transaction was sent, but a timeout closes the connection
+            // whatever was waited for (the operation's total ran out)
+            if e.kind() == ErrorKind::Timeout {
+                self.close();
+            }
+            return Err(e);
+        }
 
         let final_reply = if self.pipelining && self.has_extn("pipelining") {
             self.pipelined(from, to, &quoted_from, &quoted_to, &options, &rcpt_options, &mut reader, transfer).await?
@@ -538,7 +547,14 @@ impl Client {
         let mut envelope = EnvelopeReplies::new(from, to);
         // the envelope, then DATA or the first chunk (whose LMTP replies are counted once the
         // RCPT replies say how many recipients the server took)
-        self.send_command(&batch, envelope.owed() + 1).await?;
+        let mut owed = vec![Phase::Rcpt; envelope.owed() + 1];
+        owed[0] = Phase::Mail;
+        owed[envelope.owed()] = match first_last {
+            None => Phase::Data,
+            Some(true) => Phase::DataEnd,
+            Some(false) => Phase::DataBlock,
+        };
+        self.send_command(&batch, Phase::Mail, &owed).await?;
         let whole_message_sent = first_last == Some(true);
         let unknown_if_sent = |e: Error| if whole_message_sent { delivery_unknown(e) } else { e };
         loop {
@@ -556,7 +572,7 @@ impl Client {
                 if !accepted {
                     if reply.code() == 354 {
                         // a server that takes DATA with no recipient gets an empty message
-                        self.send_bytes(b".\r\n", 1).await?;
+                        self.send_bytes(b".\r\n", Phase::DataBlock, &[Phase::DataEnd]).await?;
                         self.read_replies_to_unwanted_message().await?;
                     }
                     self.rset_quietly().await;

@@ -4,6 +4,7 @@
 
 use super::{debug, Client, DebugKind};
 use crate::auth::Redactor;
+use crate::engine::Phase;
 use crate::error::{Error, Result};
 use crate::protocol::{command_line, Reply};
 
@@ -17,8 +18,9 @@ impl Client {
         Err(self.closed_because.take().unwrap_or_else(|| Error::disconnected("not connected; call connect first")))
     }
 
-    /// Write bytes for which the server owes `replies` replies, logging them at debug level.
-    pub(super) async fn send_bytes(&mut self, data: &[u8], replies: usize) -> Result<()> {
+    /// Write bytes in `phase` for which the server owes one reply per phase of `replies`,
+    /// logging them at debug level.
+    pub(super) async fn send_bytes(&mut self, data: &[u8], phase: Phase, replies: &[Phase]) -> Result<()> {
         self.need_connection()?;
         if self.debug_level > 0 {
             if data.len() > debug::MAX_LOGGED_DATA {
@@ -28,7 +30,7 @@ impl Client {
                 self.debug(DebugKind::Sent, data);
             }
         }
-        self.link.queue(data, replies, false);
+        self.link.queue(data, phase, replies, false);
         self.flush().await
     }
 
@@ -87,17 +89,18 @@ impl Client {
     pub(super) async fn command(&mut self, verb: &str, args: &str) -> Result<Reply> {
         let line = command_line(verb, args, self.greetings.features())?;
         self.need_connection()?;
-        self.send_command(&line, 1).await?;
+        let phase = Phase::of_command(verb);
+        self.send_command(&line, phase, &[phase]).await?;
         self.read_only_reply().await
     }
 
     /// Write command lines (one, or a pipelined batch that starts with one; a BDAT chunk
     /// behind its command line). Every command goes out through here, so this is where the
     /// TLS policy is enforced (see [`Client::enforce_tls_policy_before`]).
-    /// The server owes `replies` replies for them.
-    pub(super) async fn send_command(&mut self, lines: &[u8], replies: usize) -> Result<()> {
+    /// They are written in `phase`; the server owes one reply per phase of `replies`.
+    pub(super) async fn send_command(&mut self, lines: &[u8], phase: Phase, replies: &[Phase]) -> Result<()> {
         Box::pin(self.enforce_tls_policy_before(lines)).await?;
-        self.send_bytes(lines, replies).await
+        self.send_bytes(lines, phase, replies).await
     }
 
     /// Read the reply to the one command outstanding: anything the server sent beyond it is
@@ -134,7 +137,7 @@ impl Client {
         self.need_connection()?;
         Box::pin(self.enforce_tls_policy_before(line)).await?;
         let level = std::mem::replace(&mut self.debug_level, 0);
-        self.link.queue(line, 1, true);
+        self.link.queue(line, Phase::Other, &[Phase::Other], true);
         let res = match self.flush().await {
             Ok(()) => self.read_only_reply_scrubbed(Some(red)).await,
             Err(e) => Err(e),
