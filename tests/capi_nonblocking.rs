@@ -528,6 +528,9 @@ fn mutating_calls() -> Vec<(&'static str, Call)> {
     vec![
         c("smtp_client_set_local_hostname", |s| smtp_client_set_local_hostname(s, c"other.example.test".as_ptr())),
         c("smtp_client_set_timeout_ms", |s| smtp_client_set_timeout_ms(s, 1_000)),
+        c("smtp_client_set_phase_timeout_ms", |s| smtp_client_set_phase_timeout_ms(s, smtp_phase::Rcpt as i32, 1_000)),
+        c("smtp_client_set_rfc5321_timeouts", |s| smtp_client_set_rfc5321_timeouts(s)),
+        c("smtp_client_set_operation_timeout_ms", |s| smtp_client_set_operation_timeout_ms(s, 1_000)),
         c("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
         c("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
         c("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),
