@@ -1,13 +1,13 @@
 //! `smtp_sender`: many messages to one server over up to K pooled connections from one thread
 //! (the pure-Rust [`Sender`](crate::sender::Sender)), with its outcomes as a completion queue.
 //!
-//! The handle is the generic [`Handle`] with the sender's own state and view: mutating calls
+//! The handle is the generic `Handle` with the sender's own state and view: mutating calls
 //! (settings, add, step, run, next_outcome) work on the state, and the view (the last error,
 //! the descriptor and deadline, the current outcome with NUL-terminated strings) is brought up
 //! to date only when such a call's work is done, so a string borrowed from the view may be
 //! passed straight back in (re-adding a refused recipient's address, say). Every export goes
-//! through `plain_call` (no panic crosses the boundary); inside it, [`sender_call`] and
-//! [`sender_get`] do for a sender what the session guards do for a session.
+//! through `plain_call` (no panic crosses the boundary); inside it, `sender_call` and
+//! `sender_get` do for a sender what the session guards do for a session.
 
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
