@@ -2,7 +2,8 @@
 //! test bed's Postfix over pooled connections, run to completion or driven with poll(2) on the
 //! sender's descriptor; STARTTLS and a login from the URL on every connection; the outcomes as
 //! a completion queue (each id exactly once, per-recipient results of a refused recipient);
-//! settings fixed at the first add; NULL and foreign handles; bad messages refused at add.
+//! settings fixed at the first add; NULL and foreign handles; bad messages refused at add; a
+//! second thread refused while run holds the sender.
 
 mod support;
 
@@ -447,4 +448,39 @@ fn null_and_foreign_handles() {
     assert_eq!(smtp_sender_set_retries(skewed, 1), smtp_result::BadHandle);
     smtp_sender_free(skewed);
     assert_eq!(smtp_sender_set_retries(s.0, 1), smtp_result::Ok);
+}
+
+/// A sender pointer moved to another thread, as C code would share it.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut smtp_sender);
+// SAFETY: the handle checks every access itself; this only carries the pointer.
+unsafe impl Send for SendPtr {}
+
+/// While `smtp_sender_run()` blocks on one thread (a server that accepts and never greets), a
+/// mutating call from another thread is refused with CONCURRENT_CALL and does nothing, and
+/// getters give their fallback values; afterwards the sender answers normally.
+#[test]
+fn a_second_thread_during_run_is_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s = Sender::new(&format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port()));
+    assert_eq!(smtp_sender_set_timeout_ms(s.0, 3000), smtp_result::Ok);
+    assert_eq!(smtp_sender_set_retries(s.0, 0), smtp_result::Ok);
+    let id = s.add("a@example.test", &["b@example.test"], b"x\r\n");
+    let fd = smtp_sender_fd(s.0);
+    let runner = {
+        let p = SendPtr(s.0);
+        std::thread::spawn(move || smtp_sender_run({ p }.0))
+    };
+    // nothing touches the sender until run has surely taken it (a call racing run's entry
+    // could make run itself the refused one), and run then holds it for the 3 s timeout
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(smtp_sender_step(s.0), smtp_result::ConcurrentCall, "a step from a second thread during run");
+    assert_eq!(smtp_sender_set_retries(s.0, 5), smtp_result::ConcurrentCall);
+    assert_eq!(smtp_sender_fd(s.0), -1, "a getter's fallback while run holds the sender");
+    assert!(!smtp_sender_next_outcome(s.0));
+    assert_eq!(runner.join().unwrap(), smtp_result::Ok);
+    assert_eq!(smtp_sender_fd(s.0), fd);
+    let outcomes = by_id(s.outcomes(), &[id]);
+    assert_eq!(outcomes[&id].kind, smtp_outcome_kind::FailedBeforeData as i32, "{:?}", outcomes[&id]);
+    assert_eq!(outcomes[&id].result, smtp_result::Timeout as i32, "{:?}", outcomes[&id]);
 }
