@@ -366,6 +366,8 @@ pub extern "C" fn smtp_sender_add(
     plain_call(smtp_result::Panic, || {
         sender_call(sender, |state| {
             let from = str_arg(from, "from")?.to_owned();
+            #[cfg(feature = "test-panic")]
+            assert!(from != "__SMTPCLIENT_TEST_PANIC__", "test-panic feature: deliberate panic in smtp_sender_add");
             let to: Vec<String> = str_array(to, n_to, "to")?.into_iter().map(str::to_owned).collect();
             let body = bytes_arg(msg, len, "msg")?.to_vec();
             let (mail_options, rcpt_options) =
