@@ -44,6 +44,10 @@
  * examples/nonblocking/). While an operation is in progress the session refuses every other
  * mutating call with SMTP_RESULT_BAD_STATE, except smtp_client_close(), which cancels it, and
  * smtp_client_free().
+ * To send many messages to one server, an smtp_sender keeps up to K pooled connections and
+ * drives them itself: smtp_sender_add() the messages, then smtp_sender_run(), or poll
+ * smtp_sender_fd() (readable) with smtp_sender_timeout_ms() and call smtp_sender_step() until
+ * it returns SMTP_RESULT_OK; each message's one outcome comes from smtp_sender_next_outcome().
  *
  * Callbacks
  * ---------
@@ -61,7 +65,9 @@
  * API conventions
  * ---------------
  * - Names: functions are `smtp_<object>_<verb>`, macros are `SMTPCLIENT_*`, and enum constants
- *   carry their type's name as a prefix (type `smtp_foo` gives `SMTP_FOO_*`).
+ *   carry their type's name as a prefix (type `smtp_foo` gives `SMTP_FOO_*`). The objects:
+ *   client (a session), send_options, auth_response, sender (many messages over pooled
+ *   connections), result (the codes), lib (the version).
  * - Handles are opaque. `*_new` returns a handle the caller owns and releases with the matching
  *   `*_free`; `*_free(NULL)` is a no-op; a handle must not be freed twice.
  * - Results: fallible functions return an `int32_t` result code; 0 means success, so
@@ -826,6 +832,44 @@ typedef int32_t smtp_phase;
 #endif // __cplusplus
 
 /**
+ * What became of a message (`smtp_sender_outcome_kind()`). The values are ABI.
+ */
+enum smtp_outcome_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The server took it for at least one recipient (the others' refusals are in the
+     * outcome's recipients).
+     */
+    SMTP_OUTCOME_KIND_DELIVERED = 0,
+    /**
+     * The server refused it (the sender, every recipient or the data: 4xx may be tried again
+     * later, 5xx not), or it could not be sent as given (too large, an extension the server
+     * lacks).
+     */
+    SMTP_OUTCOME_KIND_REFUSED = 1,
+    /**
+     * None of its data reached the server: every connection tried for it failed before
+     * (after the sender's retries). Safe to send again.
+     */
+    SMTP_OUTCOME_KIND_FAILED_BEFORE_DATA = 2,
+    /**
+     * The connection was lost after the end of the data and before the server's answer: the
+     * server may have delivered it. It is not sent again.
+     */
+    SMTP_OUTCOME_KIND_DELIVERY_UNKNOWN = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum smtp_outcome_kind smtp_outcome_kind;
+#else
+typedef int32_t smtp_outcome_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The response writer an `smtp_auth_callback` receives: opaque, valid only during that
  * callback; fill it with `smtp_auth_response_set()`.
  */
@@ -846,6 +890,23 @@ typedef struct smtp_client smtp_client;
  * session; a send reads it and keeps nothing. Passing NULL instead means no options.
  */
 typedef struct smtp_send_options smtp_send_options;
+
+/**
+ * Many messages to one server over up to K pooled connections, driven from one thread: an
+ * opaque handle made by `smtp_sender_new()` and released with `smtp_sender_free()`.
+ *
+ * Configure it (`smtp_sender_set_url()` and the other setters), add messages
+ * (`smtp_sender_add()`), then run it (`smtp_sender_run()`) or drive it from an event loop
+ * (`smtp_sender_fd()`, `smtp_sender_timeout_ms()`, `smtp_sender_step()`). Every pooled
+ * connection is made from the one configuration, which is fixed once the first message is
+ * added, so reuse never crosses credentials or TLS settings. A connection is reused (with
+ * RSET) for up to `smtp_sender_set_max_messages_per_connection()` messages. Each message gets
+ * exactly one outcome, taken in completion order with `smtp_sender_next_outcome()` and read
+ * with the `smtp_sender_outcome_*()` getters. One thread at a time may make mutating calls (as
+ * on a session); strings it returns are borrowed until the next mutating call on the sender
+ * returns.
+ */
+typedef struct smtp_sender smtp_sender;
 
 /**
  * One step of an `smtp_client_auth()` exchange, called synchronously from inside `smtp_client_auth()`:
@@ -1351,6 +1412,197 @@ const char *smtp_result_name(int32_t code);
  * unknown codes and for `SMTP_RESULT_OK` against any error. Thread-safe.
  */
 bool smtp_result_is_a(int32_t code, int32_t base);
+
+/**
+ * Create a sender of `kind` (`SMTP_CLIENT_KIND_SMTP`, `_SMTPS` or `_LMTP`) with the defaults:
+ * 4 connections, 100 messages per connection, one retry, a 60 s timeout. It has no server
+ * until `smtp_sender_set_url()`. The caller owns it and releases it with
+ * `smtp_sender_free()`. Returns NULL for an unknown kind.
+ */
+smtp_sender *smtp_sender_new(int32_t kind);
+
+/**
+ * Free a sender: its connections are closed at once, without QUIT, and the messages without
+ * an outcome are dropped (run it until `smtp_sender_step()` returns `SMTP_RESULT_OK` first to
+ * send them). NULL is a no-op; it must not be freed twice.
+ */
+void smtp_sender_free(smtp_sender *sender);
+
+/**
+ * The server, the TLS policy and the credentials of every connection, as a URL (see
+ * `smtp_client_set_url()`: `smtp://`, `smtp+starttls://`, `smtps://`, `lmtp://`,
+ * `lmtp+unix://`, with `user:password@` for a login on each connection). Required before the
+ * first `smtp_sender_add()`. Errors: `INVALID_ARGUMENT` (a malformed URL, the message naming
+ * the part that is wrong, or a scheme of another kind than the sender's), `BAD_STATE` (a
+ * message was added already), `NULL_ARGUMENT`, `INVALID_UTF8`. The setting is unchanged on
+ * error.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_sender_set_url(smtp_sender *sender, const char *url);
+
+/**
+ * Trust the CA certificates in the PEM file at `path` instead of the system trust store, on
+ * every connection (NULL: back to the system store). The file is read now, as by
+ * `smtp_client_set_tls_ca_file()`. Errors: `INVALID_ARGUMENT` (missing, unreadable, not PEM
+ * or holding no certificate: the message names the file and the reason), `BAD_STATE` (a
+ * message was added already), `INVALID_UTF8`. The setting is unchanged on error.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_sender_set_tls_ca_file(smtp_sender *sender,
+                                        const char *path);
+
+/**
+ * The timeout in milliseconds of every connect, read and write on every connection, as
+ * `smtp_client_set_timeout_ms()`; 0 means wait forever. Default: 60000. Errors: `BAD_STATE`
+ * (a message was added already).
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_sender_set_timeout_ms(smtp_sender *sender,
+                                       uint32_t timeout_ms);
+
+/**
+ * The most connections open at once. Default: 4. Errors: `INVALID_ARGUMENT` (0),
+ * `BAD_STATE` (a message was added already).
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_sender_set_max_connections(smtp_sender *sender, uint32_t n);
+
+/**
+ * The most messages sent over one connection before it is closed with QUIT (and a new one
+ * made for the rest). Default: 100. Errors: `INVALID_ARGUMENT` (0), `BAD_STATE` (a message
+ * was added already).
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_sender_set_max_messages_per_connection(smtp_sender *sender,
+                                                        uint32_t n);
+
+/**
+ * How many new connections are tried for a message whose connection failed before any of
+ * its data was sent (0: none), before its outcome is `SMTP_OUTCOME_KIND_FAILED_BEFORE_DATA`.
+ * Default: 1. Errors: `BAD_STATE` (a message was added already).
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_sender_set_retries(smtp_sender *sender, uint32_t n);
+
+/**
+ * Queue a message: from `from` (`""`: the null sender) to the `n_to` recipients `to`, the
+ * message `msg` of `len` bytes (headers and body), with the MAIL and RCPT options of
+ * `options` (NULL: none). Everything is copied. Nothing is sent before the sender is stepped
+ * or run. The envelope is checked now, as `smtp_client_sendmail()` checks it before sending,
+ * so a message that could never be sent fails here and gets no outcome. Its id, unique in
+ * the sender and given by `smtp_sender_outcome_id()` with its outcome, goes to `*id_out`
+ * (NULL: not wanted). The first message fixes the settings and makes the sender's
+ * descriptor. Errors: `INVALID_ARGUMENT` (no recipients; an address with CR, LF, `<`, `>`, a
+ * space or a leading `-`, or too long; an address that is not ASCII without the `SMTPUTF8`
+ * option; a SIZE option), `BAD_STATE` (no URL set), `NULL_ARGUMENT`, `INVALID_UTF8`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_sender_add(smtp_sender *sender,
+                            const char *from,
+                            const char *const *to,
+                            size_t n_to,
+                            const uint8_t *msg,
+                            size_t len,
+                            const smtp_send_options *options,
+                            uint64_t *id_out);
+
+/**
+ * Make all the progress possible now without blocking: drive every connection, give queued
+ * messages to idle connections or open new ones (up to the limit), close the connections
+ * nothing is left for; new outcomes join the queue of `smtp_sender_next_outcome()`. Returns
+ * `SMTP_RESULT_IN_PROGRESS` while a message has no outcome yet or a connection is still
+ * open: wait until `smtp_sender_fd()` is readable or `smtp_sender_timeout_ms()` has passed,
+ * and step again. Returns `SMTP_RESULT_OK` once everything is done (also when no message was
+ * added). A failed message is an outcome, never this call's result.
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_sender_step(smtp_sender *sender);
+
+/**
+ * Send everything queued, blocking until every message has its outcome and every connection
+ * is closed: `smtp_sender_step()` in a loop, waiting on `smtp_sender_fd()` in between.
+ * Returns `SMTP_RESULT_OK` (the outcomes say how each message fared).
+ */
+SMTPCLIENT_WARN_UNUSED smtp_result smtp_sender_run(smtp_sender *sender);
+
+/**
+ * The sender's descriptor, for an event loop: an epoll set of its connections, readable when
+ * one of them can make progress. Wait until it is readable (`POLLIN`, `EPOLLIN`,
+ * `UV_READABLE`), or `smtp_sender_timeout_ms()` has passed, then call `smtp_sender_step()`.
+ * It stays the same for the sender's life; -1 before the first message is added.
+ */
+int smtp_sender_fd(const smtp_sender *sender);
+
+/**
+ * Milliseconds until `smtp_sender_step()` must be called even if `smtp_sender_fd()` is not
+ * readable, rounded up: 0 right after `smtp_sender_add()` (step first) or when a connection's
+ * timeout has passed; -1 when nothing waits on a clock (no message, all done, or the timeout
+ * is 0).
+ */
+int64_t smtp_sender_timeout_ms(const smtp_sender *sender);
+
+/**
+ * Take the oldest outcome not yet taken and make it the sender's current outcome, which the
+ * `smtp_sender_outcome_*()` getters read; false (and no current outcome) when there is none
+ * yet, or on a NULL or foreign handle. Each message has exactly one outcome.
+ */
+bool smtp_sender_next_outcome(smtp_sender *sender);
+
+/**
+ * The id (`smtp_sender_add()`'s `*id_out`) of the current outcome's message; 0 when there is
+ * no current outcome.
+ */
+uint64_t smtp_sender_outcome_id(const smtp_sender *sender);
+
+/**
+ * What became of the current outcome's message: an `smtp_outcome_kind` value; -1 when there
+ * is no current outcome.
+ */
+int32_t smtp_sender_outcome_kind(const smtp_sender *sender);
+
+/**
+ * Why the current outcome's message was not delivered, as the result code a session's
+ * `smtp_client_sendmail()` would have returned (e.g. `SMTP_RESULT_RECIPIENTS_REFUSED`,
+ * `SMTP_RESULT_CONNECTION_REFUSED`); `SMTP_RESULT_OK` (0) when it was delivered or there is
+ * no current outcome.
+ */
+int32_t smtp_sender_outcome_result(const smtp_sender *sender);
+
+/**
+ * The message of the current outcome's failure (borrowed); "" when it was delivered or
+ * there is no current outcome.
+ */
+const char *smtp_sender_outcome_error_message(const smtp_sender *sender);
+
+/**
+ * The code of the server reply behind the current outcome's failure (e.g. 550); 0 when there
+ * is none (delivered, a connection failure, no current outcome).
+ */
+int32_t smtp_sender_outcome_reply_code(const smtp_sender *sender);
+
+/**
+ * The number of recipients of the current outcome's message whose RCPT was answered, in the
+ * order given (0 when none was, or there is no current outcome).
+ */
+size_t smtp_sender_outcome_recipient_count(const smtp_sender *sender);
+
+/**
+ * The `index`th recipient of the current outcome, as `smtp_client_recipient_get()` gives a
+ * session's: address, RCPT reply code, its own reply code after the data (LMTP; 0 when there
+ * is none) and the text of the deciding reply. Borrowed; NULL outputs skipped. Errors:
+ * `INVALID_ARGUMENT` (`index` out of range, or no current outcome), `NULL_ARGUMENT`,
+ * `BAD_HANDLE`.
+ */
+SMTPCLIENT_WARN_UNUSED
+smtp_result smtp_sender_outcome_recipient_get(const smtp_sender *sender,
+                                              size_t index,
+                                              const char **address_out,
+                                              int32_t *rcpt_code_out,
+                                              int32_t *data_code_out,
+                                              const char **text_out);
+
+/**
+ * The message of the last mutating call's failure on the sender (borrowed): why a setting or
+ * `smtp_sender_add()` was refused, naming the bad argument; "" after a success. It answers
+ * also on a sender a panic made unusable.
+ */
+const char *smtp_sender_last_error_message(const smtp_sender *sender);
 
 /**
  * Create an unconnected session of `kind` (`SMTP_CLIENT_KIND_SMTP`,

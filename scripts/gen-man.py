@@ -381,12 +381,12 @@ def page_function(f, ctx):
     if "SMTPCLIENT_WARN_UNUSED" in f["attrs"]:
         out += [".PP", "The result must be checked (declared with \\fBSMTPCLIENT_WARN_UNUSED\\fP)."]
     if f["ret"] == "smtp_result":
-        out += [".SH RETURN VALUE", ".PP", roff_line(inline(ctx["result_sentence"]))]
+        out += [".SH RETURN VALUE", ".PP", roff_line(inline(ctx["result_sentence"](f["name"])[0]))]
     if errors:
         out += [".SH ERRORS"] + render_blocks(errors, inline)
     refs = referenced("\n".join(f["doc"]), pages) | types_in(f["ret"] + " " + " ".join(t for t, _ in f["params"]), pages)
     if f["ret"] == "smtp_result":
-        refs |= ctx["result_refs"]
+        refs |= ctx["result_sentence"](f["name"])[1]
     out += see_also(refs, f["name"])
     return out
 
@@ -512,13 +512,23 @@ def main():
         return sorted(f["name"] for f in functions if f["name"].endswith(suffix))
 
     result_str = ending("result_str")
-    last_message = ending("last_error_message")
+    last_message = set(ending("last_error_message"))
     sentence = "`SMTP_RESULT_OK` (0) on success, otherwise one of the error codes listed in `smtp_result`"
     if result_str:
         sentence += " (described by `%s()`)" % result_str[0]
     sentence += "."
-    if last_message:
-        sentence += " The detail of a failure is kept on the session: see `%s()`." % last_message[0]
+
+    def result_sentence(name):
+        """The RETURN VALUE sentence of function `name` and the pages it refers to: the detail
+        of a failure is kept on the function's object (`smtp_<object>_...`) when that object
+        has a last-error getter (the session is `client`)."""
+        refs = {"smtp_result"} | set(result_str[:1])
+        for getter in sorted(last_message):
+            obj = getter[: -len("last_error_message")]  # "smtp_client_"
+            if name.startswith(obj):
+                what = "session" if obj == "smtp_client_" else obj[len("smtp_"):-1].replace("_", " ")
+                return sentence + " The detail of a failure is kept on the %s: see `%s()`." % (what, getter), refs | {getter}
+        return sentence, refs
     ctx = {
         "pages": set(by_name),
         "functions": functions,
@@ -527,8 +537,7 @@ def main():
         "by_name": by_name,
         "version": args.version,
         "date": args.date,
-        "result_sentence": sentence,
-        "result_refs": {"smtp_result"} | set(result_str[:1]) | set(last_message[:1]),
+        "result_sentence": result_sentence,
     }
 
     outdir = os.path.join(args.out, "man3")

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use openssl::ssl::{SslAcceptor, SslMethod, SslStream, SslVersion};
 
-use smtpclient::capi::{auth::*, nonblocking::*, options::*, result::*, session::*, tls::*};
+use smtpclient::capi::{auth::*, nonblocking::*, options::*, result::*, sender::*, session::*, tls::*};
 use support::certs::{leaf, Identity};
 use support::TestBed;
 
@@ -114,13 +114,28 @@ const OTHER_OBJECTS: [&str; 10] = [
     "smtp_auth_response_set",
 ];
 
+/// The sender's functions that return a result code: NULL is NULL_ARGUMENT, a foreign pointer
+/// BAD_HANDLE (it has no callbacks, so no re-entry).
+const SENDER_FUNCTIONS: [&str; 10] = [
+    "smtp_sender_set_url",
+    "smtp_sender_set_tls_ca_file",
+    "smtp_sender_set_timeout_ms",
+    "smtp_sender_set_max_connections",
+    "smtp_sender_set_max_messages_per_connection",
+    "smtp_sender_set_retries",
+    "smtp_sender_add",
+    "smtp_sender_step",
+    "smtp_sender_run",
+    "smtp_sender_outcome_recipient_get",
+];
+
 /// The codes the header's overview gives every function of its shape (besides PANIC, see the
 /// top of the file).
 fn shape_codes(function: &str) -> Vec<smtp_result> {
     use smtp_result::*;
     if INDEX_GETTERS.contains(&function) {
         vec![BadHandle]
-    } else if OTHER_OBJECTS.contains(&function) {
+    } else if OTHER_OBJECTS.contains(&function) || SENDER_FUNCTIONS.contains(&function) {
         vec![NullArgument, BadHandle]
     } else {
         vec![NullArgument, BadHandle, ReentrantCall, ConcurrentCall]
@@ -453,6 +468,7 @@ fn mutating_calls() -> Vec<(&'static str, Call)> {
         m("smtp_client_set_source_address", |s| smtp_client_set_source_address(s, null(), 0)),
         m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
         m("smtp_client_set_debuglevel", |s| smtp_client_set_debuglevel(s, 0)),
+        m("smtp_client_set_url", |s| smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())),
         m("smtp_client_set_debug_callback", |s| smtp_client_set_debug_callback(s, None, null_mut(), None)),
         m("smtp_client_set_tls_ca_file", |s| smtp_client_set_tls_ca_file(s, null())),
         m("smtp_client_set_tls_ca_dir", |s| smtp_client_set_tls_ca_dir(s, null())),
@@ -1621,7 +1637,16 @@ fn big_message() -> &'static [u8] {
 /// Setters, getters with an index, and the options object.
 fn settings() -> Vec<Scenario> {
     use smtp_result::*;
+    let smtp = smtp_client_kind::Smtp;
     vec![
+        bare("smtp_client_set_url", InvalidArgument, "a bad port", |s| {
+            smtp_client_set_url(s, c"smtp://host:99999".as_ptr())
+        }),
+        bare("smtp_client_set_url", InvalidUtf8, "not UTF-8", |s| smtp_client_set_url(s, c"smtp://\xff".as_ptr())),
+        bare("smtp_client_set_url", NullArgument, "NULL url", |s| smtp_client_set_url(s, null())),
+        on("smtp_client_set_url", BadState, "connected", smtp, Peer::TestBed(postfix), nothing, |s| {
+            smtp_client_set_url(s, c"smtp://127.0.0.1".as_ptr())
+        }),
         bare("smtp_client_set_local_hostname", InvalidArgument, "two words", |s| {
             smtp_client_set_local_hostname(s, c"a b".as_ptr())
         }),
@@ -1879,6 +1904,130 @@ fn nonblocking() -> Vec<Scenario> {
     out
 }
 
+// ------------------------------------------------------------------------------- the sender
+
+type SenderCall = fn(*mut smtp_sender) -> smtp_result;
+
+/// `call` on a new SMTP sender, with `url` set (when given) and, when `added`, one message
+/// added; no message is sent unless `call` steps or runs it.
+fn on_sender(url: Option<&'static CStr>, added: bool, call: SenderCall) -> i32 {
+    let s = smtp_sender_new(smtp_client_kind::Smtp as i32);
+    let rc = (|| {
+        if let Some(url) = url {
+            step!(smtp_sender_set_url(s, url.as_ptr()));
+        }
+        if added {
+            step!(sender_add_one(s));
+        }
+        call(s)
+    })();
+    smtp_sender_free(s);
+    rc as i32
+}
+
+fn sender_add_one(s: *mut smtp_sender) -> smtp_result {
+    smtp_sender_add(s, FROM.as_ptr(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), null_mut())
+}
+
+/// A URL nothing is sent to: port 1 of the loopback address (the scenarios that use it never
+/// step, except the one that only needs the first step).
+const NOWHERE: &CStr = c"smtp://127.0.0.1:1";
+
+fn sender_scenarios() -> Vec<Scenario> {
+    use smtp_result::*;
+    let mut out = Vec::new();
+    let setters: [(&'static str, SenderCall); 6] = [
+        ("smtp_sender_set_url", |s| smtp_sender_set_url(s, NOWHERE.as_ptr())),
+        ("smtp_sender_set_tls_ca_file", |s| smtp_sender_set_tls_ca_file(s, null())),
+        ("smtp_sender_set_timeout_ms", |s| smtp_sender_set_timeout_ms(s, 1000)),
+        ("smtp_sender_set_max_connections", |s| smtp_sender_set_max_connections(s, 2)),
+        ("smtp_sender_set_max_messages_per_connection", |s| smtp_sender_set_max_messages_per_connection(s, 2)),
+        ("smtp_sender_set_retries", |s| smtp_sender_set_retries(s, 2)),
+    ];
+    let mut shaped: Vec<(&'static str, SenderCall)> = setters.to_vec();
+    shaped.extend([
+        ("smtp_sender_add", sender_add_one as SenderCall),
+        ("smtp_sender_step", |s| smtp_sender_step(s)),
+        ("smtp_sender_run", |s| smtp_sender_run(s)),
+        ("smtp_sender_outcome_recipient_get", |s| {
+            smtp_sender_outcome_recipient_get(s, 0, null_mut(), null_mut(), null_mut(), null_mut())
+        }),
+    ]);
+    for (function, call) in shaped {
+        out.push(scenario(function, NullArgument, "NULL sender", move || call(null_mut()) as i32));
+        out.push(scenario(function, BadHandle, "foreign sender", move || {
+            let mut foreign = [0u64; 64];
+            call(foreign.as_mut_ptr().cast()) as i32
+        }));
+    }
+    for (function, call) in setters {
+        out.push(scenario(function, BadState, "after the first add", move || on_sender(Some(NOWHERE), true, call)));
+    }
+    out.extend([
+        scenario("smtp_sender_set_url", InvalidArgument, "a bad port", || {
+            on_sender(None, false, |s| smtp_sender_set_url(s, c"smtp://host:99999".as_ptr()))
+        }),
+        scenario("smtp_sender_set_url", InvalidUtf8, "not UTF-8", || {
+            on_sender(None, false, |s| smtp_sender_set_url(s, c"smtp://\xff".as_ptr()))
+        }),
+        scenario("smtp_sender_set_url", NullArgument, "NULL url", || {
+            on_sender(None, false, |s| smtp_sender_set_url(s, null()))
+        }),
+        scenario("smtp_sender_set_tls_ca_file", InvalidArgument, "a missing file", || {
+            on_sender(None, false, |s| smtp_sender_set_tls_ca_file(s, c"/nonexistent/ca.pem".as_ptr()))
+        }),
+        scenario("smtp_sender_set_tls_ca_file", InvalidUtf8, "not UTF-8", || {
+            on_sender(None, false, |s| smtp_sender_set_tls_ca_file(s, c"/\xff".as_ptr()))
+        }),
+        scenario("smtp_sender_set_max_connections", InvalidArgument, "0", || {
+            on_sender(None, false, |s| smtp_sender_set_max_connections(s, 0))
+        }),
+        scenario("smtp_sender_set_max_messages_per_connection", InvalidArgument, "0", || {
+            on_sender(None, false, |s| smtp_sender_set_max_messages_per_connection(s, 0))
+        }),
+        scenario("smtp_sender_add", BadState, "no URL", || on_sender(None, false, sender_add_one)),
+        scenario("smtp_sender_add", InvalidArgument, "no recipients", || {
+            on_sender(Some(NOWHERE), false, |s| {
+                smtp_sender_add(s, FROM.as_ptr(), TO.as_ptr(), 0, MSG.as_ptr(), MSG.len(), null(), null_mut())
+            })
+        }),
+        scenario("smtp_sender_add", InvalidUtf8, "not UTF-8", || {
+            on_sender(Some(NOWHERE), false, |s| {
+                let to = [c"\xff@example.test".as_ptr()];
+                smtp_sender_add(s, FROM.as_ptr(), to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), null_mut())
+            })
+        }),
+        scenario("smtp_sender_add", NullArgument, "NULL from", || {
+            on_sender(Some(NOWHERE), false, |s| {
+                smtp_sender_add(s, null(), TO.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), null_mut())
+            })
+        }),
+        scenario("smtp_sender_step", Ok, "nothing added", || on_sender(Some(NOWHERE), false, |s| smtp_sender_step(s))),
+        scenario("smtp_sender_step", InProgress, "a server that has not greeted yet", || {
+            // the kernel accepts the connection; nobody answers while the scenario runs
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = CString::new(format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port())).unwrap();
+            let s = smtp_sender_new(smtp_client_kind::Smtp as i32);
+            let rc = match smtp_sender_set_url(s, url.as_ptr()) {
+                smtp_result::Ok => match sender_add_one(s) {
+                    smtp_result::Ok => smtp_sender_step(s),
+                    rc => rc,
+                },
+                rc => rc,
+            };
+            smtp_sender_free(s);
+            rc as i32
+        }),
+        scenario("smtp_sender_run", Ok, "nothing added", || on_sender(Some(NOWHERE), false, |s| smtp_sender_run(s))),
+        scenario("smtp_sender_outcome_recipient_get", InvalidArgument, "no current outcome", || {
+            on_sender(None, false, |s| {
+                smtp_sender_outcome_recipient_get(s, 0, null_mut(), null_mut(), null_mut(), null_mut())
+            })
+        }),
+    ]);
+    out
+}
+
 // ------------------------------------------------------------------------------- the test
 
 /// What a scenario gave: function, expected code, what, the code returned, the last error
@@ -1924,7 +2073,10 @@ fn every_listed_code_is_provoked_and_nothing_else_is_returned() {
     for function in lists.keys() {
         let f = function.as_str();
         assert!(
-            tables.contains(f) || INDEX_GETTERS.contains(&f) || OTHER_OBJECTS.contains(&f),
+            tables.contains(f)
+                || INDEX_GETTERS.contains(&f)
+                || OTHER_OBJECTS.contains(&f)
+                || SENDER_FUNCTIONS.contains(&f),
             "{f} returns a result code but is in no table of this file"
         );
     }
@@ -1938,6 +2090,7 @@ fn every_listed_code_is_provoked_and_nothing_else_is_returned() {
     let mut scenarios = blocking();
     scenarios.extend(driven_twins(blocking()));
     scenarios.extend(nonblocking());
+    scenarios.extend(sender_scenarios());
 
     // every scenario is for a listed pair, every listed pair has a scenario; except that the
     // codes of smtp_client_step's own list (the union of the twins') count as provoked when

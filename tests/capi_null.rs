@@ -360,8 +360,8 @@ fn getter_calls() -> Vec<Getter> {
 /// Exports without a session argument, tested one by one in `plain_functions` and
 /// `auth_response_writer`.
 /// (The `smtp_send_options_*` functions' NULL, foreign and invalid arguments are tested in
-/// tests/capi_settings.rs.)
-const PLAIN: [&str; 19] = [
+/// tests/capi_settings.rs, the `smtp_sender_*` functions' in tests/capi_sender.rs.)
+const PLAIN: [&str; 41] = [
     "smtp_auth_response_set",
     "smtp_result_str",
     "smtp_result_name",
@@ -381,6 +381,28 @@ const PLAIN: [&str; 19] = [
     "smtp_send_options_set_dsn_orcpt",
     "smtp_send_options_set_dsn_policy",
     "smtp_send_options_set_requiretls",
+    "smtp_sender_new",
+    "smtp_sender_free",
+    "smtp_sender_set_url",
+    "smtp_sender_set_tls_ca_file",
+    "smtp_sender_set_timeout_ms",
+    "smtp_sender_set_max_connections",
+    "smtp_sender_set_max_messages_per_connection",
+    "smtp_sender_set_retries",
+    "smtp_sender_add",
+    "smtp_sender_step",
+    "smtp_sender_run",
+    "smtp_sender_fd",
+    "smtp_sender_timeout_ms",
+    "smtp_sender_next_outcome",
+    "smtp_sender_outcome_id",
+    "smtp_sender_outcome_kind",
+    "smtp_sender_outcome_result",
+    "smtp_sender_outcome_error_message",
+    "smtp_sender_outcome_reply_code",
+    "smtp_sender_outcome_recipient_count",
+    "smtp_sender_outcome_recipient_get",
+    "smtp_sender_last_error_message",
 ];
 
 /// `(name, guard)` of every `#[no_mangle]` fn in src/capi: the guard is the first identifier

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use smtpclient::capi::{auth::*, nonblocking::*, result::*, session::*, tls::*};
+use smtpclient::capi::{auth::*, nonblocking::*, result::*, sender::*, session::*, tls::*};
 
 const PANIC_CMD: &CStr = c"__SMTPCLIENT_TEST_PANIC__";
 
@@ -275,4 +275,33 @@ fn table_covers_every_mutating_export() {
     }
     let table: BTreeSet<String> = mutating_calls().iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(table, exported);
+}
+
+/// A panic inside a sender call (`smtp_sender_add` with the test sender) is caught: that call
+/// returns PANIC, the sender is poisoned (every later mutating call returns PANIC, getters give
+/// their fallbacks), its last error message still says what happened, and free works.
+#[test]
+fn a_panic_in_a_sender_call_poisons_the_sender() {
+    let s = smtp_sender_new(smtp_client_kind::Smtp as i32);
+    assert_eq!(smtp_sender_set_url(s, c"smtp://127.0.0.1:1".as_ptr()), smtp_result::Ok);
+    let to = [c"b@example.org".as_ptr()];
+    let add =
+        |from: &CStr| smtp_sender_add(s, from.as_ptr(), to.as_ptr(), 1, MSG.as_ptr(), MSG.len(), null(), null_mut());
+    assert_eq!(add(c"a@example.org"), smtp_result::Ok);
+    assert!(smtp_sender_fd(s) >= 0);
+    assert_eq!(add(PANIC_CMD), smtp_result::Panic);
+    // SAFETY: a borrowed string, read before the next mutating call.
+    let message = unsafe { CStr::from_ptr(smtp_sender_last_error_message(s)) }.to_str().unwrap().to_owned();
+    assert!(message.contains("deliberate panic"), "{message}");
+    assert_eq!(add(c"a@example.org"), smtp_result::Panic);
+    assert_eq!(smtp_sender_step(s), smtp_result::Panic);
+    assert_eq!(smtp_sender_run(s), smtp_result::Panic);
+    assert_eq!(smtp_sender_set_retries(s, 1), smtp_result::Panic);
+    assert!(!smtp_sender_next_outcome(s));
+    assert_eq!(smtp_sender_fd(s), -1);
+    assert_eq!(
+        smtp_sender_outcome_recipient_get(s, 0, null_mut(), null_mut(), null_mut(), null_mut()),
+        smtp_result::Panic
+    );
+    smtp_sender_free(s);
 }

@@ -32,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "blocking",
             "session",
             "nonblocking",
+            "sender",
         ],
     ),
 ];

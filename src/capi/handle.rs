@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Marks a live handle; cleared when it is freed. Best effort, as curl's `GOOD_EASY_HANDLE`:
 /// a freed pointer usually still reads 0 here, a foreign one almost never reads this value.
+/// Each kind of handle has its own value (see [`Handle::live`]), so that one kind of object
+/// passed where another is expected (a sender cast to a session) is refused, never read as
+/// the wrong type.
 const LIVE: u32 = 0x534d_5450; // "SMTP"
 
 /// Lock word value while a mutating call holds the handle; below it, the number of getters.
@@ -119,10 +122,18 @@ pub(crate) struct Handle<S, V> {
 unsafe impl<S: Send, V: Send + Sync> Sync for Handle<S, V> {}
 
 impl<S, V> Handle<S, V> {
+    /// The magic number of a live handle of this kind: [`LIVE`] mixed with a hash (FNV-1a) of
+    /// the two parts' type names, never 0 (the value of a freed handle).
+    fn live() -> u32 {
+        let name = std::any::type_name::<(S, V)>();
+        let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        (LIVE ^ hash) | 1
+    }
+
     /// Box `state` and `view` into a new handle and give up the box: the pointer is what C holds.
     pub(crate) fn into_raw(state: S, view: V) -> *mut Handle<S, V> {
         Box::into_raw(Box::new(Handle {
-            magic: AtomicU32::new(LIVE),
+            magic: AtomicU32::new(Self::live()),
             lock: AccessLock::new(),
             state: UnsafeCell::new(ManuallyDrop::new(state)),
             view: UnsafeCell::new(view),
@@ -142,7 +153,7 @@ impl<S, V> Handle<S, V> {
         // is allowed while another call holds the parts: they are inside UnsafeCells, and only
         // the atomics outside them are read here.
         let handle = unsafe { &*ptr };
-        if handle.magic.load(Ordering::Acquire) != LIVE {
+        if handle.magic.load(Ordering::Acquire) != Self::live() {
             return Err(Refusal::NotAHandle);
         }
         Ok(handle)
@@ -367,6 +378,17 @@ mod tests {
         stop.store(true, Ordering::SeqCst);
         reader.join().unwrap();
         assert_eq!(*Handle::enter_shared(h).unwrap(), written);
+        Handle::free(h).unwrap();
+    }
+
+    #[test]
+    fn a_handle_of_another_kind_is_refused() {
+        let (h, dropped) = new_handle();
+        let other = h.cast::<Handle<u8, u64>>();
+        assert_eq!(Handle::enter_exclusive(other).err(), Some(Refusal::NotAHandle));
+        assert_eq!(Handle::enter_shared(other).err(), Some(Refusal::NotAHandle));
+        assert_eq!(Handle::free(other).err(), Some(Refusal::NotAHandle));
+        assert!(!dropped.load(Ordering::SeqCst));
         Handle::free(h).unwrap();
     }
 

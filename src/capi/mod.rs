@@ -12,6 +12,7 @@ mod handle;
 pub mod nonblocking;
 pub mod options;
 pub mod result;
+pub mod sender;
 pub mod session;
 mod state;
 pub mod tls;

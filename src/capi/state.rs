@@ -88,7 +88,16 @@ impl SessionState {
 
     /// Keep `failure` as the last error; its result code.
     pub(crate) fn record(&mut self, failure: Failure) -> smtp_result {
-        let (code, last) = match failure {
+        let (code, last) = LastError::of(failure);
+        self.last = last;
+        code
+    }
+}
+
+impl LastError {
+    /// The result code of `failure` and the detail kept of it.
+    pub(crate) fn of(failure: Failure) -> (smtp_result, LastError) {
+        match failure {
             Failure::Core(e) => {
                 let code = code_of(e.kind());
                 let last = LastError {
@@ -102,8 +111,6 @@ impl SessionState {
                 (code, last)
             }
             Failure::Usage(code, message) => (code, LastError { code: code as i32, message, ..Default::default() }),
-        };
-        self.last = last;
-        code
+        }
     }
 }

@@ -15,12 +15,13 @@ use std::time::Instant;
 
 use super::nonblocking::smtp_event;
 use super::state::SessionState;
+use crate::engine::RecipientStatus;
 use crate::nonblocking::{Interest, Wait};
 use crate::protocol::EnhancedStatus;
 
 /// A NUL-terminated copy of `value`. Interior NULs cannot come from replies (the parser
 /// refuses them) nor from C arguments; should one appear, the string is cut there.
-fn c_string(value: &str) -> CString {
+pub(crate) fn c_string(value: &str) -> CString {
     CString::new(value).unwrap_or_else(|e| {
         let end = e.nul_position();
         let mut bytes = e.into_vec();
@@ -30,7 +31,7 @@ fn c_string(value: &str) -> CString {
 }
 
 /// Replace `slot` only when `value` differs, so an unchanged string keeps its address.
-fn update(slot: &mut CString, value: &str) {
+pub(crate) fn update(slot: &mut CString, value: &str) {
     if slot.as_bytes() != value.as_bytes() {
         *slot = c_string(value);
     }
@@ -62,6 +63,18 @@ pub(crate) struct RecipientView {
     pub(crate) text: CString,
     /// The deciding reply's RFC 3463 enhanced status, when the server sent one.
     pub(crate) enhanced_status: Option<EnhancedStatus>,
+}
+
+impl RecipientView {
+    /// Bring this view of a recipient up to date with `r`.
+    pub(crate) fn fill(&mut self, r: &RecipientStatus) {
+        update(&mut self.address, r.address());
+        self.rcpt_code = i32::from(r.rcpt_reply().code());
+        self.data_code = r.data_reply().map_or(0, |d| i32::from(d.code()));
+        update(&mut self.text, &r.data_reply().unwrap_or(r.rcpt_reply()).text());
+        self.enhanced_status =
+            if r.data_reply().is_some() { r.data_enhanced_status() } else { r.rcpt_enhanced_status() };
+    }
 }
 
 /// Everything getters read, as of the end of the last mutating call.
@@ -141,12 +154,7 @@ impl View {
         self.recipients.resize_with(recipients.len(), RecipientView::default);
         self.refused.clear();
         for (i, (view, r)) in self.recipients.iter_mut().zip(recipients).enumerate() {
-            update(&mut view.address, r.address());
-            view.rcpt_code = i32::from(r.rcpt_reply().code());
-            view.data_code = r.data_reply().map_or(0, |d| i32::from(d.code()));
-            update(&mut view.text, &r.data_reply().unwrap_or(r.rcpt_reply()).text());
-            view.enhanced_status =
-                if r.data_reply().is_some() { r.data_enhanced_status() } else { r.rcpt_enhanced_status() };
+            view.fill(r);
             if r.refusal().is_some() {
                 self.refused.push(i);
             }

@@ -267,6 +267,34 @@ fn is_deceptive(c: char) -> bool {
         | 0xFEFF | 0xFF00..=0xFFEF | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
+/// The checks a send makes of its envelope before anything goes on the wire, with the
+/// quoted paths: at least one recipient; every address by [`check_address`] (the sender may be
+/// empty: the null reverse-path); every option by [`check_esmtp_param`]; no SIZE option (the
+/// library computes it); an address that is not ASCII only with the SMTPUTF8 option.
+pub fn check_envelope(
+    from: &str,
+    to: &[&str],
+    mail_options: &[&str],
+    rcpt_options: &[&str],
+) -> Result<(String, Vec<String>)> {
+    if to.is_empty() {
+        return Err(Error::invalid("no recipients"));
+    }
+    let quoted_from = quote_reverse_path(from)?;
+    let quoted_to = to.iter().map(|r| quote_forward_path(r)).collect::<Result<Vec<_>>>()?;
+    for o in mail_options.iter().chain(rcpt_options) {
+        check_esmtp_param(o)?;
+    }
+    if mail_options.iter().any(|o| o.len() >= 5 && o[..5].eq_ignore_ascii_case("size=")) {
+        return Err(Error::invalid("SIZE is computed by the library: do not pass it as a mail option"));
+    }
+    let utf8 = mail_options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+    if !utf8 && (!from.is_ascii() || to.iter().any(|r| !r.is_ascii())) {
+        return Err(Error::invalid("an address is not ASCII: it needs the SMTPUTF8 mail option"));
+    }
+    Ok((quoted_from, quoted_to))
+}
+
 /// Check one ESMTP parameter (`KEYWORD` or `KEYWORD=VALUE`) given for MAIL or RCPT (RFC 5321
 /// §4.1.2 esmtp-param): the keyword is `[A-Za-z0-9][A-Za-z0-9-]*`, the value printable ASCII
 /// (or UTF-8, for SMTPUTF8 parameters) without SP, `=` or controls.

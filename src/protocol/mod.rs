@@ -9,8 +9,8 @@ mod reply;
 mod url;
 
 pub use command::{
-    check_address, check_esmtp_param, check_hello_name, check_line_safe, command_line, quote_forward_path,
-    quote_reverse_path, LineAllowance, LINE_ALLOWANCES, MAX_COMMAND_LINE,
+    check_address, check_envelope, check_esmtp_param, check_hello_name, check_line_safe, command_line,
+    quote_forward_path, quote_reverse_path, LineAllowance, LINE_ALLOWANCES, MAX_COMMAND_LINE,
 };
 pub use endpoint::Endpoint;
 pub use features::Features;

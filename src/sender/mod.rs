@@ -41,6 +41,19 @@ pub struct Message {
     pub rcpt_options: Vec<String>,
 }
 
+impl Message {
+    /// The checks its send would make before anything goes on the wire (at least one
+    /// recipient, the address rules, the ESMTP options: `protocol::check_envelope`), made now,
+    /// so that a message that can never be sent is refused when it is added rather than
+    /// reported as an outcome ([`ErrorKind::InvalidArgument`]).
+    pub fn check(&self) -> Result<()> {
+        let to: Vec<&str> = self.to.iter().map(String::as_str).collect();
+        let mail: Vec<&str> = self.mail_options.iter().map(String::as_str).collect();
+        let rcpt: Vec<&str> = self.rcpt_options.iter().map(String::as_str).collect();
+        crate::protocol::check_envelope(&self.from, &to, &mail, &rcpt).map(drop)
+    }
+}
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeKind {
@@ -107,6 +120,14 @@ impl SenderConfig {
             max_messages_per_connection: 100,
             retries: 1,
         }
+    }
+}
+
+impl SenderConfig {
+    /// Whether a sender can be made from this configuration: the URL (for this kind) and the
+    /// EHLO name, as [`Sender::new`] checks them ([`ErrorKind::InvalidArgument`]).
+    pub fn check(&self) -> Result<()> {
+        configured_client(self).map(drop)
     }
 }
 

@@ -15,7 +15,8 @@
 #      and ASan;
 #   7. drives 100 sessions from one thread with epoll through the non-blocking API (Postfix plain
 #      and STARTTLS, smtp-sink; 10 again under valgrind), and runs examples/nonblocking (poll,
-#      epoll with STARTTLS, libuv), finding every message in the Maildir.
+#      epoll with STARTTLS, libuv, the sender over pooled connections, also under valgrind),
+#      finding every message in the Maildir.
 #
 # Usage: bash tests/c/run.sh
 #   SMTPENV_DIR   the running test bed (default /tmp/smtpclient-testbed; start it with
@@ -362,17 +363,17 @@ fi
 
 # ---------------------------------------------------------------------------- non-blocking
 # Many sessions from one thread through the non-blocking API: tests/c/nonblocking_test.c (epoll;
-# Postfix plain and with STARTTLS, and smtp-sink) and the three examples of
-# examples/nonblocking (poll, epoll, libuv), each message then found in Postfix's Maildir.
+# Postfix plain and with STARTTLS, and smtp-sink) and the examples of examples/nonblocking
+# (poll, epoll, libuv, and the sender's pool), each message then found in Postfix's Maildir.
 log "compiling nonblocking_test and examples/nonblocking"
 # shellcheck disable=SC2086
 "$CC" "${CSTD_FLAGS[@]}" $PC_CFLAGS -o "$BIN/nonblocking_test" "$ROOT/tests/c/nonblocking_test.c" $PC_LIBS \
   > "$LOGS/cc-nonblocking_test.log" 2>&1 || { show_log "$LOGS/cc-nonblocking_test.log"; fatal "compile nonblocking_test.c"; }
 mkdir -p "$TMP/nonblocking"
-cp "$ROOT"/examples/nonblocking/{poll.c,epoll.c,uv.c,Makefile} "$TMP/nonblocking/"
+cp "$ROOT"/examples/nonblocking/{poll.c,epoll.c,uv.c,sender.c,Makefile} "$TMP/nonblocking/"
 make -C "$TMP/nonblocking" CC="$CC" CFLAGS="-g -O1" UV_CFLAGS="$UV_CFLAGS" UV_LIBS="$UV_LIBS" \
   > "$LOGS/make-nonblocking.log" 2>&1 || { show_log "$LOGS/make-nonblocking.log"; fatal "build examples/nonblocking"; }
-pass "build tests/c/nonblocking_test.c and examples/nonblocking (poll, epoll, uv) with pkg-config"
+pass "build tests/c/nonblocking_test.c and examples/nonblocking (poll, epoll, uv, sender) with pkg-config"
 
 # count_delivered SUBJECT: messages in bob's Maildir whose subject carries SUBJECT, once the
 # queue has delivered them (up to 30 s)
@@ -412,6 +413,14 @@ nonblocking_run "example-epoll-tls-$RUNID" 10 \
   "$SMTP_CA_FILE"
 nonblocking_run "example-uv-$RUNID" 20 \
   "$TMP/nonblocking/uv" "$SMTP_HOST" "$SMTP_PORT" sender@example.test bob@example.test 20 "example-uv-$RUNID"
+# the sender: 60 messages over 3 pooled connections, then (under valgrind) 8 over 2, with
+# STARTTLS required and verified against the test bed's CA
+nonblocking_run "example-sender-$RUNID" 60 \
+  "$TMP/nonblocking/sender" "smtp://$SMTP_HOST:$SMTP_PORT" sender@example.test bob@example.test 60 \
+  "example-sender-$RUNID" 3
+nonblocking_run "example-sender-valgrind-$RUNID" 8 \
+  run_valgrind example-sender "$TMP/nonblocking/sender" "smtp+starttls://$SMTP_HOST:$SMTP_PORT" \
+  sender@example.test bob@example.test 8 "example-sender-valgrind-$RUNID" 2 "$SMTP_CA_FILE"
 
 print_summary
 [ "$FAILED" -eq 0 ]

@@ -10,7 +10,7 @@ use crate::message::{
     complete_envelope, needs_smtputf8, normalized_len, strip_bcc, strip_mbox_from_line, HeaderEnvelope,
 };
 use crate::protocol::{
-    check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply, TransactionParams,
+    check_envelope, check_esmtp_param, command_line, quote_forward_path, quote_reverse_path, Reply, TransactionParams,
 };
 
 /// How much of the message is encoded per write (and per BDAT chunk): bounds the memory a
@@ -421,18 +421,7 @@ impl Client {
             return Err(Error::invalid("no recipients"));
         }
         params.check(to, mail_options, rcpt_options)?;
-        let quoted_from = quote_reverse_path(from)?;
-        let quoted_to = to.iter().map(|r| quote_forward_path(r)).collect::<Result<Vec<_>>>()?;
-        for o in mail_options.iter().chain(rcpt_options) {
-            check_esmtp_param(o)?;
-        }
-        if mail_options.iter().any(|o| o.len() >= 5 && o[..5].eq_ignore_ascii_case("size=")) {
-            return Err(Error::invalid("SIZE is computed by the library: do not pass it as a mail option"));
-        }
-        let utf8 = mail_options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        if !utf8 && (!from.is_ascii() || to.iter().any(|r| !r.is_ascii())) {
-            return Err(Error::invalid("an address is not ASCII: it needs the SMTPUTF8 mail option"));
-        }
+        let (quoted_from, quoted_to) = check_envelope(from, to, mail_options, rcpt_options)?;
         let binary = mail_options.iter().any(|o| o.eq_ignore_ascii_case("body=binarymime"));
         self.need_connection()?;
         self.ehlo_or_helo_if_needed().await?;
