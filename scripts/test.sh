@@ -42,8 +42,8 @@ step "the protocol suites again on the non-blocking driver (same results, same b
 # with poll(2): every scripted test asserts the exact client bytes, so both drivers must agree
 SMTPCLIENT_TEST_DRIVER=nonblocking cargo test --locked --release \
   --test hostile --test faults --test pipelining --test smtp_postfix --test lmtp_dovecot --test tls \
-  --test transport_faults --test review_results --test review_security --test scram --test auth_postfix \
-  --test envelope_smtplib --test soak --test dsn --test deadlines
+  --test transport_faults --test review_results --test review_security --test scram --test scram_plus \
+  --test auth_postfix --test envelope_smtplib --test soak --test dsn --test deadlines
 
 step "Rust tests under AddressSanitizer + LeakSanitizer (C API guards and error lists, the non-blocking driver, faults, pipelining)"
 # -Zsanitizer needs a nightly compiler: the machine's nightly, or stable with RUSTC_BOOTSTRAP.

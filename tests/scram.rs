@@ -99,6 +99,38 @@ fn dovecot_login_picks_scram_sha256_and_delivers() {
 }
 
 #[test]
+fn dovecot_without_plus_gets_y_after_starttls_and_accepts_it() {
+    // Debian's Dovecot offers SCRAM without -PLUS: over verified TLS with binding data, the
+    // client sends the GS2 flag y (it could bind, the server does not seem to), which a server
+    // without channel binding accepts
+    let mut s = submission();
+    let info = s.tls_info().unwrap().clone();
+    let cb = info.channel_binding.as_ref().expect("channel-binding data after STARTTLS");
+    let expected_kind = if info.version == "TLSv1.3" { "tls-exporter" } else { "tls-server-end-point" };
+    assert_eq!(cb.kind, expected_kind, "{info:?}");
+    let advertised = smtpclient::auth::advertised_mechanisms(s.features().get("auth").unwrap());
+    assert!(advertised.iter().any(|m| m == "SCRAM-SHA-256"), "{advertised:?}");
+    assert!(
+        !advertised.iter().any(|m| m.ends_with("-PLUS")),
+        "the test bed's Dovecot offers -PLUS now: {advertised:?}"
+    );
+    // the flag login chooses for this connection and advertisement
+    let flag = smtpclient::auth::login_channel_binding(
+        smtpclient::auth::Mechanism::ScramSha256,
+        &advertised,
+        &smtpclient::auth::login_order(),
+        Some((cb.kind, cb.data.as_slice())),
+    );
+    assert_eq!(flag, Some(smtpclient::auth::scram::ChannelBinding::ServerLacksIt));
+    let events = capture_debug(&mut s);
+    s.login(USER, PASS, true).expect("SCRAM-SHA-256 with y,, accepted by Dovecot");
+    assert!(s.is_authenticated());
+    let auth_lines: Vec<String> = sent_lines(&events).into_iter().filter(|l| l.starts_with("AUTH")).collect();
+    assert_eq!(auth_lines, ["AUTH SCRAM-SHA-256 [redacted]\r\n"]);
+    s.quit().unwrap();
+}
+
+#[test]
 fn dovecot_wrong_password_stops_at_the_535() {
     let mut s = submission();
     let events = capture_debug(&mut s);

@@ -6,7 +6,9 @@
 //! [`Zeroizing`]: they are overwritten with zeros when dropped.
 //!
 //! Mechanisms built in:
-//! - `SCRAM-SHA-256` (RFC 7677) and `SCRAM-SHA-1` (RFC 5802): see [`scram`];
+//! - `SCRAM-SHA-256` (RFC 7677) and `SCRAM-SHA-1` (RFC 5802), and their `-PLUS` forms with
+//!   TLS channel binding (`tls-exporter`, RFC 9266; `tls-server-end-point`, RFC 5929): see
+//!   [`scram`];
 //! - `PLAIN` (RFC 4616): `\0user\0password`;
 //! - `LOGIN` (draft-murchison-sasl-login): the user name, then the password;
 //! - `CRAM-MD5` (RFC 2195): `user SP hex(HMAC-MD5(password, challenge))`;
@@ -61,8 +63,12 @@ const STRICT: GeneralPurpose = GeneralPurpose::new(
 /// The mechanisms the library implements itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mechanism {
+    /// `SCRAM-SHA-256-PLUS` (RFC 7677 with channel binding, RFC 5802 §6).
+    ScramSha256Plus,
     /// `SCRAM-SHA-256` (RFC 7677).
     ScramSha256,
+    /// `SCRAM-SHA-1-PLUS` (RFC 5802 with channel binding).
+    ScramSha1Plus,
     /// `SCRAM-SHA-1` (RFC 5802).
     ScramSha1,
     /// `CRAM-MD5` (RFC 2195).
@@ -80,26 +86,40 @@ pub enum Mechanism {
 /// The order `login()` tries mechanisms in, among those the server advertises: strongest
 /// first.
 ///
-/// 1. `SCRAM-SHA-256`, then 2. `SCRAM-SHA-1`: the password never crosses the wire, the server
-///    must prove it knows the password's verifier before the login counts, and the server
-///    need only store a salted, iterated verifier. SHA-1 is used there only inside HMAC and
-///    PBKDF2, where its collision weakness does not apply, so SCRAM-SHA-1 is still stronger
-///    than CRAM-MD5.
-/// 3. `CRAM-MD5`: the password does not cross the wire either, but the server does not prove
+/// 1. `SCRAM-SHA-256-PLUS`, 2. `SCRAM-SHA-256`, 3. `SCRAM-SHA-1-PLUS`, 4. `SCRAM-SHA-1`: the
+///    password never crosses the wire, the server must prove it knows the password's verifier
+///    before the login counts, and the server need only store a salted, iterated verifier.
+///    The `-PLUS` forms also bind the exchange to the TLS channel (RFC 5802 §6, channel
+///    binding `tls-exporter` on TLS 1.3, `tls-server-end-point` on TLS 1.2), so that a
+///    man in the middle holding a certificate the client trusts still cannot relay it; they
+///    are tried only over TLS with a verified peer and binding data. SHA-1 is used there only
+///    inside HMAC and PBKDF2, where its collision weakness does not apply, so SCRAM-SHA-1 is
+///    still stronger than CRAM-MD5.
+/// 5. `CRAM-MD5`: the password does not cross the wire either, but the server does not prove
 ///    anything and must store a plaintext-equivalent secret.
-/// 4. `PLAIN`, then 5. `LOGIN`: the password itself, protected only by TLS.
+/// 6. `PLAIN`, then 7. `LOGIN`: the password itself, protected only by TLS.
 ///
 /// smtplib's own order starts at CRAM-MD5 (it has no SCRAM).
-pub fn login_order() -> [Mechanism; 5] {
+pub fn login_order() -> [Mechanism; 7] {
     // a function, not a `pub const`: the C header generator would pick up the type
-    [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+    [
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha1,
+        Mechanism::CramMd5,
+        Mechanism::Plain,
+        Mechanism::Login,
+    ]
 }
 
 impl Mechanism {
     /// The name as sent after `AUTH`.
     pub fn name(self) -> &'static str {
         match self {
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::Plain => "PLAIN",
@@ -112,7 +132,9 @@ impl Mechanism {
     /// The mechanism called `name` (any case), if it is one of ours.
     pub fn from_name(name: &str) -> Option<Mechanism> {
         [
+            Mechanism::ScramSha256Plus,
             Mechanism::ScramSha256,
+            Mechanism::ScramSha1Plus,
             Mechanism::ScramSha1,
             Mechanism::CramMd5,
             Mechanism::Plain,
@@ -124,11 +146,25 @@ impl Mechanism {
         .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
-    /// The SCRAM hash of a SCRAM mechanism.
+    /// The SCRAM hash of a SCRAM mechanism (with or without channel binding).
     pub fn scram_hash(self) -> Option<scram::ScramHash> {
         match self {
-            Mechanism::ScramSha256 => Some(scram::ScramHash::Sha256),
-            Mechanism::ScramSha1 => Some(scram::ScramHash::Sha1),
+            Mechanism::ScramSha256 | Mechanism::ScramSha256Plus => Some(scram::ScramHash::Sha256),
+            Mechanism::ScramSha1 | Mechanism::ScramSha1Plus => Some(scram::ScramHash::Sha1),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a SCRAM `-PLUS` mechanism (channel binding required).
+    pub fn is_plus(self) -> bool {
+        matches!(self, Mechanism::ScramSha256Plus | Mechanism::ScramSha1Plus)
+    }
+
+    /// The `-PLUS` form of a SCRAM mechanism without channel binding.
+    pub fn plus_form(self) -> Option<Mechanism> {
+        match self {
+            Mechanism::ScramSha256 => Some(Mechanism::ScramSha256Plus),
+            Mechanism::ScramSha1 => Some(Mechanism::ScramSha1Plus),
             _ => None,
         }
     }
@@ -227,7 +263,8 @@ pub fn parse_login_mechanisms(list: &str) -> Result<Vec<Mechanism>> {
     for name in list.split([' ', ',']).filter(|n| !n.is_empty()) {
         let mechanism = Mechanism::from_name(name).filter(|m| login_order().contains(m)).ok_or_else(|| {
             Error::invalid(format!(
-                "{name:?} is not a login mechanism (one of SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN)"
+                "{name:?} is not a login mechanism (one of SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, \
+                 SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN)"
             ))
         })?;
         if chosen.contains(&mechanism) {
@@ -239,6 +276,40 @@ pub fn parse_login_mechanisms(list: &str) -> Result<Vec<Mechanism>> {
         return Err(Error::invalid("the list of login mechanisms is empty"));
     }
     Ok(chosen)
+}
+
+/// The channel binding `login` uses with `mechanism`, or `None` when it cannot use it: a
+/// `-PLUS` mechanism without a `channel` (the connection's binding type and data, given only
+/// over TLS with a verified peer).
+///
+/// - `-PLUS`: `p=<type>` with the channel's data.
+/// - SCRAM without `-PLUS`, with a channel, the server not advertising the `-PLUS` form
+///   (`advertised`, upper-cased names) and the caller's `order` including it: `y` (RFC 5802
+///   §6: the client could bind but thinks the server cannot; a server that can must then
+///   fail the exchange, which defeats a stripped advertisement).
+/// - Otherwise `n`: no channel, or the caller left the `-PLUS` form out of `order`, or the
+///   server does advertise it (SCRAM without it is then tried only after the `-PLUS` form
+///   failed as a mechanism on a verified connection, where no one can have stripped it).
+///   Mechanisms other than SCRAM get `n` too (it is not used).
+pub fn login_channel_binding(
+    mechanism: Mechanism,
+    advertised: &[String],
+    order: &[Mechanism],
+    channel: Option<(&'static str, &[u8])>,
+) -> Option<scram::ChannelBinding> {
+    use scram::ChannelBinding;
+    if mechanism.is_plus() {
+        let (name, data) = channel?;
+        return Some(ChannelBinding::Bound { name, data: Zeroizing::new(data.to_vec()) });
+    }
+    let Some(plus) = mechanism.plus_form() else {
+        return Some(ChannelBinding::NotSupported);
+    };
+    if channel.is_some() && order.contains(&plus) && !advertised.iter().any(|a| a == plus.name()) {
+        Some(ChannelBinding::ServerLacksIt)
+    } else {
+        Some(ChannelBinding::NotSupported)
+    }
 }
 
 // ---------------------------------------------------------------------------------- input checks
@@ -599,7 +670,12 @@ mod tests {
         assert_eq!(Mechanism::from_name("XOAUTH2"), Some(Mechanism::XOAuth2));
         assert_eq!(Mechanism::from_name("oauthbearer"), Some(Mechanism::OAuthBearer));
         assert_eq!(Mechanism::from_name("scram-sha-256"), Some(Mechanism::ScramSha256));
-        assert_eq!(Mechanism::from_name("SCRAM-SHA-256-PLUS"), None);
+        assert_eq!(Mechanism::from_name("scram-sha-256-plus"), Some(Mechanism::ScramSha256Plus));
+        assert_eq!(Mechanism::from_name("SCRAM-SHA-1-PLUS"), Some(Mechanism::ScramSha1Plus));
+        assert_eq!(Mechanism::ScramSha1Plus.scram_hash(), Some(scram::ScramHash::Sha1));
+        assert!(Mechanism::ScramSha256Plus.is_plus() && !Mechanism::ScramSha256.is_plus());
+        assert_eq!(Mechanism::ScramSha256.plus_form(), Some(Mechanism::ScramSha256Plus));
+        assert_eq!(Mechanism::Plain.plus_form(), None);
         assert_eq!(Mechanism::ScramSha1.scram_hash(), Some(scram::ScramHash::Sha1));
         assert_eq!(Mechanism::Plain.scram_hash(), None);
         assert_eq!(check_mechanism_name("scram-sha-1").unwrap(), "SCRAM-SHA-1");
@@ -625,7 +701,14 @@ mod tests {
             login_candidates("PLAIN SCRAM-SHA-1 LOGIN CRAM-MD5 SCRAM-SHA-256", &login_order()),
             [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
         );
-        assert_eq!(login_candidates("SCRAM-SHA-256-PLUS SCRAM-SHA-1", &login_order()), [Mechanism::ScramSha1]);
+        assert_eq!(
+            login_candidates("SCRAM-SHA-256-PLUS SCRAM-SHA-1", &login_order()),
+            [Mechanism::ScramSha256Plus, Mechanism::ScramSha1]
+        );
+        assert_eq!(
+            parse_login_mechanisms("scram-sha-1-plus SCRAM-SHA-256-PLUS").unwrap(),
+            [Mechanism::ScramSha1Plus, Mechanism::ScramSha256Plus]
+        );
         assert!(login_candidates("GSSAPI XOAUTH2 OAUTHBEARER", &login_order()).is_empty());
         assert!(login_candidates("", &login_order()).is_empty());
         // a chosen order restricts and orders the candidates: smtplib's own order
@@ -641,6 +724,45 @@ mod tests {
         assert!(login_candidates("SCRAM-SHA-256", &parse_login_mechanisms("LOGIN").unwrap()).is_empty());
         for bad in ["", " , ", "PLAIN PLAIN", "XOAUTH2", "GSSAPI", "PLAIN;LOGIN"] {
             assert_eq!(parse_login_mechanisms(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn channel_binding_per_mechanism() {
+        use scram::ChannelBinding;
+        let adv = |s: &str| advertised_mechanisms(s);
+        let order = login_order();
+        let ch: Option<(&'static str, &[u8])> = Some(("tls-exporter", &[7u8; 32]));
+        // -PLUS: bound, or skipped without a verified channel
+        match login_channel_binding(Mechanism::ScramSha256Plus, &adv("SCRAM-SHA-256-PLUS"), &order, ch) {
+            Some(ChannelBinding::Bound { name, data }) => {
+                assert_eq!(name, "tls-exporter");
+                assert_eq!(data.as_slice(), &[7u8; 32]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(login_channel_binding(Mechanism::ScramSha1Plus, &adv("SCRAM-SHA-1-PLUS"), &order, None), None);
+        // no -PLUS advertised while the client could bind: y
+        assert_eq!(
+            login_channel_binding(Mechanism::ScramSha256, &adv("SCRAM-SHA-256 SCRAM-SHA-1-PLUS"), &order, ch),
+            Some(ChannelBinding::ServerLacksIt)
+        );
+        assert_eq!(
+            login_channel_binding(Mechanism::ScramSha1, &adv("SCRAM-SHA-1 SCRAM-SHA-256-PLUS"), &order, ch),
+            Some(ChannelBinding::ServerLacksIt)
+        );
+        // -PLUS advertised (a fallback after it failed), no channel, or -PLUS not chosen: n
+        for (m, offer, order, ch) in [
+            (Mechanism::ScramSha256, "SCRAM-SHA-256-PLUS SCRAM-SHA-256", order.to_vec(), ch),
+            (Mechanism::ScramSha256, "SCRAM-SHA-256", order.to_vec(), None),
+            (Mechanism::ScramSha256, "SCRAM-SHA-256", parse_login_mechanisms("SCRAM-SHA-256").unwrap(), ch),
+            (Mechanism::Plain, "PLAIN", order.to_vec(), ch),
+        ] {
+            assert_eq!(
+                login_channel_binding(m, &adv(offer), &order, ch),
+                Some(ChannelBinding::NotSupported),
+                "{m} {offer}"
+            );
         }
     }
 

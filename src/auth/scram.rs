@@ -1,4 +1,5 @@
-//! SCRAM client (RFC 5802; SHA-256 per RFC 7677), without I/O: the client-first message, the
+//! SCRAM client (RFC 5802; SHA-256 per RFC 7677; channel binding per RFC 5802 §6 with the
+//! data the TLS layer computes), without I/O: the client-first message, the
 //! client-final message computed from the server-first one, and the check of the server-final
 //! one. The exchange is driven by the session's `login`.
 //!
@@ -547,6 +548,22 @@ mod tests {
         let mut c =
             ScramClient::with_nonce(ScramHash::Sha256, "us=er,x", "pw", ChannelBinding::ServerLacksIt, "abc").unwrap();
         assert_eq!(c.client_first(), b"y,,n=us=3Der=2Cx,r=abc");
+        // c= is base64 of the GS2 header alone: "eSws" for y,, ("biws" for n,,)
+        assert!(c.client_final(b"r=abcd,s=QSXCR+Q6sek8bf92,i=4096").unwrap().starts_with(b"c=eSws,r=abcd,p="));
+        let data = Zeroizing::new((0u8..32).collect::<Vec<u8>>());
+        let mut c = ScramClient::with_nonce(
+            ScramHash::Sha256,
+            "u",
+            "pw",
+            ChannelBinding::Bound { name: "tls-server-end-point", data },
+            "abc",
+        )
+        .unwrap();
+        assert_eq!(c.client_first(), b"p=tls-server-end-point,,n=u,r=abc");
+        let fin = c.client_final(b"r=abcd,s=QSXCR+Q6sek8bf92,i=4096").unwrap();
+        let mut cbind = b"p=tls-server-end-point,,".to_vec();
+        cbind.extend(0u8..32);
+        assert!(fin.starts_with(format!("c={},r=abcd,p=", encode(&cbind).as_str()).as_bytes()));
         let data = Zeroizing::new(vec![1u8, 2, 3]);
         let mut c = ScramClient::with_nonce(
             ScramHash::Sha1,

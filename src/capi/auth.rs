@@ -111,9 +111,20 @@ pub(crate) fn initial_response_arg(value: i32) -> CResult<bool> {
 
 /// smtplib's `login(user, password, initial_response_ok)`.
 ///
-/// EHLO (or HELO) if not done yet, then SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN
-/// in that order (strongest first; smtplib starts at CRAM-MD5; `smtp_client_set_login_mechanisms()`
-/// chooses another list or order) among the mechanisms the server advertises. `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
+/// EHLO (or HELO) if not done yet, then SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS,
+/// SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN in that order (strongest first; smtplib starts at
+/// CRAM-MD5; `smtp_client_set_login_mechanisms()` chooses another list or order) among the
+/// mechanisms the server advertises.
+///
+/// The `-PLUS` mechanisms bind the login to the TLS channel (RFC 5802 §6): `tls-exporter`
+/// (RFC 9266) on TLS 1.3, `tls-server-end-point` (RFC 5929, the hash of the server
+/// certificate) on TLS 1.2. They are used only over TLS with a verified peer and skipped
+/// otherwise (plain text, or `smtp_client_set_insecure_skip_verify()`). On such a connection,
+/// a server advertising SCRAM without its `-PLUS` form gets the GS2 flag `y`, so that a server
+/// that does support channel binding (its advertisement stripped on the way) refuses the
+/// login; without TLS or a verified peer, SCRAM sends `n`.
+///
+/// `SMTP_INITIAL_RESPONSE_SEND` sends SCRAM's client-first message, PLAIN's
 /// response and LOGIN's user name on the `AUTH` line. 235 is success (for SCRAM only once the
 /// server's signature was verified; a 235 without it closes the connection and fails); any
 /// other final reply is a failure. A SCRAM server that breaks the protocol (iterations below
@@ -348,8 +359,11 @@ pub extern "C" fn smtp_client_set_cleartext_credentials(client: *mut smtp_client
 }
 
 /// Choose the mechanisms `smtp_client_login()` may use, in the order to try them: names
-/// separated by spaces or commas, each once, among `SCRAM-SHA-256`, `SCRAM-SHA-1`, `CRAM-MD5`,
-/// `PLAIN` and `LOGIN` (any case). NULL restores the default, strongest first. Pass
+/// separated by spaces or commas, each once, among `SCRAM-SHA-256-PLUS`, `SCRAM-SHA-256`,
+/// `SCRAM-SHA-1-PLUS`, `SCRAM-SHA-1`, `CRAM-MD5`, `PLAIN` and `LOGIN` (any case). NULL
+/// restores the default, strongest first (see `smtp_client_login()`). A list without the
+/// `-PLUS` form of a SCRAM mechanism it names makes that SCRAM send the GS2 flag `n` (no
+/// channel binding) instead of `y`. Pass
 /// `"CRAM-MD5 PLAIN LOGIN"` for smtplib's exact order, or one name for a server that
 /// advertises a mechanism it then fails (curl's `AUTH=` login option). A login whose list and
 /// the server's offer have nothing in common fails there (smtplib's SMTPException), naming both. Errors:

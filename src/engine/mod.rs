@@ -38,7 +38,8 @@ pub use greetings::Greetings;
 pub use sasl::{SaslExchange, SaslLine, SaslNext, SaslStep};
 pub use timeouts::{Deadline, Phase, Timeouts};
 pub use tls_policy::{
-    carries_mail_or_credentials, policy_satisfied, policy_step, PolicyInputs, PolicyStep, TlsInfo, TlsPolicy,
+    carries_mail_or_credentials, policy_satisfied, policy_step, ChannelBindingData, PolicyInputs, PolicyStep, TlsInfo,
+    TlsPolicy, TLS_EXPORTER, TLS_SERVER_END_POINT,
 };
 pub use transaction::{
     delivery_unknown, rcpt_421, refuse_nul, BodyFramer, EnvelopeReplies, EnvelopeStep, FinalReplies, RecipientStatus,

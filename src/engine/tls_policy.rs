@@ -86,6 +86,35 @@ pub struct TlsInfo {
     pub cipher: String,
     /// Whether the peer's certificate chain and name were verified.
     pub verified: bool,
+    /// The connection's channel-binding data (RFC 5056), for SCRAM's `-PLUS` mechanisms:
+    /// `tls-exporter` on TLS 1.3, `tls-server-end-point` before it; `None` when it cannot be
+    /// had (a server certificate whose signature names no single hash, such as Ed25519).
+    pub channel_binding: Option<ChannelBindingData>,
+}
+
+/// `tls-exporter` (RFC 9266): 32 bytes exported with the label `EXPORTER-Channel-Binding`
+/// and an empty context. Defined for TLS 1.3 here (on TLS 1.2 it would need the extended
+/// master secret, which this library does not check).
+pub const TLS_EXPORTER: &str = "tls-exporter";
+
+/// `tls-server-end-point` (RFC 5929 §4): the hash of the server's certificate, with the
+/// certificate's signature hash (SHA-256 when that is MD5 or SHA-1).
+pub const TLS_SERVER_END_POINT: &str = "tls-server-end-point";
+
+/// Channel-binding data of one TLS connection, computed by the TLS layer after the
+/// handshake. The bytes are zeroed when dropped and never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChannelBindingData {
+    /// The channel-binding type: [`TLS_EXPORTER`] or [`TLS_SERVER_END_POINT`].
+    pub kind: &'static str,
+    /// The channel-binding data.
+    pub data: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ChannelBindingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelBindingData({}, {} bytes)", self.kind, self.data.len())
+    }
 }
 
 #[cfg(test)]

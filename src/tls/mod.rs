@@ -5,13 +5,18 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslFiletype, SslMethod, SslStream,
+    ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslConnector, SslFiletype, SslMethod, SslRef, SslStream,
     SslVerifyMode, SslVersion,
 };
 use openssl::x509::verify::X509CheckFlags;
-use openssl::x509::{X509VerifyResult, X509};
+use openssl::x509::{X509Ref, X509VerifyResult, X509};
+use zeroize::Zeroizing;
+
+use crate::engine::{ChannelBindingData, TLS_EXPORTER, TLS_SERVER_END_POINT};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -284,6 +289,7 @@ fn handshake_step<S>(
                 version: s.ssl().version_str().to_owned(),
                 cipher: s.ssl().current_cipher().map(|c| c.name().to_owned()).unwrap_or_default(),
                 verified: !insecure && s.ssl().verify_result() == X509VerifyResult::OK,
+                channel_binding: channel_binding(s.ssl()),
             };
             Ok(Handshake::Done(s, info))
         }
@@ -307,6 +313,32 @@ fn handshake_step<S>(
         Err(HandshakeError::SetupFailure(e)) => Err(Error::new(ErrorKind::Tls, format!("TLS setup: {e}"))),
         Err(HandshakeError::WouldBlock(mid)) => Ok(Handshake::WouldBlock(MidHandshake { mid, name, insecure })),
     }
+}
+
+/// The channel-binding data of an established connection: `tls-exporter` (RFC 9266) on TLS
+/// 1.3, `tls-server-end-point` (RFC 5929) on earlier versions; `None` when the exporter fails
+/// or the server certificate's signature names no usable hash.
+fn channel_binding(ssl: &SslRef) -> Option<ChannelBindingData> {
+    if ssl.version2() == Some(SslVersion::TLS1_3) {
+        let mut data = Zeroizing::new(vec![0u8; 32]);
+        ssl.export_keying_material(data.as_mut_slice(), "EXPORTER-Channel-Binding", Some(b"")).ok()?;
+        return Some(ChannelBindingData { kind: TLS_EXPORTER, data });
+    }
+    let cert = ssl.peer_certificate()?;
+    Some(ChannelBindingData { kind: TLS_SERVER_END_POINT, data: server_end_point(&cert)? })
+}
+
+/// RFC 5929 §4.1: the hash of the DER certificate, with the hash of its signature algorithm,
+/// SHA-256 instead of MD5 or SHA-1; `None` for a signature without a single hash (Ed25519,
+/// Ed448, RSA-PSS, whose hash is in its parameters).
+pub(crate) fn server_end_point(cert: &X509Ref) -> Option<Zeroizing<Vec<u8>>> {
+    let algorithms = cert.signature_algorithm().object().nid().signature_algorithms()?;
+    let md = match algorithms.digest {
+        Nid::MD5 | Nid::SHA1 => MessageDigest::sha256(),
+        Nid::UNDEF => return None,
+        other => MessageDigest::from_nid(other)?,
+    };
+    cert.digest(md).ok().map(|d| Zeroizing::new(d.to_vec()))
 }
 
 /// OpenSSL's library code for SSL errors (`ERR_LIB_SSL`).
@@ -342,5 +374,53 @@ pub(crate) fn after_handshake(e: openssl::ssl::Error, doing: &str) -> Result<Opt
                 Err(Error::new(ErrorKind::TlsRecord, format!("{doing}: TLS failed after the handshake: {e}")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::pkey::Private;
+    use openssl::x509::X509Name;
+
+    use super::*;
+
+    fn self_signed(key: &PKey<Private>, md: Option<MessageDigest>) -> X509 {
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_text("CN", "cb.test").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        // Ed25519 signs without a separate digest
+        b.sign(key, md.unwrap_or_else(MessageDigest::null)).unwrap();
+        b.build()
+    }
+
+    #[test]
+    fn server_end_point_uses_the_signature_hash_or_sha256() {
+        // RFC 5929 §4.1: the certificate's own signature hash; SHA-256 for MD5 and SHA-1
+        let ec = PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
+            .unwrap();
+        for (signed, expected) in [
+            (MessageDigest::sha384(), MessageDigest::sha384()),
+            (MessageDigest::sha512(), MessageDigest::sha512()),
+            (MessageDigest::sha256(), MessageDigest::sha256()),
+            (MessageDigest::sha1(), MessageDigest::sha256()),
+        ] {
+            let cert = self_signed(&ec, Some(signed));
+            let got = server_end_point(&cert).expect("a hash for an ECDSA certificate");
+            assert_eq!(got.as_slice(), &*cert.digest(expected).unwrap(), "{:?}", cert.signature_algorithm().object());
+            // and it is the hash of the DER encoding
+            assert_eq!(got.as_slice(), openssl::hash::hash(expected, &cert.to_der().unwrap()).unwrap().as_ref());
+        }
+        // no single hash in an Ed25519 signature: no binding data
+        let ed = PKey::generate_ed25519().unwrap();
+        assert!(server_end_point(&self_signed(&ed, None)).is_none());
     }
 }

@@ -7,7 +7,8 @@
 //!   socket (the `local_peer_is_safe` exemption, on by default) or the caller allowed cleartext
 //!   credentials. The refusal ([`ErrorKind::CredentialsPolicy`]) comes before any `AUTH` byte.
 //! - **No downgrade, no lockout.** `login()` moves on from a mechanism that failed to the next,
-//!   weaker one (SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN) only on a TLS connection whose peer was
+//!   weaker one (SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, CRAM-MD5,
+//!   PLAIN, LOGIN) only on a TLS connection whose peer was
 //!   verified, and only when the mechanism failed (504, 534, 538, a broken challenge), never
 //!   after a 535: wrong credentials stay wrong, and each try counts on the server's lockout
 //!   counter. Elsewhere a server refusing CRAM-MD5 (or sending it a bogus challenge) could
@@ -97,8 +98,19 @@ impl Client {
     /// smtplib's `login(user, password, initial_response_ok)`.
     ///
     /// EHLO (or HELO) if not done yet; then, among the mechanisms the server advertises,
-    /// SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN in that order (strongest first,
-    /// see [`auth::login_order`]; smtplib starts at CRAM-MD5). `initial_response_ok` sends
+    /// SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, CRAM-MD5, PLAIN and
+    /// LOGIN in that order (strongest first, see [`auth::login_order`]; smtplib starts at
+    /// CRAM-MD5).
+    ///
+    /// Channel binding (RFC 5802 §6): the `-PLUS` mechanisms are used only over TLS with a
+    /// verified peer whose channel-binding data the TLS layer could compute (`tls-exporter`
+    /// on TLS 1.3, `tls-server-end-point` on TLS 1.2); otherwise they are skipped. On such a
+    /// connection, SCRAM without `-PLUS` sends the GS2 flag `y` when the server does not
+    /// advertise the `-PLUS` form, so that a server supporting it detects a stripped
+    /// advertisement and fails the login (see [`auth::login_channel_binding`]); without TLS,
+    /// or with an unverified peer, it sends `n`.
+    ///
+    /// `initial_response_ok` sends
     /// SCRAM's client-first message, PLAIN's response and LOGIN's user name on the `AUTH` line
     /// (RFC 4954 initial response); CRAM-MD5 never has one. Only a 235 reply is success (a 503
     /// is a failure, see [`Client::auth`]); for SCRAM only a 235 after the server's signature
@@ -131,27 +143,44 @@ impl Client {
         self.ehlo_or_helo_if_needed().await?;
         let offered = self.auth_offered()?;
         let order = self.login_mechanisms.clone().unwrap_or_else(|| auth::login_order().to_vec());
-        let candidates = auth::login_candidates(&offered, &order);
+        // channel binding only over TLS with a verified peer: an unverified one could be anyone
+        let channel = self
+            .tls_info
+            .as_ref()
+            .filter(|t| t.verified)
+            .and_then(|t| t.channel_binding.as_ref())
+            .map(|cb| (cb.kind, cb.data.clone()));
+        let channel = channel.as_ref().map(|(kind, data)| (*kind, data.as_slice()));
+        let advertised = auth::advertised_mechanisms(&offered);
+        let candidates: Vec<(Mechanism, ChannelBinding)> = auth::login_candidates(&offered, &order)
+            .into_iter()
+            .filter_map(|m| auth::login_channel_binding(m, &advertised, &order, channel).map(|cb| (m, cb)))
+            .collect();
         if candidates.is_empty() {
             let tried: Vec<&str> = order.iter().map(|m| m.name()).collect();
             return Err(Error::new(
                 ErrorKind::Smtp,
                 format!(
-                    "No suitable authentication method found. login uses {}; the server offers: {}",
+                    "No suitable authentication method found. login uses {}; the server offers: {}{}",
                     tried.join(" "),
-                    auth::advertised_mechanisms(&offered).join(" ")
+                    advertised.join(" "),
+                    if channel.is_none() && advertised.iter().any(|a| a.ends_with("-PLUS")) {
+                        " (-PLUS mechanisms need TLS with a verified peer)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
-        self.check_credential_policy(candidates[0].name())?;
+        self.check_credential_policy(candidates[0].0.name())?;
         let mut red = Redactor::new();
         red.add(password);
         let may_fall_back = self.tls_info.as_ref().is_some_and(|t| t.verified);
         // what each mechanism tried got, already scrubbed of secrets, for the final error
         let mut attempts: Vec<String> = Vec::new();
         let mut last_error = None;
-        for mechanism in candidates {
-            let e = match self.login_with(mechanism, user, password, initial_response_ok, &mut red).await {
+        for (mechanism, binding) in candidates {
+            let e = match self.login_with(mechanism, binding, user, password, initial_response_ok, &mut red).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() != ErrorKind::Authentication => return Err(e),
                 Err(e) => e,
@@ -173,6 +202,7 @@ impl Client {
     async fn login_with(
         &mut self,
         mechanism: Mechanism,
+        binding: ChannelBinding,
         user: &str,
         password: &str,
         initial_response_ok: bool,
@@ -180,12 +210,15 @@ impl Client {
     ) -> Result<()> {
         let mut login_step = 0usize;
         let mut scram = match mechanism.scram_hash() {
-            Some(hash) => Some(ScramClient::new(hash, user, password, ChannelBinding::NotSupported)?),
+            Some(hash) => Some(ScramClient::new(hash, user, password, binding)?),
             None => None,
         };
         let mut next = |challenge: Option<&[u8]>, _tls: bool| -> SaslStep {
             match mechanism {
-                Mechanism::ScramSha256 | Mechanism::ScramSha1 => {
+                Mechanism::ScramSha256Plus
+                | Mechanism::ScramSha256
+                | Mechanism::ScramSha1Plus
+                | Mechanism::ScramSha1 => {
                     let step =
                         scram.as_mut().ok_or_else(|| Error::bad_state("SCRAM without its state")).and_then(|sc| {
                             match challenge {
