@@ -96,7 +96,14 @@ export interface SessionOptions {
   url?: string;
   /** The session kind; by default the one the url's scheme needs, else 'smtp'. */
   kind?: 'smtp' | 'smtps' | 'lmtp';
+  /** The timeout of every phase in milliseconds (0: none). Default 60000. */
   timeoutMs?: number;
+  /** The timeouts RFC 5321 §4.5.3.2 gives the phases it names (greeting, MAIL, RCPT, DATA, data blocks, final reply). */
+  rfc5321Timeouts?: boolean;
+  /** One phase's timeout each, in milliseconds (0: none), applied after timeoutMs and rfc5321Timeouts. */
+  phaseTimeoutsMs?: Partial<Record<Phase, number>>;
+  /** The total time one call may take, in milliseconds (0, the default: no total). */
+  operationTimeoutMs?: number;
   localHostname?: string;
   tls?: TlsSettings;
   /** Runs on the main thread, synchronously, during the call that produced the event. */
@@ -116,7 +123,35 @@ export interface SessionOptions {
   sourceAddress?: { host: string; port?: number } | null;
 }
 
-export interface SendOptions { mailOptions?: string[]; rcptOptions?: string[]; }
+/** A phase of the conversation, each with its own timeout (smtp_phase). */
+export type Phase =
+  | 'connect' | 'tlsHandshake' | 'greeting' | 'ehlo' | 'mail' | 'rcpt' | 'data' | 'dataBlock' | 'dataEnd' | 'other';
+
+/** When a recipient's delivery status notification is sent: 'never' alone, or any of the others. */
+export type DsnNotifyFlag = 'success' | 'failure' | 'delay';
+export type DsnNotify = 'never' | DsnNotifyFlag | DsnNotifyFlag[];
+
+/** DSN (RFC 3461) settings of a send, sent when the server advertises DSN. */
+export interface DsnOptions {
+  /** What a notification returns of a failed message (RET=); absent: the server chooses. */
+  ret?: 'full' | 'hdrs' | null;
+  /** The envelope identifier (ENVID=) returned in every notification. */
+  envid?: string | null;
+  /** Per recipient (the address as passed to the send, any ASCII case): NOTIFY=. */
+  notify?: Record<string, DsnNotify>;
+  /** Per recipient: the original recipient address (ORCPT=). */
+  orcpt?: Record<string, string>;
+  /** Without DSN advertised: 'require' (the default) rejects with NotSupportedError before MAIL, 'optional' sends without. */
+  policy?: 'require' | 'optional' | null;
+}
+
+export interface SendOptions {
+  mailOptions?: string[];
+  rcptOptions?: string[];
+  dsn?: DsnOptions | null;
+  /** REQUIRETLS (RFC 8689): only over verified TLS to a server that advertises it, else TlsRequiredError before MAIL. */
+  requireTls?: boolean;
+}
 
 /** Options of sendmailStream(): sizeEstimate (octets with CRLF line ends) is announced as SIZE. */
 export interface StreamSendOptions extends SendOptions { sizeEstimate?: number | null; }

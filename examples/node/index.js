@@ -49,6 +49,9 @@ const C = Object.fromEntries([
   'smtp_client *smtp_client_new(int32_t kind)',
   'void smtp_client_free(smtp_client *session)',
   'int32_t smtp_client_set_timeout_ms(smtp_client *session, uint32_t ms)',
+  'int32_t smtp_client_set_phase_timeout_ms(smtp_client *session, int32_t phase, uint32_t ms)',
+  'int32_t smtp_client_set_rfc5321_timeouts(smtp_client *session)',
+  'int32_t smtp_client_set_operation_timeout_ms(smtp_client *session, uint32_t ms)',
   'int32_t smtp_client_set_local_hostname(smtp_client *session, const char *name)',
   'int32_t smtp_client_set_debuglevel(smtp_client *session, int32_t level)',
   'int32_t smtp_client_set_debug_callback(smtp_client *session, smtp_debug_callback *cb, void *userdata, void *userdata_free)',
@@ -102,6 +105,12 @@ const C = Object.fromEntries([
   'int32_t smtp_send_options_add_mail_option(smtp_send_options *options, const char *option)',
   'int32_t smtp_send_options_add_rcpt_option(smtp_send_options *options, const char *option)',
   'int32_t smtp_send_options_set_size_estimate(smtp_send_options *options, int64_t size)',
+  'int32_t smtp_send_options_set_dsn_ret(smtp_send_options *options, int32_t ret)',
+  'int32_t smtp_send_options_set_dsn_envid(smtp_send_options *options, const char *envid)',
+  'int32_t smtp_send_options_set_dsn_notify(smtp_send_options *options, const char *recipient, uint32_t flags)',
+  'int32_t smtp_send_options_set_dsn_orcpt(smtp_send_options *options, const char *recipient, const char *original)',
+  'int32_t smtp_send_options_set_dsn_policy(smtp_send_options *options, int32_t policy)',
+  'int32_t smtp_send_options_set_requiretls(smtp_send_options *options, bool requiretls)',
   'bool smtp_client_is_connected(const smtp_client *session)',
   'bool smtp_client_is_authenticated(const smtp_client *session)',
   'size_t smtp_client_refused_count(const smtp_client *session)',
@@ -157,6 +166,14 @@ const CLEARTEXT_CREDENTIALS_ALLOW = 1;
 const LOCAL_PEER_TRUSTED = 0;
 const LOCAL_PEER_UNTRUSTED = 1;
 const OAUTH_MECHANISMS = { xoauth2: 0, oauthbearer: 1 };
+// smtp_phase
+const PHASES = {
+  connect: 0, tlsHandshake: 1, greeting: 2, ehlo: 3, mail: 4, rcpt: 5, data: 6, dataBlock: 7, dataEnd: 8, other: 9,
+};
+// smtp_dsn_ret, smtp_dsn_notify, smtp_dsn_policy
+const DSN_RETS = { full: 1, hdrs: 2 };
+const DSN_NOTIFY = { success: 1, failure: 2, delay: 4, never: 8 };
+const DSN_POLICIES = { require: 0, optional: 1 };
 // The stream worker's shared buffer: the largest chunk handed over per read.
 const STREAM_CHUNK = 64 * 1024;
 // The ABI this package was written for: libsmtpclient 0.2.x.
@@ -281,6 +298,13 @@ class Session {
   // only), policy 'none'|'opportunistic'|'required', which overrides the url's), debug
   // (function(kind, data: Buffer)).
   //
+  // Timeouts, in milliseconds (0: none): timeoutMs sets every phase; rfc5321Timeouts: true
+  // the values RFC 5321 §4.5.3.2 gives the phases it names (greeting, MAIL and RCPT 5 min,
+  // DATA 2, each data block 3, the final reply 10); phaseTimeoutsMs one phase each, applied
+  // after both ({ connect, tlsHandshake, greeting, ehlo, mail, rcpt, data, dataBlock,
+  // dataEnd, other }); operationTimeoutMs the total one call may take. A TimeoutError's
+  // description names the phase and the limit that applied.
+  //
   // url: smtp://[user:password@]host[:port][/][?tls=none|opportunistic|required] (port 25),
   // smtp+starttls:// (STARTTLS required, port 587), smtps:// (port 465), lmtp://host[:port]
   // (port 2003) or lmtp+unix:///path; user and password percent-encoded (%40 for @). It sets
@@ -297,7 +321,7 @@ class Session {
         if (typeof options.url !== 'string') throw new TypeError('url must be a string');
         this.#check('setUrl', C.smtp_client_set_url(this.#handle, cString('url', options.url)));
       }
-      if (options.timeoutMs !== undefined) this.#check('setTimeoutMs', C.smtp_client_set_timeout_ms(this.#handle, options.timeoutMs));
+      this.#configureTimeouts(options);
       if (options.localHostname !== undefined) {
         this.#check('setLocalHostname', C.smtp_client_set_local_hostname(this.#handle, cString('localHostname', options.localHostname)));
       }
@@ -329,6 +353,23 @@ class Session {
       const p = TLS_POLICIES[tls.policy];
       if (p === undefined) throw new RangeError(`unknown TLS policy '${tls.policy}' (none, opportunistic, required)`);
       this.#check('setTlsPolicy', C.smtp_client_set_tls_policy(h, p));
+    }
+  }
+
+  #configureTimeouts(options) {
+    const h = this.#handle;
+    if (options.timeoutMs !== undefined) {
+      this.#check('setTimeoutMs', C.smtp_client_set_timeout_ms(h, milliseconds('timeoutMs', options.timeoutMs)));
+    }
+    if (options.rfc5321Timeouts) this.#check('setRfc5321Timeouts', C.smtp_client_set_rfc5321_timeouts(h));
+    for (const [phase, ms] of Object.entries(options.phaseTimeoutsMs ?? {})) {
+      const value = PHASES[phase];
+      if (value === undefined) throw new RangeError(`unknown phase '${phase}' (${Object.keys(PHASES).join(', ')})`);
+      this.#check('setPhaseTimeoutMs', C.smtp_client_set_phase_timeout_ms(h, value, milliseconds(`phaseTimeoutsMs.${phase}`, ms)));
+    }
+    if (options.operationTimeoutMs !== undefined) {
+      this.#check('setOperationTimeoutMs',
+        C.smtp_client_set_operation_timeout_ms(h, milliseconds('operationTimeoutMs', options.operationTimeoutMs)));
     }
   }
 
@@ -477,26 +518,34 @@ class Session {
 
   // smtplib's sendmail(): resolves with every recipient's outcome when at least one accepted
   // the message; rejects with RecipientsRefusedError (or DataError) carrying them otherwise.
-  sendmail(from, to, message, { mailOptions = [], rcptOptions = [] } = {}) {
+  //
+  // Options: mailOptions, rcptOptions (raw ESMTP parameters); dsn, DSN (RFC 3461) settings
+  // sent when the server advertises DSN: { ret: 'full' | 'hdrs', envid, notify: { [recipient]:
+  // 'never', or one or an array of 'success', 'failure', 'delay' }, orcpt: { [recipient]:
+  // original address }, policy: 'require' (the default: NotSupportedError before MAIL when the
+  // server lacks DSN) | 'optional' }; requireTls: true sends REQUIRETLS (RFC 8689), only over
+  // verified TLS to a server that advertises it, else rejects with TlsRequiredError before MAIL.
+  sendmail(from, to, message, opts = {}) {
     const cFrom = cString('from', from);
     const cTo = to.map((addr, i) => cString(`to[${i}]`, addr));
     const body = toBuffer(message);
-    checkOptions(mailOptions, rcptOptions);
+    const o = checkOptions(opts);
     return this.#network('sendmail', C.smtp_client_sendmail, (options) => [cFrom, cTo, cTo.length, body, body.length, options],
-      { recipientsOnError: true, before: () => sendOptions(mailOptions, rcptOptions), after: freeOptions })
+      { recipientsOnError: true, before: () => sendOptions(o), after: freeOptions })
       .then(() => this.#enqueue(readRecipients));
   }
 
   // smtplib's send_message(): from and to, when omitted, are taken from the headers; Bcc is
-  // not transmitted. Resolves as sendmail().
-  sendMessage(message, { from = null, to = null, mailOptions = [], rcptOptions = [] } = {}) {
+  // not transmitted. Other options, and the result, as sendmail().
+  sendMessage(message, opts = {}) {
+    const { from = null, to = null } = opts;
     const cFrom = from === null ? null : cString('from', from);
     const cTo = to === null ? null : to.map((addr, i) => cString(`to[${i}]`, addr));
     const body = toBuffer(message);
-    checkOptions(mailOptions, rcptOptions);
+    const o = checkOptions(opts);
     return this.#network('sendMessage', C.smtp_client_send_message,
       (options) => [body, body.length, cFrom, cTo, cTo ? cTo.length : 0, options],
-      { recipientsOnError: true, before: () => sendOptions(mailOptions, rcptOptions), after: freeOptions })
+      { recipientsOnError: true, before: () => sendOptions(o), after: freeOptions })
       .then(() => this.#enqueue(readRecipients));
   }
 
@@ -507,15 +556,16 @@ class Session {
   // with CRLF line ends) is announced as SIZE and checked against the server's limit before
   // anything is sent. An error of the body aborts the send and rejects with that error: before
   // the transaction nothing is sent, later the session is closed so that no partial message
-  // can be delivered. Resolves as sendmail().
-  sendmailStream(from, to, body, { sizeEstimate = null, mailOptions = [], rcptOptions = [] } = {}) {
+  // can be delivered. Other options, and the result, as sendmail().
+  sendmailStream(from, to, body, opts = {}) {
     const cFrom = cString('from', from);
     const cTo = to.map((addr, i) => cString(`to[${i}]`, addr));
     const chunks = toAsyncIterator(body);
-    checkOptions(mailOptions, rcptOptions);
+    const o = checkOptions(opts);
+    const sizeEstimate = opts.sizeEstimate ?? null;
     if (sizeEstimate !== null && !Number.isSafeInteger(sizeEstimate)) throw new TypeError('sizeEstimate must be an integer or null');
     return this.#enqueue(async (h) => {
-      const options = sendOptions(mailOptions, rcptOptions, sizeEstimate);
+      const options = sendOptions({ ...o, sizeEstimate });
       this.#callbackError = null;
       let rc;
       try {
@@ -765,32 +815,76 @@ function streamOnWorker(session, from, to, options, chunks, onError) {
   });
 }
 
-function checkOptions(mailOptions, rcptOptions) {
-  mailOptions.forEach((o, i) => cString(`mailOptions[${i}]`, o));
-  rcptOptions.forEach((o, i) => cString(`rcptOptions[${i}]`, o));
+// Milliseconds for a uint32_t: an integer from 0 (none) to 2^32 - 1.
+function milliseconds(name, ms) {
+  if (!Number.isInteger(ms) || ms < 0 || ms > 0xffffffff) {
+    throw new RangeError(`${name} must be an integer number of milliseconds from 0 to 4294967295, not ${ms}`);
+  }
+  return ms;
 }
 
-// The C options object for a send, null when there are none; freed by freeOptions.
-function sendOptions(mailOptions, rcptOptions, sizeEstimate = null) {
-  if (mailOptions.length === 0 && rcptOptions.length === 0 && sizeEstimate === null) return null;
+// The send options checked before anything is queued: strings (cString) and names; the C
+// object is built by sendOptions.
+function checkOptions({ mailOptions = [], rcptOptions = [], dsn = null, requireTls = false }) {
+  mailOptions.forEach((o, i) => cString(`mailOptions[${i}]`, o));
+  rcptOptions.forEach((o, i) => cString(`rcptOptions[${i}]`, o));
+  const checked = { mailOptions, rcptOptions, requireTls: Boolean(requireTls), dsn: null };
+  if (dsn) {
+    const d = { ret: 0, envid: null, notify: [], orcpt: [], policy: null };
+    if (dsn.ret !== undefined && dsn.ret !== null) {
+      d.ret = DSN_RETS[dsn.ret];
+      if (d.ret === undefined) throw new RangeError(`unknown dsn.ret '${dsn.ret}' (full, hdrs)`);
+    }
+    if (dsn.envid !== undefined && dsn.envid !== null) d.envid = cString('dsn.envid', dsn.envid);
+    for (const [recipient, flags] of Object.entries(dsn.notify ?? {})) {
+      let mask = 0;
+      for (const flag of [flags].flat()) {
+        const bit = DSN_NOTIFY[flag];
+        if (bit === undefined) throw new RangeError(`unknown dsn.notify flag '${flag}' (${Object.keys(DSN_NOTIFY).join(', ')})`);
+        mask |= bit;
+      }
+      d.notify.push([cString('dsn.notify recipient', recipient), mask]);
+    }
+    for (const [recipient, original] of Object.entries(dsn.orcpt ?? {})) {
+      d.orcpt.push([cString('dsn.orcpt recipient', recipient), cString(`dsn.orcpt['${recipient}']`, original)]);
+    }
+    if (dsn.policy !== undefined && dsn.policy !== null) {
+      d.policy = DSN_POLICIES[dsn.policy];
+      if (d.policy === undefined) throw new RangeError(`unknown dsn.policy '${dsn.policy}' (require, optional)`);
+    }
+    checked.dsn = d;
+  }
+  return checked;
+}
+
+// The C options object for a send (options checked by checkOptions), null when there are
+// none; freed by freeOptions.
+function sendOptions({ mailOptions, rcptOptions, sizeEstimate = null, dsn, requireTls }) {
+  if (mailOptions.length === 0 && rcptOptions.length === 0 && sizeEstimate === null && dsn === null && !requireTls) return null;
   const options = C.smtp_send_options_new();
-  const add = (name, values, fn) => values.forEach((value, i) => {
-    const rc = fn(options, value);
+  const check = (name, rc) => {
     if (rc !== Result.OK) {
       const Class = errorClassFor(rc);
-      throw new Class(rc, `${name}[${i}]: ${C.smtp_result_str(rc)}`);
+      throw new Class(rc, `${name}: ${C.smtp_result_str(rc)}`);
     }
-  });
+  };
+  const add = (name, values, fn) => values.forEach((value, i) => check(`${name}[${i}]`, fn(options, value)));
   try {
     add('mailOptions', mailOptions, C.smtp_send_options_add_mail_option);
     add('rcptOptions', rcptOptions, C.smtp_send_options_add_rcpt_option);
-    if (sizeEstimate !== null) {
-      const rc = C.smtp_send_options_set_size_estimate(options, sizeEstimate);
-      if (rc !== Result.OK) {
-        const Class = errorClassFor(rc);
-        throw new Class(rc, `sizeEstimate: ${C.smtp_result_str(rc)}`);
+    if (sizeEstimate !== null) check('sizeEstimate', C.smtp_send_options_set_size_estimate(options, sizeEstimate));
+    if (dsn !== null) {
+      if (dsn.ret !== 0) check('dsn.ret', C.smtp_send_options_set_dsn_ret(options, dsn.ret));
+      if (dsn.envid !== null) check('dsn.envid', C.smtp_send_options_set_dsn_envid(options, dsn.envid));
+      for (const [recipient, mask] of dsn.notify) {
+        check(`dsn.notify['${recipient}']`, C.smtp_send_options_set_dsn_notify(options, recipient, mask));
       }
+      for (const [recipient, original] of dsn.orcpt) {
+        check(`dsn.orcpt['${recipient}']`, C.smtp_send_options_set_dsn_orcpt(options, recipient, original));
+      }
+      if (dsn.policy !== null) check('dsn.policy', C.smtp_send_options_set_dsn_policy(options, dsn.policy));
     }
+    if (requireTls) check('requireTls', C.smtp_send_options_set_requiretls(options, true));
   } catch (e) {
     C.smtp_send_options_free(options);
     throw e;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,61 @@ func TestDeadlineDoesNotStick(t *testing.T) {
 	}
 	if elapsed < 1400*time.Millisecond || elapsed > 10*time.Second {
 		t.Fatalf("without a deadline: timed out after %v, want SetTimeout's 1.5 s", elapsed)
+	}
+}
+
+// A phase timeout: a server that never greets fails Connect after the greeting's limit, with
+// a timeout naming the phase; it is no context error.
+func TestPhaseTimeoutNamesThePhase(t *testing.T) {
+	port := silentServer(t)
+	s := newSession(t, smtpclient.KindSMTP)
+	if err := s.SetRFC5321Timeouts(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPhaseTimeout(smtpclient.PhaseGreeting, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	elapsed, err := timedConnect(context.Background(), s, port)
+	var e *smtpclient.Error
+	if !errors.As(err, &e) || !errors.Is(err, smtpclient.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want ErrTimeout that is no context error", err)
+	}
+	if !strings.Contains(e.Message, "during the greeting (the greeting timeout)") {
+		t.Errorf("message %q does not name the greeting phase and its limit", e.Message)
+	}
+	if elapsed < 250*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("Connect took %v, want about the 300 ms greeting timeout", elapsed)
+	}
+	if smtpclient.PhaseGreeting.String() != "greeting" || smtpclient.PhaseDataEnd.String() != "final reply" {
+		t.Errorf("phase names: %v, %v", smtpclient.PhaseGreeting, smtpclient.PhaseDataEnd)
+	}
+	if err := s.SetPhaseTimeout(smtpclient.Phase(42), time.Second); !errors.Is(err, smtpclient.ErrInvalidArgument) {
+		t.Errorf("unknown phase: got %v, want ErrInvalidArgument", err)
+	}
+}
+
+// The operation timeout bounds a whole call whatever the phase's own limit; a nearer context
+// deadline replaces it for one call.
+func TestOperationTimeout(t *testing.T) {
+	port := silentServer(t)
+	s := newSession(t, smtpclient.KindSMTP)
+	if err := s.SetOperationTimeout(400 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	elapsed, err := timedConnect(context.Background(), s, port)
+	var e *smtpclient.Error
+	if !errors.As(err, &e) || !errors.Is(err, smtpclient.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want ErrTimeout that is no context error", err)
+	}
+	if !strings.Contains(e.Message, "during the greeting (the operation timeout)") {
+		t.Errorf("message %q does not name the greeting and the operation timeout", e.Message)
+	}
+	if elapsed < 350*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("Connect took %v, want about the 400 ms operation timeout", elapsed)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if elapsed, err := timedConnect(ctx, s, port); !errors.Is(err, context.DeadlineExceeded) || elapsed > 350*time.Millisecond {
+		t.Fatalf("with a 150 ms deadline: %v after %v, want the deadline first", err, elapsed)
 	}
 }

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"sort"
 	"unsafe"
 )
 
@@ -20,6 +21,53 @@ type SendOptions struct {
 	// and checked against the server's limit before anything is sent; 0 means unknown. Sends
 	// of a message in memory compute the size themselves.
 	SizeEstimate int64
+
+	// DSN (RFC 3461), sent only when the server advertises DSN (see DSNPolicy).
+	DSNRet   DSNRet         // what a notification returns of a failed message; DSNRetUnset: no RET=
+	DSNEnvID string         // the envelope identifier (ENVID=) returned in notifications; "": none
+	DSN      map[string]DSN // per recipient (the address as passed to the send, any ASCII case)
+	// What a send with DSN settings does when the server does not advertise DSN:
+	// DSNRequire (the default) fails with ErrNotSupported before MAIL, DSNOptional sends without.
+	DSNPolicy DSNPolicy
+
+	// REQUIRETLS (RFC 8689) on MAIL FROM: sent only over verified TLS to a server that
+	// advertises it; otherwise the send fails with ErrTLSRequired before MAIL.
+	RequireTLS bool
+}
+
+// DSNRet is what a delivery status notification returns of a failed message (smtp_dsn_ret).
+type DSNRet int32
+
+const (
+	DSNRetUnset   DSNRet = C.SMTP_DSN_RET_UNSET // no RET=: the server chooses
+	DSNRetFull    DSNRet = C.SMTP_DSN_RET_FULL  // RET=FULL: the whole message
+	DSNRetHeaders DSNRet = C.SMTP_DSN_RET_HDRS  // RET=HDRS: the headers only
+)
+
+// DSNNotify says when a recipient's notification is sent (smtp_dsn_notify): NotifyNever alone,
+// or any of the other three combined with |.
+type DSNNotify uint32
+
+const (
+	NotifySuccess DSNNotify = C.SMTP_DSN_NOTIFY_SUCCESS // on delivery
+	NotifyFailure DSNNotify = C.SMTP_DSN_NOTIFY_FAILURE // on failure
+	NotifyDelay   DSNNotify = C.SMTP_DSN_NOTIFY_DELAY   // on delay
+	NotifyNever   DSNNotify = C.SMTP_DSN_NOTIFY_NEVER   // never; combines with no other flag
+)
+
+// DSNPolicy is what a send with DSN settings does when the server does not advertise DSN
+// (smtp_dsn_policy).
+type DSNPolicy int32
+
+const (
+	DSNRequire  DSNPolicy = C.SMTP_DSN_POLICY_REQUIRE  // fail with ErrNotSupported before MAIL (the default)
+	DSNOptional DSNPolicy = C.SMTP_DSN_POLICY_OPTIONAL // send without the DSN parameters
+)
+
+// DSN is one recipient's DSN settings, sent on its RCPT only.
+type DSN struct {
+	Notify DSNNotify // NOTIFY=; 0: the server's default (failures and delays)
+	ORCPT  string    // the original recipient (ORCPT=); "": none
 }
 
 // cOptions builds the C options object; the caller frees it with smtp_send_options_free. nil
@@ -52,6 +100,14 @@ func (o *SendOptions) cOptions() (*C.smtp_send_options, error) {
 		}
 	}
 	if err == nil {
+		err = o.cDSN(p)
+	}
+	if err == nil && o.RequireTLS {
+		if rc := C.smtp_send_options_set_requiretls(p, C.bool(true)); rc != C.SMTP_RESULT_OK {
+			err = lastErrorWithoutSession("send_options_set_requiretls", rc)
+		}
+	}
+	if err == nil {
 		err = add("RcptOptions", "send_options_add_rcpt_option", o.RcptOptions, func(c *C.char) C.smtp_result { return C.smtp_send_options_add_rcpt_option(p, c) })
 	}
 	if err != nil {
@@ -59,6 +115,71 @@ func (o *SendOptions) cOptions() (*C.smtp_send_options, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// cDSN sets the DSN fields on p, the recipients in sorted order (so that the first bad one is
+// always the same).
+func (o *SendOptions) cDSN(p *C.smtp_send_options) error {
+	check := func(op string, rc C.smtp_result) error {
+		if rc != C.SMTP_RESULT_OK {
+			return lastErrorWithoutSession(op, rc)
+		}
+		return nil
+	}
+	if o.DSNRet != DSNRetUnset {
+		if err := check("send_options_set_dsn_ret", C.smtp_send_options_set_dsn_ret(p, C.int32_t(o.DSNRet))); err != nil {
+			return err
+		}
+	}
+	if o.DSNEnvID != "" {
+		c, err := cString("DSNEnvID", o.DSNEnvID)
+		if err != nil {
+			return err
+		}
+		err = check("send_options_set_dsn_envid", C.smtp_send_options_set_dsn_envid(p, c))
+		C.free(unsafe.Pointer(c))
+		if err != nil {
+			return err
+		}
+	}
+	recipients := make([]string, 0, len(o.DSN))
+	for r := range o.DSN {
+		recipients = append(recipients, r)
+	}
+	sort.Strings(recipients)
+	for _, r := range recipients {
+		if err := setRecipientDSN(p, r, o.DSN[r]); err != nil {
+			return err
+		}
+	}
+	if o.DSNPolicy != DSNRequire {
+		return check("send_options_set_dsn_policy", C.smtp_send_options_set_dsn_policy(p, C.int32_t(o.DSNPolicy)))
+	}
+	return nil
+}
+
+func setRecipientDSN(p *C.smtp_send_options, recipient string, d DSN) error {
+	crcpt, err := cString("DSN recipient", recipient)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(crcpt))
+	if d.Notify != 0 {
+		if rc := C.smtp_send_options_set_dsn_notify(p, crcpt, C.uint32_t(d.Notify)); rc != C.SMTP_RESULT_OK {
+			return lastErrorWithoutSession("send_options_set_dsn_notify", rc)
+		}
+	}
+	if d.ORCPT != "" {
+		corcpt, err := cString("DSN ORCPT", d.ORCPT)
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(corcpt))
+		if rc := C.smtp_send_options_set_dsn_orcpt(p, crcpt, corcpt); rc != C.SMTP_RESULT_OK {
+			return lastErrorWithoutSession("send_options_set_dsn_orcpt", rc)
+		}
+	}
+	return nil
 }
 
 // lastErrorWithoutSession is the error of a call that has no session to keep its detail.

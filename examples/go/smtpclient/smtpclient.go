@@ -12,10 +12,11 @@
 // SendMessage, the low-level commands Mail, Rcpt, Data, Docmd, ..., Noop, Quit) take a
 // context.Context. A C call blocks and cannot be interrupted once it has started, so:
 //   - a context that is already done makes the call return its error at once, sending nothing;
-//   - a deadline becomes the session's I/O timeout for that call (the smaller of the remaining
-//     time and SetTimeout's value). The timeout bounds every connect, read and write of the
-//     call, so a call that keeps making progress can end a little after the deadline; a
-//     timeout then matches both ErrTimeout and context.DeadlineExceeded;
+//   - a deadline becomes the library's operation timeout for that call (the smaller of the
+//     remaining time and SetOperationTimeout's value), which bounds the whole call however
+//     slowly the server answers, alongside each phase's own timeout (SetTimeout,
+//     SetPhaseTimeout); a timeout at the deadline matches both ErrTimeout and
+//     context.DeadlineExceeded;
 //   - cancellation during a call takes effect before the next one. The session is not closed
 //     from another goroutine on ctx.Done(): the library refuses any second concurrent call on a
 //     session (SMTP_RESULT_CONCURRENT_CALL), closing included.
@@ -98,14 +99,11 @@ func LibraryVersionNumber() uint32 { return uint32(C.smtp_lib_version_number()) 
 const HeaderVersion = C.SMTPCLIENT_VERSION_STRING
 const HeaderVersionNumber = uint32(C.SMTPCLIENT_VERSION_NUMBER)
 
-// The library's default I/O timeout (smtp_client_set_timeout_ms).
-const defaultTimeout = 60 * time.Second
-
 // Session is one SMTP, SMTPS or LMTP client session. Not safe for concurrent use.
 type Session struct {
-	p       *C.smtp_client
-	timeout time.Duration // SetTimeout's value; a context deadline may shorten it per call
-	debug   *debugState   // the registered debug callback, to re-raise its panics
+	p         *C.smtp_client
+	opTimeout time.Duration // SetOperationTimeout's value; a context deadline may shorten it per call
+	debug     *debugState   // the registered debug callback, to re-raise its panics
 }
 
 // ErrSessionClosed is returned by calls on a Session after Close.
@@ -117,7 +115,7 @@ func New(kind Kind) (*Session, error) {
 	if p == nil {
 		return nil, fmt.Errorf("smtpclient: unknown session kind %d", kind)
 	}
-	return &Session{p: p, timeout: defaultTimeout}, nil
+	return &Session{p: p}, nil
 }
 
 // Close frees the session, closing the connection without QUIT. Calling it again is a no-op.
@@ -195,7 +193,7 @@ func (s *Session) network(ctx context.Context, op string, call func() C.smtp_res
 	if err := ctx.Err(); err != nil {
 		return contextError(op, err)
 	}
-	timeout := s.timeout
+	timeout := s.opTimeout
 	deadline, hasDeadline := ctx.Deadline()
 	if hasDeadline {
 		remaining := time.Until(deadline)
@@ -206,7 +204,7 @@ func (s *Session) network(ctx context.Context, op string, call func() C.smtp_res
 			timeout = remaining
 		}
 	}
-	if rc := C.smtp_client_set_timeout_ms(s.p, C.uint32_t(milliseconds(timeout))); rc != C.SMTP_RESULT_OK {
+	if rc := C.smtp_client_set_operation_timeout_ms(s.p, C.uint32_t(milliseconds(timeout))); rc != C.SMTP_RESULT_OK {
 		return lastError(s.p, op, rc)
 	}
 	rc := call()
@@ -230,17 +228,79 @@ func milliseconds(d time.Duration) uint32 {
 	return uint32(ms)
 }
 
-// SetTimeout sets the I/O timeout for connecting and for every read and write (0: none). A
-// context deadline shortens it for one call. Default: 60 s.
+// SetTimeout sets the timeout of every phase (see Phase): connecting, and each read and write
+// (each reply must arrive whole within it); 0 means none. Default: 60 s.
 func (s *Session) SetTimeout(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("smtpclient: negative timeout %v", d)
 	}
-	err := s.setting("set_timeout", func() C.smtp_result {
+	return s.setting("set_timeout", func() C.smtp_result {
 		return C.smtp_client_set_timeout_ms(s.p, C.uint32_t(milliseconds(d)))
 	})
+}
+
+// Phase is a phase of the conversation, each with its own timeout (smtp_phase).
+type Phase int32
+
+// The phases, with the timeouts RFC 5321 §4.5.3.2 gives those it names.
+const (
+	PhaseConnect      Phase = C.SMTP_PHASE_CONNECT       // opening the connection, name resolution included
+	PhaseTLSHandshake Phase = C.SMTP_PHASE_TLS_HANDSHAKE // a TLS handshake, implicit or after STARTTLS
+	PhaseGreeting     Phase = C.SMTP_PHASE_GREETING      // waiting for the 220 greeting (RFC 5321: 5 min)
+	PhaseEHLO         Phase = C.SMTP_PHASE_EHLO          // EHLO, LHLO or HELO and its reply
+	PhaseMail         Phase = C.SMTP_PHASE_MAIL          // MAIL and its reply (5 min)
+	PhaseRcpt         Phase = C.SMTP_PHASE_RCPT          // RCPT and its reply (5 min)
+	PhaseData         Phase = C.SMTP_PHASE_DATA          // DATA and its 354 reply (2 min)
+	PhaseDataBlock    Phase = C.SMTP_PHASE_DATA_BLOCK    // each write of the message, each BDAT reply but the last (3 min)
+	PhaseDataEnd      Phase = C.SMTP_PHASE_DATA_END      // the reply (LMTP: replies) to the end of the message (10 min)
+	PhaseOther        Phase = C.SMTP_PHASE_OTHER         // every other command: STARTTLS, AUTH, RSET, NOOP, QUIT, ...
+)
+
+var phaseNames = [...]string{"connect", "TLS handshake", "greeting", "EHLO", "MAIL", "RCPT", "DATA",
+	"data block", "final reply", "command"}
+
+// String names the phase as the library's timeout messages do, e.g. "greeting".
+func (p Phase) String() string {
+	if p >= 0 && int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", int32(p))
+}
+
+// SetPhaseTimeout sets the timeout of one phase (0: none). A write has it from its last
+// progress, a reply from the moment the session began waiting for it, an opening and a TLS
+// handshake from their start. A timeout's error names the phase and the limit that applied.
+// An unknown phase is ErrInvalidArgument.
+func (s *Session) SetPhaseTimeout(phase Phase, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("smtpclient: negative timeout %v for phase %v", d, phase)
+	}
+	return s.setting("set_phase_timeout", func() C.smtp_result {
+		return C.smtp_client_set_phase_timeout_ms(s.p, C.int32_t(phase), C.uint32_t(milliseconds(d)))
+	})
+}
+
+// SetRFC5321Timeouts sets the timeouts RFC 5321 §4.5.3.2 gives the phases it names: greeting,
+// MAIL and RCPT 5 minutes, DATA initiation 2, each data block 3, DATA termination 10. The
+// other phases keep theirs.
+func (s *Session) SetRFC5321Timeouts() error {
+	return s.setting("set_rfc5321_timeouts", func() C.smtp_result {
+		return C.smtp_client_set_rfc5321_timeouts(s.p)
+	})
+}
+
+// SetOperationTimeout sets the total time one network call may take, whatever the phases'
+// timeouts and however slowly the server sends (0, the default: no total). A context deadline
+// nearer than it replaces it for that call.
+func (s *Session) SetOperationTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("smtpclient: negative timeout %v", d)
+	}
+	err := s.setting("set_operation_timeout", func() C.smtp_result {
+		return C.smtp_client_set_operation_timeout_ms(s.p, C.uint32_t(milliseconds(d)))
+	})
 	if err == nil {
-		s.timeout = d
+		s.opTimeout = d
 	}
 	return err
 }

@@ -113,3 +113,13 @@ func waitForDelivery(t *testing.T, dir, marker string) {
 	}
 	t.Fatalf("%s not delivered into %s within 30 s", marker, dir)
 }
+
+// connectedPlain is a session to Postfix without TLS (it delivers to the local users).
+func connectedPlain(t *testing.T, ctx context.Context) *smtpclient.Session {
+	t.Helper()
+	s := newSession(t, smtpclient.KindSMTP)
+	if err := s.Connect(ctx, host, plainPort); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -9,6 +9,9 @@ async function main(): Promise<void> {
   const s = new smtp.Session({
     kind: 'smtp',
     timeoutMs: 30000,
+    rfc5321Timeouts: true,
+    phaseTimeoutsMs: { greeting: 10000, dataEnd: 600000 },
+    operationTimeoutMs: 900000,
     tls: { caFile: 'ca.crt', policy: 'required', minVersion: 'tls13' },
     debug: (kind: smtp.DebugKind, data: Buffer) => console.log(kind, data.length),
     pipelining: false,
@@ -32,6 +35,12 @@ async function main(): Promise<void> {
       challenge === null && tlsActive ? Buffer.from('\0alice\0secret') : smtp.NO_INITIAL_RESPONSE);
     const sent: smtp.Recipient[] = await s.sendmail('alice@example.org', ['bob@example.org'], 'Subject: x\r\n\r\nx\r\n',
       { mailOptions: ['BODY=8BITMIME'], rcptOptions: ['NOTIFY=FAILURE'] });
+    const dsn: smtp.DsnOptions = {
+      ret: 'hdrs', envid: 'order-1', policy: 'optional',
+      notify: { 'bob@example.org': ['success', 'failure'], 'carol@example.org': 'never' },
+      orcpt: { 'bob@example.org': 'bob@old.example.org' },
+    };
+    await s.sendmail('alice@example.org', ['bob@example.org'], 'x', { dsn, requireTls: true });
     const status: smtp.EnhancedStatus | null = sent[0].enhancedStatus;
     console.log(sent[0].accepted, sent[0].rcptCode, sent[0].dataCode, status?.toString());
     await s.sendMessage(Buffer.from('From: a@b\r\nTo: c@d\r\n\r\nx\r\n'), { from: null, to: null });
@@ -82,6 +91,12 @@ async function main(): Promise<void> {
   const text: string = (await s.noop(), (await s.rset()).code);
   // @ts-expect-error: recipients are a list
   await s.sendmail('a@b', 'c@d', 'x');
+  // @ts-expect-error: an unknown phase
+  new smtp.Session({ phaseTimeoutsMs: { lunch: 1000 } });
+  // @ts-expect-error: an unknown NOTIFY flag
+  await s.sendmail('a@b', ['c@d'], 'x', { dsn: { notify: { 'c@d': ['sometimes'] } } });
+  // @ts-expect-error: RET is 'full' or 'hdrs'
+  await s.sendmail('a@b', ['c@d'], 'x', { dsn: { ret: 'body' } });
   console.log(text);
 }
 

@@ -29,6 +29,9 @@ module SmtpClient
     attach_function :smtp_client_new, [:int32], :pointer
     attach_function :smtp_client_free, [:pointer], :void
     attach_function :smtp_client_set_timeout_ms, %i[pointer uint32], :int32
+    attach_function :smtp_client_set_phase_timeout_ms, %i[pointer int32 uint32], :int32
+    attach_function :smtp_client_set_rfc5321_timeouts, [:pointer], :int32
+    attach_function :smtp_client_set_operation_timeout_ms, %i[pointer uint32], :int32
     attach_function :smtp_client_set_local_hostname, %i[pointer string], :int32
     attach_function :smtp_client_set_debuglevel, %i[pointer int32], :int32
     attach_function :smtp_client_set_debug_callback, %i[pointer smtp_debug_callback pointer pointer], :int32
@@ -95,6 +98,12 @@ module SmtpClient
     attach_function :smtp_send_options_add_mail_option, %i[pointer string], :int32
     attach_function :smtp_send_options_add_rcpt_option, %i[pointer string], :int32
     attach_function :smtp_send_options_set_size_estimate, %i[pointer int64], :int32
+    attach_function :smtp_send_options_set_dsn_ret, %i[pointer int32], :int32
+    attach_function :smtp_send_options_set_dsn_envid, %i[pointer string], :int32
+    attach_function :smtp_send_options_set_dsn_notify, %i[pointer string uint32], :int32
+    attach_function :smtp_send_options_set_dsn_orcpt, %i[pointer string string], :int32
+    attach_function :smtp_send_options_set_dsn_policy, %i[pointer int32], :int32
+    attach_function :smtp_send_options_set_requiretls, %i[pointer bool], :int32
 
     attach_function :smtp_client_has_extn, %i[pointer string], :bool
     attach_function :smtp_client_feature, %i[pointer string], :pointer
@@ -128,6 +137,13 @@ module SmtpClient
     # Values from smtpclient.h.
     RESULT_OK = 0
     RESULT_IN_PROGRESS = 1
+    # smtp_phase
+    PHASES = { connect: 0, tls_handshake: 1, greeting: 2, ehlo: 3, mail: 4, rcpt: 5, data: 6,
+               data_block: 7, data_end: 8, other: 9 }.freeze
+    # smtp_dsn_ret, smtp_dsn_notify, smtp_dsn_policy
+    DSN_RETS = { full: 1, hdrs: 2 }.freeze
+    DSN_NOTIFY = { success: 1, failure: 2, delay: 4, never: 8 }.freeze
+    DSN_POLICIES = { require: 0, optional: 1 }.freeze
     EVENT_READ = 1
     EVENT_WRITE = 2
     EVENT_BODY = 4

@@ -127,6 +127,38 @@ module SmtpClient
       call(:set_timeout_ms) { |h| Native.smtp_client_set_timeout_ms(h, ms) }
     end
 
+    # The timeout of one phase of the conversation, in seconds (nil: none): :connect,
+    # :tls_handshake, :greeting, :ehlo, :mail, :rcpt, :data, :data_block, :data_end or :other.
+    # #timeout= sets them all; a TimeoutError's description names the phase and the limit.
+    #
+    #   smtp.set_phase_timeout(:greeting, 10)
+    def set_phase_timeout(phase, seconds)
+      value = Native::PHASES.fetch(phase) do
+        raise ArgumentError, "unknown phase #{phase.inspect} (#{Native::PHASES.keys.join(', ')})"
+      end
+      ms = timeout_ms(seconds)
+      call(:set_phase_timeout_ms) { |h| Native.smtp_client_set_phase_timeout_ms(h, value, ms) }
+    end
+
+    # Several phases at once, as keywords: smtp.set_timeouts(greeting: 10, data_end: 600).
+    def set_timeouts(**phases)
+      phases.each { |phase, seconds| set_phase_timeout(phase, seconds) }
+      nil
+    end
+
+    # The timeouts RFC 5321 §4.5.3.2 gives the phases it names: greeting, MAIL and RCPT 5
+    # minutes, DATA initiation 2, each data block 3, DATA termination 10; the others keep theirs.
+    def use_rfc5321_timeouts
+      call(:set_rfc5321_timeouts) { |h| Native.smtp_client_set_rfc5321_timeouts(h) }
+    end
+
+    # The total time in seconds one operation (connect, login, sendmail, ...) may take, however
+    # slowly the server sends (nil, the default: no total).
+    def operation_timeout=(seconds)
+      ms = timeout_ms(seconds)
+      call(:set_operation_timeout_ms) { |h| Native.smtp_client_set_operation_timeout_ms(h, ms) }
+    end
+
     def local_hostname=(name)
       call(:set_local_hostname) { |h| Native.smtp_client_set_local_hostname(h, SmtpClient.c_string('local_hostname', name)) }
     end
@@ -228,11 +260,18 @@ module SmtpClient
     # smtplib's sendmail(from, to, msg, mail_options, rcpt_options). Returns every recipient's
     # outcome (Array of Recipient) when at least one accepted the message; raises
     # RecipientsRefused (or DataError) carrying them when none did.
-    def sendmail(from, to, message, mail_options: [], rcpt_options: [])
+    #
+    # dsn: DSN (RFC 3461) settings, sent when the server advertises DSN: { ret: :hdrs,
+    # envid: 'id', notify: { 'bob@example.org' => %i[success failure] }, orcpt:
+    # { 'bob@example.org' => 'bob@old.example.org' }, policy: :optional } (policy :require,
+    # the default, raises NotSupported before MAIL when the server lacks DSN). requiretls: true
+    # sends REQUIRETLS (RFC 8689), only over verified TLS to a server that advertises it, else
+    # raises TlsRequired before MAIL.
+    def sendmail(from, to, message, mail_options: [], rcpt_options: [], dsn: nil, requiretls: false)
       from = SmtpClient.c_string('from', from)
       to = Array(to)
       with_c_strings('to', to) do |array|
-        with_send_options(mail_options, rcpt_options) do |options|
+        with_send_options(mail_options, rcpt_options, dsn: dsn, requiretls: requiretls) do |options|
           with_bytes(message) do |body, size|
             start = ->(h) { Native.smtp_client_start_sendmail(h, from, array, to.size, body, size, options) }
             network(:sendmail, start, recipients_on_error: true) do |h|
@@ -245,11 +284,12 @@ module SmtpClient
     end
 
     # smtplib's send_message(): a raw RFC 5322 message; from and to, when nil, are taken from
-    # its headers (Sender/From; To, Cc, Bcc); Bcc is not transmitted. Returns as #sendmail.
-    def send_message(message, from: nil, to: nil, mail_options: [], rcpt_options: [])
+    # its headers (Sender/From; To, Cc, Bcc); Bcc is not transmitted. Options and results as
+    # #sendmail.
+    def send_message(message, from: nil, to: nil, mail_options: [], rcpt_options: [], dsn: nil, requiretls: false)
       from = SmtpClient.c_string('from', from) unless from.nil?
       with_c_strings('to', to || []) do |array|
-        with_send_options(mail_options, rcpt_options) do |options|
+        with_send_options(mail_options, rcpt_options, dsn: dsn, requiretls: requiretls) do |options|
           with_bytes(message) do |body, size|
             rcpts = to.nil? ? nil : array
             start = ->(h) { Native.smtp_client_start_send_message(h, body, size, from, rcpts, rcpts ? to.size : 0, options) }
@@ -286,7 +326,8 @@ module SmtpClient
     # as SIZE and checked against the server's limit before anything is sent. An exception
     # raised while reading aborts the send and is raised again here: before the transaction
     # nothing is sent, later the session is closed so that no partial message is delivered.
-    def sendmail_stream(from, to, body = nil, size_estimate: nil, mail_options: [], rcpt_options: [], &block)
+    def sendmail_stream(from, to, body = nil, size_estimate: nil, mail_options: [], rcpt_options: [], dsn: nil,
+                        requiretls: false, &block)
       source = body || block
       raise ArgumentError, 'sendmail_stream needs a body (an IO-like) or a block' if source.nil?
       raise ArgumentError, 'sendmail_stream takes a body or a block, not both' if body && block
@@ -295,7 +336,7 @@ module SmtpClient
       to = Array(to)
       reader = stream_reader(source) # referenced until the call returns; the library keeps nothing
       with_c_strings('to', to) do |array|
-        with_send_options(mail_options, rcpt_options, size_estimate) do |options|
+        with_send_options(mail_options, rcpt_options, size_estimate, dsn: dsn, requiretls: requiretls) do |options|
           call(:sendmail_stream, recipients_on_error: true) do |h|
             Native.smtp_client_sendmail_stream(h, from, array, to.size, reader, nil, options)
           end
@@ -587,8 +628,21 @@ module SmtpClient
       yield buffer, bytes.bytesize
     end
 
-    def with_send_options(mail_options, rcpt_options, size_estimate = nil)
-      return yield nil if mail_options.empty? && rcpt_options.empty? && size_estimate.nil?
+    # Seconds (nil: none) as the library's milliseconds (0: none).
+    def timeout_ms(seconds)
+      return 0 if seconds.nil?
+      raise ArgumentError, "a timeout is a number of seconds, not #{seconds.class}" unless seconds.is_a?(Numeric)
+
+      ms = (seconds * 1000).round
+      raise ArgumentError, 'a timeout must be between 0.001 and 4294967 seconds (nil: none)' unless ms.between?(1, 0xffff_ffff)
+
+      ms
+    end
+
+    def with_send_options(mail_options, rcpt_options, size_estimate = nil, dsn: nil, requiretls: false)
+      if mail_options.empty? && rcpt_options.empty? && size_estimate.nil? && dsn.nil? && !requiretls
+        return yield nil
+      end
 
       options = Native.smtp_send_options_new
       raise NoMemoryError, 'smtp_send_options_new failed' if options.null?
@@ -597,6 +651,8 @@ module SmtpClient
         add_options(options, 'mail_options', mail_options) { |o, s| Native.smtp_send_options_add_mail_option(o, s) }
         add_options(options, 'rcpt_options', rcpt_options) { |o, s| Native.smtp_send_options_add_rcpt_option(o, s) }
         set_size_estimate(options, size_estimate) unless size_estimate.nil?
+        set_dsn(options, **dsn) unless dsn.nil?
+        check_option('requiretls', Native.smtp_send_options_set_requiretls(options, true)) if requiretls
         yield options
       ensure
         Native.smtp_send_options_free(options)
@@ -610,6 +666,43 @@ module SmtpClient
 
         raise SmtpClient.error_class_for(rc).new(code: rc, description: "#{name}[#{i}]: #{Native.smtp_result_str(rc)}")
       end
+    end
+
+    # dsn: of #sendmail: ret: (:full, :hdrs), envid: (String), notify: ({ recipient => :never,
+    # or one or several of :success, :failure, :delay }), orcpt: ({ recipient => address }),
+    # policy: (:require, the default, or :optional).
+    def set_dsn(options, ret: nil, envid: nil, notify: {}, orcpt: {}, policy: nil)
+      unless ret.nil?
+        value = Native::DSN_RETS.fetch(ret) { raise ArgumentError, "unknown dsn ret #{ret.inspect} (:full, :hdrs)" }
+        check_option('dsn ret', Native.smtp_send_options_set_dsn_ret(options, value))
+      end
+      unless envid.nil?
+        check_option('dsn envid', Native.smtp_send_options_set_dsn_envid(options, SmtpClient.c_string('dsn envid', envid)))
+      end
+      notify.each do |recipient, flags|
+        mask = Array(flags).sum do |flag|
+          Native::DSN_NOTIFY.fetch(flag) do
+            raise ArgumentError, "unknown dsn notify flag #{flag.inspect} (#{Native::DSN_NOTIFY.keys.join(', ')})"
+          end
+        end
+        rcpt = SmtpClient.c_string('dsn notify recipient', recipient)
+        check_option("dsn notify for #{recipient}", Native.smtp_send_options_set_dsn_notify(options, rcpt, mask))
+      end
+      orcpt.each do |recipient, original|
+        rcpt = SmtpClient.c_string('dsn orcpt recipient', recipient)
+        original = SmtpClient.c_string('dsn orcpt', original)
+        check_option("dsn orcpt for #{recipient}", Native.smtp_send_options_set_dsn_orcpt(options, rcpt, original))
+      end
+      return if policy.nil?
+
+      value = Native::DSN_POLICIES.fetch(policy) { raise ArgumentError, "unknown dsn policy #{policy.inspect} (:require, :optional)" }
+      check_option('dsn policy', Native.smtp_send_options_set_dsn_policy(options, value))
+    end
+
+    def check_option(name, rc)
+      return if rc == Native::RESULT_OK
+
+      raise SmtpClient.error_class_for(rc).new(code: rc, description: "#{name}: #{Native.smtp_result_str(rc)}")
     end
 
     def set_size_estimate(options, size)
