@@ -65,8 +65,6 @@ pub struct Io {
     /// The reply waited for and the socket's byte count when the wait began (timeout messages).
     reply_wait: Option<(u64, u64)>,
     write_total: Option<usize>,
-    /// Every wait fails: the operation was cancelled.
-    cancelled: bool,
 }
 
 impl Operation {
@@ -81,7 +79,7 @@ impl Operation {
     /// end without the network (every wait fails), so the client comes back, unconnected,
     /// with its settings. The caller's callbacks are not called again.
     pub fn cancel(mut self, now: Instant) -> (Box<Client>, Option<Connection>) {
-        self.io.cancel();
+        self.io.abandon();
         lock(&self.link).set_cancelled(true);
         loop {
             if let Step::Done(mut client, _, _) = self.step(now) {
@@ -126,7 +124,7 @@ impl Operation {
 impl Io {
     /// The I/O of a client whose connection is `conn` (if open), handshaking with `tls_config`.
     pub fn new(conn: Option<Connection>, tls_config: TlsConfig) -> Self {
-        Io { conn, tls_config, opening: None, handshake: None, reply_wait: None, write_total: None, cancelled: false }
+        Io { conn, tls_config, opening: None, handshake: None, reply_wait: None, write_total: None }
     }
 
     /// The TLS settings for the next handshake.
@@ -162,8 +160,8 @@ impl Io {
         }
     }
 
-    fn cancel(&mut self) {
-        self.cancelled = true;
+    /// Drop the connection and whatever opening or handshake is under way.
+    fn abandon(&mut self) {
         if let Some(conn) = self.conn.take() {
             conn.shutdown();
         }
@@ -186,8 +184,12 @@ impl Io {
     /// Serve what the operation waits for as far as possible: `None` when there is progress
     /// (poll the operation again), or what to wait for.
     fn serve(&mut self, link: &Mutex<Link>, now: Instant) -> Option<Wait> {
-        let want = lock(link).want();
-        if self.cancelled {
+        let (want, cancelled) = {
+            let link = lock(link);
+            (link.want(), link.is_cancelled())
+        };
+        // a cancelled operation runs to its end without the network: every wait fails
+        if cancelled {
             let cancelled = || Error::disconnected("the operation was cancelled");
             let mut link = lock(link);
             match want {
@@ -369,7 +371,7 @@ impl Drop for Operation {
     fn drop(&mut self) {
         // an operation dropped before its end (cancelled) leaves no half-used connection
         if self.running.is_some() {
-            self.io.cancel();
+            self.io.abandon();
         }
     }
 }

@@ -210,6 +210,11 @@ impl Link {
         self.cancelled = cancelled;
     }
 
+    /// Whether the operation is being cancelled: a driver then fails every wait at once.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
     /// Whether the client dropped the connection since the last call: the driver closes its
     /// socket (nothing more is sent).
     pub fn take_close(&mut self) -> bool {
